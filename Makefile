@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.PHONY: run test bench migrate demo-data clean-var check
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py createcachetable
+
+## make run: migrate, load demo data into an empty database, start web + worker + beat.
+run: migrate
+	$(PY) manage.py seed_demo --if-empty
+	@echo ""
+	@echo "  Rapport is starting on http://127.0.0.1:$(PORT)/"
+	@echo "  Demo logins: owner / rapport-demo   and   staff / rapport-demo"
+	@echo "  Ctrl-C stops the web app, the worker and beat."
+	@echo ""
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+
+## make test: the whole suite (PostgreSQL/Redis/worker/SMTP tests run when DATABASE_URL/REDIS_URL are set).
+test: $(VENV)/.installed
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: $(VENV)/.installed
+	$(PY) manage.py check
+
+## make bench: benchmarks against PostgreSQL (see bench/README.md).
+bench: $(VENV)/.installed
+	$(PY) bench/pages.py

@@ -1,0 +1,18 @@
+from django.utils import timezone
+
+from crm.models import ShopSettings
+
+
+class ShopTimezoneMiddleware:
+    """Show every page in the shop's time zone; storage stays UTC."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.shop = ShopSettings.load()
+        timezone.activate(request.shop.tz)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

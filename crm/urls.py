@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("touchpoints/", include("touchpoints.urls")),
+    path("gifts/", include("gifts.urls")),
+    path("automations/", include("automations.urls")),
+    path("community/", include("community.urls")),
+    path("dashboard/", include("dashboard.urls")),
+    path("data/", include("dataio.urls")),
+    path("", include("crm.shop_urls")),
+    path("", include("customers.urls")),
+]

@@ -1,0 +1,137 @@
+"""Writes and business rules for customers, products, tags and follow-ups."""
+
+from collections.abc import Iterable
+from datetime import date
+
+import phonenumbers
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from crm.models import ShopSettings
+from customers.models import Customer, FollowUp, Product, Tag
+
+
+def phone_normalise(*, raw: str, region: str) -> str:
+    """Return `raw` in E.164 (+447700900123), or raise ValidationError if it is no phone number."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        parsed = phonenumbers.parse(raw, region.upper())
+    except phonenumbers.NumberParseException:
+        raise ValidationError({"phone": "This does not look like a phone number."})
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValidationError({"phone": "This phone number has the wrong number of digits."})
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def product_get_or_create(*, name: str) -> Product:
+    """Find a product by name (case-insensitive) or add it to the shop's list."""
+    name = " ".join(name.split())
+    product = Product.objects.filter(name__iexact=name).first()
+    return product or Product.objects.create(name=name)
+
+
+def tag_get_or_create(*, name: str) -> Tag:
+    """Find a tag by name (case-insensitive) or add it."""
+    name = " ".join(name.split())
+    tag = Tag.objects.filter(name__iexact=name).first()
+    return tag or Tag.objects.create(name=name)
+
+
+def _email_taken(email: str, exclude_pk: int | None) -> bool:
+    return Customer.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
+
+
+def _customer_validate_and_save(customer: Customer) -> None:
+    customer.email = (customer.email or "").strip().lower()
+    if customer.email and _email_taken(customer.email, customer.pk):
+        raise ValidationError({"email": "Another customer already has this email address."})
+    customer.phone = phone_normalise(raw=customer.phone, region=ShopSettings.load().phone_region)
+    if customer.email_consent and not customer.consent_at:
+        customer.consent_at = timezone.now()
+    if not customer.email_consent:
+        customer.consent_at = None
+        customer.consent_method = ""
+    customer.full_clean(exclude=["favourite_products", "tags"])
+    customer.save()
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    created_by: User | None,
+    first_name: str,
+    favourite_products: Iterable[Product] = (),
+    tags: Iterable[Tag] = (),
+    **fields,
+) -> Customer:
+    """Add a customer. The relationship owner defaults to whoever added them."""
+    fields.setdefault("owner", created_by)
+    customer = Customer(first_name=first_name, created_by=created_by, **fields)
+    customer._history_user = created_by
+    _customer_validate_and_save(customer)
+    customer.favourite_products.set(favourite_products)
+    customer.tags.set(tags)
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    customer: Customer,
+    updated_by: User | None,
+    favourite_products: Iterable[Product] | None = None,
+    tags: Iterable[Tag] | None = None,
+    **fields,
+) -> Customer:
+    """Change a customer's details; the change is recorded in its history as `updated_by`'s."""
+    consent_before = (customer.email_consent, customer.consent_method)
+    for name, value in fields.items():
+        setattr(customer, name, value)
+    if (customer.email_consent, customer.consent_method) != consent_before and customer.email_consent:
+        customer.consent_at = timezone.now()  # consent (re)given now, by this method
+    customer._history_user = updated_by
+    _customer_validate_and_save(customer)
+    if favourite_products is not None:
+        customer.favourite_products.set(favourite_products)
+    if tags is not None:
+        customer.tags.set(tags)
+    return customer
+
+
+@transaction.atomic
+def customer_archive(*, customer: Customer, archived_by: User | None, archived: bool = True) -> Customer:
+    """Archive (or bring back) a customer; nothing is deleted from the pages."""
+    customer.is_archived = archived
+    customer.archived_at = timezone.now() if archived else None
+    customer._history_user = archived_by
+    customer.save(update_fields=["is_archived", "archived_at", "updated_at"])
+    return customer
+
+
+@transaction.atomic
+def followup_open(
+    *,
+    customer: Customer,
+    reason: str,
+    due_date: date,
+    opened_by: User | None,
+    assignee: User | None = None,
+    source: str = FollowUp.Source.MANUAL,
+) -> FollowUp:
+    """Create a to-do about a customer; it goes to the relationship owner unless told otherwise."""
+    followup = FollowUp(
+        customer=customer,
+        reason=reason,
+        due_date=due_date,
+        assignee=assignee or customer.owner or opened_by,
+        created_by=opened_by,
+        source=source,
+    )
+    followup._history_user = opened_by
+    followup.full_clean()
+    followup.save()
+    return followup

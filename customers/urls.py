@@ -1,0 +1,8 @@
+from django.urls import path
+
+from customers import views
+
+app_name = "customers"
+urlpatterns = [
+    path("", views.my_day, name="my_day"),
+]

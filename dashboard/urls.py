@@ -1,0 +1,6 @@
+from django.urls import path  # noqa: F401
+
+from dashboard import views  # noqa: F401
+
+app_name = "dashboard"
+urlpatterns: list = []

@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from customers.models import Customer, Product
+
+# Easy to read aloud: no 0/O, 1/I.
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+class GiftCode(models.Model):
+    class Kind(models.TextChoices):
+        PERCENT_OFF = "percent", "Percent off"
+        AMOUNT_OFF = "amount", "Amount off"
+        FREE_PRODUCT = "product", "Free product"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="gift_codes")
+    code = models.CharField(max_length=CODE_LENGTH, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERCENT_OFF)
+    value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    expires_on = models.DateField(help_text="Last day it can be used, in the shop's time zone.")
+    source = models.CharField(max_length=40, default="manual", help_text="“manual” or the automation's kind.")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["expires_on", "redeemed_at"], name="giftcode_expiry_idx")]
+
+    def __str__(self) -> str:
+        return self.code

@@ -1,0 +1,62 @@
+import os
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM would
+# otherwise refuse to run beside it (see shared/PITFALLS.md, item 7).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a developer's machine; under CI=true a missing service is a failure."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: nothing may skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Unit tests run tasks inline; integration tests talk to a real worker instead."""
+    from crm.celery import app
+
+    eager = "integration" not in request.keywords
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shop_settings(db):
+    """Every test starts with the default shop settings row."""
+    from crm.models import ShopSettings
+
+    ShopSettings.load()
+
+
+@pytest.fixture
+def owner(db):
+    from tests.factories import OwnerFactory
+
+    return OwnerFactory()
+
+
+@pytest.fixture
+def staff(db):
+    from tests.factories import StaffFactory
+
+    return StaffFactory()
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client

@@ -1,0 +1,104 @@
+"""factory_boy factories shared by every test folder."""
+
+import factory
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
+from touchpoints.models import Touchpoint
+
+DEMO_PASSWORD = "rapport-test-pw"
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@shop.example")
+    password = factory.PostGenerationMethodCall("set_password", DEMO_PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        """UserFactory(role="Owner") puts the user in that group."""
+        _give_role(self, create, extracted)
+
+
+def _give_role(user: User, create: bool, role: str | None) -> None:
+    if create and role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])  # transactional tests flush the migration-made groups
+    if create:
+        user.save()
+
+
+class StaffFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"staff{n}")
+    role = factory.PostGeneration(lambda user, create, extracted, **kw: _give_role(user, create, extracted or "Staff"))
+
+
+class OwnerFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"owner{n}")
+    role = factory.PostGeneration(lambda user, create, extracted, **kw: _give_role(user, create, extracted or "Owner"))
+
+
+class TagFactory(DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"tag {n}")
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = Product
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Product {n}")
+
+
+class CustomerFactory(DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"customer{n}@mail.example")
+    email_consent = True
+    consent_at = factory.LazyFunction(timezone.now)
+    consent_method = Customer.ConsentMethod.IN_PERSON
+
+
+class ImportantDateFactory(DjangoModelFactory):
+    class Meta:
+        model = ImportantDate
+
+    customer = factory.SubFactory(CustomerFactory)
+    label = "Wedding anniversary"
+    date_day = 14
+    date_month = 6
+
+
+class FollowUpFactory(DjangoModelFactory):
+    class Meta:
+        model = FollowUp
+
+    customer = factory.SubFactory(CustomerFactory)
+    reason = "Ask how the new shoes fit"
+    due_date = factory.LazyFunction(lambda: timezone.localdate())
+
+
+class TouchpointFactory(DjangoModelFactory):
+    """A raw row; use touchpoints.services.touchpoint_log to also update the customer's figures."""
+
+    class Meta:
+        model = Touchpoint
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = Touchpoint.Kind.VISIT
+    happened_at = factory.LazyFunction(timezone.now)

@@ -1,0 +1,63 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from customers.models import Customer, Product
+
+
+class Touchpoint(models.Model):
+    """One interaction with a customer; a customer's timeline is the list of these."""
+
+    class Kind(models.TextChoices):
+        VISIT = "visit", "Visit"
+        PURCHASE = "purchase", "Purchase"
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        MESSAGE = "message", "Message / social"
+        EVENT = "event", "Event"
+        FEEDBACK = "feedback", "Feedback"
+        GIFT = "gift", "Gift given"
+        NOTE = "note", "Note"
+
+    class FeedbackKind(models.TextChoices):
+        PRAISE = "praise", "Praise"
+        COMPLAINT = "complaint", "Complaint"
+        IDEA = "idea", "Idea"
+
+    class Sentiment(models.IntegerChoices):
+        NEGATIVE = -1, "Negative"
+        NEUTRAL = 0, "Neutral"
+        POSITIVE = 1, "Positive"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="touchpoints")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    happened_at = models.DateTimeField(help_text="When it happened, not when it was typed.")
+    note = models.TextField(blank=True)
+    amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    products = models.ManyToManyField(Product, blank=True, related_name="touchpoints")
+    feedback_kind = models.CharField(max_length=10, choices=FeedbackKind.choices, blank=True)
+    sentiment = models.SmallIntegerField(choices=Sentiment.choices, null=True, blank=True)
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="touchpoints"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-happened_at", "-pk"]
+        indexes = [
+            models.Index(fields=["customer", "-happened_at"], name="touchpoint_timeline_idx"),
+            models.Index(fields=["happened_at"], name="touchpoint_happened_idx"),
+            models.Index(fields=["logged_by", "happened_at"], name="touchpoint_staff_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="touchpoint_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} with {self.customer} on {self.happened_at:%Y-%m-%d}"
+
+    @property
+    def is_complaint(self) -> bool:
+        return self.kind == self.Kind.FEEDBACK and self.feedback_kind == self.FeedbackKind.COMPLAINT
