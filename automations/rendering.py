@@ -1,0 +1,32 @@
+"""How each kind of outbound message becomes an email.
+
+Apps below automations (community: newsletters, event invitations) register a
+renderer for their kinds in AppConfig.ready(); the sender looks the kind up here
+when it sends a row, and adds the shop footer, unsubscribe and profile links itself.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+    # (filename, content, mimetype), e.g. ("event.ics", b"...", "text/calendar")
+    attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
+
+
+Renderer = Callable[["OutboundMessage"], RenderedEmail]  # noqa: F821
+
+_renderers: dict[str, Renderer] = {}
+
+
+def register_renderer(kind: str, renderer: Renderer) -> Renderer:
+    _renderers[kind] = renderer
+    return renderer
+
+
+def renderer_for(kind: str) -> Renderer | None:
+    return _renderers.get(kind)
