@@ -16,3 +16,9 @@ urlpatterns = [
     path("", include("crm.shop_urls")),
     path("", include("customers.urls")),
 ]
+
+# Friendly error pages in the shop's look (crm/errors.py); 500 becomes 503 when PostgreSQL is unreachable.
+handler400 = "crm.errors.bad_request"
+handler403 = "crm.errors.permission_denied"
+handler404 = "crm.errors.page_not_found"
+handler500 = "crm.errors.server_error"
