@@ -1,4 +1,8 @@
+from datetime import date
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -38,3 +42,24 @@ class GiftCode(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.PERCENT_OFF:
+            if self.value is None or not Decimal(0) < self.value <= Decimal(100):
+                raise ValidationError({"value": "A percentage off must be more than 0 and at most 100."})
+        elif self.kind == self.Kind.AMOUNT_OFF:
+            if self.value is None or self.value <= 0:
+                raise ValidationError({"value": "An amount off must be more than 0."})
+        elif self.kind == self.Kind.FREE_PRODUCT and not self.product_id:
+            raise ValidationError({"product": "Choose the product they get for free."})
+
+    @property
+    def display_code(self) -> str:
+        """Two groups of four, easier to read aloud: ABCD-EFGH."""
+        return f"{self.code[:4]}-{self.code[4:]}" if len(self.code) == CODE_LENGTH else self.code
+
+    def status_on(self, today: date) -> str:
+        """"redeemed", "expired" or "active" on `today` (a date in the shop's time zone)."""
+        if self.redeemed_at is not None:
+            return "redeemed"
+        return "expired" if today > self.expires_on else "active"

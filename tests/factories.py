@@ -1,5 +1,7 @@
 """factory_boy factories shared by every test folder."""
 
+from datetime import timedelta
+
 import factory
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
@@ -102,3 +104,16 @@ class TouchpointFactory(DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     kind = Touchpoint.Kind.VISIT
     happened_at = factory.LazyFunction(timezone.now)
+
+
+# --- gifts (h6) ---
+class GiftCodeFactory(DjangoModelFactory):
+    class Meta:
+        model = "gifts.GiftCode"
+
+    customer = factory.SubFactory(CustomerFactory)
+    code = factory.Sequence(lambda n: "GF" + "".join("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[(n // 32**i) % 32] for i in range(6)))
+    kind = "percent"
+    value = 10
+    expires_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=30))
+    source = "manual"
