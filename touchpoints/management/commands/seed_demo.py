@@ -1,0 +1,448 @@
+"""Load realistic demo data: staff logins, products, tags, customers with a year of touchpoints.
+
+Bulk inserts only (COPY on PostgreSQL, executemany elsewhere), then the customers'
+figures are computed set-based from the inserted touchpoints, so 100,000 customers
+and 2,000,000 touchpoints load in a few minutes.
+"""
+
+import calendar
+import io
+import random
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, models, transaction
+from django.utils import timezone
+from faker import Faker
+
+from accounts.roles import OWNER, STAFF
+from crm.models import ShopSettings
+from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
+from touchpoints.models import Touchpoint
+
+DEMO_PASSWORD = "rapport-demo"
+DEMO_USERS = [
+    # username, first name, last name, group
+    ("owner", "Olivia", "Hart", OWNER),
+    ("staff", "Sam", "Patel", STAFF),
+    ("jamie", "Jamie", "Okafor", STAFF),
+]
+PRODUCTS = [
+    "Flat white", "Oat latte", "Cappuccino", "Chai latte", "Hot chocolate", "Espresso beans 250 g",
+    "House blend 1 kg", "Decaf beans 250 g", "Sourdough loaf", "Cinnamon bun", "Almond croissant",
+    "Carrot cake", "Lemon drizzle", "Banana bread", "Afternoon tea for two", "Loose-leaf Earl Grey",
+    "Matcha", "Gift hamper", "Ceramic mug", "Reusable cup", "Birthday cake (order)", "Gluten-free brownie",
+    "Seasonal pie", "Olive focaccia",
+]
+TAGS = [
+    "regular", "vip", "local", "office worker", "student", "dog owner", "vegan", "gluten-free",
+    "wholesale", "newsletter fan", "event host", "parent",
+]
+HOW_WE_MET = [
+    "Walked in on opening day", "Friend of a regular", "Found us on Instagram", "Came to the Christmas market",
+    "Works in the office next door", "Booked a birthday cake", "Stopped by after yoga", "Local newspaper piece",
+    "Came to a tasting evening", "Google Maps review", "",
+]
+NOTE_BITS = [
+    "Has a {pet} called {name}.", "Loves {hobby}.", "Training for a {race}.", "Two kids: {name} and {name2}.",
+    "Just moved to the area.", "Works as a {job}.", "Allergic to nuts.", "Prefers oat milk.",
+    "Always asks about new seasonal specials.", "Planning a wedding next summer.", "Big football fan.",
+    "Grandmother's recipe for lemon cake; brought us a slice once.", "Volunteers at the food bank.",
+]
+PETS = ["dog", "cat", "rabbit", "parrot", "tortoise"]
+HOBBIES = ["gardening", "climbing", "crossword puzzles", "jazz", "watercolours", "cycling", "baking", "chess"]
+RACES = ["10k", "half marathon", "marathon", "triathlon"]
+IMPORTANT_LABELS = ["Wedding anniversary", "{name}'s birthday", "Opened their own business", "Retirement day"]
+TOUCHPOINT_KINDS = [
+    # kind, weight
+    (Touchpoint.Kind.VISIT, 30), (Touchpoint.Kind.PURCHASE, 38), (Touchpoint.Kind.CALL, 6),
+    (Touchpoint.Kind.EMAIL, 5), (Touchpoint.Kind.MESSAGE, 7), (Touchpoint.Kind.EVENT, 3),
+    (Touchpoint.Kind.FEEDBACK, 5), (Touchpoint.Kind.GIFT, 2), (Touchpoint.Kind.NOTE, 4),
+]
+TOUCHPOINT_NOTES = {
+    Touchpoint.Kind.VISIT: ["Popped in for a chat", "Came with a friend", "Sat in the window seat", "Brought the dog"],
+    Touchpoint.Kind.PURCHASE: ["For the office", "Gift for a friend", "Usual order", "Tried something new"],
+    Touchpoint.Kind.CALL: ["Asked about opening hours", "Ordered a cake by phone", "Called to say thanks"],
+    Touchpoint.Kind.EMAIL: ["Asked about catering", "Sent photos from the party"],
+    Touchpoint.Kind.MESSAGE: ["Tagged us on Instagram", "Sent a message about the new menu"],
+    Touchpoint.Kind.EVENT: ["Came to the tasting evening", "Helped at the charity bake sale"],
+    Touchpoint.Kind.GIFT: ["Free slice of cake for their birthday", "Gave a mug as thanks"],
+    Touchpoint.Kind.NOTE: ["Mentioned they are moving in spring", "Daughter starts school in September"],
+}
+FEEDBACK = [
+    # feedback kind, sentiment, weight, notes
+    (Touchpoint.FeedbackKind.PRAISE, 1, 60, ["Loved the new sourdough", "Said the service was lovely"]),
+    (Touchpoint.FeedbackKind.COMPLAINT, -1, 15, ["Coffee was lukewarm", "Waited too long at lunch"]),
+    (Touchpoint.FeedbackKind.IDEA, 0, 25, ["Suggested a loyalty card", "Would like more vegan options"]),
+]
+CADENCES = [None] * 7 + [14, 30, 45, 90]
+BATCH = 20_000
+
+
+def _pg_text(value) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    if any(ch in text for ch in "\\\t\n\r"):
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def bulk_insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Insert raw rows (values in `columns` order, by attname): COPY on PostgreSQL, executemany elsewhere."""
+    table = model._meta.db_table
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.StringIO()
+            for row in rows:
+                buffer.write("\t".join(_pg_text(v) for v in row))
+                buffer.write("\n")
+            buffer.seek(0)
+            cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", buffer)
+        else:
+            fields = {f.attname: f for f in model._meta.concrete_fields}
+            preps = [fields[c].get_db_prep_save for c in columns]
+            prepared = [[prep(v, connection) for prep, v in zip(preps, row)] for row in rows]
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})", prepared)
+
+
+def reserve_ids(model: type[models.Model], count: int) -> int:
+    """Return the first of `count` consecutive primary keys nobody else will get."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            sequence = cursor.fetchone()[0]
+            # Move the sequence past the block so concurrent inserts get ids after it.
+            cursor.execute("SELECT nextval(%s)", [sequence])
+            first = cursor.fetchone()[0]
+            cursor.execute("SELECT setval(%s, %s)", [sequence, first + max(count, 1) - 1])
+            return first
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}")  # noqa: S608  table from _meta
+        return cursor.fetchone()[0]
+
+
+def customer_figures_set_based(*, first_id: int, last_id: int, now: datetime) -> None:
+    """Write each seeded customer's touchpoint figures with one set-based UPDATE."""
+    since_90d = now - timedelta(days=90)
+    c, t = Customer._meta.db_table, Touchpoint._meta.db_table
+    purchase = Touchpoint.Kind.PURCHASE
+    sql = f"""
+        UPDATE {c} SET
+            last_touchpoint_at = s.last_at,
+            purchase_count = s.purchases,
+            lifetime_spend = s.spend,
+            touchpoints_90d = s.recent,
+            first_purchase_at = s.first_purchase
+        FROM (
+            SELECT customer_id,
+                   MAX(happened_at) AS last_at,
+                   SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END) AS purchases,
+                   COALESCE(SUM(CASE WHEN kind = %s THEN amount END), 0) AS spend,
+                   SUM(CASE WHEN happened_at >= %s THEN 1 ELSE 0 END) AS recent,
+                   MIN(CASE WHEN kind = %s THEN happened_at END) AS first_purchase
+            FROM {t}
+            WHERE customer_id BETWEEN %s AND %s
+            GROUP BY customer_id
+        ) AS s
+        WHERE {c}.id = s.customer_id
+    """  # noqa: S608  table names come from _meta
+    since = since_90d if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(since_90d)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [purchase, purchase, since, purchase, first_id, last_id])
+
+
+def customer_health_stage_set_based(*, now: datetime) -> None:
+    """Health and stage for every customer, via customers.figures when it offers a set-based recompute."""
+    from customers import figures
+
+    recompute_all = getattr(figures, "customer_figures_recompute_all", None)
+    if recompute_all is not None:
+        recompute_all(now=now)
+        return
+    # Fallback with the same rules as figures.health_for / stage_for: one UPDATE per cadence value.
+    default_cadence = ShopSettings.load().default_cadence_days
+    customers = Customer.objects.all()
+    cadences = set(customers.exclude(cadence_days=None).values_list("cadence_days", flat=True).distinct())
+    groups = [(customers.filter(cadence_days=None), default_cadence)]
+    groups += [(customers.filter(cadence_days=cadence), cadence) for cadence in cadences]
+    for group, cadence in groups:
+        group.update(health=Customer.Health.COLD)
+        group.filter(last_touchpoint_at__gte=now - timedelta(days=2 * cadence)).update(health=Customer.Health.COOLING)
+        group.filter(last_touchpoint_at__gte=now - timedelta(days=cadence)).update(health=Customer.Health.WARM)
+    customers.filter(purchase_count=0).update(stage=Customer.Stage.PROSPECT, figures_updated_at=now)
+    customers.filter(purchase_count__gte=1, purchase_count__lt=3).update(stage=Customer.Stage.CUSTOMER, figures_updated_at=now)
+    customers.filter(purchase_count__gte=3).update(stage=Customer.Stage.REGULAR, figures_updated_at=now)
+
+
+class Command(BaseCommand):
+    help = "Load demo data: logins owner/staff (password rapport-demo), products, customers, touchpoints."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=300)
+        parser.add_argument("--touchpoints", type=int, default=None, help="Default: 20 per customer.")
+        parser.add_argument("--seed", type=int, default=None, help="Same seed, same data.")
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing if there are customers already.")
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG=False.")
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError("seed_demo makes demo logins with a known password; with DEBUG=False add --force.")
+        if options["if_empty"] and Customer.objects.exists():
+            self.stdout.write("Customers exist already: no demo data loaded.")
+            return
+        n_customers = max(options["customers"], 0)
+        n_touchpoints = options["touchpoints"]
+        if n_touchpoints is None:
+            n_touchpoints = 20 * n_customers
+        seed = options["seed"] if options["seed"] is not None else random.randrange(1_000_000)
+        started = time.monotonic()
+        seeder = Seeder(seed=seed, now=timezone.now(), log=self.stdout.write)
+        with transaction.atomic():
+            seeder.run(n_customers=n_customers, n_touchpoints=max(n_touchpoints, 0))
+        self.stdout.write(self.style.SUCCESS(
+            f"Loaded {n_customers} customers and {n_touchpoints} touchpoints (seed {seed}) "
+            f"in {time.monotonic() - started:.1f} s. Logins: owner / staff / jamie, password {DEMO_PASSWORD}."
+        ))
+
+
+class Seeder:
+    """Generates the demo rows; one instance per run, deterministic for a seed."""
+
+    def __init__(self, *, seed: int, now: datetime, log=print):
+        self.rng = random.Random(seed)
+        self.faker = Faker("en_GB")
+        self.faker.seed_instance(seed)
+        self.now = now
+        self.log = log
+        # Pools keep Faker out of the per-row loop (it is the slow part at 100,000 rows).
+        self.first_names = [self.faker.first_name() for _ in range(600)]
+        self.last_names = [self.faker.last_name() for _ in range(900)]
+        self.jobs = [self.faker.job() for _ in range(60)]
+
+    def run(self, *, n_customers: int, n_touchpoints: int) -> None:
+        users = self.users()
+        self.staff_ids = [u.pk for u in users]
+        self.product_ids = self.products()
+        tag_ids = self.tags()
+        if not n_customers:
+            return
+        t0 = time.monotonic()
+        first_id = reserve_ids(Customer, n_customers)
+        ids = list(range(first_id, first_id + n_customers))
+        self.customers(ids, tag_ids)
+        self.log(f"  customers: {time.monotonic() - t0:.1f} s")
+        t0 = time.monotonic()
+        self.touchpoints(ids, n_touchpoints)
+        self.log(f"  touchpoints: {time.monotonic() - t0:.1f} s")
+        t0 = time.monotonic()
+        customer_figures_set_based(first_id=ids[0], last_id=ids[-1], now=self.now)
+        customer_health_stage_set_based(now=self.now)
+        self.log(f"  figures: {time.monotonic() - t0:.1f} s")
+        self.followups(ids)
+
+    # --- reference data ----------------------------------------------------
+
+    def users(self) -> list[User]:
+        users = []
+        for username, first, last, group_name in DEMO_USERS:
+            user, _ = User.objects.get_or_create(
+                username=username,
+                defaults={"first_name": first, "last_name": last, "email": f"{username}@rapport.invalid"},
+            )
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+            user.groups.add(Group.objects.get_or_create(name=group_name)[0])
+            users.append(user)
+        return users
+
+    def products(self) -> list[int]:
+        existing = {name.lower() for name in Product.objects.values_list("name", flat=True)}
+        Product.objects.bulk_create([Product(name=n) for n in PRODUCTS if n.lower() not in existing])
+        return list(Product.objects.values_list("pk", flat=True))
+
+    def tags(self) -> list[int]:
+        existing = {name.lower() for name in Tag.objects.values_list("name", flat=True)}
+        Tag.objects.bulk_create([Tag(name=n) for n in TAGS if n.lower() not in existing])
+        return list(Tag.objects.values_list("pk", flat=True))
+
+    # --- customers ---------------------------------------------------------
+
+    def _birthday(self) -> tuple[int | None, int | None, int | None]:
+        rng = self.rng
+        if rng.random() < 0.15:
+            return None, None, None
+        if rng.random() < 0.01:  # a few leap-day birthdays
+            year = rng.choice([1964, 1972, 1980, 1988, 1996, 2004]) if rng.random() < 0.5 else None
+            return 29, 2, year
+        month = rng.randint(1, 12)
+        day = rng.randint(1, 28 if month == 2 else calendar.monthrange(2001, month)[1])
+        year = rng.randint(1948, 2008) if rng.random() < 0.45 else None
+        return day, month, year
+
+    def _notes(self) -> str:
+        rng = self.rng
+        bits = rng.sample(NOTE_BITS, rng.choice([0, 1, 1, 2, 3]))
+        return " ".join(
+            bit.format(
+                pet=rng.choice(PETS), name=rng.choice(self.first_names), name2=rng.choice(self.first_names),
+                hobby=rng.choice(HOBBIES), race=rng.choice(RACES), job=rng.choice(self.jobs).lower(),
+            )
+            for bit in bits
+        )
+
+    def customers(self, ids: list[int], tag_ids: list[int]) -> None:
+        rng = self.rng
+        columns = [
+            "id", "first_name", "last_name", "preferred_name", "email", "phone", "birthday_day",
+            "birthday_month", "birthday_year", "notes", "how_we_met", "referred_by_id", "owner_id",
+            "cadence_days", "email_consent", "consent_at", "consent_method", "is_archived", "archived_at",
+            "erased_at", "created_by_id", "created_at", "updated_at", "last_touchpoint_at", "first_purchase_at",
+            "purchase_count", "lifetime_spend", "touchpoints_90d", "health", "stage", "closeness",
+            "figures_updated_at",
+        ]
+        methods = [Customer.ConsentMethod.IN_PERSON, Customer.ConsentMethod.SIGNED_FORM, Customer.ConsentMethod.IMPORTED]
+        rows, favourites, tags, dates = [], [], [], []
+        for n, pk in enumerate(ids):
+            first, last = rng.choice(self.first_names), rng.choice(self.last_names)
+            preferred = ""
+            if rng.random() < 0.12:
+                preferred = first[: max(3, len(first) // 2)] if rng.random() < 0.5 else rng.choice(self.first_names)
+            email = f"{first}.{last}.{pk}@example.com".lower().replace(" ", "").replace("'", "") if rng.random() < 0.85 else ""
+            phone = f"+447700{rng.randint(900000, 999999)}" if rng.random() < 0.7 else ""
+            day, month, year = self._birthday()
+            consent = bool(email) and rng.random() < 0.75
+            created_at = self.now - timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 1440))
+            archived = rng.random() < 0.02
+            referred_by = rng.choice(ids[:n]) if n > 20 and rng.random() < 0.1 else None
+            rows.append((
+                pk, first, last, preferred, email, phone, day, month, year, self._notes(), rng.choice(HOW_WE_MET),
+                referred_by, rng.choice(self.staff_ids), rng.choice(CADENCES), consent,
+                created_at if consent else None, rng.choice(methods) if consent else "", archived,
+                self.now if archived else None, None, rng.choice(self.staff_ids), created_at, created_at,
+                None, None, 0, Decimal("0.00"), 0, Customer.Health.COLD, Customer.Stage.PROSPECT, 0.0, None,
+            ))
+            for product_id in rng.sample(self.product_ids, min(len(self.product_ids), rng.choice([0, 1, 1, 2, 3]))):
+                favourites.append((pk, product_id))
+            for tag_id in rng.sample(tag_ids, min(len(tag_ids), rng.choice([0, 0, 1, 1, 2]))):
+                tags.append((pk, tag_id))
+            if rng.random() < 0.2:
+                d_day, d_month, d_year = self._birthday()
+                if d_day:
+                    label = rng.choice(IMPORTANT_LABELS).format(name=rng.choice(self.first_names))
+                    dates.append((pk, label, d_day, d_month, d_year))
+            if len(rows) >= BATCH:
+                bulk_insert(Customer, columns, rows)
+                rows = []
+        bulk_insert(Customer, columns, rows)
+        bulk_insert(Customer.favourite_products.through, ["customer_id", "product_id"], favourites)
+        bulk_insert(Customer.tags.through, ["customer_id", "tag_id"], tags)
+        bulk_insert(ImportantDate, ["customer_id", "label", "date_day", "date_month", "date_year"], dates)
+
+    # --- touchpoints -------------------------------------------------------
+
+    def _counts(self, n_customers: int, n_touchpoints: int) -> list[int]:
+        """How many touchpoints each customer gets: a few regulars, many occasional, some none."""
+        rng = self.rng
+        weights = [0.0 if rng.random() < 0.08 else rng.paretovariate(1.6) for _ in range(n_customers)]
+        total = sum(weights) or 1.0
+        counts = [int(w / total * n_touchpoints) for w in weights]
+        short = n_touchpoints - sum(counts)
+        active = [i for i, w in enumerate(weights) if w] or list(range(n_customers))
+        for i in rng.choices(active, k=short):
+            counts[i] += 1
+        return counts
+
+    def touchpoints(self, ids: list[int], n_touchpoints: int) -> None:
+        rng = self.rng
+        counts = self._counts(len(ids), n_touchpoints)
+        first_tp = reserve_ids(Touchpoint, n_touchpoints)
+        columns = [
+            "id", "customer_id", "kind", "happened_at", "note", "amount", "feedback_kind", "sentiment",
+            "logged_by_id", "created_at",
+        ]
+        kinds = [k for k, _ in TOUCHPOINT_KINDS]
+        kind_weights = [w for _, w in TOUCHPOINT_KINDS]
+        feedback_weights = [f[2] for f in FEEDBACK]
+        day = 86_400
+        next_id = first_tp
+        rows: list[tuple] = []
+        products: list[tuple] = []
+        for pk, count in zip(ids, counts):
+            if not count:
+                continue
+            # Each customer is active in a window ending some time ago: warm, cooling and cold all occur.
+            ended = min(rng.expovariate(1 / 35), 364) * day
+            span = rng.uniform(30, 365) * day
+            started = min(ended + span, 365 * day)
+            for kind in rng.choices(kinds, weights=kind_weights, k=count):
+                ago = rng.uniform(ended, started)
+                happened = self.now - timedelta(seconds=ago)
+                # Shop hours: move the time of day to between 08:00 and 18:00 UTC.
+                happened = happened.replace(hour=8 + int(rng.random() * 10), tzinfo=dt_timezone.utc)
+                if happened > self.now:
+                    happened -= timedelta(days=1)
+                note, amount, feedback_kind, sentiment = "", None, "", None
+                if kind == Touchpoint.Kind.FEEDBACK:
+                    feedback_kind, sentiment, _, notes = rng.choices(FEEDBACK, weights=feedback_weights)[0]
+                    note = rng.choice(notes)
+                elif rng.random() < 0.3:
+                    note = rng.choice(TOUCHPOINT_NOTES[kind])
+                if kind == Touchpoint.Kind.PURCHASE:
+                    amount = Decimal(rng.randint(250, 6000)) / 100
+                    for product_id in rng.sample(self.product_ids, rng.choice([1, 1, 2])):
+                        products.append((next_id, product_id))
+                rows.append((
+                    next_id, pk, kind, happened, note, amount, feedback_kind, sentiment,
+                    rng.choice(self.staff_ids), happened,
+                ))
+                next_id += 1
+            if len(rows) >= BATCH:
+                bulk_insert(Touchpoint, columns, rows)
+                bulk_insert(Touchpoint.products.through, ["touchpoint_id", "product_id"], products)
+                rows, products = [], []
+        bulk_insert(Touchpoint, columns, rows)
+        bulk_insert(Touchpoint.products.through, ["touchpoint_id", "product_id"], products)
+
+    # --- follow-ups --------------------------------------------------------
+
+    def followups(self, ids: list[int]) -> None:
+        """Open follow-ups for the demo staff: some overdue, some today, some later; a few closed."""
+        rng = self.rng
+        today = timezone.localdate(self.now, ShopSettings.load().tz)
+        reasons = [
+            "Ask how the party went", "Let them know the oat milk is back", "Thank them for the referral",
+            "Check the cake order for Saturday", "Make it right: lukewarm coffee", "Invite to the tasting evening",
+            "Send photos from the event", "Ask about catering for the office",
+        ]
+        chosen = rng.sample(ids, min(len(ids), max(12, len(ids) // 20)))
+        owners = dict(Customer.objects.filter(pk__in=chosen).values_list("pk", "owner_id"))
+        followups = []
+        for pk in chosen:
+            status = rng.choices(
+                [FollowUp.Status.OPEN, FollowUp.Status.DONE, FollowUp.Status.CANCELLED], weights=[8, 3, 1]
+            )[0]
+            closed = status != FollowUp.Status.OPEN
+            followups.append(FollowUp(
+                customer_id=pk, assignee_id=owners.get(pk) or rng.choice(self.staff_ids),
+                reason=rng.choice(reasons), due_date=today + timedelta(days=rng.randint(-6, 10)),
+                status=status, created_by_id=rng.choice(self.staff_ids),
+                closed_at=self.now if closed else None,
+                closed_by_id=rng.choice(self.staff_ids) if closed else None,
+            ))
+        FollowUp.objects.bulk_create(followups, batch_size=2000)
