@@ -1,0 +1,407 @@
+"""Writes for data in and out: CSV imports and a customer's erasure on request."""
+
+import logging
+from collections.abc import Iterable
+
+from django.apps import apps
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from accounts.models import AuditRecord
+from accounts.services import audit_record
+from automations.models import OutboundMessage
+from automations.suppression import email_hash, suppression_add
+from crm.models import ShopSettings
+from customers.models import Customer, FollowUp, ImportantDate, Tag
+from dataio.importing import (
+    TARGET_FIELDS, ImportFileError, ParsedRow, decode, detect_mapping, find_duplicates, parse_row, read_rows,
+    sniff_delimiter,
+)
+from dataio.models import ImportJob
+from touchpoints.models import Touchpoint
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_STORED_ERRORS = 500
+BATCH = 1000
+
+
+# --- Import ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def import_job_create(*, uploaded_by: User, file_name: str, raw: bytes) -> ImportJob:
+    """Read an uploaded CSV and guess its column mapping; raises ValidationError if unreadable."""
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise ValidationError({"file": "The file is larger than 20 MB: split it into smaller files."})
+    try:
+        text, encoding = decode(raw)
+        delimiter = sniff_delimiter(text)
+        headers, rows = read_rows(text, delimiter)
+    except ImportFileError as exc:
+        raise ValidationError({"file": str(exc)})
+    if not rows:
+        raise ValidationError({"file": "The file has a header row but no customers under it."})
+    detected, mapping = detect_mapping(headers)
+    job = ImportJob(
+        created_by=uploaded_by, file_name=file_name[:255], encoding=encoding, delimiter=delimiter, text=text,
+        detected_format=detected, headers=headers, mapping=mapping, total_rows=len(rows),
+        date_order=ImportJob.DateOrder.MDY if detected == "square" else ImportJob.DateOrder.DMY,
+    )
+    job.full_clean()
+    job.save()
+    return job
+
+
+def _check_mapping(mapping: dict[str, str], headers: list[str]) -> dict[str, str]:
+    clean: dict[str, str] = {}
+    used: set[str] = set()
+    for index in range(len(headers)):
+        target = mapping.get(str(index), "") or ""
+        if target and target not in TARGET_FIELDS:
+            raise ValidationError({"mapping": f"“{target}” is not a customer field."})
+        if target and target in used:
+            raise ValidationError({"mapping": f"Two columns both feed “{TARGET_FIELDS[target]}”: choose one."})
+        if target:
+            used.add(target)
+        clean[str(index)] = target
+    if "first_name" not in used and "last_name" not in used:
+        raise ValidationError({"mapping": "Choose the column that holds the first name."})
+    return clean
+
+
+@transaction.atomic
+def import_job_configure(
+    *, job: ImportJob, configured_by: User, mapping: dict[str, str], date_order: str
+) -> ImportJob:
+    """Set the column mapping and date order, and queue the check of every row."""
+    if job.status in (ImportJob.Status.IMPORTING, ImportJob.Status.DONE):
+        raise ValidationError("This import has already started.")
+    job.mapping = _check_mapping(mapping, job.headers)
+    job.date_order = date_order
+    job.status = ImportJob.Status.CHECKING
+    job.processed_rows = 0
+    job.errors = []
+    job.failure = ""
+    job.full_clean()
+    job.save()
+    from dataio.tasks import import_job_check_task
+
+    transaction.on_commit(lambda: import_job_check_task.delay(job_id=job.pk))
+    return job
+
+
+def _parse_all(job: ImportJob, progress=None) -> list[ParsedRow]:
+    region = ShopSettings.load().phone_region
+    _, cells = read_rows(job.text, job.delimiter)
+    parsed = []
+    for offset, row in enumerate(cells):
+        parsed.append(parse_row(
+            number=offset + 2, cells=row, headers=job.headers, mapping=job.mapping,
+            date_order=job.date_order, region=region,
+        ))
+        if progress and offset % BATCH == BATCH - 1:
+            progress(offset + 1)
+    headers_for = {target: job.headers[int(i)] for i, target in job.mapping.items() if target}
+    find_duplicates(parsed, headers_for)
+    return parsed
+
+
+def _existing_matches(parsed: list[ParsedRow]) -> dict[int, Customer]:
+    """Row number -> the existing customer it matches by email, else by phone."""
+    emails = {r.values["email"] for r in parsed if r.values.get("email")}
+    phones = {r.values["phone"] for r in parsed if r.values.get("phone")}
+    by_email: dict[str, Customer] = {}
+    by_phone: dict[str, Customer] = {}
+    emails_list, phones_list = sorted(emails), sorted(phones)
+    for start in range(0, len(emails_list), BATCH):
+        chunk = emails_list[start:start + BATCH]
+        for customer in Customer.objects.annotate(email_l=Lower("email")).filter(email_l__in=chunk):
+            by_email[customer.email.lower()] = customer
+    for start in range(0, len(phones_list), BATCH):
+        for customer in Customer.objects.filter(phone__in=phones_list[start:start + BATCH]).order_by("pk"):
+            by_phone.setdefault(customer.phone, customer)
+    matches: dict[int, Customer] = {}
+    for row in parsed:
+        customer = by_email.get(row.values.get("email", "")) or by_phone.get(row.values.get("phone", ""))
+        if customer is not None:
+            matches[row.number] = customer
+    return matches
+
+
+def _flag_shared_matches(parsed: list[ParsedRow], matches: dict[int, Customer]) -> None:
+    """Two rows that both match one existing customer (one by email, one by phone) are a duplicate."""
+    first_row_for: dict[int, int] = {}
+    for row in parsed:
+        customer = matches.get(row.number)
+        if customer is None or row.errors:
+            continue
+        first = first_row_for.setdefault(customer.pk, row.number)
+        if first != row.number:
+            row.errors.append(("", f"Matches the same existing customer as row {first}."))
+
+
+def _error_list(parsed: list[ParsedRow]) -> list[dict]:
+    out = []
+    for row in parsed:
+        for column, reason in row.errors:
+            out.append({"row": row.number, "column": column, "reason": reason})
+            if len(out) >= MAX_STORED_ERRORS:
+                return out
+    return out
+
+
+class _Progress:
+    """Report progress on a connection of its own, so the page sees it while the import's
+    one big transaction is still open (PostgreSQL; on SQLite the bar jumps at the end)."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.conn = connections.create_connection(DEFAULT_DB_ALIAS) if connection.vendor == "postgresql" else None
+
+    def __call__(self, done: int) -> None:
+        if self.conn is None:
+            return
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s WHERE id = %s AND status = %s",
+                    [done, self.job_id, ImportJob.Status.IMPORTING],
+                )
+        except Exception:  # noqa: BLE001 - progress is a nicety; the import must not fail for it
+            log.warning("Could not report import progress for job %s", self.job_id, exc_info=True)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+def import_job_check(*, job_id: int) -> ImportJob | None:
+    """Validate every row and count matches; nothing but the job row is written."""
+    job = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.CHECKING).first()
+    if job is None:
+        return None
+
+    def progress(done: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(processed_rows=done)
+
+    parsed = _parse_all(job, progress)
+    matches = _existing_matches(parsed)
+    _flag_shared_matches(parsed, matches)
+    error_rows = sum(1 for r in parsed if r.errors)
+    ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.CHECKING).update(
+        status=ImportJob.Status.CHECKED, processed_rows=len(parsed), valid_rows=len(parsed) - error_rows,
+        error_rows=error_rows, matched_rows=sum(1 for r in parsed if r.number in matches and not r.errors),
+        errors=_error_list(parsed),
+    )
+    job.refresh_from_db()
+    return job
+
+
+@transaction.atomic
+def import_job_start(*, job: ImportJob, started_by: User, mode: str, on_match: str) -> ImportJob:
+    """Queue the import itself, after the owner has seen the check."""
+    if job.status != ImportJob.Status.CHECKED:
+        raise ValidationError("Check the rows first.")
+    if mode == ImportJob.Mode.ALL_OR_NOTHING and job.error_rows:
+        raise ValidationError(
+            f"{job.error_rows} row(s) have errors, so “all or nothing” imports nothing. "
+            "Fix the file, or choose to import only the valid rows."
+        )
+    if not job.valid_rows:
+        raise ValidationError("There are no valid rows to import.")
+    job.mode, job.on_match = mode, on_match
+    job.status = ImportJob.Status.IMPORTING
+    job.processed_rows = 0
+    job.full_clean()
+    job.save()
+    from dataio.tasks import import_job_run_task
+
+    transaction.on_commit(lambda: import_job_run_task.delay(job_id=job.pk))
+    return job
+
+
+def _tags_by_name(names: Iterable[str]) -> dict[str, Tag]:
+    wanted = {n.lower(): n for n in names}
+    found = {t.name.lower(): t for t in Tag.objects.annotate(l=Lower("name")).filter(l__in=list(wanted))}
+    missing = [Tag(name=wanted[key]) for key in wanted if key not in found]
+    if missing:
+        Tag.objects.bulk_create(missing)
+        found.update({t.name.lower(): t for t in Tag.objects.annotate(l=Lower("name")).filter(l__in=list(wanted))})
+    return found
+
+
+def import_job_run(*, job_id: int) -> ImportJob | None:
+    """Import the checked rows in one transaction: a failure half-way leaves nothing behind.
+
+    Safe to run twice (a redelivered task): only the run that moves the job from
+    "importing" to "done" commits; another run finds nothing to do or rolls back.
+    """
+    job = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.IMPORTING).first()
+    if job is None:
+        return None
+    progress = _Progress(job_id)
+    try:
+        with transaction.atomic():
+            counts = _import_rows(job, progress)
+            finished = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.IMPORTING).update(
+                status=ImportJob.Status.DONE, finished_at=timezone.now(), processed_rows=job.total_rows, **counts
+            )
+            if finished != 1:
+                raise _AlreadyDone()
+            audit_record(actor=job.created_by, action=AuditRecord.Action.IMPORT_DONE, target=job, detail=counts)
+    except _AlreadyDone:
+        return None
+    except Exception as exc:
+        log.exception("Import job %s failed; nothing was imported", job_id)
+        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.IMPORTING).update(
+            status=ImportJob.Status.FAILED, failure=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    finally:
+        progress.close()
+    job.refresh_from_db()
+    return job
+
+
+class _AlreadyDone(Exception):
+    pass
+
+
+def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
+    parsed = _parse_all(job)
+    matches = _existing_matches(parsed)
+    _flag_shared_matches(parsed, matches)
+    if job.mode == ImportJob.Mode.ALL_OR_NOTHING and any(r.errors for r in parsed):
+        raise ValidationError("A row has errors and this import is all or nothing.")
+    user, now = job.created_by, timezone.now()
+    valid = [r for r in parsed if not r.errors]
+    suppressed = _suppressed_hashes([r.values["email"] for r in valid if r.values.get("email")])
+    tags = _tags_by_name({name for r in valid for name in r.tags})
+
+    new_customers: list[tuple[Customer, ParsedRow]] = []
+    changed: dict[int, tuple[Customer, ParsedRow]] = {}
+    changed_fields: set[str] = set()
+    skipped = 0
+    for row in valid:
+        consent = row.consent and email_hash(row.values.get("email", "")) not in suppressed
+        existing = matches.get(row.number)
+        if existing is None:
+            customer = Customer(created_by=user, **row.values)
+            if consent:
+                customer.email_consent, customer.consent_at = True, now
+                customer.consent_method = Customer.ConsentMethod.IMPORTED
+            new_customers.append((customer, row))
+            continue
+        if job.on_match == ImportJob.OnMatch.SKIP:
+            skipped += 1
+            continue
+        fields = {k: v for k, v in row.values.items() if getattr(existing, k) != v}
+        if consent and not existing.email_consent:
+            fields.update(email_consent=True, consent_at=now, consent_method=Customer.ConsentMethod.IMPORTED)
+        for name, value in fields.items():
+            setattr(existing, name, value)
+        if fields:
+            changed[existing.pk] = (existing, row)
+            changed_fields.update(fields)
+        elif row.tags:
+            changed[existing.pk] = (existing, row)  # only tags to add
+        else:
+            skipped += 1
+
+    done = 0
+    for start in range(0, len(new_customers), BATCH):
+        batch = [c for c, _ in new_customers[start:start + BATCH]]
+        bulk_create_with_history(batch, Customer, batch_size=BATCH, default_user=user, default_date=now)
+        done += len(batch)
+        progress(done)
+    if changed_fields:
+        objs = [c for c, _ in changed.values()]
+        for obj in objs:
+            obj.updated_at = now  # bulk_update does not touch auto_now fields
+        bulk_update_with_history(
+            objs, Customer, sorted(changed_fields | {"updated_at"}), batch_size=BATCH, default_user=user,
+            default_date=now,
+        )
+    through = Customer.tags.through
+    links = [
+        through(customer_id=customer.pk, tag_id=tags[name.lower()].pk)
+        for customer, row in new_customers + list(changed.values())
+        for name in row.tags
+    ]
+    through.objects.bulk_create(links, batch_size=BATCH, ignore_conflicts=True)
+    progress(job.total_rows)
+    updated = len(changed)
+    return {
+        "created_count": len(new_customers), "updated_count": updated, "skipped_count": skipped,
+        "error_rows": sum(1 for r in parsed if r.errors), "valid_rows": len(valid),
+    }
+
+
+def _suppressed_hashes(emails: list[str]) -> set[str]:
+    from automations.models import Suppression
+
+    hashes = [email_hash(e) for e in emails]
+    found: set[str] = set()
+    for start in range(0, len(hashes), BATCH):
+        found.update(Suppression.objects.filter(email_hash__in=hashes[start:start + BATCH])
+                     .values_list("email_hash", flat=True))
+    return found
+
+
+# --- Erasure ------------------------------------------------------------------------
+
+
+def _historical_models_with_customer() -> list:
+    """Every simple-history table that has a `customer` column (touchpoints, follow-ups, gift codes…)."""
+    found = []
+    for model in apps.get_models():
+        if model.__name__.startswith("Historical") and hasattr(model, "history_id"):
+            names = {f.name for f in model._meta.get_fields()}
+            if "customer" in names:
+                found.append(model)
+    return found
+
+
+@transaction.atomic
+def customer_erase(*, customer: Customer, erased_by: User, confirm_name: str) -> Customer:
+    """Erase a customer's personal data on request; touchpoints stay only as anonymous figures.
+
+    The typed name must match, so a slip of the mouse cannot erase anyone. The email
+    is kept only as a hash on the suppression list so it is never emailed again.
+    """
+    if customer.erased_at:
+        raise ValidationError("This customer's data has already been erased.")
+    if " ".join(confirm_name.split()).casefold() != " ".join(customer.full_name.split()).casefold():
+        raise ValidationError({"confirm_name": "Type the customer's full name exactly as shown to confirm."})
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.email:
+        suppression_add(email=customer.email, reason="erasure")
+    pk = customer.pk
+
+    # Messages hold names, addresses and personal lines: remove them entirely.
+    OutboundMessage.objects.filter(customer_id=pk).delete()
+    ImportantDate.objects.filter(customer_id=pk).delete()
+    FollowUp.objects.filter(customer_id=pk).delete()
+    Touchpoint.objects.filter(customer_id=pk).update(note="", feedback_kind="")
+    Customer.objects.filter(pk=pk).update(
+        first_name="Erased", last_name="customer", preferred_name="", email="", phone="",
+        birthday_day=None, birthday_month=None, birthday_year=None, notes="", how_we_met="",
+        referred_by=None, email_consent=False, consent_at=None, consent_method="",
+        is_archived=True, archived_at=timezone.now(), erased_at=timezone.now(),
+    )
+    customer.favourite_products.clear()
+    customer.tags.clear()
+    # History records would keep every earlier version of the personal fields.
+    Customer.history.filter(id=pk).delete()
+    for model in _historical_models_with_customer():
+        model.objects.filter(customer_id=pk).delete()
+    audit_record(actor=erased_by, action=AuditRecord.Action.CUSTOMER_ERASED, target=customer)
+    customer.refresh_from_db()
+    return customer
