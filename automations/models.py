@@ -69,6 +69,17 @@ class OutboundMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} to {self.recipient_key} ({self.status})"
 
+    @property
+    def kind_label(self) -> str:
+        labels = dict(Automation.Kind.choices)
+        return labels.get(self.kind) or self.kind.replace("_", " ").capitalize()
+
+    @property
+    def recipient_name(self) -> str:
+        if self.customer_id:
+            return str(self.customer)
+        return self.staff_user.get_full_name() or self.staff_user.get_username() if self.staff_user_id else ""
+
 
 class Suppression(models.Model):
     """Addresses never to be emailed: hard bounces, erasure requests. Only a hash is kept."""
@@ -79,3 +90,107 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email_hash[:12]}… ({self.reason})"
+
+
+class Automation(models.Model):
+    """The owner's settings for one automation: on/off, its numbers, review before sending.
+
+    One row per kind, made on first use (see automations.services.automation_get).
+    """
+
+    class Kind(models.TextChoices):
+        THANK_YOU = "thankyou", "Thank-you note"
+        BIRTHDAY = "birthday", "Birthday greeting"
+        GIFT_EXPIRY = "gift_expiry", "Gift expiry reminder"
+        WE_MISS_YOU = "wemissyou", "We miss you"
+        LOYALTY = "loyalty", "Loyalty gift"
+        REFERRAL = "referral", "Referral thank-you"
+        MAKE_IT_RIGHT = "make_it_right", "Make it right"
+        DIGEST = "digest", "Staff morning digest"
+
+    class CodeKind(models.TextChoices):
+        # The same values as gifts.GiftCode.Kind (free-product codes are issued by hand only).
+        PERCENT_OFF = "percent", "Percent off"
+        AMOUNT_OFF = "amount", "Amount off"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices, unique=True)
+    enabled = models.BooleanField(default=True)
+    review_before_sending = models.BooleanField(
+        default=False, help_text="Put messages in a queue where staff add a personal line and approve them."
+    )
+    days = models.PositiveSmallIntegerField(default=1)
+    code_valid_days = models.PositiveSmallIntegerField(default=30, verbose_name="gift code valid for (days)")
+    code_kind = models.CharField(max_length=10, choices=CodeKind.choices, default=CodeKind.PERCENT_OFF)
+    code_value = models.DecimalField(max_digits=8, decimal_places=2, default=10)
+    every_k = models.PositiveSmallIntegerField(default=5, verbose_name="every Kth purchase")
+    with_code = models.BooleanField(default=True, verbose_name="include a gift code")
+    leap_day_on_march_1 = models.BooleanField(
+        default=False, verbose_name="greet 29 February birthdays on 1 March in other years",
+        help_text="Off: on 28 February.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(code_value__gt=0), name="automation_code_value_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class MessageTemplate(models.Model):
+    """Subject and body the owner writes for one kind of customer email; placeholders in braces."""
+
+    kind = models.CharField(max_length=30, unique=True)
+    subject = models.CharField(max_length=200)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True, help_text="Leave empty to build the HTML from the text.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Template for {self.kind}"
+
+
+class OutboxControl(models.Model):
+    """The one row with the owner's "pause all sending" switch; read it with OutboxControl.load()."""
+
+    paused = models.BooleanField(default=False)
+    changed_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return "Sending paused" if self.paused else "Sending on"
+
+    @classmethod
+    def load(cls) -> "OutboxControl":
+        control, _ = cls.objects.get_or_create(pk=1)
+        return control
+
+
+class EmailOptOut(models.Model):
+    """A customer leaving the mailing list through their unsubscribe link (shown on the timeline)."""
+
+    class Via(models.TextChoices):
+        LINK = "link", "Unsubscribe link"
+        ONE_CLICK = "one_click", "One-click unsubscribe in their mail app"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="email_opt_outs")
+    via = models.CharField(max_length=10, choices=Via.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="optout_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} unsubscribed ({self.via})"

@@ -193,6 +193,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Each app adds its periodic tasks here (see crm/celery.py); times are UTC.
 CELERY_BEAT_SCHEDULE: dict = {}
+# Automations (issue #4): planners hourly (idempotent; each works out "today" in the shop's zone),
+# the outbox sweep every minute (sends what is due, marks rows stuck in `sending` as `unknown`).
+CELERY_BEAT_SCHEDULE["automations-plan"] = {"task": "automations.tasks.automations_plan_task", "schedule": 60 * 60}
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "automations.tasks.outbox_sweep_task", "schedule": 60}
+# A row `sending` longer than this (a worker died mid-send) becomes `unknown`; keep it above EMAIL_TIMEOUT.
+OUTBOX_SENDING_TIMEOUT = env.int("OUTBOX_SENDING_TIMEOUT", default=600)
+OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
 
 # --- Security ----------------------------------------------------------------
 from csp.constants import NONE, SELF  # noqa: E402

@@ -117,3 +117,19 @@ class GiftCodeFactory(DjangoModelFactory):
     value = 10
     expires_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=30))
     source = "manual"
+
+
+# --- automations (h2) ---
+class OutboundMessageFactory(DjangoModelFactory):
+    """A planned outbox row for a customer, due now."""
+
+    class Meta:
+        model = "automations.OutboundMessage"
+
+    customer = factory.SubFactory(CustomerFactory)
+    recipient_key = factory.LazyAttribute(lambda m: f"c:{m.customer.pk}" if m.customer else f"u:{m.staff_user.pk}")
+    kind = "wemissyou"
+    occasion_key = factory.Sequence(lambda n: f"test:{n}")
+    status = "planned"
+    planned_at = factory.LazyFunction(timezone.now)
+    priority = 60

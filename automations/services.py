@@ -1,0 +1,283 @@
+"""Writes for the automations: owner settings, templates, the outbox rows, unsubscribes, hooks."""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from automations.models import Automation, EmailOptOut, MessageTemplate, OutboundMessage, OutboxControl
+from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, html_clean, placeholder_errors
+from crm.models import ShopSettings
+from customers.models import Customer, FollowUp
+from customers.services import followup_open
+from automations.schedule import next_working_day, local_today, next_sending_time
+
+log = logging.getLogger(__name__)
+
+# Lower goes first when the 7-day cap makes messages wait (documented in the README).
+PRIORITY = {
+    "digest": 5,
+    "birthday": 10,
+    "gift_expiry": 20,
+    "referral": 30,
+    "loyalty": 35,
+    "thankyou": 40,
+    "wemissyou": 60,
+}
+# Automated customer emails: at most CAP_PER_WEEK of these per customer in any 7 days.
+CAPPED_KINDS = frozenset(PRIORITY) - {"digest"}
+CAP_PER_WEEK = 2
+
+AUTOMATION_DEFAULTS: dict[str, dict] = {
+    Automation.Kind.THANK_YOU: {"days": 1},
+    Automation.Kind.BIRTHDAY: {"days": 7, "code_valid_days": 30, "code_value": 10},
+    Automation.Kind.GIFT_EXPIRY: {"days": 7},
+    Automation.Kind.WE_MISS_YOU: {},
+    Automation.Kind.LOYALTY: {"every_k": 5, "code_valid_days": 60, "code_value": 10},
+    Automation.Kind.REFERRAL: {"with_code": True, "code_valid_days": 60, "code_value": 10},
+    Automation.Kind.MAKE_IT_RIGHT: {},
+    Automation.Kind.DIGEST: {},
+}
+
+
+def automation_get(kind: str) -> Automation:
+    """The owner's settings for `kind`, made with the defaults on first use."""
+    automation, _ = Automation.objects.get_or_create(kind=kind, defaults=AUTOMATION_DEFAULTS.get(kind, {}))
+    return automation
+
+
+def automations_all() -> list[Automation]:
+    """Every automation's settings, in the order of Automation.Kind (missing rows are made)."""
+    rows = {a.kind: a for a in Automation.objects.all()}
+    return [rows.get(kind) or automation_get(kind) for kind in Automation.Kind.values]
+
+
+def template_get(kind: str) -> MessageTemplate:
+    """The owner's template for a customer email kind, made from the friendly default on first use."""
+    default = DEFAULT_TEMPLATES[kind]
+    template, _ = MessageTemplate.objects.get_or_create(
+        kind=kind, defaults={"subject": default.subject, "body_text": default.body_text}
+    )
+    return template
+
+
+@transaction.atomic
+def automation_update(*, automation: Automation, updated_by: User, **fields) -> Automation:
+    """Change an automation's switch and numbers; planners read them when they next run."""
+    for name, value in fields.items():
+        setattr(automation, name, value)
+    automation.updated_by = updated_by
+    automation.full_clean()
+    automation.save()
+    return automation
+
+
+def template_errors(*, kind: str, subject: str, body_text: str, body_html: str) -> list[str]:
+    """Every problem with a template's placeholders, for the preview and for saving."""
+    allow_gift = kind in CODE_KINDS
+    errors = []
+    for label, text in (("Subject", subject), ("Text", body_text), ("HTML", body_html)):
+        errors += [f"{label}: {e}" for e in placeholder_errors(text, allow_gift=allow_gift)]
+    return errors
+
+
+@transaction.atomic
+def message_template_update(
+    *, kind: str, updated_by: User, subject: str, body_text: str, body_html: str = ""
+) -> MessageTemplate:
+    """Save the owner's template; refuses (ValidationError) one with an unknown placeholder."""
+    errors = template_errors(kind=kind, subject=subject, body_text=body_text, body_html=body_html)
+    if errors:
+        raise ValidationError(errors)
+    template = template_get(kind)
+    template.subject = subject
+    template.body_text = body_text
+    template.body_html = html_clean(body_html) if body_html.strip() else ""
+    template.updated_by = updated_by
+    template.full_clean()
+    template.save()
+    return template
+
+
+@transaction.atomic
+def outbox_pause(*, paused: bool, changed_by: User) -> OutboxControl:
+    """Pause (or resume) all sending. Paused messages wait with a reason; nothing is dropped."""
+    control = OutboxControl.load()
+    control.paused = paused
+    control.changed_at = timezone.now()
+    control.changed_by = changed_by
+    control.save()
+    return control
+
+
+def message_enqueue(message_id: int) -> None:
+    """After commit, ask a worker to send this row soon. Never fails the caller: the sweep is the backstop."""
+
+    def enqueue() -> None:
+        from automations.tasks import message_send_task
+
+        try:
+            message_send_task.apply_async(kwargs={"message_id": message_id}, retry=False)
+        except Exception:  # broker down: kombu/redis errors vary; the sweep sends it within a minute
+            log.warning("Could not queue message %s; the outbox sweep will send it", message_id, exc_info=True)
+
+    transaction.on_commit(enqueue)
+
+
+@transaction.atomic
+def message_resend(*, message: OutboundMessage, resent_by: User) -> OutboundMessage:
+    """The owner's one-click resend of an `unknown` or `failed` row: planned again, now."""
+    allowed = (OutboundMessage.Status.UNKNOWN, OutboundMessage.Status.FAILED)
+    now = timezone.now()
+    changed = OutboundMessage.objects.filter(pk=message.pk, status__in=allowed).update(
+        status=OutboundMessage.Status.PLANNED, planned_at=now, next_attempt_at=None,
+        status_reason=f"Resent by {resent_by.get_username()}", updated_at=now,
+    )
+    if not changed:
+        raise ValidationError("Only a message whose sending failed or is unknown can be resent.")
+    message.refresh_from_db()
+    message_enqueue(message.pk)
+    return message
+
+
+@transaction.atomic
+def message_approve(*, message: OutboundMessage, approved_by: User, personal_line: str = "") -> OutboundMessage:
+    """Staff approve a draft (with their personal line): it is planned and sent in sending hours."""
+    now = timezone.now()
+    changed = OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.DRAFT).update(
+        status=OutboundMessage.Status.PLANNED, personal_line=personal_line.strip(),
+        status_reason=f"Approved by {approved_by.get_username()}", updated_at=now,
+    )
+    if not changed:
+        raise ValidationError("This message is no longer waiting for review.")
+    message.refresh_from_db()
+    if message.planned_at <= now:
+        message_enqueue(message.pk)
+    return message
+
+
+@transaction.atomic
+def message_skip(*, message: OutboundMessage, skipped_by: User) -> OutboundMessage:
+    """Staff decide a draft should not go out."""
+    changed = OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.DRAFT).update(
+        status=OutboundMessage.Status.CANCELLED, status_reason=f"Skipped by {skipped_by.get_username()}",
+        updated_at=timezone.now(),
+    )
+    if not changed:
+        raise ValidationError("This message is no longer waiting for review.")
+    message.refresh_from_db()
+    return message
+
+
+@transaction.atomic
+def customer_unsubscribe(*, customer: Customer, via: str) -> bool:
+    """Turn email consent off, note it on the timeline, suppress their waiting messages.
+
+    Returns False (and changes nothing) if they had already left.
+    """
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if not customer.email_consent:
+        return False
+    customer.email_consent = False
+    customer.consent_at = None
+    customer.consent_method = ""
+    customer._history_user = None  # the customer themselves, through their link
+    customer.save(update_fields=["email_consent", "consent_at", "consent_method", "updated_at"])
+    EmailOptOut.objects.create(customer=customer, via=via)
+    OutboundMessage.objects.filter(
+        customer=customer, status__in=(OutboundMessage.Status.PLANNED, OutboundMessage.Status.DRAFT)
+    ).update(status=OutboundMessage.Status.SUPPRESSED, status_reason="They unsubscribed", updated_at=timezone.now())
+    return True
+
+
+def message_rows_plan(rows: Iterable[OutboundMessage], *, automation: Automation) -> int:
+    """Insert planned (or draft, in review mode) rows; ones already planned are left alone.
+
+    The UNIQUE (recipient, kind, occasion) makes this safe to repeat; returns how many
+    rows the database has for these occasions afterwards is not needed, so we return
+    how many we offered.
+    """
+    rows = list(rows)
+    status = OutboundMessage.Status.DRAFT if automation.review_before_sending else OutboundMessage.Status.PLANNED
+    for row in rows:
+        row.status = status
+        row.priority = PRIORITY.get(row.kind, 50)
+        if row.customer_id and not row.recipient_key:
+            row.recipient_key = f"c:{row.customer_id}"
+        elif row.staff_user_id and not row.recipient_key:
+            row.recipient_key = f"u:{row.staff_user_id}"
+    OutboundMessage.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
+
+
+# --- Hooks on touchpoints (registered in AutomationsConfig.ready) -------------------
+
+
+def on_touchpoint_logged(touchpoint) -> None:
+    """Runs inside touchpoint_log's transaction: cancel "we miss you", plan loyalty/referral, make it right."""
+    customer = touchpoint.customer
+    now = timezone.now()
+    _we_miss_you_cancel(customer=customer, now=now)
+    if touchpoint.kind == "purchase":
+        _loyalty_plan(customer=customer, now=now)
+        _referral_plan(customer=customer, now=now)
+    if touchpoint.is_complaint:
+        _make_it_right(touchpoint=touchpoint)
+
+
+def _we_miss_you_cancel(*, customer: Customer, now: datetime) -> None:
+    """They got in touch: a waiting "we miss you" no longer holds."""
+    OutboundMessage.objects.filter(
+        customer=customer, kind=Automation.Kind.WE_MISS_YOU,
+        status__in=(OutboundMessage.Status.PLANNED, OutboundMessage.Status.DRAFT),
+    ).update(status=OutboundMessage.Status.CANCELLED, status_reason="They got in touch again", updated_at=now)
+
+
+def _soon(now: datetime) -> datetime:
+    return next_sending_time(now, ShopSettings.load().tz)
+
+
+def _loyalty_plan(*, customer: Customer, now: datetime) -> None:
+    automation = automation_get(Automation.Kind.LOYALTY)
+    k = automation.every_k
+    if not automation.enabled or k < 1 or customer.purchase_count == 0 or customer.purchase_count % k:
+        return
+    message_rows_plan(
+        [OutboundMessage(customer=customer, kind=Automation.Kind.LOYALTY,
+                         occasion_key=f"loyalty:{customer.purchase_count}", planned_at=_soon(now))],
+        automation=automation,
+    )
+
+
+def _referral_plan(*, customer: Customer, now: datetime) -> None:
+    """The friend's first purchase: thank whoever referred them."""
+    if customer.purchase_count != 1 or not customer.referred_by_id:
+        return
+    automation = automation_get(Automation.Kind.REFERRAL)
+    if not automation.enabled:
+        return
+    message_rows_plan(
+        [OutboundMessage(customer_id=customer.referred_by_id, kind=Automation.Kind.REFERRAL,
+                         occasion_key=f"referral:{customer.pk}", planned_at=_soon(now),
+                         context={"friend_id": customer.pk})],
+        automation=automation,
+    )
+
+
+def _make_it_right(*, touchpoint) -> FollowUp | None:
+    """A complaint: a follow-up for the relationship owner, due the next working day (no email)."""
+    automation = automation_get(Automation.Kind.MAKE_IT_RIGHT)
+    if not automation.enabled:
+        return None
+    customer = touchpoint.customer
+    day = next_working_day(local_today(touchpoint.happened_at, ShopSettings.load().tz))
+    note = " ".join(touchpoint.note.split())
+    reason = f"Make it right: {note[:150]}" if note else "Make it right after their complaint"
+    return followup_open(
+        customer=customer, reason=reason[:200], due_date=day, opened_by=touchpoint.logged_by,
+        assignee=customer.owner, source=FollowUp.Source.COMPLAINT,
+    )

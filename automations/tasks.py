@@ -1,0 +1,34 @@
+"""Celery tasks: load by id, call the planner or sender. Beat runs them in UTC (crm/settings.py)."""
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from automations.planners import plan_all
+from automations.sender import message_send, outbox_sweep
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True)
+def automations_plan_task() -> dict:
+    """Plan today's messages (hourly; repeats add nothing). Each planner works in the shop's time zone."""
+    counts = plan_all(now=timezone.now())
+    log.info("Planned messages: %s", counts)
+    return counts
+
+
+@shared_task(acks_late=True)
+def outbox_sweep_task() -> dict:
+    """Send what is due (every minute) and mark rows stuck in `sending` as `unknown`."""
+    counts = outbox_sweep()
+    if counts:
+        log.info("Outbox sweep: %s", counts)
+    return counts
+
+
+@shared_task(acks_late=True)
+def message_send_task(*, message_id: int) -> str:
+    """Send one row soon after it was planned or approved; the sweep is the backstop if this is lost."""
+    return message_send(message_id=message_id)

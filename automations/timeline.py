@@ -1,0 +1,29 @@
+"""The customer's outbox messages and unsubscribes, as entries on their timeline."""
+
+from datetime import datetime
+
+from touchpoints.timeline import TimelineEntry
+
+from automations.models import EmailOptOut, OutboundMessage
+
+
+
+def timeline_messages(customer, before: datetime | None, limit: int) -> list[TimelineEntry]:
+    """Newest first, at most `limit` of each kind older than `before`: two queries per page."""
+    messages = OutboundMessage.objects.filter(customer=customer)
+    opt_outs = EmailOptOut.objects.filter(customer=customer)
+    if before is not None:
+        messages = messages.filter(planned_at__lt=before)
+        opt_outs = opt_outs.filter(created_at__lt=before)
+    entries = [
+        TimelineEntry(at=m.planned_at, template="automations/includes/_timeline_message.html", obj=m,
+                      key=f"msg:{m.pk}")
+        for m in messages.order_by("-planned_at", "-pk")[:limit]
+    ]
+    entries += [
+        TimelineEntry(at=o.created_at, template="automations/includes/_timeline_optout.html", obj=o,
+                      key=f"optout:{o.pk}")
+        for o in opt_outs.order_by("-created_at", "-pk")[:limit]
+    ]
+    entries.sort(key=lambda e: (e.at, e.key), reverse=True)
+    return entries[:limit]
