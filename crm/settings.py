@@ -193,6 +193,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Each app adds its periodic tasks here (see crm/celery.py); times are UTC.
 CELERY_BEAT_SCHEDULE: dict = {}
+# Dashboard (issue #5): every customer's figures for the passage of time, health/ring snapshots and
+# rollups nightly (02:30 UTC); today's rollups hourly.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["dashboard-nightly"] = {"task": "dashboard.tasks.dashboard_nightly_task", "schedule": crontab(hour=2, minute=30)}
+CELERY_BEAT_SCHEDULE["dashboard-hourly"] = {"task": "dashboard.tasks.dashboard_hourly_task", "schedule": crontab(minute=5)}
 # Automations (issue #4): planners hourly (idempotent; each works out "today" in the shop's zone),
 # the outbox sweep every minute (sends what is due, marks rows stuck in `sending` as `unknown`).
 CELERY_BEAT_SCHEDULE["automations-plan"] = {"task": "automations.tasks.automations_plan_task", "schedule": 60 * 60}

@@ -1,6 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from dashboard import views  # noqa: F401
+from dashboard import views
 
 app_name = "dashboard"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="index"),
+    path("refresh/", views.refresh, name="refresh"),
+    path("drifting/<int:customer_id>/follow-up/", views.drifting_followup, name="drifting_followup"),
+    path("rings/", views.rings, name="rings"),
+    path("bare/", views.bare, name="bare"),
+]

@@ -1,1 +1,70 @@
+"""The owner's dashboard, the Dunbar rings, and a bare page the benchmark compares against."""
 
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.roles import is_owner, owner_required
+from customers.models import Customer
+from customers.services import followup_open
+from dashboard.selectors import DEFAULT_WEEKS, PERIODS, dashboard_for, rings_for
+from dashboard.tasks import dashboard_nightly_task
+
+
+def _weeks(request: HttpRequest) -> int:
+    try:
+        weeks = int(request.GET.get("weeks", DEFAULT_WEEKS))
+    except ValueError:
+        return DEFAULT_WEEKS
+    return weeks if weeks in PERIODS else DEFAULT_WEEKS
+
+
+@require_GET
+@owner_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    weeks = _weeks(request)
+    context = dashboard_for(weeks=weeks, today=timezone.localdate(), now=timezone.now())
+    context["periods"] = PERIODS
+    context["weeks"] = weeks
+    return render(request, "dashboard/dashboard.html", context)
+
+
+@require_POST
+@owner_required
+def drifting_followup(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=customer_id, is_archived=False)
+    followup = followup_open(
+        customer=customer, reason="Drifting away: get in touch", due_date=timezone.localdate(), opened_by=request.user
+    )
+    who = followup.assignee.get_full_name() or followup.assignee.get_username() if followup.assignee else "you"
+    messages.success(request, f"Follow-up for {customer.full_name} added to {who}'s list for today.")
+    return redirect(f"{reverse('dashboard:index')}?weeks={_weeks(request)}#drifting")
+
+
+@require_POST
+@owner_required
+def refresh(request: HttpRequest) -> HttpResponse:
+    transaction.on_commit(dashboard_nightly_task.delay)
+    messages.info(request, "Recomputing every customer's figures and the dashboard in the background. Reload in a minute.")
+    return redirect("dashboard:index")
+
+
+@require_GET
+def rings(request: HttpRequest) -> HttpResponse:
+    owner = is_owner(request.user)
+    scope = request.GET.get("scope") or ("shop" if owner else "mine")
+    if scope not in ("shop", "mine"):
+        scope = "mine"
+    context = rings_for(user=request.user if scope == "mine" else None, today=timezone.localdate())
+    context["scope"] = scope
+    return render(request, "dashboard/rings.html", context)
+
+
+@require_GET
+def bare(request: HttpRequest) -> HttpResponse:
+    """A logged-in page with a tiny template extending nothing: the benchmark's yardstick."""
+    return render(request, "dashboard/bare.html", {})
