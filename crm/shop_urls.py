@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from crm import views
 
 app_name = "shop"
-urlpatterns: list = []
+urlpatterns = [
+    path("settings/shop/", views.shop_settings, name="settings"),
+]

@@ -1,7 +1,7 @@
 """Writes and business rules for customers, products, tags and follow-ups."""
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 import phonenumbers
 from django.contrib.auth.models import User
@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import ShopSettings
-from customers.models import Customer, FollowUp, Product, Tag
+from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
 
 
 def phone_normalise(*, raw: str, region: str) -> str:
@@ -41,6 +41,15 @@ def tag_get_or_create(*, name: str) -> Tag:
     return tag or Tag.objects.create(name=name)
 
 
+def _products_resolve(items: Iterable[Product | str]) -> list[Product]:
+    """Products as given, with names (typed by staff) found or added to the shop's list."""
+    return [item if isinstance(item, Product) else product_get_or_create(name=item) for item in items if item]
+
+
+def _tags_resolve(items: Iterable[Tag | str]) -> list[Tag]:
+    return [item if isinstance(item, Tag) else tag_get_or_create(name=item) for item in items if item]
+
+
 def _email_taken(email: str, exclude_pk: int | None) -> bool:
     return Customer.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
 
@@ -64,17 +73,20 @@ def customer_create(
     *,
     created_by: User | None,
     first_name: str,
-    favourite_products: Iterable[Product] = (),
-    tags: Iterable[Tag] = (),
+    favourite_products: Iterable[Product | str] = (),
+    tags: Iterable[Tag | str] = (),
     **fields,
 ) -> Customer:
-    """Add a customer. The relationship owner defaults to whoever added them."""
+    """Add a customer. The relationship owner defaults to whoever added them.
+
+    Favourite products and tags may be given by name: missing ones are added to the lists.
+    """
     fields.setdefault("owner", created_by)
     customer = Customer(first_name=first_name, created_by=created_by, **fields)
     customer._history_user = created_by
     _customer_validate_and_save(customer)
-    customer.favourite_products.set(favourite_products)
-    customer.tags.set(tags)
+    customer.favourite_products.set(_products_resolve(favourite_products))
+    customer.tags.set(_tags_resolve(tags))
     return customer
 
 
@@ -83,8 +95,8 @@ def customer_update(
     *,
     customer: Customer,
     updated_by: User | None,
-    favourite_products: Iterable[Product] | None = None,
-    tags: Iterable[Tag] | None = None,
+    favourite_products: Iterable[Product | str] | None = None,
+    tags: Iterable[Tag | str] | None = None,
     **fields,
 ) -> Customer:
     """Change a customer's details; the change is recorded in its history as `updated_by`'s."""
@@ -96,9 +108,9 @@ def customer_update(
     customer._history_user = updated_by
     _customer_validate_and_save(customer)
     if favourite_products is not None:
-        customer.favourite_products.set(favourite_products)
+        customer.favourite_products.set(_products_resolve(favourite_products))
     if tags is not None:
-        customer.tags.set(tags)
+        customer.tags.set(_tags_resolve(tags))
     return customer
 
 
@@ -135,3 +147,59 @@ def followup_open(
     followup.full_clean()
     followup.save()
     return followup
+
+
+def _followup_close(*, followup: FollowUp, by: User | None, status: str) -> FollowUp:
+    if not followup.is_open:
+        raise ValidationError("This follow-up is already closed.")
+    followup.status = status
+    followup.closed_at = timezone.now()
+    followup.closed_by = by
+    followup._history_user = by
+    followup.save(update_fields=["status", "closed_at", "closed_by"])
+    return followup
+
+
+@transaction.atomic
+def followup_done(*, followup: FollowUp, done_by: User | None) -> FollowUp:
+    """Tick a follow-up off."""
+    return _followup_close(followup=followup, by=done_by, status=FollowUp.Status.DONE)
+
+
+@transaction.atomic
+def followup_cancel(*, followup: FollowUp, cancelled_by: User | None) -> FollowUp:
+    """Drop a follow-up that no longer needs doing."""
+    return _followup_close(followup=followup, by=cancelled_by, status=FollowUp.Status.CANCELLED)
+
+
+@transaction.atomic
+def followup_snooze(*, followup: FollowUp, snoozed_by: User | None, days: int, today: date) -> FollowUp:
+    """Push a follow-up `days` days past today (or past its due date if that is later)."""
+    if not followup.is_open:
+        raise ValidationError("This follow-up is already closed.")
+    if not 1 <= days <= 366:
+        raise ValidationError("Snooze for between 1 and 366 days.")
+    followup.due_date = max(today, followup.due_date) + timedelta(days=days)
+    followup.status = FollowUp.Status.SNOOZED
+    followup._history_user = snoozed_by
+    followup.save(update_fields=["due_date", "status"])
+    return followup
+
+
+@transaction.atomic
+def important_date_add(
+    *, customer: Customer, added_by: User | None, label: str, day: int, month: int, year: int | None = None
+) -> ImportantDate:
+    """Remember an anniversary or a child's birthday; 29 February is fine, 30 February is not."""
+    important = ImportantDate(customer=customer, label=label.strip(), date_day=day, date_month=month, date_year=year)
+    important._history_user = added_by
+    important.full_clean()
+    important.save()
+    return important
+
+
+@transaction.atomic
+def important_date_remove(*, important_date: ImportantDate, removed_by: User | None) -> None:
+    """Forget an important date (its history keeps who removed it)."""
+    important_date._history_user = removed_by
+    important_date.delete()

@@ -1,5 +1,317 @@
-from django.shortcuts import render
+"""Customer pages: My day, the list, search, the friend card, add/edit/archive, follow-ups."""
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from customers import services
+from customers.birthdays import birthday_countdown
+from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
+from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
+from customers.panels import card_panels_for
+from customers.selectors import (
+    SEARCH_DROPDOWN_LIMIT,
+    ListFilters,
+    customer_card_get,
+    customer_list,
+    customer_open_followups,
+    customer_search,
+    my_day_get,
+)
+
+LIST_PAGE_SIZE = 25
+SEARCH_PAGE_SIZE = 25
+SNOOZE_CHOICES = [(1, "+1 day"), (7, "+1 week")]
 
 
-def my_day(request):
-    return render(request, "customers/my_day.html", {})
+def _today(request: HttpRequest):
+    return timezone.localdate(timezone.now(), request.shop.tz)
+
+
+def _form_errors_from(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form's fields (or above it)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+# --- My day ------------------------------------------------------------------
+
+
+def my_day(request: HttpRequest) -> HttpResponse:
+    day = my_day_get(user=request.user, today=_today(request))
+    return render(request, "customers/my_day.html", {"day": day, "snooze_choices": SNOOZE_CHOICES})
+
+
+# --- List and search -------------------------------------------------------------
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(int(request.GET.get("page", 1)), 1)
+    except ValueError:
+        return 1
+
+
+def customer_list_view(request: HttpRequest) -> HttpResponse:
+    form = ListFilterForm(request.GET or None)
+    filters = ListFilters()
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = ListFilters(
+            q=data["q"], tag=data["tag"].pk if data["tag"] else None, owner=data["owner"].pk if data["owner"] else None,
+            product=data["product"].pk if data["product"] else None, birthday_month=data["birthday_month"],
+            health=data["health"], stage=data["stage"], archived=data["archived"], sort=data["sort"] or "name",
+        )
+    customers = customer_list(filters=filters, region=request.shop.phone_region)
+    page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "customers/list.html", {
+        "form": form, "page": page, "query": query.urlencode(), "filtered": bool(request.GET.get("q")) or any(
+            request.GET.get(k) for k in ("tag", "owner", "product", "birthday_month", "health", "stage", "archived")
+        ),
+    })
+
+
+@require_GET
+def customer_search_view(request: HttpRequest) -> HttpResponse:
+    """The top-bar search: a dropdown of up to 10 as you type (htmx), a paginated page on Enter."""
+    q = request.GET.get("q", "").strip()[:100]
+    customers = customer_search(q=q, region=request.shop.phone_region)
+    if request.htmx and request.GET.get("dropdown"):
+        results = list(customers[: SEARCH_DROPDOWN_LIMIT + 1])
+        return render(request, "customers/includes/_search_dropdown.html", {
+            "q": q, "results": results[:SEARCH_DROPDOWN_LIMIT], "more": len(results) > SEARCH_DROPDOWN_LIMIT,
+            "pick": request.GET.get("pick", ""),
+        })
+    page = Paginator(customers, SEARCH_PAGE_SIZE).get_page(_page_number(request)) if q else None
+    return render(request, "customers/search.html", {"q": q, "page": page, "query": urlencode({"q": q})})
+
+
+# --- The friend card -----------------------------------------------------------
+
+
+def _parse_before(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Http404("No such page of the timeline.") from None
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, timezone.utc)
+    return parsed
+
+
+def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
+    """Everything the friend card shows; other apps' panels come from customers.panels."""
+    from touchpoints.forms import TouchpointForm
+    from touchpoints.selectors import timeline_page
+
+    today = _today(request)
+    panels = card_panels_for(request, customer)
+    ctx = {
+        "customer": customer,
+        "countdown": birthday_countdown(
+            day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
+        ),
+        "followups": customer_open_followups(customer=customer),
+        "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before"))),
+        "side_panels": [p for p in panels if p["panel"].column == "side"],
+        "main_panels": [p for p in panels if p["panel"].column != "side"],
+        "touchpoint_form": TouchpointForm(),
+        "followup_form": FollowUpForm(initial={"due_date": today}),
+        "important_date_form": ImportantDateForm(),
+        "products": Product.objects.filter(is_active=True),
+        "snooze_choices": SNOOZE_CHOICES,
+        "today": today,
+    }
+    ctx.update(extra)
+    return ctx
+
+
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    try:
+        customer = customer_card_get(customer_id=customer_id)
+    except Customer.DoesNotExist:
+        raise Http404("No such customer.") from None
+    if request.htmx and request.GET.get("before"):
+        from touchpoints.selectors import timeline_page
+
+        timeline = timeline_page(customer=customer, before=_parse_before(request.GET.get("before")))
+        return render(request, "customers/includes/_timeline_page.html", {"customer": customer, "timeline": timeline})
+    return render(request, "customers/detail.html", card_context(request, customer))
+
+
+# --- Add, edit, archive ------------------------------------------------------------
+
+
+def _customer_form_page(request, form, customer=None, status=200) -> HttpResponse:
+    return render(request, "customers/form.html", {
+        "form": form, "customer": customer,
+        "product_names": Product.objects.filter(is_active=True).values_list("name", flat=True),
+        "tag_names": Tag.objects.values_list("name", flat=True),
+        "referred_by": form["referred_by"].value() and Customer.objects.filter(pk=form["referred_by"].value()).first()
+        if str(form["referred_by"].value() or "").isdigit() else None,
+    }, status=status)
+
+
+def customer_create(request: HttpRequest) -> HttpResponse:
+    region = request.shop.phone_region
+    if request.method != "POST":
+        initial = {"owner": request.user, "first_name": request.GET.get("first_name", "")[:100]}
+        return _customer_form_page(request, CustomerForm(region=region, initial=initial))
+    form = CustomerForm(request.POST, region=region)
+    if form.is_valid():
+        try:
+            customer = services.customer_create(created_by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, f"{customer.full_name} was added.")
+            return redirect("customers:detail", customer.pk)
+    return _customer_form_page(request, form, status=400)
+
+
+def customer_update(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=customer_id)
+    region = request.shop.phone_region
+    if request.method != "POST":
+        return _customer_form_page(request, CustomerForm(instance=customer, region=region), customer)
+    form = CustomerForm(request.POST, instance=customer, region=region)
+    if form.is_valid():
+        try:
+            services.customer_update(customer=customer, updated_by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("customers:detail", customer.pk)
+    customer.refresh_from_db()
+    return _customer_form_page(request, form, customer, status=400)
+
+
+@require_POST
+def customer_archive(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=customer_id)
+    archive = request.POST.get("archive") != "0"
+    services.customer_archive(customer=customer, archived_by=request.user, archived=archive)
+    messages.success(request, f"{customer.full_name} was {'archived' if archive else 'brought back'}.")
+    return redirect("customers:detail", customer.pk)
+
+
+# --- Important dates -----------------------------------------------------------------
+
+
+@require_POST
+def important_date_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=customer_id)
+    form = ImportantDateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.important_date_add(
+                customer=customer, added_by=request.user, label=form.cleaned_data["label"],
+                day=form.cleaned_data["day"], month=form.cleaned_data["month"], year=form.cleaned_data["year"],
+            )
+        except ValidationError as error:
+            for errors in error.message_dict.values():
+                for message in errors:
+                    form.add_error(None, message)
+        else:
+            return _dates_response(request, customer, ImportantDateForm())
+    return _dates_response(request, customer, form, status=400)
+
+
+@require_POST
+def important_date_remove(request: HttpRequest, customer_id: int, date_id: int) -> HttpResponse:
+    important = get_object_or_404(ImportantDate, pk=date_id, customer_id=customer_id)
+    services.important_date_remove(important_date=important, removed_by=request.user)
+    return _dates_response(request, important.customer, ImportantDateForm())
+
+
+def _dates_response(request, customer: Customer, form, status: int = 200) -> HttpResponse:
+    if not request.htmx:
+        if status != 200:
+            customer = customer_card_get(customer_id=customer.pk)
+            return render(request, "customers/detail.html", card_context(request, customer, important_date_form=form),
+                          status=status)
+        return redirect("customers:detail", customer.pk)
+    return render(request, "customers/includes/_important_dates.html", {
+        "customer": customer, "important_dates": customer.important_dates.all(), "important_date_form": form,
+    }, status=status)
+
+
+# --- Follow-ups ------------------------------------------------------------------
+
+
+@require_POST
+def followup_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=customer_id)
+    form = FollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.followup_open(
+                customer=customer, opened_by=request.user, reason=form.cleaned_data["reason"],
+                due_date=form.cleaned_data["due_date"], assignee=form.cleaned_data["assignee"],
+            )
+        except ValidationError as error:
+            _form_errors_from(form, error)
+        else:
+            form = FollowUpForm(initial={"due_date": _today(request)})
+            return _followups_response(request, customer, form)
+    return _followups_response(request, customer, form, status=400)
+
+
+def _followups_response(request, customer: Customer, form, status: int = 200) -> HttpResponse:
+    if not request.htmx:
+        if status != 200:
+            customer = customer_card_get(customer_id=customer.pk)
+            return render(request, "customers/detail.html", card_context(request, customer, followup_form=form),
+                          status=status)
+        return redirect("customers:detail", customer.pk)
+    return render(request, "customers/includes/_followups.html", {
+        "customer": customer, "followups": customer_open_followups(customer=customer), "followup_form": form,
+        "snooze_choices": SNOOZE_CHOICES,
+    }, status=status)
+
+
+@require_POST
+def followup_action(request: HttpRequest, followup_id: int, action: str) -> HttpResponse:
+    """Done, snooze or cancel in one click; answers the row's new state to htmx."""
+    followup = get_object_or_404(FollowUp.objects.select_related("customer"), pk=followup_id)
+    try:
+        if action == "done":
+            services.followup_done(followup=followup, done_by=request.user)
+            note = "Done."
+        elif action == "cancel":
+            services.followup_cancel(followup=followup, cancelled_by=request.user)
+            note = "Cancelled."
+        elif action == "snooze":
+            form = SnoozeForm(request.POST)
+            if not form.is_valid():
+                return HttpResponse("Choose how long to snooze for.", status=400)
+            services.followup_snooze(followup=followup, snoozed_by=request.user, days=form.cleaned_data["days"],
+                                     today=_today(request))
+            note = f"Snoozed until {followup.due_date:%a %-d %b}."
+        else:
+            raise Http404("No such action.")
+    except ValidationError as error:
+        return HttpResponse(" ".join(error.messages), status=409)
+    if request.htmx:
+        return render(request, "customers/includes/_followup_closed.html", {"followup": followup, "note": note})
+    messages.success(request, f"{followup.reason}: {note}")
+    next_url = request.POST.get("next", "")
+    if next_url.startswith("/") and not next_url.startswith("//"):
+        return redirect(next_url)
+    return redirect(reverse("customers:my_day"))

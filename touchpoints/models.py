@@ -6,6 +6,12 @@ from simple_history.models import HistoricalRecords
 from customers.models import Customer, Product
 
 
+KIND_ICONS = {
+    "visit": "shop", "purchase": "bag-check", "call": "telephone", "email": "envelope", "message": "chat-dots",
+    "event": "calendar-event", "feedback": "megaphone", "gift": "gift", "note": "sticky",
+}
+
+
 class Touchpoint(models.Model):
     """One interaction with a customer; a customer's timeline is the list of these."""
 
@@ -57,6 +63,11 @@ class Touchpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} with {self.customer} on {self.happened_at:%Y-%m-%d}"
+
+    @property
+    def icon(self) -> str:
+        """The bootstrap-icons name for this kind."""
+        return KIND_ICONS.get(self.kind, "dot")
 
     @property
     def is_complaint(self) -> bool:

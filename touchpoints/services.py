@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from customers.figures import customer_figures_refresh
 from customers.models import Customer, Product
+from customers.services import product_get_or_create
 from touchpoints.hooks import touchpoint_logged
 from touchpoints.models import Touchpoint
 
@@ -48,12 +49,13 @@ def touchpoint_log(
     happened_at: datetime | None = None,
     note: str = "",
     amount: Decimal | None = None,
-    products: Iterable[Product] = (),
+    products: Iterable[Product | str] = (),
     feedback_kind: str = "",
     sentiment: int | None = None,
 ) -> Touchpoint:
     """Record an interaction and update the customer's figures in the same transaction.
 
+    Products may be given by name: a missing one is added to the shop's list.
     Hooks registered by other apps (a complaint opens a follow-up, a purchase plans
     a thank-you) run inside this transaction too.
     """
@@ -72,7 +74,9 @@ def touchpoint_log(
     touchpoint._history_user = logged_by
     touchpoint.full_clean()
     touchpoint.save()
-    touchpoint.products.set(products)
+    touchpoint.products.set(
+        [p if isinstance(p, Product) else product_get_or_create(name=p) for p in products if p]
+    )
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)
     touchpoint_logged(touchpoint)
     return touchpoint

@@ -1,6 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from touchpoints import views  # noqa: F401
+from touchpoints import views
 
 app_name = "touchpoints"
-urlpatterns: list = []
+urlpatterns = [
+    path("customer/<int:customer_id>/log/", views.touchpoint_create, name="create"),
+]

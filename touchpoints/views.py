@@ -1,1 +1,49 @@
+"""Logging a touchpoint from the friend card: htmx puts the new entry on the timeline at once."""
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from customers.models import Customer, Product
+from touchpoints.forms import TouchpointForm
+from touchpoints.selectors import touchpoint_entry
+from touchpoints.services import touchpoint_log
+
+
+def _form_response(request: HttpRequest, customer: Customer, form: TouchpointForm, *, entry=None,
+                   status: int = 200) -> HttpResponse:
+    return render(request, "touchpoints/includes/_log_form.html", {
+        "customer": customer, "touchpoint_form": form, "entry": entry,
+        "products": Product.objects.filter(is_active=True),
+    }, status=status)
+
+
+@require_POST
+def touchpoint_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=customer_id)
+    form = TouchpointForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            touchpoint = touchpoint_log(
+                customer=customer, logged_by=request.user, kind=data["kind"], happened_at=data["happened_at"],
+                note=data["note"], amount=data["amount"], products=data["products"],
+                feedback_kind=data["feedback_kind"], sentiment=data["sentiment"],
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            if not request.htmx:
+                return redirect("customers:detail", customer.pk)
+            # A fresh form plus the new entry, which htmx puts on top of the timeline (out of band).
+            return _form_response(request, customer, TouchpointForm(), entry=touchpoint_entry(touchpoint))
+    if not request.htmx:
+        from customers.selectors import customer_card_get
+        from customers.views import card_context
+
+        card = customer_card_get(customer_id=customer.pk)
+        return render(request, "customers/detail.html", card_context(request, card, touchpoint_form=form), status=400)
+    return _form_response(request, customer, form, status=400)
 

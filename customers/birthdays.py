@@ -1,0 +1,61 @@
+"""Birthdays and other yearly dates, counted in the shop's time zone.
+
+The one rule for 29 February: in a year without it, the day is celebrated on 28 February.
+"""
+
+import calendar
+from datetime import date, timedelta
+
+from django.db.models import Q
+
+
+def occurrence_in(*, day: int, month: int, year: int) -> date:
+    """The date a yearly (day, month) falls on in `year`; 29 February becomes 28 February in other years."""
+    if month == 2 and day == 29 and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return date(year, month, day)
+
+
+def next_occurrence(*, day: int, month: int, today: date) -> date:
+    """The next time (today included) the yearly date comes round."""
+    this_year = occurrence_in(day=day, month=month, year=today.year)
+    if this_year >= today:
+        return this_year
+    return occurrence_in(day=day, month=month, year=today.year + 1)
+
+
+def birthday_countdown(*, day: int | None, month: int | None, year: int | None, today: date) -> str:
+    """"turns 40 in 12 days", "birthday in 12 days", "birthday today!" — or "" without a birthday."""
+    if not day or not month:
+        return ""
+    upcoming = next_occurrence(day=day, month=month, today=today)
+    days = (upcoming - today).days
+    if year:
+        age = upcoming.year - year
+        if days == 0:
+            return f"turns {age} today!"
+        return f"turns {age} tomorrow" if days == 1 else f"turns {age} in {days} days"
+    if days == 0:
+        return "birthday today!"
+    return "birthday tomorrow" if days == 1 else f"birthday in {days} days"
+
+
+def days_until(*, day: int, month: int, today: date) -> int:
+    return (next_occurrence(day=day, month=month, today=today) - today).days
+
+
+def yearly_dates_between_q(*, start: date, days: int, prefix: str = "birthday") -> Q:
+    """A filter for rows whose yearly date (`<prefix>_day`/`_month`) falls in [start, start + days).
+
+    Wraps across the year end; 29 February matches on 28 February in a non-leap year.
+    One OR of (month, day) pairs, served by the (month, day) index.
+    """
+    q = Q(pk__in=[])
+    for offset in range(days):
+        current = start + timedelta(days=offset)
+        pairs = [(current.day, current.month)]
+        if current.month == 2 and current.day == 28 and not calendar.isleap(current.year):
+            pairs.append((29, 2))
+        for d, m in pairs:
+            q |= Q(**{f"{prefix}_day": d, f"{prefix}_month": m})
+    return q

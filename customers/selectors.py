@@ -1,0 +1,186 @@
+"""Page reads for customers: each runs a fixed number of queries however much data there is."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import phonenumbers
+from django.contrib.auth.models import User
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
+
+from customers.birthdays import birthday_countdown, days_until, yearly_dates_between_q
+from customers.lookups import like_contains
+from customers.models import Customer, FollowUp, ImportantDate
+
+SEARCH_DROPDOWN_LIMIT = 10
+
+
+def customer_card_get(*, customer_id: int) -> Customer:
+    """One customer with everything the friend card shows about them (4 queries)."""
+    return (
+        Customer.objects.select_related("owner", "referred_by", "created_by")
+        .prefetch_related("favourite_products", "tags", "important_dates")
+        .get(pk=customer_id)
+    )
+
+
+def customer_open_followups(*, customer: Customer) -> list[FollowUp]:
+    return list(
+        customer.followups.filter(status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED])
+        .select_related("assignee")
+        .order_by("due_date", "pk")
+    )
+
+
+def _like_prefix(text: str) -> str:
+    return like_contains(text)[:-1].lstrip("%") if text else "%"
+
+
+def _phone_patterns(q: str, region: str) -> list[str]:
+    """What a typed phone number looks like stored in E.164: the full number, or its digits."""
+    digits = re.sub(r"\D", "", q)
+    if len(digits) < 4 or len(digits) * 2 < len(re.sub(r"\s", "", q)):
+        return []  # mostly letters: not a phone number
+    patterns = []
+    try:
+        parsed = phonenumbers.parse(q, region.upper())
+        if phonenumbers.is_possible_number(parsed):
+            patterns.append(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    except phonenumbers.NumberParseException:
+        pass
+    # A national number typed in part ("07700 900") matches inside "+447700900…" without its 0.
+    patterns.append(digits.lstrip("0") or digits)
+    return patterns
+
+
+def customer_search(*, q: str, region: str = "GB", include_archived: bool = False) -> QuerySet[Customer]:
+    """Customers matching part of a name, an email or a phone number; prefix matches first.
+
+    Every word must match one of first, last or preferred name (so "ann smi" finds Ann Smith).
+    The `ilike` lookup is served by the trigram GIN indexes on PostgreSQL.
+    """
+    q = " ".join((q or "").split())[:100]
+    if not q:
+        return Customer.objects.none()
+    condition = Q()
+    for word in q.split(" "):
+        pattern = like_contains(word)
+        condition &= (
+            Q(first_name__ilike=pattern) | Q(last_name__ilike=pattern) | Q(preferred_name__ilike=pattern)
+        )
+    condition |= Q(email__ilike=like_contains(q.lower()))
+    for phone in _phone_patterns(q, region):
+        condition |= Q(phone__ilike=like_contains(phone))
+    customers = Customer.objects.filter(condition)
+    if not include_archived:
+        customers = customers.filter(is_archived=False)
+    first_word = q.split(" ")[0]
+    prefix = _like_prefix(first_word) + "%"
+    rank = Case(
+        When(Q(first_name__ilike=prefix) | Q(preferred_name__ilike=prefix) | Q(last_name__ilike=prefix), then=Value(0)),
+        When(email__ilike=_like_prefix(q.lower()) + "%", then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return (
+        customers.annotate(rank=rank)
+        .select_related("owner")
+        .order_by("rank", Lower("first_name"), Lower("last_name"), "pk")
+    )
+
+
+@dataclass
+class ListFilters:
+    q: str = ""
+    tag: int | None = None
+    owner: int | None = None
+    product: int | None = None
+    birthday_month: int | None = None
+    health: str = ""
+    stage: str = ""
+    archived: str = ""  # "" active only, "only" archived only, "all"
+    sort: str = "name"  # "name" or "recent"
+
+
+SORTS = {
+    "name": (Lower("first_name"), Lower("last_name"), "pk"),
+    # Never-seen customers last, whichever way the database sorts NULLs.
+    "recent": (F("last_touchpoint_at").desc(nulls_last=True), "pk"),
+}
+
+
+def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Customer]:
+    """The customer list: filtered, sorted, with what each row shows (tags by prefetch)."""
+    if filters.q:
+        customers = customer_search(q=filters.q, region=region, include_archived=True)
+    else:
+        customers = Customer.objects.all()
+    if filters.archived == "only":
+        customers = customers.filter(is_archived=True)
+    elif filters.archived != "all":
+        customers = customers.filter(is_archived=False)
+    if filters.tag:
+        customers = customers.filter(tags__id=filters.tag)
+    if filters.owner:
+        customers = customers.filter(owner_id=filters.owner)
+    if filters.product:
+        customers = customers.filter(favourite_products__id=filters.product)
+    if filters.birthday_month:
+        customers = customers.filter(birthday_month=filters.birthday_month)
+    if filters.health:
+        customers = customers.filter(health=filters.health)
+    if filters.stage:
+        customers = customers.filter(stage=filters.stage)
+    order = SORTS.get(filters.sort, SORTS["name"])
+    return customers.select_related("owner").prefetch_related("tags").order_by(*order)
+
+
+@dataclass
+class MyDay:
+    today: date
+    overdue: list[FollowUp] = field(default_factory=list)
+    due_today: list[FollowUp] = field(default_factory=list)
+    birthdays_today: list[Customer] = field(default_factory=list)
+    birthdays_week: list[Customer] = field(default_factory=list)
+    dates_week: list[ImportantDate] = field(default_factory=list)
+
+
+def my_day_get(*, user: User, today: date, days: int = 7) -> MyDay:
+    """The user's open follow-ups due by today, and birthdays among their customers this week (3 queries)."""
+    day = MyDay(today=today)
+    followups = (
+        FollowUp.objects.filter(
+            assignee=user, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED], due_date__lte=today,
+            customer__is_archived=False,
+        )
+        .select_related("customer")
+        .order_by("due_date", "pk")
+    )
+    for followup in followups:
+        (day.due_today if followup.due_date == today else day.overdue).append(followup)
+    customers = Customer.objects.filter(
+        yearly_dates_between_q(start=today, days=days), owner=user, is_archived=False
+    )
+    birthdays = sorted(
+        customers, key=lambda c: (days_until(day=c.birthday_day, month=c.birthday_month, today=today), c.first_name)
+    )
+    for customer in birthdays:
+        customer.days_to_birthday = days_until(day=customer.birthday_day, month=customer.birthday_month, today=today)
+        customer.countdown = birthday_countdown(
+            day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
+        )
+        (day.birthdays_today if customer.days_to_birthday == 0 else day.birthdays_week).append(customer)
+    dates = ImportantDate.objects.filter(
+        yearly_dates_between_q(start=today, days=days, prefix="date"),
+        customer__owner=user, customer__is_archived=False,
+    ).select_related("customer")
+    day.dates_week = sorted(dates, key=lambda d: days_until(day=d.date_day, month=d.date_month, today=today))
+    for important in day.dates_week:
+        important.days_to = days_until(day=important.date_day, month=important.date_month, today=today)
+    return day
+
+
+def staff_users() -> QuerySet[User]:
+    """People a customer or follow-up can be given to."""
+    return User.objects.filter(is_active=True).order_by("first_name", "username")

@@ -1,0 +1,42 @@
+"""Page reads for touchpoints: the merged, keyset-paginated timeline of one customer."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from customers.models import Customer
+from touchpoints.models import Touchpoint
+from touchpoints.timeline import TimelineEntry, timeline_sources
+
+TIMELINE_PAGE = 20
+TOUCHPOINT_ENTRY_TEMPLATE = "touchpoints/includes/_entry.html"
+
+
+def touchpoint_entry(touchpoint: Touchpoint) -> TimelineEntry:
+    return TimelineEntry(at=touchpoint.happened_at, template=TOUCHPOINT_ENTRY_TEMPLATE, obj=touchpoint,
+                         key=f"tp:{touchpoint.pk}")
+
+
+def touchpoint_timeline_source(customer: Customer, before: datetime | None, limit: int) -> list[TimelineEntry]:
+    """This app's own timeline source (2 queries: the touchpoints, their products)."""
+    touchpoints = Touchpoint.objects.filter(customer=customer)
+    if before is not None:
+        touchpoints = touchpoints.filter(happened_at__lt=before)
+    touchpoints = touchpoints.select_related("logged_by").prefetch_related("products").order_by("-happened_at", "-pk")
+    return [touchpoint_entry(t) for t in touchpoints[:limit]]
+
+
+@dataclass
+class TimelinePage:
+    entries: list[TimelineEntry]
+    older: datetime | None  # pass as ?before= for the next page; None on the last page
+
+
+def timeline_page(*, customer: Customer, before: datetime | None = None, limit: int = TIMELINE_PAGE) -> TimelinePage:
+    """Newest first, at most `limit` entries older than `before`, merged from every registered source."""
+    merged: list[TimelineEntry] = []
+    for source in timeline_sources():
+        merged.extend(source(customer, before, limit + 1))
+    merged.sort(key=lambda e: (e.at, e.key), reverse=True)
+    page = merged[:limit]
+    older = page[-1].at if len(merged) > limit and page else None
+    return TimelinePage(entries=page, older=older)
