@@ -1,0 +1,229 @@
+"""Owner pages (settings, templates, outbox), the review queue, and who may open them."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from automations.models import Automation, MessageTemplate, OutboundMessage, OutboxControl
+from automations.services import automation_get, template_get
+from tests.factories import CustomerFactory, OutboundMessageFactory
+
+pytestmark = pytest.mark.django_db
+
+OWNER_PAGES = [
+    ("get", reverse("automations:settings")),
+    ("get", reverse("automations:outbox")),
+    ("get", reverse("automations:template_edit", args=["birthday"])),
+    ("post", reverse("automations:template_preview", args=["birthday"])),
+    ("post", reverse("automations:pause")),
+    ("post", reverse("automations:automation_save", args=["birthday"])),
+]
+
+
+@pytest.mark.parametrize("method, url", OWNER_PAGES)
+def test_staff_get_403_on_owner_pages(staff_client, method, url):
+    assert getattr(staff_client, method)(url).status_code == 403
+
+
+@pytest.mark.parametrize("method, url", OWNER_PAGES)
+def test_logged_out_visitors_are_sent_to_log_in(client, method, url):
+    response = getattr(client, method)(url)
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_staff_cannot_resend_a_message(staff_client):
+    message = OutboundMessageFactory(status="unknown")
+
+    assert staff_client.post(reverse("automations:resend", args=[message.pk])).status_code == 403
+    message.refresh_from_db()
+    assert message.status == "unknown"
+
+
+def test_the_settings_page_lists_every_automation(owner_client):
+    response = owner_client.get(reverse("automations:settings"))
+
+    assert response.status_code == 200
+    for label in Automation.Kind.labels:
+        assert label in response.content.decode()
+
+
+def test_the_owner_changes_the_birthday_numbers(owner_client):
+    response = owner_client.post(reverse("automations:automation_save", args=["birthday"]), {
+        "birthday-enabled": "on", "birthday-days": "5", "birthday-code_kind": "amount",
+        "birthday-code_value": "5.00", "birthday-code_valid_days": "14", "birthday-leap_day_on_march_1": "on",
+    })
+
+    assert response.status_code == 302
+    automation = automation_get("birthday")
+    assert (automation.days, automation.code_kind, automation.code_valid_days) == (5, "amount", 14)
+    assert automation.leap_day_on_march_1 and not automation.review_before_sending
+
+
+def test_bad_numbers_get_a_message_and_change_nothing(owner_client):
+    response = owner_client.post(reverse("automations:automation_save", args=["birthday"]), {
+        "birthday-enabled": "on", "birthday-days": "-3", "birthday-code_kind": "percent",
+        "birthday-code_value": "150", "birthday-code_valid_days": "30",
+    })
+
+    assert response.status_code == 400
+    assert "percentage off can be at most 100" in response.content.decode()
+    automation = automation_get("birthday")
+    assert (automation.days, automation.code_value) == (7, 10)
+
+
+def test_an_unknown_automation_is_404(owner_client):
+    assert owner_client.post(reverse("automations:automation_save", args=["spam"])).status_code == 404
+    assert owner_client.get(reverse("automations:template_edit", args=["digest"])).status_code == 404
+
+
+def test_the_owner_pauses_and_resumes_all_sending(owner_client):
+    owner_client.post(reverse("automations:pause"), {"paused": "1"})
+    assert OutboxControl.load().paused
+    owner_client.post(reverse("automations:pause"), {"paused": "0"})
+    assert not OutboxControl.load().paused
+
+
+def test_a_template_is_saved_and_used(owner_client):
+    response = owner_client.post(reverse("automations:template_edit", args=["thankyou"]), {
+        "subject": "Thanks {preferred_name}", "body_text": "We loved seeing you at {shop_name}.", "body_html": "",
+    })
+
+    assert response.status_code == 302
+    assert template_get("thankyou").subject == "Thanks {preferred_name}"
+
+
+def test_a_misspelt_placeholder_is_refused_on_save_with_a_suggestion(owner_client):
+    before = template_get("thankyou").body_text
+    response = owner_client.post(reverse("automations:template_edit", args=["thankyou"]), {
+        "subject": "Thanks", "body_text": "Hi {prefered_name}", "body_html": "",
+    })
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "{prefered_name} is not a placeholder. Did you mean {preferred_name}?" in page
+    assert MessageTemplate.objects.get(kind="thankyou").body_text == before
+
+
+def test_a_gift_code_placeholder_is_refused_where_no_code_is_sent(owner_client):
+    response = owner_client.post(reverse("automations:template_edit", args=["wemissyou"]), {
+        "subject": "Hi", "body_text": "Here is {gift_code}", "body_html": "",
+    })
+
+    assert response.status_code == 400
+    assert "can only be used in emails that carry a gift code" in response.content.decode()
+
+
+def test_the_preview_renders_for_a_chosen_real_customer(owner_client):
+    CustomerFactory(preferred_name="Ann")
+    bea = CustomerFactory(preferred_name="Bea")
+
+    response = owner_client.post(reverse("automations:template_preview", args=["birthday"]), {
+        "subject": "Happy birthday {preferred_name}", "body_text": "Code {gift_code} <b>", "body_html": "",
+        "customer": bea.pk,
+    })
+
+    page = response.content.decode()
+    assert "Happy birthday Bea" in page and "ABCD-EFGH" in page
+    assert "&lt;b&gt;" in page  # typed text is escaped in the preview
+
+
+def test_the_preview_shows_a_misspelt_placeholder_as_an_error(owner_client):
+    CustomerFactory()
+
+    response = owner_client.post(reverse("automations:template_preview", args=["birthday"]), {
+        "subject": "Hi", "body_text": "Hello {Preferred_Nme}", "body_html": "",
+    })
+
+    assert "{Preferred_Nme} is not a placeholder" in response.content.decode()
+
+
+def test_the_owners_html_is_cleaned_of_scripts(owner_client):
+    owner_client.post(reverse("automations:template_edit", args=["thankyou"]), {
+        "subject": "Thanks", "body_text": "Hi {preferred_name}",
+        "body_html": "<p>Hi {preferred_name}</p><script>alert(1)</script><a href='x' onclick='y()'>z</a>",
+    })
+
+    html = template_get("thankyou").body_html
+    assert "<script" not in html and "onclick" not in html and "Hi {preferred_name}" in html
+
+
+def test_the_outbox_filters_and_offers_resend_for_unknown_and_failed(owner_client):
+    OutboundMessageFactory(status="unknown", status_reason="The worker stopped while sending")
+    OutboundMessageFactory(status="sent", sent_at=timezone.now())
+    OutboundMessageFactory(status="planned", planned_at=timezone.now() - timedelta(hours=3), status_reason="Quiet hours: waits until Tue 09:00")
+
+    page = owner_client.get(reverse("automations:outbox")).content.decode()
+    assert page.count("Resend</button>") == 1
+    assert "Quiet hours: waits until Tue 09:00" in page
+    only_sent = owner_client.get(reverse("automations:outbox"), {"status": "sent"}).content.decode()
+    assert "Resend</button>" not in only_sent and "Quiet hours" not in only_sent
+
+
+@pytest.mark.parametrize("rows", [1, 20])
+def test_the_outbox_page_runs_a_fixed_number_of_queries(owner_client, django_assert_max_num_queries, rows):
+    for _ in range(rows):
+        OutboundMessageFactory()
+    with django_assert_max_num_queries(12):
+        assert owner_client.get(reverse("automations:outbox")).status_code == 200
+
+
+def test_the_owner_resends_an_unknown_message_in_one_click(owner_client, django_capture_on_commit_callbacks):
+    message = OutboundMessageFactory(status="unknown")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = owner_client.post(reverse("automations:resend", args=[message.pk]))
+
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert message.status == "planned"
+    assert len(callbacks) == 1  # a worker is asked to send it now
+
+
+def test_a_sent_message_cannot_be_resent(owner_client):
+    message = OutboundMessageFactory(status="sent")
+
+    owner_client.post(reverse("automations:resend", args=[message.pk]))
+
+    message.refresh_from_db()
+    assert message.status == "sent"
+
+
+def test_staff_approve_a_draft_with_a_personal_line(staff_client):
+    draft = OutboundMessageFactory(status="draft", planned_at=timezone.now() + timedelta(days=1))
+
+    page = staff_client.get(reverse("automations:review")).content.decode()
+    assert f"draft-{draft.pk}" in page
+    response = staff_client.post(reverse("automations:review_decide", args=[draft.pk, "approve"]),
+                                 {f"m{draft.pk}-personal_line": "Hope the new puppy is settling in!"},
+                                 HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    draft.refresh_from_db()
+    assert (draft.status, draft.personal_line) == ("planned", "Hope the new puppy is settling in!")
+
+
+def test_a_draft_can_be_skipped_and_a_decided_one_is_not_decided_twice(staff_client):
+    draft = OutboundMessageFactory(status="draft")
+
+    staff_client.post(reverse("automations:review_decide", args=[draft.pk, "skip"]))
+    response = staff_client.post(reverse("automations:review_decide", args=[draft.pk, "approve"]), HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 400
+    draft.refresh_from_db()
+    assert draft.status == "cancelled"
+
+
+def test_the_personal_line_is_in_the_sent_email(client, staff, mailoutbox, time_machine):
+    from automations.sender import message_send
+    from tests.automations.conftest import at
+
+    time_machine.move_to(at("2027-06-15 11:00"), tick=False)
+    client.force_login(staff)  # a session from today's real clock would have expired by 2027
+    draft = OutboundMessageFactory(status="draft")
+    client.post(reverse("automations:review_decide", args=[draft.pk, "approve"]),
+                      {f"m{draft.pk}-personal_line": "Say hi to Rex!"})
+
+    assert message_send(message_id=draft.pk) == "sent"
+    assert "Say hi to Rex!" in mailoutbox[0].body
