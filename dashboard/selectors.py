@@ -367,7 +367,7 @@ def rings_for(*, user: User | None, today: date) -> dict:
         before = (
             snapshots.filter(day=compare_day, ring__lt=RINGS[-1])
             .select_related("customer")
-            .only("ring", "rank", "customer__pk", "customer__first_name", "customer__last_name",
+            .only("ring", "rank", "customer__id", "customer__first_name", "customer__last_name",
                   "customer__preferred_name", "customer__health", "customer__is_archived")
             .order_by("rank")
         )
