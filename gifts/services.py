@@ -160,7 +160,7 @@ def gift_code_check(gift: GiftCode, *, now=None) -> None:
         )
     if now.astimezone(shop.tz).date() > gift.expires_on:
         raise ValidationError(
-            "Code %(code)s has expired: its last day was %(day)s, so it has not been valid since the end of that day (shop time).",
+            "Code %(code)s has expired: its last day was %(day)s.",
             code="expired",
             params={"code": shown, "day": formats.date_format(gift.expires_on, "l j F Y")},
         )

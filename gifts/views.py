@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from customers.models import Customer
 from gifts.forms import IssueForm, RedeemForm
-from gifts.models import GiftCode
+from gifts.models import CODE_LENGTH, GiftCode
 from gifts.panel import card_panel_context, shop_today_for
 from gifts.services import (
     gift_code_check,
@@ -33,6 +33,9 @@ def _preview(raw: str) -> dict:
     try:
         gift = gift_code_lookup(raw)
     except ValidationError as error:
+        typed = (error.params or {}).get("got")
+        if typed is not None and typed < CODE_LENGTH:  # still typing: no red box yet
+            return {"preview_hint": f"{typed} of {CODE_LENGTH} characters…"}
         return {"preview_error": _first_message(error), "preview_error_code": error.code}
     try:
         gift_code_check(gift)

@@ -278,3 +278,9 @@ def test_the_customer_gifts_page_shows_the_panel(staff_client):
     response = staff_client.get(reverse("gifts:customer", args=[gift.customer_id]))
     assert response.status_code == 200
     assert "Gifts for Amara" in response.content.decode() and gift.display_code in response.content.decode()
+
+
+def test_a_half_typed_code_shows_progress_not_an_error_in_the_preview(staff_client):
+    response = staff_client.get(reverse("gifts:redeem"), {"code": "abc"}, HTTP_HX_TARGET="redeem-preview", **HTMX)
+    html = response.content.decode()
+    assert "3 of 8 characters" in html and "bg-danger" not in html
