@@ -97,6 +97,8 @@ def test_staff_issue_a_gift_from_the_friend_card_and_see_it_in_the_panel(request
     panel.locator("button", has_text="Issue the code").click()
     page.locator(f"#gift-panel-{customer.pk} .invalid-feedback").wait_for()
     assert "at most 100" in page.locator(f"#gift-panel-{customer.pk}").inner_text()
+    # What they typed is still there, marked invalid, so it can be corrected.
+    assert page.locator(f"#gift-panel-{customer.pk} input[name=gift-value].is-invalid").input_value() == "150"
     assert GiftCode.objects.filter(customer=customer).count() == 3
     screenshot(page, f"gifts-card-panel-issue-error-{size}")
     panel = page.locator(f"#gift-panel-{customer.pk}")
