@@ -1,6 +1,7 @@
 """Writes for the automations: owner settings, templates, the outbox rows, unsubscribes, hooks."""
 
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -27,6 +28,10 @@ PRIORITY = {
     "loyalty": 35,
     "thankyou": 40,
     "wemissyou": 60,
+    # Community (issue #7): capped too, and they give way to personal notes when the cap bites.
+    # (Event reminders are not capped: the customer asked to come.)
+    "event_invitation": 70,
+    "newsletter": 80,
 }
 # Automated customer emails: at most CAP_PER_WEEK of these per customer in any 7 days.
 CAPPED_KINDS = frozenset(PRIORITY) - {"digest"}
@@ -125,7 +130,16 @@ def message_enqueue(message_id: int) -> None:
         except Exception:  # broker down: kombu/redis errors vary; the sweep sends it within a minute
             log.warning("Could not queue message %s; the outbox sweep will send it", message_id, exc_info=True)
 
-    transaction.on_commit(enqueue)
+    def enqueue_in_background() -> None:
+        from crm.celery import app
+
+        if app.conf.task_always_eager:
+            enqueue()
+        else:
+            # A dead broker takes seconds to refuse (the Redis client retries): don't make the page wait.
+            threading.Thread(target=enqueue, name=f"enqueue-message-{message_id}", daemon=True).start()
+
+    transaction.on_commit(enqueue_in_background)
 
 
 @transaction.atomic

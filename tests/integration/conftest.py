@@ -208,6 +208,19 @@ class CeleryWorker:
                 self.kill()
 
 
+def _drop_broker_pools(app) -> None:
+    """Close the connection and producer pools and forget them, so the next .delay() builds new ones.
+
+    force_close_all() alone leaves the closed pool in place ("Acquire on closed pool" on the next .delay()).
+    """
+    from kombu import pools
+
+    app.pool.force_close_all()
+    pools.reset()  # kombu keeps pools per broker URL: a closed one would be handed out again
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def point_celery_at():
     """Point this process's Celery app at a broker (to .delay() into the real worker)."""
@@ -217,12 +230,12 @@ def point_celery_at():
 
     def point(url: str) -> None:
         app.conf.broker_url = url
-        app.pool.force_close_all()
+        _drop_broker_pools(app)
         app.connection_for_write().ensure_connection(max_retries=3)
 
     yield point
     app.conf.broker_url = previous
-    app.pool.force_close_all()
+    _drop_broker_pools(app)
 
 
 @pytest.fixture
