@@ -1,6 +1,7 @@
 """Customer pages: My day, the list, search, the friend card, add/edit/archive, follow-ups."""
 
 from datetime import datetime
+from datetime import timezone as dt_timezone
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -110,7 +111,7 @@ def _parse_before(value: str | None) -> datetime | None:
     except ValueError:
         raise Http404("No such page of the timeline.") from None
     if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, timezone.utc)
+        parsed = timezone.make_aware(parsed, dt_timezone.utc)
     return parsed
 
 

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.utils import timezone
 
@@ -28,7 +30,7 @@ class TouchpointForm(forms.Form):
 
     def clean_happened_at(self):
         happened_at = self.cleaned_data.get("happened_at")
-        if happened_at and happened_at > timezone.now() + timezone.timedelta(minutes=5):
+        if happened_at and happened_at > timezone.now() + timedelta(minutes=5):
             raise forms.ValidationError("That is in the future: touchpoints are logged after they happen.")
         return happened_at
 
