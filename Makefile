@@ -19,6 +19,7 @@ migrate: $(VENV)/.installed
 ## make run: migrate, load demo data into an empty database, start web + worker + beat.
 run: migrate
 	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py dashboard_refresh --if-empty --backfill-days 400
 	$(PY) manage.py seed_demo_gifts --if-empty
 	@echo ""
 	@echo "  Rapport is starting on http://127.0.0.1:$(PORT)/"

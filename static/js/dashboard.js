@@ -34,7 +34,7 @@
       return {
         label: d.label, data: d.data, borderColor: color, backgroundColor: line ? color + "33" : color,
         borderWidth: line ? 2 : 0, pointRadius: line && spec.labels.length > 30 ? 0 : 2, tension: 0.25,
-        spanGaps: true,
+        spanGaps: true, maxBarThickness: 36,
       };
     });
     const valueAxis = {
