@@ -1,1 +1,380 @@
+"""Community pages: segments, newsletters, events, check-in, and the public RSVP and profile pages."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from accounts.roles import is_owner, owner_required
+from automations.links import customer_id_from_profile_token
+from community import selectors, services
+from community.forms import (
+    EventForm, InviteForm, NewsletterForm, NewsletterSendForm, PreviewForm, ProfileForm, RsvpForm, SegmentForm,
+)
+from community.links import invitation_id_from_rsvp_token
+from community.models import Event, Invitation, Newsletter, Segment
+from community.rendering import newsletter_render_for
+from customers.models import Customer
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError onto the form, by field where the field exists."""
+    if hasattr(error, "error_dict"):
+        for field, errs in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        form.add_error(None, error)
+
+
+# --- Community home ----------------------------------------------------------------
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Upcoming events and saved segments for everyone; newsletters for the owner."""
+    ctx = {
+        "events": selectors.event_list(upcoming=True)[:20],
+        "segments": selectors.segment_list(),
+        "newsletters": selectors.newsletter_list()[:5] if is_owner(request.user) else [],
+    }
+    return render(request, "community/home.html", ctx)
+
+
+# --- Segments ----------------------------------------------------------------------
+
+
+def segment_edit(request: HttpRequest, segment_id: int | None = None) -> HttpResponse:
+    segment = get_object_or_404(Segment, pk=segment_id) if segment_id else None
+    if request.method == "POST":
+        form = SegmentForm(request.POST)
+        if form.is_valid():
+            try:
+                if segment:
+                    services.segment_update(
+                        segment=segment, name=form.cleaned_data["name"], filters=form.filters(), updated_by=request.user
+                    )
+                else:
+                    segment = services.segment_create(
+                        name=form.cleaned_data["name"], filters=form.filters(), created_by=request.user
+                    )
+            except ValidationError as error:
+                _form_errors(form, error)
+            else:
+                messages.success(request, f"Segment “{segment.name}” saved.")
+                return redirect("community:segment_detail", segment.pk)
+        status = 400
+    else:
+        form = SegmentForm(initial=SegmentForm.initial_for(segment) if segment else None)
+        status = 200
+    counts = selectors.segment_count(form.filters() if form.is_bound and form.is_valid() else (segment.filters if segment else {}))
+    return render(request, "community/segment_form.html", {"form": form, "segment": segment, "counts": counts}, status=status)
+
+
+@require_POST
+def segment_count(request: HttpRequest) -> HttpResponse:
+    """htmx: the live count while a filter is built."""
+    form = SegmentForm(request.POST, require_name=False)
+    if not form.is_valid():
+        return render(request, "community/includes/_segment_count.html", {"counts": None, "form": form})
+    return render(request, "community/includes/_segment_count.html", {"counts": selectors.segment_count(form.filters())})
+
+
+def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
+    """A segment's members, 50 to a page."""
+    segment = get_object_or_404(Segment, pk=segment_id)
+    members = selectors.segment_customers(segment).select_related("owner").order_by("first_name", "last_name", "pk")
+    page = Paginator(members, 50).get_page(request.GET.get("page"))
+    ctx = {"segment": segment, "page": page, "counts": selectors.segment_count(segment.filters)}
+    return render(request, "community/segment_detail.html", ctx)
+
+
+@require_POST
+def segment_delete(request: HttpRequest, segment_id: int) -> HttpResponse:
+    segment = get_object_or_404(Segment, pk=segment_id)
+    try:
+        services.segment_delete(segment=segment, deleted_by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("community:segment_detail", segment.pk)
+    messages.success(request, f"Segment “{segment.name}” deleted.")
+    return redirect("community:home")
+
+
+# --- Newsletters (owner) -------------------------------------------------------------
+
+
+@owner_required
+def newsletter_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "community/newsletter_list.html", {"newsletters": selectors.newsletter_list()})
+
+
+@owner_required
+def newsletter_edit(request: HttpRequest, newsletter_id: int | None = None) -> HttpResponse:
+    newsletter = get_object_or_404(Newsletter, pk=newsletter_id) if newsletter_id else None
+    if newsletter and not newsletter.is_editable:
+        return redirect("community:newsletter_detail", newsletter.pk)
+    form = NewsletterForm(request.POST or None, instance=newsletter)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                newsletter = services.newsletter_save(
+                    newsletter=newsletter, subject=form.cleaned_data["subject"], body=form.cleaned_data["body"],
+                    segment=form.cleaned_data["segment"], saved_by=request.user,
+                )
+            except ValidationError as error:
+                _form_errors(form, error)
+            else:
+                messages.success(request, "Draft saved. Preview it, send yourself a test, then send it.")
+                return redirect("community:newsletter_detail", newsletter.pk)
+        return render(request, "community/newsletter_form.html", {"form": form, "newsletter": newsletter}, status=400)
+    return render(request, "community/newsletter_form.html", {"form": form, "newsletter": newsletter})
+
+
+@owner_required
+def newsletter_detail(request: HttpRequest, newsletter_id: int) -> HttpResponse:
+    """Preview for a real customer, test, send; once planned, the report."""
+    newsletter = get_object_or_404(Newsletter.objects.select_related("segment"), pk=newsletter_id)
+    members = (
+        selectors.segment_customers(newsletter.segment).order_by("first_name", "last_name", "pk")
+        if newsletter.segment
+        else Customer.objects.none()
+    )
+    preview_form = PreviewForm(request.GET or None, members=members[:200])
+    customer = preview_form.cleaned_data["customer"] if preview_form.is_valid() else None
+    customer = customer or members.first()
+    preview = newsletter_render_for(newsletter=newsletter, customer=customer)
+    ctx = {
+        "newsletter": newsletter,
+        "preview_form": preview_form,
+        "preview_customer": customer,
+        "preview": preview,
+        # Safe to show as HTML: nh3 cleaned the owner's Markdown and placeholder values are escaped.
+        "preview_html": mark_safe(preview.html),  # noqa: S308
+        "send_form": NewsletterSendForm(),
+        "counts": selectors.segment_count(newsletter.segment.filters) if newsletter.segment else None,
+        "report": selectors.newsletter_report(newsletter) if newsletter.status == Newsletter.Status.PLANNED else None,
+    }
+    return render(request, "community/newsletter_detail.html", ctx)
+
+
+@owner_required
+@require_POST
+def newsletter_send(request: HttpRequest, newsletter_id: int) -> HttpResponse:
+    newsletter = get_object_or_404(Newsletter, pk=newsletter_id)
+    form = NewsletterSendForm(request.POST)
+    if form.is_valid():
+        send_at = form.cleaned_data["send_at"] if form.cleaned_data["when"] == "later" else None
+        try:
+            services.newsletter_schedule(newsletter=newsletter, send_at=send_at, scheduled_by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            if send_at:
+                local = timezone.localtime(newsletter.send_at)
+                messages.success(request, f"Scheduled for {local:%A %-d %B %Y at %H:%M} (shop time).")
+            else:
+                messages.success(request, "On its way: the outbox sends it within the quiet hours and caps.")
+            return redirect("community:newsletter_detail", newsletter.pk)
+    else:
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("community:newsletter_detail", newsletter.pk)
+
+
+@owner_required
+@require_POST
+def newsletter_unschedule(request: HttpRequest, newsletter_id: int) -> HttpResponse:
+    newsletter = get_object_or_404(Newsletter, pk=newsletter_id)
+    try:
+        services.newsletter_unschedule(newsletter=newsletter, by=request.user)
+        messages.success(request, "Back to draft: it will not be sent.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("community:newsletter_detail", newsletter.pk)
+
+
+@owner_required
+@require_POST
+def newsletter_test(request: HttpRequest, newsletter_id: int) -> HttpResponse:
+    """Email the owner the newsletter as the previewed customer would get it, now."""
+    newsletter = get_object_or_404(Newsletter, pk=newsletter_id)
+    customer = None
+    if newsletter.segment and request.POST.get("customer"):
+        customer = selectors.segment_customers(newsletter.segment).filter(pk=request.POST["customer"]).first()
+    try:
+        services.newsletter_send_test(newsletter=newsletter, customer=customer, to_user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Test sent to {request.user.email}.")
+    return redirect("community:newsletter_detail", newsletter.pk)
+
+
+# --- Events ----------------------------------------------------------------------------
+
+
+@owner_required
+def event_edit(request: HttpRequest, event_id: int | None = None) -> HttpResponse:
+    event = get_object_or_404(Event, pk=event_id) if event_id else None
+    form = EventForm(request.POST or None, instance=event)
+    if request.method == "POST":
+        if form.is_valid():
+            fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+            try:
+                event = services.event_save(event=event, saved_by=request.user, **fields)
+            except ValidationError as error:
+                _form_errors(form, error)
+            else:
+                messages.success(request, f"“{event.title}” saved.")
+                return redirect("community:event_detail", event.pk)
+        return render(request, "community/event_form.html", {"form": form, "event": event}, status=400)
+    return render(request, "community/event_form.html", {"form": form, "event": event})
+
+
+def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = get_object_or_404(Event, pk=event_id)
+    invitations = Invitation.objects.filter(event=event).select_related("customer").order_by("answer", "waiting_since", "customer__first_name", "pk")
+    page = Paginator(invitations, 100).get_page(request.GET.get("page"))
+    ctx = {"event": event, "figures": selectors.event_figures(event), "page": page, "invite_form": InviteForm()}
+    return render(request, "community/event_detail.html", ctx)
+
+
+@owner_required
+@require_POST
+def event_invite(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = get_object_or_404(Event, pk=event_id)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick a segment to invite.")
+        return redirect("community:event_detail", event.pk)
+    try:
+        added = services.event_invite(event=event, segment=form.cleaned_data["segment"], invited_by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{added} new invitation{'s' if added != 1 else ''}; the outbox sends them.")
+    return redirect("community:event_detail", event.pk)
+
+
+def event_checkin(request: HttpRequest, event_id: int) -> HttpResponse:
+    """The door list for a phone: one tap checks someone in."""
+    event = get_object_or_404(Event, pk=event_id)
+    ctx = {"event": event, "invitations": selectors.event_checkin_list(event), "figures": selectors.event_figures(event)}
+    return render(request, "community/event_checkin.html", ctx)
+
+
+@require_POST
+def invitation_check_in(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation.objects.select_related("event"), pk=invitation_id)
+    invitation = services.invitation_check_in(invitation=invitation, checked_in_by=request.user)
+    if request.htmx:
+        return render(request, "community/includes/_checkin_row.html", {"invitation": invitation})
+    messages.success(request, f"{invitation.customer} checked in.")
+    return redirect("community:event_checkin", invitation.event_id)
+
+
+# --- Public pages: RSVP and the profile link ---------------------------------------------
+
+
+def _link_problem(request: HttpRequest, *, title: str, text: str, status: int) -> HttpResponse:
+    return render(request, "community/public_problem.html", {"title": title, "text": text}, status=status)
+
+
+@login_not_required
+def rsvp(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation's own page: yes or no, guests, change the answer."""
+    try:
+        invitation_id = invitation_id_from_rsvp_token(token)
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return _link_problem(
+            request, title="This link does not work",
+            text="It may have been cut short when it was copied. Please open it again from the invitation email.",
+            status=400,
+        )
+    invitation = Invitation.objects.select_related("event", "customer").filter(pk=invitation_id).first()
+    if invitation is None:
+        return _link_problem(
+            request, title="This invitation no longer exists", text="Please ask the shop for a new one.", status=410
+        )
+    event = invitation.event
+    closed = event.starts_at <= timezone.now()
+    form = RsvpForm(
+        request.POST if request.method == "POST" and not closed else None, max_guests=event.max_guests,
+        initial={"coming": {"going": "yes", "waiting": "yes", "declined": "no"}.get(invitation.answer), "guests": invitation.guests},
+    )
+    status = 200
+    if request.method == "POST":
+        if closed:
+            messages.error(request, "This event has already started, so answers are closed.")
+            status = 400
+        elif form.is_valid():
+            try:
+                invitation = services.invitation_answer(
+                    invitation=invitation, coming=form.cleaned_data["coming"], guests=form.cleaned_data["guests"] or 0
+                )
+            except ValidationError as error:
+                _form_errors(form, error)
+                status = 400
+            else:
+                return redirect("community:rsvp", token)
+        else:
+            status = 400
+    ctx = {
+        "invitation": invitation,
+        "event": event,
+        "form": form,
+        "closed": closed,
+        "figures": selectors.event_figures(event),
+        "position": selectors.waiting_position(invitation) if invitation.answer == Invitation.Answer.WAITING else None,
+    }
+    return render(request, "community/rsvp.html", ctx, status=status)
+
+
+@login_not_required
+def profile(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer keeps their own details right, without an account."""
+    try:
+        customer_id = customer_id_from_profile_token(token)
+    except signing.SignatureExpired:
+        return _link_problem(
+            request, title="This link has expired",
+            text="For your privacy, these links only work for a while. The next email from us brings a fresh one, "
+            "or just ask us in the shop.",
+            status=410,
+        )
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return _link_problem(
+            request, title="This link does not work",
+            text="It may have been cut short when it was copied. Please open it again from our email.",
+            status=400,
+        )
+    customer = Customer.objects.filter(pk=customer_id, is_archived=False, erased_at__isnull=True).first()
+    if customer is None:
+        return _link_problem(request, title="We can't find your details", text="Please ask us in the shop.", status=410)
+    initial = {
+        "preferred_name": customer.preferred_name or customer.first_name,
+        "birthday_day": customer.birthday_day,
+        "birthday_month": customer.birthday_month,
+        "birthday_year": customer.birthday_year,
+        "favourite_products": list(customer.favourite_products.all()),
+        "email_consent": customer.email_consent,
+    }
+    form = ProfileForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.customer_profile_update(customer=customer, **form.cleaned_data)
+            except ValidationError as error:
+                _form_errors(form, error)
+                customer.refresh_from_db()
+            else:
+                messages.success(request, "Thank you, your details are up to date.")
+                return redirect("community:profile", token)
+        status = 400
+    return render(request, "community/profile.html", {"form": form, "customer": customer}, status=status)
 

@@ -207,6 +207,9 @@ CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "automations.tasks.outbox_sweep_
 OUTBOX_SENDING_TIMEOUT = env.int("OUTBOX_SENDING_TIMEOUT", default=600)
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
+# Community (issue #7): scheduled newsletters are planned when due; day-before event reminders.
+CELERY_BEAT_SCHEDULE["newsletters-plan-due"] = {"task": "community.tasks.newsletters_plan_due_task", "schedule": 60}
+CELERY_BEAT_SCHEDULE["event-reminders-plan"] = {"task": "community.tasks.event_reminders_plan_task", "schedule": 15 * 60}
 
 # --- Security ----------------------------------------------------------------
 from csp.constants import NONE, SELF  # noqa: E402

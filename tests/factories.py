@@ -119,6 +119,45 @@ class GiftCodeFactory(DjangoModelFactory):
     source = "manual"
 
 
+# --- community (h5) ---
+class SegmentFactory(DjangoModelFactory):
+    class Meta:
+        model = "community.Segment"
+
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    filters = factory.LazyFunction(dict)
+
+
+class NewsletterFactory(DjangoModelFactory):
+    class Meta:
+        model = "community.Newsletter"
+
+    subject = "News from {shop_name}"
+    body = "Hello {preferred_name},\n\nWe have **new coffee** in."
+    segment = factory.SubFactory(SegmentFactory)
+
+
+class EventFactory(DjangoModelFactory):
+    class Meta:
+        model = "community.Event"
+
+    title = "Coffee tasting"
+    description = "Three new beans, and cake."
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+    ends_at = factory.LazyAttribute(lambda e: e.starts_at + timedelta(hours=2))
+    place = "The shop"
+    capacity = 10
+    max_guests = 3
+
+
+class InvitationFactory(DjangoModelFactory):
+    class Meta:
+        model = "community.Invitation"
+
+    event = factory.SubFactory(EventFactory)
+    customer = factory.SubFactory(CustomerFactory)
+
+
 # --- automations (h2) ---
 class OutboundMessageFactory(DjangoModelFactory):
     """A planned outbox row for a customer, due now."""

@@ -1,0 +1,117 @@
+"""How newsletters and event emails become emails; registered with automations.rendering in ready().
+
+The owner's Markdown is rendered to HTML and cleaned by nh3 *before* placeholders are
+filled, and the values are HTML-escaped, so neither the owner's text nor a customer's
+name can put markup of its own into an email.
+"""
+
+import html
+import re
+
+import markdown
+import nh3
+from django.template.loader import render_to_string
+from django.utils import formats, timezone
+
+from automations.emails import placeholder_values as automation_placeholder_values
+from automations.rendering import RenderedEmail
+from automations.templating import TOKEN
+from automations.templating import placeholder_errors as automation_placeholder_errors
+from community.ics import event_ics
+from community.links import rsvp_url
+from community.models import Event, Invitation, Newsletter
+from crm.models import ShopSettings
+from customers.models import Customer
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "b", "i", "a", "ul", "ol", "li", "h1", "h2", "h3", "h4",
+    "blockquote", "hr", "code", "pre",
+}
+
+
+def placeholder_errors(text: str) -> list[str]:
+    """A message per unknown placeholder; a newsletter carries no gift code, so those are refused too."""
+    return automation_placeholder_errors(text, allow_gift=False)
+
+
+def placeholder_values(*, customer: Customer | None, shop: ShopSettings) -> dict[str, str]:
+    """The same values as the automations give; "there" when previewing for nobody in particular."""
+    if customer is None:
+        return {"preferred_name": "there", "favourite_product": "favourites", "shop_name": shop.name}
+    return automation_placeholder_values(customer=customer, message=None, shop=shop)
+
+
+def fill(template: str, values: dict[str, str], *, escape: bool) -> str:
+    """Replace {name} with its value; unknown {words} stay as typed."""
+
+    def replace(match: re.Match) -> str:
+        key = match.group(1).strip()
+        if key not in values:
+            return match.group(0)
+        return html.escape(values[key]) if escape else values[key]
+
+    return TOKEN.sub(replace, template)
+
+
+def markdown_to_html(body: str) -> str:
+    """Markdown to HTML with only harmless tags left (no scripts, styles or event handlers)."""
+    raw = markdown.markdown(body, extensions=["sane_lists", "nl2br"])
+    return nh3.clean(raw, tags=ALLOWED_TAGS, link_rel="noopener noreferrer")
+
+
+def newsletter_render_for(*, newsletter: Newsletter, customer: Customer | None) -> RenderedEmail:
+    """The newsletter as this customer will get it (the sender adds footer and links)."""
+    values = placeholder_values(customer=customer, shop=ShopSettings.load())
+    return RenderedEmail(
+        subject=fill(newsletter.subject, values, escape=False),
+        text=fill(newsletter.body, values, escape=False),
+        html=fill(markdown_to_html(newsletter.body), values, escape=True),
+    )
+
+
+def render_newsletter(message) -> RenderedEmail:
+    """Renderer for kind "newsletter"."""
+    newsletter = Newsletter.objects.get(pk=message.context["newsletter_id"])
+    return newsletter_render_for(newsletter=newsletter, customer=message.customer)
+
+
+def _event_context(event: Event, invitation: Invitation | None, customer: Customer | None) -> dict:
+    shop = ShopSettings.load()
+    tz = shop.tz
+    with timezone.override(tz):
+        starts, ends = timezone.localtime(event.starts_at), timezone.localtime(event.ends_at)
+    return {
+        "event": event,
+        "shop": shop,
+        "name": customer.display_name if customer else "",
+        "when": f"{formats.date_format(starts, 'l j F Y')}, {starts:%H:%M}–{ends:%H:%M}"
+        if starts.date() == ends.date()
+        else f"{formats.date_format(starts, 'l j F Y')} {starts:%H:%M} – {formats.date_format(ends, 'l j F Y')} {ends:%H:%M}",
+        "rsvp_url": rsvp_url(invitation_id=invitation.pk) if invitation else "",
+        "invitation": invitation,
+    }
+
+
+def _event_email(message, template: str, subject: str, with_ics: bool) -> RenderedEmail:
+    event = Event.objects.get(pk=message.context["event_id"])
+    invitation = Invitation.objects.filter(pk=message.context.get("invitation_id")).first()
+    ctx = _event_context(event, invitation, message.customer)
+    attachments = []
+    if with_ics:
+        attachments.append(("event.ics", event_ics(event=event, tz=ctx["shop"].tz), "text/calendar"))
+    return RenderedEmail(
+        subject=subject.format(title=event.title),
+        text=render_to_string(f"community/emails/{template}.txt", ctx),
+        html=render_to_string(f"community/emails/{template}.html", ctx),
+        attachments=attachments,
+    )
+
+
+def render_event_invitation(message) -> RenderedEmail:
+    """Renderer for kind "event_invitation": the event and a signed link to answer."""
+    return _event_email(message, "event_invitation", "You're invited: {title}", with_ics=False)
+
+
+def render_event_reminder(message) -> RenderedEmail:
+    """Renderer for kind "event_reminder": see you tomorrow, with an .ics for the calendar."""
+    return _event_email(message, "event_reminder", "See you tomorrow: {title}", with_ics=True)

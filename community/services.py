@@ -1,0 +1,437 @@
+"""Writes for segments, newsletters, events, invitations and the customer's own profile link."""
+
+from collections.abc import Iterable
+from datetime import datetime, time, timedelta
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from automations.models import OutboundMessage
+from community.models import Event, Invitation, Newsletter, Segment
+from community.rendering import placeholder_errors
+from community.selectors import segment_customers
+from crm.models import ShopSettings
+from customers.models import Customer, Product
+from customers.services import customer_update
+from touchpoints.models import Touchpoint
+from touchpoints.services import touchpoint_log
+
+NEWSLETTER = "newsletter"
+EVENT_INVITATION = "event_invitation"
+EVENT_REMINDER = "event_reminder"
+# Newsletters and invitations give way to personal notes (thank-yous, birthdays) when the cap bites;
+# automations.services.PRIORITY lists them so the sender counts them in the 7-day cap.
+BULK_PRIORITY = 80
+PLAN_BATCH = 2000
+# Reminders go out at this time in the shop's zone, the day before the event.
+REMINDER_TIME = time(10, 0)
+PROFILE_CHANGE_REASON = "By the customer via profile link"
+
+
+# --- Segments -------------------------------------------------------------------
+
+
+@transaction.atomic
+def segment_create(*, name: str, filters: dict, created_by: User | None) -> Segment:
+    """Save a filter under a name."""
+    segment = Segment(name=name.strip(), filters=filters, created_by=created_by)
+    segment._history_user = created_by
+    segment.full_clean()
+    segment.save()
+    return segment
+
+
+@transaction.atomic
+def segment_update(*, segment: Segment, name: str, filters: dict, updated_by: User | None) -> Segment:
+    """Rename a segment or change its filter; newsletters already planned keep their recipients."""
+    segment.name = name.strip()
+    segment.filters = filters
+    segment._history_user = updated_by
+    segment.full_clean()
+    segment.save()
+    return segment
+
+
+@transaction.atomic
+def segment_delete(*, segment: Segment, deleted_by: User | None) -> None:
+    """Delete a segment no newsletter uses."""
+    if segment.newsletters.exists():
+        raise ValidationError("A newsletter uses this segment, so it stays.")
+    segment._history_user = deleted_by
+    segment.delete()
+
+
+# --- Newsletters -----------------------------------------------------------------
+
+
+def _newsletter_check_editable(newsletter: Newsletter) -> None:
+    if newsletter.pk and not Newsletter.objects.filter(pk=newsletter.pk).exclude(status=Newsletter.Status.PLANNED).exists():
+        raise ValidationError("This newsletter has already gone to the outbox; it can no longer change.")
+
+
+@transaction.atomic
+def newsletter_save(
+    *, newsletter: Newsletter | None = None, subject: str, body: str, segment: Segment | None, saved_by: User
+) -> Newsletter:
+    """Create or change a draft (a scheduled one goes back to draft: it must be sent again)."""
+    newsletter = newsletter or Newsletter(created_by=saved_by)
+    _newsletter_check_editable(newsletter)
+    errors = {
+        field: msgs for field, msgs in (("subject", placeholder_errors(subject)), ("body", placeholder_errors(body))) if msgs
+    }
+    if errors:
+        raise ValidationError(errors)
+    newsletter.subject, newsletter.body, newsletter.segment = subject.strip(), body, segment
+    newsletter.status, newsletter.send_at = Newsletter.Status.DRAFT, None
+    newsletter._history_user = saved_by
+    newsletter.full_clean()
+    newsletter.save()
+    return newsletter
+
+
+@transaction.atomic
+def newsletter_schedule(*, newsletter: Newsletter, send_at: datetime | None, scheduled_by: User) -> Newsletter:
+    """Send now (send_at None) or at a time; its messages are planned when that time comes."""
+    _newsletter_check_editable(newsletter)
+    if newsletter.segment_id is None:
+        raise ValidationError({"segment": "Pick who it goes to first."})
+    now = timezone.now()
+    if send_at is not None and send_at < now - timedelta(minutes=1):
+        raise ValidationError({"send_at": "That time has passed: pick a later one, or send now."})
+    newsletter.status = Newsletter.Status.SCHEDULED
+    newsletter.send_at = send_at or now
+    newsletter._history_user = scheduled_by
+    newsletter.full_clean()
+    newsletter.save()
+    if newsletter.send_at <= now + timedelta(minutes=1):
+        from community.tasks import newsletter_plan_task
+
+        newsletter_id = newsletter.pk
+        transaction.on_commit(lambda: newsletter_plan_task.delay(newsletter_id=newsletter_id))
+    return newsletter
+
+
+@transaction.atomic
+def newsletter_unschedule(*, newsletter: Newsletter, by: User) -> Newsletter:
+    """Take a scheduled newsletter back to draft before it is planned."""
+    _newsletter_check_editable(newsletter)
+    newsletter.status, newsletter.send_at = Newsletter.Status.DRAFT, None
+    newsletter._history_user = by
+    newsletter.save()
+    return newsletter
+
+
+@transaction.atomic
+def newsletter_plan(*, newsletter_id: int, now: datetime | None = None) -> int:
+    """Put one outbox row per consenting segment member in one set-based step; returns rows added.
+
+    Safe to run any number of times: the newsletter row is locked, only a scheduled and due
+    newsletter is planned, and UNIQUE (recipient, kind, occasion) drops any repeat.
+    """
+    now = now or timezone.now()
+    newsletter = Newsletter.objects.select_for_update().filter(pk=newsletter_id).first()
+    if newsletter is None or newsletter.status != Newsletter.Status.SCHEDULED or newsletter.send_at > now:
+        return 0
+    members = segment_customers(newsletter.segment)
+    reachable = members.filter(email_consent=True).exclude(email="")
+    occasion = newsletter.occasion_key
+    context = {"newsletter_id": newsletter.pk}
+    rows = [
+        OutboundMessage(
+            customer_id=customer_id, recipient_key=f"c:{customer_id}", kind=NEWSLETTER, occasion_key=occasion,
+            status=OutboundMessage.Status.PLANNED, planned_at=newsletter.send_at, priority=BULK_PRIORITY,
+            to_email=email, context=context,
+        )
+        for customer_id, email in reachable.values_list("pk", "email").iterator(chunk_size=PLAN_BATCH)
+    ]
+    mine = OutboundMessage.objects.filter(kind=NEWSLETTER, occasion_key=occasion)
+    before = mine.count()
+    OutboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=PLAN_BATCH)
+    newsletter.planned_count = mine.count()
+    newsletter.skipped_count = max(members.count() - newsletter.planned_count, 0)
+    newsletter.status = Newsletter.Status.PLANNED
+    newsletter.planned_at = now
+    newsletter.save(update_fields=["planned_count", "skipped_count", "status", "planned_at", "updated_at"])
+    return newsletter.planned_count - before
+
+
+def newsletters_plan_due(*, now: datetime | None = None) -> int:
+    """Plan every scheduled newsletter whose time has come (the beat's safety net)."""
+    now = now or timezone.now()
+    ids = list(
+        Newsletter.objects.filter(status=Newsletter.Status.SCHEDULED, send_at__lte=now).values_list("pk", flat=True)
+    )
+    return sum(newsletter_plan(newsletter_id=pk, now=now) for pk in ids)
+
+
+def newsletter_send_test(*, newsletter: Newsletter, customer: Customer | None, to_user: User) -> None:
+    """Email the newsletter, as `customer` would get it, to the owner straight away.
+
+    Not through the outbox: it goes to the owner's own address, is not a message to a
+    customer, and must arrive now rather than after quiet hours or caps.
+    """
+    from django.core.mail import EmailMultiAlternatives
+
+    from community.rendering import newsletter_render_for
+
+    if not to_user.email:
+        raise ValidationError("Your account has no email address: add one to receive tests.")
+    rendered = newsletter_render_for(newsletter=newsletter, customer=customer)
+    email = EmailMultiAlternatives(
+        subject=f"[Test] {rendered.subject}", body=rendered.text, to=[to_user.email],
+    )
+    email.attach_alternative(rendered.html, "text/html")
+    email.send()
+
+
+# --- Events ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def event_save(*, event: Event | None = None, saved_by: User, **fields) -> Event:
+    """Create or change an event; planned reminders follow a new start time."""
+    event = event or Event(created_by=saved_by)
+    if event.pk:
+        # Fewer seats than people already coming: they keep their seats, say so plainly.
+        taken = _seats_taken(event)
+        if "capacity" in fields and fields["capacity"] is not None and fields["capacity"] < taken:
+            raise ValidationError({"capacity": f"{taken} seats are already taken; give at least {taken}."})
+    for name, value in fields.items():
+        setattr(event, name, value)
+    event._history_user = saved_by
+    event.full_clean()
+    event.save()
+    OutboundMessage.objects.filter(
+        kind=EVENT_REMINDER, occasion_key=f"event:{event.pk}", status=OutboundMessage.Status.PLANNED
+    ).update(planned_at=max(event_reminder_at(event), timezone.now()))
+    if "capacity" in fields:
+        _waiting_list_move_up(event)
+    return event
+
+
+def event_reminder_at(event: Event) -> datetime:
+    """10:00 in the shop's zone on the day before the event starts."""
+    tz = ShopSettings.load().tz
+    day_before = event.starts_at.astimezone(tz).date() - timedelta(days=1)
+    return datetime.combine(day_before, REMINDER_TIME, tzinfo=tz)
+
+
+@transaction.atomic
+def event_invite(*, event: Event, segment: Segment, invited_by: User) -> int:
+    """Invite a segment: invitation rows, then one outbox row each, set-based; returns new invitations.
+
+    Inviting the same people again adds nobody twice.
+    """
+    if event.starts_at <= timezone.now():
+        raise ValidationError("This event has already started.")
+    before = Invitation.objects.filter(event=event).count()
+    customer_ids = segment_customers(segment).values_list("pk", flat=True)
+    Invitation.objects.bulk_create(
+        [Invitation(event=event, customer_id=pk) for pk in customer_ids.iterator(chunk_size=PLAN_BATCH)],
+        ignore_conflicts=True, batch_size=PLAN_BATCH,
+    )
+    occasion = f"event:{event.pk}"
+    now = timezone.now()
+    invitations = (
+        Invitation.objects.filter(event=event, customer__email_consent=True)
+        .exclude(customer__email="")
+        .values_list("pk", "customer_id", "customer__email")
+    )
+    OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                customer_id=customer_id, recipient_key=f"c:{customer_id}", kind=EVENT_INVITATION,
+                occasion_key=occasion, status=OutboundMessage.Status.PLANNED, planned_at=now,
+                priority=BULK_PRIORITY, to_email=email,
+                context={"event_id": event.pk, "invitation_id": invitation_id},
+            )
+            for invitation_id, customer_id, email in invitations.iterator(chunk_size=PLAN_BATCH)
+        ],
+        ignore_conflicts=True, batch_size=PLAN_BATCH,
+    )
+    return Invitation.objects.filter(event=event).count() - before
+
+
+def _seats_taken(event: Event, exclude: Invitation | None = None) -> int:
+    going = Invitation.objects.filter(event=event, answer=Invitation.Answer.GOING)
+    if exclude is not None:
+        going = going.exclude(pk=exclude.pk)
+    figures = going.aggregate(people=Count("pk"), guests=Sum("guests"))
+    return figures["people"] + (figures["guests"] or 0)
+
+
+def _reminder_set(invitation: Invitation, *, planned: bool) -> None:
+    """Keep the day-before reminder in step with the answer (the planner adds missing ones)."""
+    rows = OutboundMessage.objects.filter(
+        recipient_key=f"c:{invitation.customer_id}", kind=EVENT_REMINDER, occasion_key=f"event:{invitation.event_id}"
+    )
+    if planned:
+        rows.filter(status=OutboundMessage.Status.CANCELLED).update(
+            status=OutboundMessage.Status.PLANNED, status_reason=""
+        )
+    else:
+        rows.filter(status=OutboundMessage.Status.PLANNED).update(
+            status=OutboundMessage.Status.CANCELLED, status_reason="No longer coming"
+        )
+
+
+def _waiting_list_move_up(event: Event) -> list[Invitation]:
+    """Give free seats to the waiting list in the order people asked; a party too big waits on.
+
+    The caller holds the lock on the event row.
+    """
+    free = event.capacity - _seats_taken(event)
+    moved = []
+    waiting = Invitation.objects.filter(event=event, answer=Invitation.Answer.WAITING).order_by("waiting_since", "pk")
+    for invitation in waiting:
+        if free <= 0:
+            break
+        if invitation.seats <= free:
+            invitation.answer, invitation.waiting_since = Invitation.Answer.GOING, None
+            invitation._history_user = None
+            invitation._change_reason = "Moved up from the waiting list"
+            invitation.save(update_fields=["answer", "waiting_since"])
+            _reminder_set(invitation, planned=True)
+            free -= invitation.seats
+            moved.append(invitation)
+    return moved
+
+
+@transaction.atomic
+def invitation_answer(
+    *, invitation: Invitation, coming: bool, guests: int = 0, answered_by: User | None = None
+) -> Invitation:
+    """Record yes/no and guests. When full, yes goes to the waiting list; a cancel moves others up.
+
+    The event row is locked first, so two people taking the last seat at once are served
+    one after the other: one gets the seat, the other the waiting list.
+    """
+    event = Event.objects.select_for_update().get(pk=invitation.event_id)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    now = timezone.now()
+    if event.starts_at <= now:
+        raise ValidationError("This event has already started, so answers are closed.")
+    guests = guests if coming else 0
+    if not 0 <= guests <= event.max_guests:
+        raise ValidationError({"guests": f"You can bring up to {event.max_guests} guests."})
+    was_going = invitation.answer == Invitation.Answer.GOING
+    invitation._history_user = answered_by
+    invitation._change_reason = "" if answered_by else "By the customer via the invitation link"
+    invitation.answered_at = now
+    if not coming:
+        invitation.answer, invitation.guests, invitation.waiting_since = Invitation.Answer.DECLINED, 0, None
+        invitation.save()
+        if was_going:
+            _reminder_set(invitation, planned=False)
+            _waiting_list_move_up(event)
+        return invitation
+
+    free = event.capacity - _seats_taken(event, exclude=invitation)
+    if was_going:
+        if 1 + guests > free:
+            raise ValidationError(
+                {"guests": f"Only {max(free - 1, 0)} guests fit now; your {invitation.seats} seats are kept."}
+            )
+        fewer = guests < invitation.guests
+        invitation.guests = guests
+        invitation.save()
+        if fewer:
+            _waiting_list_move_up(event)
+        return invitation
+
+    invitation.guests = guests
+    if 1 + guests <= free:
+        invitation.answer, invitation.waiting_since = Invitation.Answer.GOING, None
+        invitation.save()
+        _reminder_set(invitation, planned=True)
+    else:
+        if invitation.answer != Invitation.Answer.WAITING:
+            invitation.waiting_since = now  # already waiting: keep their place in the line
+        invitation.answer = Invitation.Answer.WAITING
+        invitation.save()
+    return invitation
+
+
+@transaction.atomic
+def invitation_check_in(*, invitation: Invitation, checked_in_by: User) -> Invitation:
+    """Tick someone off at the door; logs an "event" touchpoint once."""
+    invitation = Invitation.objects.select_for_update().select_related("event", "customer").get(pk=invitation.pk)
+    if invitation.checked_in_at:
+        return invitation
+    now = timezone.now()
+    invitation.checked_in_at, invitation.checked_in_by = now, checked_in_by
+    if invitation.answer != Invitation.Answer.GOING:
+        # Someone from the waiting list (or who said no) turned up anyway: they are here.
+        invitation.answer, invitation.waiting_since = Invitation.Answer.GOING, None
+    invitation._history_user = checked_in_by
+    invitation.save()
+    touchpoint_log(
+        customer=invitation.customer, logged_by=checked_in_by, kind=Touchpoint.Kind.EVENT,
+        happened_at=now,
+        note=f"Came to “{invitation.event.title}”"
+        + (f" with {invitation.guests} guest{'s' if invitation.guests != 1 else ''}" if invitation.guests else ""),
+    )
+    return invitation
+
+
+def event_reminders_plan(*, now: datetime | None = None) -> int:
+    """Plan the day-before reminder for everyone coming to an event in the next two days.
+
+    Runs from beat; UNIQUE (recipient, kind, occasion) makes repeats harmless.
+    """
+    now = now or timezone.now()
+    added = 0
+    for event in Event.objects.filter(starts_at__gt=now, starts_at__lte=now + timedelta(days=2)):
+        planned_at = max(event_reminder_at(event), now)
+        going = (
+            Invitation.objects.filter(event=event, answer=Invitation.Answer.GOING)
+            .exclude(customer__email="")
+            .values_list("pk", "customer_id", "customer__email")
+        )
+        rows = [
+            OutboundMessage(
+                customer_id=customer_id, recipient_key=f"c:{customer_id}", kind=EVENT_REMINDER,
+                occasion_key=f"event:{event.pk}", status=OutboundMessage.Status.PLANNED, planned_at=planned_at,
+                priority=30, to_email=email, context={"event_id": event.pk, "invitation_id": invitation_id},
+            )
+            for invitation_id, customer_id, email in going
+        ]
+        reminders = OutboundMessage.objects.filter(kind=EVENT_REMINDER, occasion_key=f"event:{event.pk}")
+        before = reminders.count()
+        OutboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=PLAN_BATCH)
+        added += reminders.count() - before
+    return added
+
+
+# --- The customer's own profile link -----------------------------------------------------
+
+
+@transaction.atomic
+def customer_profile_update(
+    *,
+    customer: Customer,
+    preferred_name: str,
+    birthday_day: int | None,
+    birthday_month: int | None,
+    birthday_year: int | None,
+    favourite_products: Iterable[Product],
+    email_consent: bool,
+) -> Customer:
+    """The customer corrects their own details; history shows no staff user and says so."""
+    fields = {
+        "preferred_name": preferred_name.strip(),
+        "birthday_day": birthday_day,
+        "birthday_month": birthday_month,
+        "birthday_year": birthday_year,
+        "email_consent": email_consent,
+    }
+    if email_consent and not customer.email_consent:
+        fields["consent_method"] = Customer.ConsentMethod.ONLINE
+    customer._change_reason = PROFILE_CHANGE_REASON
+    return customer_update(
+        customer=customer, updated_by=None, favourite_products=list(favourite_products), **fields
+    )
+
