@@ -1,0 +1,114 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from customers.models import Customer, Product
+from tests.factories import CustomerFactory, ProductFactory
+from touchpoints.models import Touchpoint
+
+pytestmark = pytest.mark.django_db
+
+
+def _log(client, customer, htmx=True, **data):
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    return client.post(reverse("touchpoints:create", args=[customer.pk]), data, **headers)
+
+
+def test_a_plain_visit_needs_only_the_kind(staff_client, staff):
+    customer = CustomerFactory()
+
+    response = _log(staff_client, customer, kind="visit")
+
+    touchpoint = Touchpoint.objects.get()
+    assert response.status_code == 200
+    assert touchpoint.kind == "visit" and touchpoint.logged_by == staff
+    customer.refresh_from_db()
+    assert customer.last_touchpoint_at == touchpoint.happened_at
+
+
+def test_the_htmx_answer_carries_the_new_entry_for_the_top_of_the_timeline(staff_client):
+    customer = CustomerFactory()
+
+    html = _log(staff_client, customer, kind="note", note="Loves jazz").content.decode()
+
+    assert 'hx-swap-oob="afterbegin:#timeline-entries"' in html
+    assert "Loves jazz" in html
+    assert 'id="tp-note"' in html and 'value="Loves jazz"' not in html  # a fresh form
+
+
+def test_without_javascript_logging_redirects_back_to_the_card(staff_client):
+    customer = CustomerFactory()
+
+    response = _log(staff_client, customer, htmx=False, kind="visit")
+
+    assert response.status_code == 302 and response.url == reverse("customers:detail", args=[customer.pk])
+
+
+def test_a_purchase_records_amount_and_products_and_adds_a_missing_product(staff_client):
+    customer = CustomerFactory()
+    ProductFactory(name="Scone")
+
+    _log(staff_client, customer, kind="purchase", amount="12.50", products="scone, Lemon tart")
+
+    touchpoint = Touchpoint.objects.get()
+    assert touchpoint.amount == Decimal("12.50")
+    assert sorted(touchpoint.products.values_list("name", flat=True)) == ["Lemon tart", "Scone"]
+    assert Product.objects.count() == 2
+    customer.refresh_from_db()
+    assert customer.purchase_count == 1 and customer.lifetime_spend == Decimal("12.50")
+
+
+def test_feedback_records_its_kind_and_sentiment(staff_client):
+    customer = CustomerFactory()
+
+    _log(staff_client, customer, kind="feedback", feedback_kind="praise", sentiment="1", note="Lovely cake")
+
+    touchpoint = Touchpoint.objects.get()
+    assert (touchpoint.feedback_kind, touchpoint.sentiment) == ("praise", 1)
+
+
+def test_an_earlier_time_is_read_in_the_shops_time_zone(staff_client):
+    customer = CustomerFactory()  # the shop is in Europe/London: 10:30 in July is 09:30 UTC
+
+    with time_machine.travel(datetime(2026, 7, 10, 12, tzinfo=UTC), tick=False):
+        _log(staff_client, customer, kind="call", happened_at="2026-07-09T10:30")
+
+    assert Touchpoint.objects.get().happened_at == datetime(2026, 7, 9, 9, 30, tzinfo=UTC)
+
+
+def test_bad_input_is_a_400_with_field_errors_and_nothing_is_saved(staff_client):
+    customer = CustomerFactory()
+    future = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+
+    cases = [
+        ({"kind": "dance"}, "kind"),
+        ({"kind": "purchase", "amount": "-3"}, "amount"),
+        ({"kind": "purchase"}, "amount"),
+        ({"kind": "feedback"}, "feedback_kind"),
+        ({"kind": "visit", "happened_at": future}, "happened_at"),
+        ({"kind": "visit", "happened_at": "yesterday-ish"}, "happened_at"),
+    ]
+    for data, field in cases:
+        response = _log(staff_client, customer, **data)
+        assert response.status_code == 400, data
+        assert field in response.context["touchpoint_form"].errors, data
+    response = _log(staff_client, customer, htmx=False, kind="feedback")
+    assert response.status_code == 400 and "feedback_kind" in response.context["touchpoint_form"].errors
+
+    assert not Touchpoint.objects.exists()
+    customer.refresh_from_db()
+    assert customer.last_touchpoint_at is None
+
+
+def test_logging_only_accepts_post(staff_client):
+    customer = CustomerFactory()
+    assert staff_client.get(reverse("touchpoints:create", args=[customer.pk])).status_code == 405
+
+
+def test_an_archived_customer_can_still_have_a_touchpoint_logged(staff_client):
+    customer = CustomerFactory(is_archived=True)
+    _log(staff_client, customer, kind="visit")
+    assert Customer.objects.get(pk=customer.pk).last_touchpoint_at is not None
