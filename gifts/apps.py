@@ -8,6 +8,10 @@ class GiftsConfig(AppConfig):
     def ready(self) -> None:
         from customers.panels import CardPanel, register_card_panel
         from gifts.panel import card_panel_context
+        from gifts.timeline import timeline_gifts
+        from touchpoints.timeline import register_timeline_source
+
+        register_timeline_source(timeline_gifts)
 
         register_card_panel(
             CardPanel(

@@ -284,3 +284,26 @@ def test_a_half_typed_code_shows_progress_not_an_error_in_the_preview(staff_clie
     response = staff_client.get(reverse("gifts:redeem"), {"code": "abc"}, HTTP_HX_TARGET="redeem-preview", **HTMX)
     html = response.content.decode()
     assert "3 of 8 characters" in html and "bg-danger" not in html
+
+
+# --- on the friend card ----------------------------------------------------------
+
+
+def test_issued_codes_appear_on_the_timeline_and_the_card_queries_stay_flat(
+    staff_client, staff, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    customer = CustomerFactory()
+    url = reverse("customers:detail", args=[customer.pk])
+    GiftCodeFactory(customer=customer, source="birthday", kind="percent", value=Decimal("15"))
+    with CaptureQueriesContext(connection) as one:
+        response = staff_client.get(url)
+    html = response.content.decode()
+    assert "Gift code issued · 15% off" in html and "Birthday automation" in html
+    assert f'id="gift-panel-{customer.pk}"' in html
+    for _ in range(30):
+        GiftCodeFactory(customer=customer, issued_by=staff, redeemed_at=timezone.now(), redeemed_by=staff)
+    with django_assert_max_num_queries(len(one)):
+        staff_client.get(url)
