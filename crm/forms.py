@@ -1,13 +1,37 @@
+"""Form helpers every app may use (crm sits above all the other apps), and the shop settings form."""
+
 import zoneinfo
 
 from django import forms
 
 from crm.models import ShopSettings
 
+NULL_BYTE_MESSAGE = "This contains a null character (\\x00), which cannot be saved. Remove it and try again."
+
+
+class RejectNullBytesMixin:
+    """Refuse a NUL byte in any submitted field, with a message next to that field.
+
+    PostgreSQL cannot store NUL in text and raises a 500 if one reaches a query.
+    Django's CharField already refuses it, but fields that turn text into something
+    else (a list of tag names, a model choice) skip that check. Put this mixin first:
+    `class CustomerForm(RejectNullBytesMixin, forms.ModelForm)`.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            values = raw if isinstance(raw, (list, tuple)) else [raw]
+            if any(isinstance(v, str) and "\x00" in v for v in values) and name not in self.errors:
+                self.add_error(name, NULL_BYTE_MESSAGE)
+        return cleaned
+
+
 CURRENCIES = ["GBP", "EUR", "USD", "AUD", "CAD", "NZD", "CHF", "SEK", "NOK", "DKK", "PLN", "JPY", "INR", "ZAR"]
 
 
-class ShopSettingsForm(forms.ModelForm):
+class ShopSettingsForm(RejectNullBytesMixin, forms.ModelForm):
     time_zone = forms.ChoiceField(choices=[(z, z.replace("_", " ")) for z in sorted(zoneinfo.available_timezones())
                                            if "/" in z and not z.startswith(("Etc/", "SystemV/"))] + [("UTC", "UTC")])
     currency = forms.ChoiceField(choices=[(c, c) for c in CURRENCIES])

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
+from crm.forms import RejectNullBytesMixin
 from customers.models import Customer, Product, Tag
 from customers.services import phone_normalise
 
@@ -44,7 +45,7 @@ class UserChoiceField(forms.ModelChoiceField):
         return _user_label(obj)
 
 
-class CustomerForm(forms.ModelForm):
+class CustomerForm(RejectNullBytesMixin, forms.ModelForm):
     """Add or edit a customer: only the first name is required."""
 
     favourite_products = NamesField(datalist="product-names", label="Favourite products",

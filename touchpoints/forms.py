@@ -3,12 +3,12 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
+from crm.forms import RejectNullBytesMixin
 from customers.forms import NamesField
 from touchpoints.models import KIND_ICONS, Touchpoint
 
 
-
-class TouchpointForm(forms.Form):
+class TouchpointForm(RejectNullBytesMixin, forms.Form):
     """One short form for every kind; purchase and feedback fields only count for their kind."""
 
     kind = forms.ChoiceField(choices=Touchpoint.Kind.choices, widget=forms.RadioSelect, initial=Touchpoint.Kind.VISIT)
