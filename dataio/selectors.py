@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.apps import apps
+from django.contrib.auth.models import User
+from django.utils import timezone
 from django.db.models import Model, QuerySet
 
 from accounts.models import AuditRecord
@@ -32,13 +34,19 @@ class HistoryEntry:
     changes: list[Change] = field(default_factory=list)
 
 
-def _display(model, name: str, value) -> str:
+def _display(model, name: str, value, usernames: dict[int, str]) -> str:
     if value is None or value == "":
         return "—"
     try:
         f = model._meta.get_field(name)
     except Exception:  # noqa: BLE001
         return str(value)
+    if f.is_relation:
+        if f.related_model is User:
+            return usernames.get(value, f"#{value}")
+        return f"#{value}"
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%-d %b %Y %H:%M")
     if f.choices:
         return str(dict(f.flatchoices).get(value, value))
     if isinstance(value, bool):
@@ -46,9 +54,10 @@ def _display(model, name: str, value) -> str:
     return str(value)
 
 
-def _entries(records: list, source_model: type[Model], label) -> list[HistoryEntry]:
+def _entries(records: list, source_model: type[Model], label, usernames: dict[int, str],
+             skip: frozenset = frozenset()) -> list[HistoryEntry]:
     """Turn one object's records (oldest first) into entries with a field-by-field diff."""
-    fields = [f for f in source_model._meta.concrete_fields if f.attname not in SKIP_FIELDS]
+    fields = [f for f in source_model._meta.concrete_fields if f.attname not in SKIP_FIELDS and f.name not in skip]
     entries: list[HistoryEntry] = []
     previous: dict[int, object] = {}
     for record in records:
@@ -64,8 +73,8 @@ def _entries(records: list, source_model: type[Model], label) -> list[HistoryEnt
                 continue
             if before is None or old != new:
                 changes.append(Change(
-                    field=str(f.verbose_name), old=_display(source_model, f.name, old) if before else "",
-                    new=_display(source_model, f.name, new),
+                    field=str(f.verbose_name), old=_display(source_model, f.name, old, usernames) if before else "",
+                    new=_display(source_model, f.name, new, usernames),
                 ))
         kind = {"+": "created", "~": "changed", "-": "deleted"}[record.history_type]
         if kind == "changed" and not changes:
@@ -81,9 +90,14 @@ def _entries(records: list, source_model: type[Model], label) -> list[HistoryEnt
     return entries
 
 
+def _usernames() -> dict[int, str]:
+    """All accounts by id in one query (a shop has a handful), to show people by name."""
+    return {pk: name for pk, name in User.objects.values_list("pk", "username")}
+
+
 def _history_for(model: type[Model], queryset: QuerySet, label) -> list[HistoryEntry]:
     records = list(queryset.select_related("history_user").order_by("history_date", "history_id"))
-    return _entries(records, model, label)
+    return _entries(records, model, label, _usernames())
 
 
 def customer_history(*, customer: Customer) -> list[HistoryEntry]:
@@ -93,7 +107,8 @@ def customer_history(*, customer: Customer) -> list[HistoryEntry]:
     long the history; the newest HISTORY_LIMIT entries of each kind are shown.
     """
     records = customer.history.select_related("history_user").order_by("-history_date", "-history_id")
-    entries = _entries(list(records[:HISTORY_LIMIT])[::-1], Customer, lambda r: customer.full_name)
+    usernames = _usernames()
+    entries = _entries(list(records[:HISTORY_LIMIT])[::-1], Customer, lambda r: customer.full_name, usernames)
     for model in apps.get_models():
         attribute = getattr(model._meta, "simple_history_manager_attribute", None)
         if model is Customer or not attribute:
@@ -103,7 +118,7 @@ def customer_history(*, customer: Customer) -> list[HistoryEntry]:
             continue
         records = hist_model.objects.filter(customer_id=customer.pk).select_related("history_user")
         records = records.order_by("-history_date", "-history_id")[:HISTORY_LIMIT]
-        entries.extend(_entries(list(records)[::-1], model, lambda r: f"#{r.id}"))
+        entries.extend(_entries(list(records)[::-1], model, lambda r: f"#{r.id}", usernames, frozenset({"customer"})))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
 

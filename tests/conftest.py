@@ -17,6 +17,17 @@ def skip_or_fail(reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    """Users are made in almost every test: PBKDF2's million rounds cost ~1 s a user on this machine.
+
+    Integration tests keep the real hasher, since their subprocesses (worker, web server)
+    read the production settings and must accept the stored hashes.
+    """
+    if "integration" not in request.keywords:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager(request):
     """Unit tests run tasks inline; integration tests talk to a real worker instead."""
     from crm.celery import app
