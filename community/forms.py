@@ -138,7 +138,10 @@ class EventForm(forms.ModelForm):
 
 
 class InviteForm(forms.Form):
-    segment = forms.ModelChoiceField(Segment.objects.all(), label="Invite", empty_label="Pick a segment…")
+    segment = forms.ModelChoiceField(
+        Segment.objects.all(), label="Invite", empty_label="Pick a segment…",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
 
 
 class RsvpForm(forms.Form):
