@@ -127,7 +127,8 @@ class FollowUpForm(forms.Form):
     reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"placeholder": "What to do"}))
     due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
     assignee = UserChoiceField(queryset=User.objects.filter(is_active=True).order_by("first_name", "username"),
-                               required=False, empty_label="Relationship owner")
+                               required=False, empty_label="Relationship owner",
+                               widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
 
 
 class SnoozeForm(forms.Form):

@@ -145,6 +145,10 @@ class MyDay:
     birthdays_week: list[Customer] = field(default_factory=list)
     dates_week: list[ImportantDate] = field(default_factory=list)
 
+    @property
+    def followup_count(self) -> int:
+        return len(self.overdue) + len(self.due_today)
+
 
 def my_day_get(*, user: User, today: date, days: int = 7) -> MyDay:
     """The user's open follow-ups due by today, and birthdays among their customers this week (3 queries)."""

@@ -1,7 +1,8 @@
 // Customer pages: the touchpoint form, comma-separated pickers, the referred-by picker.
 (() => {
   // Choosing a kind puts the cursor in the note: click "Visit", type, Enter.
-  document.addEventListener("change", (event) => {
+  // "click" (not "change") so it also works for the kind that is already chosen.
+  document.addEventListener("click", (event) => {
     const radio = event.target.closest(".tp-form input[name=kind]");
     if (radio) radio.form.querySelector("[name=note]").focus();
   });

@@ -37,6 +37,7 @@ def test_the_htmx_answer_carries_the_new_entry_for_the_top_of_the_timeline(staff
     assert 'hx-swap-oob="afterbegin:#timeline-entries"' in html
     assert "Loves jazz" in html
     assert 'id="tp-note"' in html and 'value="Loves jazz"' not in html  # a fresh form
+    assert 'id="card-figures"' in html  # the figures are refreshed out of band too
 
 
 def test_without_javascript_logging_redirects_back_to_the_card(staff_client):
