@@ -11,11 +11,12 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import User
-from django.db.models import Q
+from django.db.models import CharField, F, Q, Value
+from django.db.models.functions import Cast, Concat, JSONObject, TruncDate
 
 from automations.models import Automation, OutboundMessage
 from automations.schedule import DIGEST_TIME, GREETING_TIME, clamp_to_sending_hours, local_datetime, local_today
-from automations.services import automation_get, message_rows_plan
+from automations.services import automation_get, message_rows_plan, message_rows_plan_from
 from crm.models import ShopSettings
 from customers.models import Customer
 from gifts.models import GiftCode
@@ -55,13 +56,11 @@ def plan_birthdays(*, now: datetime) -> int:
     today = local_today(now, tz)
     target = today + timedelta(days=automation.days)
     planned_at = local_datetime(today, GREETING_TIME, tz)
-    ids = reachable_customers().filter(birthday_filter(target)).values_list("pk", flat=True)
-    rows = (
-        OutboundMessage(customer_id=pk, kind=automation.kind, occasion_key=f"birthday:{target.year}",
-                        planned_at=planned_at, context={"birthday": target.isoformat()})
-        for pk in ids.iterator(chunk_size=5000)
+    return message_rows_plan_from(
+        reachable_customers().filter(birthday_filter(target)), automation=automation, customer="pk",
+        occasion_key=Value(f"birthday:{target.year}", output_field=CharField()), planned_at=planned_at,
+        context=JSONObject(birthday=Value(target.isoformat(), output_field=CharField())),
     )
-    return message_rows_plan(rows, automation=automation)
 
 
 def plan_gift_expiry_reminders(*, now: datetime) -> int:
@@ -74,14 +73,12 @@ def plan_gift_expiry_reminders(*, now: datetime) -> int:
     codes = GiftCode.objects.filter(
         expires_on=today + timedelta(days=automation.days), redeemed_at__isnull=True,
         customer__in=reachable_customers(),
-    ).order_by().values_list("pk", "customer_id")
-    planned_at = local_datetime(today, GREETING_TIME, tz)
-    rows = (
-        OutboundMessage(customer_id=customer_id, kind=automation.kind, occasion_key=f"giftexpiry:{pk}",
-                        planned_at=planned_at, context={"gift_code_id": pk})
-        for pk, customer_id in codes.iterator(chunk_size=5000)
     )
-    return message_rows_plan(rows, automation=automation)
+    return message_rows_plan_from(
+        codes, automation=automation, customer="customer_id",
+        occasion_key=Concat(Value("giftexpiry:"), Cast("pk", CharField()), output_field=CharField()),
+        planned_at=local_datetime(today, GREETING_TIME, tz), context=JSONObject(gift_code_id=F("pk")),
+    )
 
 
 def plan_we_miss_you(*, now: datetime) -> int:
@@ -101,15 +98,14 @@ def plan_we_miss_you(*, now: datetime) -> int:
     lapsed = Q(cadence_days__isnull=True) & _lapsed_range(shop.default_cadence_days, now)
     for cadence in cadences:
         lapsed |= Q(cadence_days=cadence) & _lapsed_range(cadence, now)
-    found = reachable_customers().filter(lapsed).values_list("pk", "last_touchpoint_at")
     planned_at = clamp_to_sending_hours(max(now, local_datetime(local_today(now, tz), GREETING_TIME, tz)), tz)
-    rows = (
-        OutboundMessage(customer_id=pk, kind=automation.kind,
-                        occasion_key=f"wemissyou:{local_today(last, tz).isoformat()}",
-                        planned_at=planned_at, context={"last_touchpoint_at": last.isoformat()})
-        for pk, last in found.iterator(chunk_size=5000)
+    # The occasion is the shop-local date of the last touchpoint: a new touchpoint, a new lapse.
+    last_day = Cast(TruncDate("last_touchpoint_at", tzinfo=tz), CharField())
+    return message_rows_plan_from(
+        reachable_customers().filter(lapsed), automation=automation, customer="pk",
+        occasion_key=Concat(Value("wemissyou:"), last_day, output_field=CharField()), planned_at=planned_at,
+        context=JSONObject(),
     )
-    return message_rows_plan(rows, automation=automation)
 
 
 def _lapsed_range(cadence_days: int, now: datetime) -> Q:

@@ -25,7 +25,7 @@ from django.utils import formats, timezone
 
 from automations.emails import NothingToSay, email_build, message_id_for
 from automations.models import Automation, OutboundMessage, OutboxControl
-from automations.schedule import in_sending_hours, next_sending_time
+from automations.schedule import in_sending_hours, local_today, next_sending_time
 from automations.suppression import is_suppressed, suppression_add
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, automation_get
 from automations.templating import CODE_KINDS, TemplateError
@@ -137,8 +137,9 @@ def _claim(message_id: int, now: datetime) -> tuple[str, OutboundMessage | None]
             reason = _customer_block_reason(message, customer)
             if reason:
                 return _stop(message.pk, S.SUPPRESSED, reason), None
-            if message.kind == "wemissyou" and message.context.get("last_touchpoint_at"):
-                if customer.last_touchpoint_at and customer.last_touchpoint_at.isoformat() != message.context["last_touchpoint_at"]:
+            if message.kind == "wemissyou" and customer.last_touchpoint_at:
+                # The occasion is the date of the last touchpoint when planned: a newer one means they came back.
+                if message.occasion_key != f"wemissyou:{local_today(customer.last_touchpoint_at, shop.tz).isoformat()}":
                     return _stop(message.pk, S.CANCELLED, "They got in touch again"), None
             if not in_sending_hours(now, shop.tz):
                 until = next_sending_time(now, shop.tz)

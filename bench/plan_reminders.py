@@ -137,18 +137,22 @@ def main() -> None:
         print(f"  {kind:<12} {took:6.2f}s  {rows:>7,} rows planned   (second run {rerun:.2f}s, 0 added)")
     print(f"  {'total':<12} {total:6.2f}s  (bar: under 10 s)")
 
+    from django.db import transaction
+
     for kind, _, _, _, sqls in report:
         for sql_text in sqls:
-            if sql_text.lstrip().upper().startswith("DECLARE"):  # .iterator() uses a server-side cursor
-                sql_text = sql_text[sql_text.upper().index("CURSOR") :].split(" FOR ", 1)[1]
-            if not sql_text.lstrip().upper().startswith("SELECT") or (
+            head = sql_text.lstrip().upper()
+            if not (head.startswith("INSERT") or head.startswith("SELECT")) or (
                 "customers_customer" not in sql_text and "gifts_giftcode" not in sql_text
             ):
                 continue
-            print(f"\n--- EXPLAIN ({kind}) ---\n{sql_text[:600]}{' …' if len(sql_text) > 600 else ''}\n")
-            with connection.cursor() as cur:
+            print(f"\n--- EXPLAIN ANALYZE ({kind}) ---\n{sql_text[:700]}{' …' if len(sql_text) > 700 else ''}\n")
+            # Replay the planning statement on a cold outbox inside a transaction that is rolled back.
+            with transaction.atomic(), connection.cursor() as cur:
+                OutboundMessage.objects.filter(kind=kind).delete()
                 cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql_text)
                 print("\n".join(row[0] for row in cur.fetchall()))
+                transaction.set_rollback(True)
 
 
 if __name__ == "__main__":
