@@ -54,6 +54,7 @@ def test_a_due_message_is_sent_once_with_text_html_footer_and_unsubscribe_header
     assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe = email.extra_headers["List-Unsubscribe"].strip("<>")
     assert "/automations/unsubscribe/" in unsubscribe and unsubscribe in email.body
+    assert "Keep your details up to date: http" in email.body and "/community/profile/" in email.body
     assert message.body_text == email.body
 
 
