@@ -1,11 +1,12 @@
 """Writes for segments, newsletters, events, invitations and the customer's own profile link."""
 
+import json
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -137,25 +138,76 @@ def newsletter_plan(*, newsletter_id: int, now: datetime | None = None) -> int:
         return 0
     members = segment_customers(newsletter.segment)
     reachable = members.filter(email_consent=True).exclude(email="")
-    occasion = newsletter.occasion_key
-    context = {"newsletter_id": newsletter.pk}
-    rows = [
-        OutboundMessage(
-            customer_id=customer_id, recipient_key=f"c:{customer_id}", kind=NEWSLETTER, occasion_key=occasion,
-            status=OutboundMessage.Status.PLANNED, planned_at=newsletter.send_at, priority=BULK_PRIORITY,
-            to_email=email, context=context,
-        )
-        for customer_id, email in reachable.values_list("pk", "email").iterator(chunk_size=PLAN_BATCH)
-    ]
-    mine = OutboundMessage.objects.filter(kind=NEWSLETTER, occasion_key=occasion)
+    mine = OutboundMessage.objects.filter(kind=NEWSLETTER, occasion_key=newsletter.occasion_key)
     before = mine.count()
-    OutboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=PLAN_BATCH)
+    outbox_plan_for_customers(
+        customers=reachable, kind=NEWSLETTER, occasion_key=newsletter.occasion_key, planned_at=newsletter.send_at,
+        priority=BULK_PRIORITY, context={"newsletter_id": newsletter.pk},
+    )
     newsletter.planned_count = mine.count()
     newsletter.skipped_count = max(members.count() - newsletter.planned_count, 0)
     newsletter.status = Newsletter.Status.PLANNED
     newsletter.planned_at = now
     newsletter.save(update_fields=["planned_count", "skipped_count", "status", "planned_at", "updated_at"])
     return newsletter.planned_count - before
+
+
+def outbox_plan_for_customers(
+    *, customers, kind: str, occasion_key: str, planned_at: datetime, priority: int, context: dict
+) -> None:
+    """One planned outbox row per customer in `customers` (a queryset), set-based, repeats dropped.
+
+    PostgreSQL: a single INSERT … SELECT … ON CONFLICT DO NOTHING, so no row passes through Python.
+    Elsewhere (SQLite for `make run`): one values_list query and bulk_create(ignore_conflicts=True).
+    """
+    if connection.vendor == "postgresql":
+        select_sql, select_params = customers.order_by().values_list("pk", "email").query.sql_with_params()
+        now = timezone.now()
+        given = {
+            "customer_id": ("m.id", []),
+            "recipient_key": ("'c:' || m.id::text", []),
+            "kind": ("%s", [kind]),
+            "occasion_key": ("%s", [occasion_key]),
+            "status": ("%s", [OutboundMessage.Status.PLANNED]),
+            "planned_at": ("%s", [planned_at]),
+            "priority": ("%s", [priority]),
+            "to_email": ("m.email", []),
+            "context": ("%s::jsonb", [json.dumps(context)]),
+            "created_at": ("%s", [now]),
+            "updated_at": ("%s", [now]),
+        }
+        columns, values, params = [], [], []
+        # Every other column gets its model default, so a field added to the outbox later still works.
+        for field in OutboundMessage._meta.concrete_fields:
+            if field.primary_key:
+                continue
+            columns.append(connection.ops.quote_name(field.column))
+            if field.column in given:
+                expression, expression_params = given[field.column]
+            elif field.null and not field.has_default():
+                expression, expression_params = "NULL", []
+            else:
+                expression, expression_params = "%s", [field.get_db_prep_save(field.get_default(), connection)]
+            values.append(expression)
+            params += expression_params
+        table = connection.ops.quote_name(OutboundMessage._meta.db_table)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} "
+            f"FROM ({select_sql}) AS m(id, email) ON CONFLICT DO NOTHING"
+        )
+        # Placeholders in the SELECT list come before those of the subquery in the statement.
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params + list(select_params))
+        return
+    rows = [
+        OutboundMessage(
+            customer_id=customer_id, recipient_key=f"c:{customer_id}", kind=kind, occasion_key=occasion_key,
+            status=OutboundMessage.Status.PLANNED, planned_at=planned_at, priority=priority,
+            to_email=email, context=context,
+        )
+        for customer_id, email in customers.values_list("pk", "email").iterator(chunk_size=PLAN_BATCH)
+    ]
+    OutboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=PLAN_BATCH)
 
 
 def newsletters_plan_due(*, now: datetime | None = None) -> int:
