@@ -12,3 +12,4 @@ class CommunityConfig(AppConfig):
         register_renderer("newsletter", rendering.render_newsletter)
         register_renderer("event_invitation", rendering.render_event_invitation)
         register_renderer("event_reminder", rendering.render_event_reminder)
+        register_renderer("event_place", rendering.render_event_place)

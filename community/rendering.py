@@ -115,3 +115,8 @@ def render_event_invitation(message) -> RenderedEmail:
 def render_event_reminder(message) -> RenderedEmail:
     """Renderer for kind "event_reminder": see you tomorrow, with an .ics for the calendar."""
     return _event_email(message, "event_reminder", "See you tomorrow: {title}", with_ics=True)
+
+
+def render_event_place(message) -> RenderedEmail:
+    """Renderer for kind "event_place": someone cancelled, so the first in line now has a place."""
+    return _event_email(message, "event_place", "Good news: there's a place for you at {title}", with_ics=True)

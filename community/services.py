@@ -23,6 +23,7 @@ from touchpoints.services import touchpoint_log
 NEWSLETTER = "newsletter"
 EVENT_INVITATION = "event_invitation"
 EVENT_REMINDER = "event_reminder"
+EVENT_PLACE = "event_place"  # "a place is free for you": sent when someone moves up from the waiting list
 # Newsletters and invitations give way to personal notes (thank-yous, birthdays) when the cap bites;
 # automations.services.PRIORITY lists them so the sender counts them in the 7-day cap.
 BULK_PRIORITY = 80
@@ -349,7 +350,27 @@ def _waiting_list_move_up(event: Event) -> list[Invitation]:
             _reminder_set(invitation, planned=True)
             free -= invitation.seats
             moved.append(invitation)
+    _event_place_tell(event, moved)
     return moved
+
+
+def _event_place_tell(event: Event, moved: list[Invitation]) -> None:
+    """Tell those who moved up that they have a place (once per event; the sender checks consent)."""
+    customers = {
+        c.pk: c.email for c in Customer.objects.filter(pk__in=[i.customer_id for i in moved]).exclude(email="")
+    }
+    OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                customer_id=i.customer_id, recipient_key=f"c:{i.customer_id}", kind=EVENT_PLACE,
+                occasion_key=f"event:{event.pk}", status=OutboundMessage.Status.PLANNED, planned_at=timezone.now(),
+                priority=25, to_email=customers[i.customer_id], context={"event_id": event.pk, "invitation_id": i.pk},
+            )
+            for i in moved
+            if i.customer_id in customers
+        ],
+        ignore_conflicts=True,
+    )
 
 
 @transaction.atomic

@@ -70,6 +70,9 @@ def test_a_cancel_moves_the_waiting_list_up_in_the_order_people_asked():
     assert Invitation.objects.get(pk=second.pk).answer == "waiting"
     answer(b, coming=False)
     assert Invitation.objects.get(pk=second.pk).answer == "going"
+    # Each is told by email that a place is theirs now, once.
+    told = OutboundMessage.objects.filter(kind="event_place", occasion_key=f"event:{event.pk}")
+    assert sorted(told.values_list("customer_id", flat=True)) == sorted([first.customer_id, second.customer_id])
 
 
 def test_a_party_too_big_for_the_free_seats_keeps_its_place_while_a_smaller_one_moves_up():

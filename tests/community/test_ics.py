@@ -8,7 +8,7 @@ from icalendar import Calendar
 
 from automations.models import OutboundMessage
 from community.ics import event_ics
-from community.rendering import render_event_invitation, render_event_reminder
+from community.rendering import render_event_invitation, render_event_place, render_event_reminder
 from tests.factories import EventFactory, InvitationFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +77,18 @@ def test_the_reminder_email_carries_the_ics_and_the_invitation_carries_the_rsvp_
     assert "your 2 guests" in reminder.text
     assert "/community/rsvp/" in invite.text and "/community/rsvp/" in invite.html
     assert invite.attachments == []
+
+
+def test_the_moved_up_email_says_the_place_is_theirs_and_carries_the_ics():
+    invitation = InvitationFactory(answer="going")
+    message = OutboundMessage(
+        customer=invitation.customer, kind="event_place", recipient_key=f"c:{invitation.customer_id}",
+        occasion_key=f"event:{invitation.event_id}", planned_at=invitation.event.starts_at,
+        context={"event_id": invitation.event_id, "invitation_id": invitation.pk},
+    )
+
+    email = render_event_place(message)
+
+    assert email.subject.startswith("Good news")
+    assert "first in line" in email.text and "/community/rsvp/" in email.text
+    assert [a[0] for a in email.attachments] == ["event.ics"]
