@@ -4,11 +4,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from automations.models import OutboundMessage
+from automations.models import EmailOptOut, OutboundMessage
 from community.models import Event, Invitation, Newsletter, Segment
 from crm.models import ShopSettings
 from customers.models import Customer
@@ -124,10 +124,11 @@ def newsletter_report(newsletter: Newsletter) -> dict[str, int]:
 
 
 def newsletter_unsubscribed_count(newsletter: Newsletter) -> int:
-    """Customers it was sent to who no longer consent: they used the unsubscribe link since."""
+    """Customers it was sent to who used an unsubscribe link after it arrived."""
     return OutboundMessage.objects.filter(
         kind="newsletter", occasion_key=newsletter.occasion_key, status=OutboundMessage.Status.SENT,
-        customer__email_consent=False,
+    ).filter(
+        Exists(EmailOptOut.objects.filter(customer_id=OuterRef("customer_id"), created_at__gte=OuterRef("sent_at")))
     ).count()
 
 

@@ -187,3 +187,26 @@ def test_a_planned_newsletter_can_no_longer_be_edited(owner_client, owner, djang
     newsletter.refresh_from_db()
     assert response.status_code == 302
     assert newsletter.subject == "Before"
+
+
+def test_the_report_counts_each_status_and_who_unsubscribed_after_it_arrived(owner):
+    from automations.models import EmailOptOut
+    from community.selectors import newsletter_report
+
+    newsletter = NewsletterFactory(status=Newsletter.Status.PLANNED)
+    sent_at = timezone.now() - timedelta(hours=1)
+    left_after, left_before, stayed, bounced = CustomerFactory.create_batch(4)
+    for customer, status in ((left_after, "sent"), (left_before, "sent"), (stayed, "sent"), (bounced, "failed")):
+        OutboundMessage.objects.create(
+            customer=customer, recipient_key=f"c:{customer.pk}", kind="newsletter", occasion_key=newsletter.occasion_key,
+            status=status, planned_at=sent_at, sent_at=sent_at if status == "sent" else None,
+        )
+    EmailOptOut.objects.create(customer=left_after, via="link")
+    EmailOptOut.objects.filter(customer=left_before).delete()
+    early = EmailOptOut.objects.create(customer=left_before, via="link")
+    EmailOptOut.objects.filter(pk=early.pk).update(created_at=sent_at - timedelta(days=1))
+
+    report = newsletter_report(newsletter)
+
+    assert (report["sent"], report["failed"], report["planned"], report["total"]) == (3, 1, 0, 4)
+    assert report["unsubscribed"] == 1
