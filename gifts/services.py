@@ -112,6 +112,8 @@ def gift_code_issue(
     Percent codes take 1–100, amount codes a positive amount, free-product codes a product
     (their value is ignored). The expiry is the last day it can be used, in the shop's zone.
     """
+    if customer.erased_at is not None:
+        raise ValidationError("This customer's details were erased on request: no new gift codes.", code="erased")
     if kind == GiftCode.Kind.FREE_PRODUCT:
         value = None
     else:

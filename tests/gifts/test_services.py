@@ -244,3 +244,13 @@ def test_if_another_till_slips_in_between_the_check_and_the_update_the_second_re
     gift.refresh_from_db()
     assert gift.redeemed_by_id != staff.pk
     assert not Touchpoint.objects.exists()
+
+
+def test_no_code_is_issued_to_a_customer_whose_details_were_erased():
+    from django.utils import timezone
+
+    customer = CustomerFactory(erased_at=timezone.now())
+    with pytest.raises(ValidationError) as error:
+        gift_code_issue(customer=customer, kind="percent", value=10, expires_on=date(2030, 1, 1), source="birthday")
+    assert error.value.code == "erased"
+    assert not GiftCode.objects.exists()

@@ -307,3 +307,19 @@ def test_issued_codes_appear_on_the_timeline_and_the_card_queries_stay_flat(
         GiftCodeFactory(customer=customer, issued_by=staff, redeemed_at=timezone.now(), redeemed_by=staff)
     with django_assert_max_num_queries(len(one)):
         staff_client.get(url)
+
+
+# --- admin ---------------------------------------------------------------------
+
+
+def test_the_admin_finds_a_code_typed_with_a_dash_and_filters_by_redeemed(admin_client):
+    wanted = GiftCodeFactory(code="ABCDEFGH", customer__first_name="Amara")
+    other = GiftCodeFactory(code="ZZZZZZZZ", redeemed_at=timezone.now())
+    url = reverse("admin:gifts_giftcode_changelist")
+    response = admin_client.get(url, {"q": "abcd-efgh"})
+    assert response.status_code == 200
+    assert "ABCDEFGH" in response.content.decode() and "ZZZZZZZZ" not in response.content.decode()
+    response = admin_client.get(url, {"q": "Amara"})
+    assert "ABCDEFGH" in response.content.decode()
+    response = admin_client.get(url, {"redeemed": "yes"})
+    assert other.code in response.content.decode() and wanted.code not in response.content.decode()
