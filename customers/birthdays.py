@@ -6,7 +6,7 @@ The one rule for 29 February: in a year without it, the day is celebrated on 28 
 import calendar
 from datetime import date, timedelta
 
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 
 
 def occurrence_in(*, day: int, month: int, year: int) -> date:
@@ -44,18 +44,35 @@ def days_until(*, day: int, month: int, today: date) -> int:
     return (next_occurrence(day=day, month=month, today=today) - today).days
 
 
+def yearly_pairs(*, start: date, days: int) -> list[tuple[int, int, int]]:
+    """(days ahead, day, month) for each yearly date celebrated in [start, start + days).
+
+    Wraps across the year end; 29 February is celebrated on 28 February in a non-leap year.
+    """
+    pairs = []
+    for offset in range(days):
+        current = start + timedelta(days=offset)
+        pairs.append((offset, current.day, current.month))
+        if current.month == 2 and current.day == 28 and not calendar.isleap(current.year):
+            pairs.append((offset, 29, 2))
+    return pairs
+
+
 def yearly_dates_between_q(*, start: date, days: int, prefix: str = "birthday") -> Q:
     """A filter for rows whose yearly date (`<prefix>_day`/`_month`) falls in [start, start + days).
 
-    Wraps across the year end; 29 February matches on 28 February in a non-leap year.
     One OR of (month, day) pairs, served by the (month, day) index.
     """
     q = Q(pk__in=[])
-    for offset in range(days):
-        current = start + timedelta(days=offset)
-        pairs = [(current.day, current.month)]
-        if current.month == 2 and current.day == 28 and not calendar.isleap(current.year):
-            pairs.append((29, 2))
-        for d, m in pairs:
-            q |= Q(**{f"{prefix}_day": d, f"{prefix}_month": m})
+    for _, d, m in yearly_pairs(start=start, days=days):
+        q |= Q(**{f"{prefix}_day": d, f"{prefix}_month": m})
     return q
+
+
+def days_ahead_expression(*, start: date, days: int, prefix: str = "birthday") -> Case:
+    """SQL for "days until the yearly date" within the window, so the database can sort and limit."""
+    whens = [
+        When(Q(**{f"{prefix}_day": d, f"{prefix}_month": m}), then=Value(offset))
+        for offset, d, m in yearly_pairs(start=start, days=days)
+    ]
+    return Case(*whens, default=Value(days), output_field=IntegerField())

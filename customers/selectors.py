@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 
-from customers.birthdays import birthday_countdown, days_until, yearly_dates_between_q
+from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
 from customers.lookups import like_contains
 from customers.models import Customer, FollowUp, ImportantDate
 
@@ -104,7 +104,8 @@ class ListFilters:
 
 
 SORTS = {
-    "name": (Lower("first_name"), Lower("last_name"), "pk"),
+    # Served by the (lower(last_name), lower(first_name)) index: no sort of every customer.
+    "name": (Lower("last_name"), Lower("first_name"), "pk"),
     # Never-seen customers last, whichever way the database sorts NULLs.
     "recent": (F("last_touchpoint_at").desc(nulls_last=True), "pk"),
 }
@@ -136,13 +137,20 @@ def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Custo
     return customers.select_related("owner").prefetch_related("tags").order_by(*order)
 
 
+MY_DAY_FOLLOWUPS = 100
+MY_DAY_BIRTHDAYS = 40
+MY_DAY_DATES = 20
+
+
 @dataclass
 class MyDay:
     today: date
     overdue: list[FollowUp] = field(default_factory=list)
     due_today: list[FollowUp] = field(default_factory=list)
+    more_followups: bool = False
     birthdays_today: list[Customer] = field(default_factory=list)
     birthdays_week: list[Customer] = field(default_factory=list)
+    more_birthdays: bool = False
     dates_week: list[ImportantDate] = field(default_factory=list)
 
     @property
@@ -151,40 +159,77 @@ class MyDay:
 
 
 def my_day_get(*, user: User, today: date, days: int = 7) -> MyDay:
-    """The user's open follow-ups due by today, and birthdays among their customers this week (3 queries)."""
+    """The user's open follow-ups due by today, and birthdays among their customers this week (3 queries).
+
+    Each list is limited in SQL (oldest follow-ups, nearest birthdays first), so a person who
+    owns thousands of customers still gets a page of the same size.
+    """
     day = MyDay(today=today)
-    followups = (
+    followups = list(
         FollowUp.objects.filter(
             assignee=user, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED], due_date__lte=today,
             customer__is_archived=False,
         )
         .select_related("customer")
-        .order_by("due_date", "pk")
+        .order_by("due_date", "pk")[: MY_DAY_FOLLOWUPS + 1]
     )
-    for followup in followups:
+    day.more_followups = len(followups) > MY_DAY_FOLLOWUPS
+    for followup in followups[:MY_DAY_FOLLOWUPS]:
         (day.due_today if followup.due_date == today else day.overdue).append(followup)
-    customers = Customer.objects.filter(
-        yearly_dates_between_q(start=today, days=days), owner=user, is_archived=False
+    customers = list(
+        Customer.objects.filter(yearly_dates_between_q(start=today, days=days), owner=user, is_archived=False)
+        .annotate(days_to_birthday=days_ahead_expression(start=today, days=days))
+        .order_by("days_to_birthday", Lower("first_name"), "pk")[: MY_DAY_BIRTHDAYS + 1]
     )
-    birthdays = sorted(
-        customers, key=lambda c: (days_until(day=c.birthday_day, month=c.birthday_month, today=today), c.first_name)
-    )
-    for customer in birthdays:
-        customer.days_to_birthday = days_until(day=customer.birthday_day, month=customer.birthday_month, today=today)
+    day.more_birthdays = len(customers) > MY_DAY_BIRTHDAYS
+    for customer in customers[:MY_DAY_BIRTHDAYS]:
         customer.countdown = birthday_countdown(
             day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         )
         (day.birthdays_today if customer.days_to_birthday == 0 else day.birthdays_week).append(customer)
-    dates = ImportantDate.objects.filter(
-        yearly_dates_between_q(start=today, days=days, prefix="date"),
-        customer__owner=user, customer__is_archived=False,
-    ).select_related("customer")
-    day.dates_week = sorted(dates, key=lambda d: days_until(day=d.date_day, month=d.date_month, today=today))
-    for important in day.dates_week:
-        important.days_to = days_until(day=important.date_day, month=important.date_month, today=today)
+    day.dates_week = list(
+        ImportantDate.objects.filter(
+            yearly_dates_between_q(start=today, days=days, prefix="date"),
+            customer__owner=user, customer__is_archived=False,
+        )
+        .annotate(days_to=days_ahead_expression(start=today, days=days, prefix="date"))
+        .select_related("customer")
+        .order_by("days_to", "pk")[:MY_DAY_DATES]
+    )
     return day
 
 
 def staff_users() -> QuerySet[User]:
     """People a customer or follow-up can be given to."""
     return User.objects.filter(is_active=True).order_by("first_name", "username")
+
+
+@dataclass
+class CheapPage:
+    """A page without COUNT(*): fetch one row more than shown to know whether there is a next page."""
+
+    object_list: list
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+
+def cheap_page(queryset, *, number: int, size: int) -> CheapPage:
+    start = (number - 1) * size
+    rows = list(queryset[start: start + size + 1])
+    return CheapPage(object_list=rows[:size], number=number, has_next=len(rows) > size)

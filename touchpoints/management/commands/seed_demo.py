@@ -485,7 +485,8 @@ class Seeder:
             "Check the cake order for Saturday", "Make it right: lukewarm coffee", "Invite to the tasting evening",
             "Send photos from the event", "Ask about catering for the office",
         ]
-        chosen = rng.sample(ids, min(len(ids), max(12, len(ids) // 20)))
+        # A person's list stays human-sized however many customers there are.
+        chosen = rng.sample(ids, min(len(ids), max(12, min(len(ids) // 20, 120))))
         owners = dict(Customer.objects.filter(pk__in=chosen).values_list("pk", "owner_id"))
         followups = []
         for pk in chosen:
