@@ -288,6 +288,7 @@ def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
     new_customers: list[tuple[Customer, ParsedRow]] = []
     changed: dict[int, tuple[Customer, ParsedRow]] = {}
     changed_fields: set[str] = set()
+    tag_only: dict[int, tuple[Customer, ParsedRow]] = {}
     skipped = 0
     for row in valid:
         consent = row.consent and email_hash(row.values.get("email", "")) not in suppressed
@@ -311,14 +312,25 @@ def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
             changed[existing.pk] = (existing, row)
             changed_fields.update(fields)
         elif row.tags:
-            changed[existing.pk] = (existing, row)  # only tags to add
+            tag_only[existing.pk] = (existing, row)
         else:
             skipped += 1
+    # A matched row that only brings tags counts as an update only if a tag is new to them.
+    if tag_only:
+        have = _tag_links(list(tag_only))
+        for pk, (existing, row) in tag_only.items():
+            if {tags[n.lower()].pk for n in row.tags} - have.get(pk, set()):
+                changed[pk] = (existing, row)
+            else:
+                skipped += 1
 
     done = 0
     for start in range(0, len(new_customers), BATCH):
         batch = [c for c, _ in new_customers[start:start + BATCH]]
-        bulk_create_with_history(batch, Customer, batch_size=BATCH, default_user=user, default_date=now)
+        if connection.vendor == "postgresql":
+            _insert_with_history_pg(batch, user=user, now=now)
+        else:
+            bulk_create_with_history(batch, Customer, batch_size=BATCH, default_user=user, default_date=now)
         done += len(batch)
         progress(done)
     if changed_fields:
@@ -342,6 +354,54 @@ def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
         "created_count": len(new_customers), "updated_count": updated, "skipped_count": skipped,
         "error_rows": sum(1 for r in parsed if r.errors), "valid_rows": len(valid),
     }
+
+
+def _insert_with_history_pg(customers: list[Customer], *, user: User | None, now) -> None:
+    """Insert new customers and their "created" history rows with two multi-row INSERTs.
+
+    The same rows bulk_create_with_history would write, without Django preparing every
+    value of every field (most of an import's time at 50,000 rows). The values are already
+    checked by parse_row; the database's constraints still guard them.
+    """
+    from psycopg2.extras import execute_values
+
+    fields = [f for f in Customer._meta.concrete_fields if not f.primary_key]
+    for customer in customers:
+        customer.created_at = customer.updated_at = now
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    rows = [tuple(getattr(c, f.attname) for f in fields) for c in customers]
+    # wrap_database_errors: a constraint failure surfaces as Django's IntegrityError, as with the ORM.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        ids = execute_values(
+            cursor.cursor, f"INSERT INTO {Customer._meta.db_table} ({columns}) VALUES %s RETURNING id", rows,
+            page_size=len(rows), fetch=True,
+        )
+    for customer, (pk,) in zip(customers, ids):
+        customer.pk = customer.id = pk
+    history_model = Customer.history.model
+    tracked = [f for f in history_model._meta.concrete_fields
+               if not f.name.startswith("history_") and hasattr(Customer, f.attname)]
+    extra = {"history_date": now, "history_change_reason": None, "history_type": "+",
+             "history_user_id": user.pk if user else None}
+    history_columns = [f.column for f in tracked] + list(extra)
+    history_rows = [tuple(getattr(c, f.attname) for f in tracked) + tuple(extra.values()) for c in customers]
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        execute_values(
+            cursor.cursor,
+            f"INSERT INTO {history_model._meta.db_table} "
+            f"({', '.join(connection.ops.quote_name(c) for c in history_columns)}) VALUES %s",
+            history_rows, page_size=len(history_rows),
+        )
+
+
+def _tag_links(customer_ids: list[int]) -> dict[int, set[int]]:
+    through = Customer.tags.through
+    links: dict[int, set[int]] = {}
+    for start in range(0, len(customer_ids), BATCH):
+        chunk = customer_ids[start:start + BATCH]
+        for customer_id, tag_id in through.objects.filter(customer_id__in=chunk).values_list("customer_id", "tag_id"):
+            links.setdefault(customer_id, set()).add(tag_id)
+    return links
 
 
 def _suppressed_hashes(emails: list[str]) -> set[str]:
