@@ -93,6 +93,7 @@ def test_a_bad_purchase_shows_an_error_in_place_and_saves_nothing(page, staff):
 
 
 def test_staff_add_a_customer(page, staff):
+    referrer = CustomerFactory(first_name="Charles", last_name="Babbage")
     log_in(page, staff)
     page.goto("/customers/new/")
     screenshot(page, "customer_add_laptop")
@@ -104,14 +105,18 @@ def test_staff_add_a_customer(page, staff):
     page.click("button:has-text('Add customer')")
     page.wait_for_selector("text=February has no day 30.")
     screenshot(page, "customer_add_error_laptop")
-    assert not Customer.objects.exists()
+    assert Customer.objects.count() == 1
 
     page.fill("#id_birthday_day", "29")
     page.fill("#id_favourite_products", "Flat white")
+    page.fill("#referred-search", "babb")  # referred-by is chosen by searching
+    page.click("#referred-results [data-pick-id]")
+    assert page.inner_text("#referred-label") == "Charles Babbage"
     page.click("button:has-text('Add customer')")
     page.wait_for_selector("h1:has-text('Ada')")
-    customer = Customer.objects.get()
+    customer = Customer.objects.get(first_name="Ada")
     assert (customer.birthday_day, customer.birthday_month, customer.owner) == (29, 2, staff)
+    assert customer.referred_by == referrer
 
 
 def test_the_card_and_pages_fit_a_phone_without_sideways_scrolling(phone_page, staff):
@@ -147,12 +152,18 @@ def test_laptop_screenshots_of_the_other_pages(page, staff, owner):
         page.goto(path)
         screenshot(page, name)
 
-    page.click("button:has-text('Log out')") if page.is_visible("button:has-text('Log out')") else None
     page.context.clear_cookies()
     log_in(page, owner)
     page.goto("/settings/shop/")
     screenshot(page, "shop_settings_laptop")
     assert page.locator("h1").inner_text() == "Shop settings"
+
+
+def test_shop_settings_on_a_phone(phone_page, owner):
+    log_in(phone_page, owner)
+    phone_page.goto("/settings/shop/")
+    screenshot(phone_page, "shop_settings_phone")
+    assert has_no_sideways_scroll(phone_page)
 
 
 def test_my_day_ticks_a_follow_up_off_in_one_click(page, staff):
