@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.utils import formats, timezone
 
 from automations.emails import NothingToSay, email_build, message_id_for
-from automations.models import Automation, OutboundMessage, OutboxControl
+from automations.models import OutboundMessage, OutboxControl
 from automations.schedule import in_sending_hours, local_today, next_sending_time
 from automations.suppression import is_suppressed, suppression_add
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, automation_get
@@ -261,7 +261,3 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> di
         except Exception:  # a broken SMTP connection must not hide the results above
             log.warning("Closing the SMTP connection failed", exc_info=True)
     return counts
-
-
-def automation_kinds() -> list[str]:
-    return list(Automation.Kind.values)

@@ -213,9 +213,8 @@ def customer_unsubscribe(*, customer: Customer, via: str) -> bool:
 def message_rows_plan(rows: Iterable[OutboundMessage], *, automation: Automation) -> int:
     """Insert planned (or draft, in review mode) rows; ones already planned are left alone.
 
-    The UNIQUE (recipient, kind, occasion) makes this safe to repeat; returns how many
-    rows the database has for these occasions afterwards is not needed, so we return
-    how many we offered.
+    The UNIQUE (recipient, kind, occasion) makes this safe to repeat. Returns how many rows
+    were offered (bulk_create with ignore_conflicts cannot tell which were new).
     """
     rows = list(rows)
     status = OutboundMessage.Status.DRAFT if automation.review_before_sending else OutboundMessage.Status.PLANNED

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from automations.models import Automation, MessageTemplate, OutboundMessage, OutboxControl
+from automations.models import Automation, MessageTemplate, OutboxControl
 from automations.services import automation_get, template_get
 from tests.factories import CustomerFactory, OutboundMessageFactory
 
