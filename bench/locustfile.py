@@ -14,8 +14,6 @@ import json
 import os
 import random
 import re
-from http.cookiejar import DefaultCookiePolicy
-
 from locust import HttpUser, between, events, task
 
 TARGETS = json.loads(open(os.environ.get("RAPPORT_BENCH_TARGETS", "var/bench_targets.json")).read())
@@ -23,19 +21,17 @@ PASSWORD = os.environ.get("RAPPORT_BENCH_PASSWORD", "rapport-demo")
 STAFF_LOGINS = ["staff", "jamie"]
 
 
-class PlainHttpCookies(DefaultCookiePolicy):
-    """With DEBUG=False Django marks cookies Secure; the bench speaks plain http on 127.0.0.1."""
-
-    def return_ok_secure(self, cookie, request):
-        return True
-
-
 class Staff(HttpUser):
     wait_time = between(0.2, 1.0)
 
+    def _plain_http_cookies(self) -> None:
+        """With DEBUG=False Django marks cookies Secure; the bench speaks plain http on 127.0.0.1."""
+        for cookie in self.client.cookies:
+            cookie.secure = False
+
     def on_start(self) -> None:
-        self.client.cookies.set_policy(PlainHttpCookies())
         page = self.client.get("/login/", name="login form")
+        self._plain_http_cookies()
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
         with self.client.post(
             "/login/", {"username": random.choice(STAFF_LOGINS), "password": PASSWORD, "csrfmiddlewaretoken": token},
@@ -43,6 +39,7 @@ class Staff(HttpUser):
         ) as response:
             if response.status_code != 302:
                 response.failure(f"login failed: HTTP {response.status_code}")
+        self._plain_http_cookies()
 
     @task(3)
     def search(self) -> None:
@@ -54,6 +51,7 @@ class Staff(HttpUser):
 
     @task(2)
     def log_touchpoint(self) -> None:
+        self._plain_http_cookies()  # in case a response set a cookie again
         customer_id = random.choice(TARGETS["customer_ids"])
         self.client.post(
             f"/touchpoints/customer/{customer_id}/log/", {"kind": "visit", "note": "load test visit"},

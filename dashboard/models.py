@@ -28,6 +28,11 @@ class DailySnapshot(models.Model):
     revenue_repeat = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     # [[customer id, friends referred, of whom bought], ...] best first: a handful of rows.
     top_referrers = models.JSONField(default=list, blank=True)
+    # What the day's dashboard lists need, worked out once a night instead of on every request.
+    cadences = models.JSONField(default=list, blank=True, help_text="Distinct keep-in-touch cadences in use.")
+    drifting_count = models.PositiveIntegerField(default=0)
+    drifting_ids = models.JSONField(default=list, blank=True, help_text="The closest drifting customers, closest first.")
+    birthday_count = models.PositiveIntegerField(default=0, help_text="Birthdays in the 14 days from `day`.")
     taken_at = models.DateTimeField()
 
     class Meta:

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import User
-from django.db.models import Case, Exists, IntegerField, Max, OuterRef, Q, Sum, Value, When
+from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.urls import NoReverseMatch, reverse
 
 from crm.models import ShopSettings
@@ -27,6 +27,7 @@ DRIFT_LOOKBACK_DAYS = 30
 BIRTHDAY_DAYS = 14
 LIST_LIMIT = 12
 SLIPPING_COMPARE_DAYS = 7
+DRIFTING_KEPT = 50
 
 
 def customer_card_url(pk: int) -> str:
@@ -237,18 +238,28 @@ def birthday_window(*, today: date, days: int = BIRTHDAY_DAYS) -> tuple[Q, dict[
     return q, offsets
 
 
-def upcoming_birthdays(*, today: date, limit: int = LIST_LIMIT) -> tuple[list[dict], int]:
-    """Customers whose birthday falls in the next 14 days, soonest first, and how many there are."""
+def upcoming_birthdays(
+    *, today: date, limit: int = LIST_LIMIT, snapshot: DailySnapshot | None = None
+) -> tuple[list[dict], int]:
+    """Customers whose birthday falls in the next 14 days, soonest first, and how many there are.
+
+    One query per calendar month in the window (at most two), each read in the order of the
+    (month, day) index and cut at `limit`; the count comes from today's nightly snapshot.
+    """
     q, offsets = birthday_window(today=today)
-    # Soonest first across a month (or year) end: rank the window's months in order.
     months = list(dict.fromkeys(m for m, _ in sorted(offsets, key=offsets.get)))
-    month_rank = Case(*(When(birthday_month=m, then=Value(i)) for i, m in enumerate(months)), output_field=IntegerField())
-    qs = Customer.objects.filter(q, is_archived=False)
-    people = (
-        qs.annotate(month_rank=month_rank)
-        .order_by("month_rank", "birthday_day", "pk")
-        .only("pk", "first_name", "last_name", "preferred_name", "birthday_day", "birthday_month", "birthday_year", "health")[:limit]
-    )
+    people: list[Customer] = []
+    for month in months:
+        if len(people) >= limit:
+            break
+        days = sorted(d for m, d in offsets if m == month)
+        people += list(
+            Customer.objects.filter(birthday_month=month, birthday_day__in=days, is_archived=False)
+            .order_by("birthday_month", "birthday_day", "pk")
+            .only("pk", "first_name", "last_name", "preferred_name", "birthday_day", "birthday_month",
+                  "birthday_year", "health")[: limit - len(people)]
+        )
+    people.sort(key=lambda c: (offsets[(c.birthday_month, c.birthday_day)], c.pk))
     rows = []
     for c in people:
         when = today + timedelta(days=offsets[(c.birthday_month, c.birthday_day)])
@@ -256,38 +267,63 @@ def upcoming_birthdays(*, today: date, limit: int = LIST_LIMIT) -> tuple[list[di
             "customer": c, "url": customer_card_url(c.pk), "date": when, "in_days": (when - today).days,
             "turns": when.year - c.birthday_year if c.birthday_year else None,
         })
-    return rows, qs.count()
+    if snapshot is not None and snapshot.day == today:
+        count = snapshot.birthday_count
+    else:
+        count = Customer.objects.filter(q, is_archived=False).count()
+    return rows, count
 
 
-def drifting_away(*, now: datetime, limit: int = LIST_LIMIT) -> tuple[list[dict], int]:
-    """Cooling or cold now, yet a month ago their last touchpoint was within their cadence (warm then).
+def cadences_in_use() -> list[int]:
+    """The distinct keep-in-touch cadences customers have (the shop default aside)."""
+    # order_by(): the model's default ordering would otherwise join the DISTINCT (a 100,000-row sort).
+    return sorted(
+        Customer.objects.filter(cadence_days__isnull=False).order_by().values_list("cadence_days", flat=True).distinct()
+    )
 
-    Most valuable first (closeness), with whether a follow-up is already open.
-    """
+
+def drifting_queryset(*, now: datetime, cadences: list[int]):
+    """Cooling or cold now, yet a month ago their last touchpoint was within their cadence (warm then)."""
     default = ShopSettings.load().default_cadence_days
     then = now - timedelta(days=DRIFT_LOOKBACK_DAYS)
-    cadences = set(Customer.objects.filter(cadence_days__isnull=False).values_list("cadence_days", flat=True).distinct())
     warm_then = Q(cadence_days__isnull=True, last_touchpoint_at__gte=then - timedelta(days=default))
     for cadence in cadences:
         warm_then |= Q(cadence_days=cadence, last_touchpoint_at__gte=then - timedelta(days=cadence))
-    qs = Customer.objects.filter(
+    return Customer.objects.filter(
         warm_then,
         is_archived=False,
         health__in=[Customer.Health.COOLING, Customer.Health.COLD],
         last_touchpoint_at__lte=then,
     )
+
+
+def drifting_away(
+    *, now: datetime, limit: int = LIST_LIMIT, snapshot: DailySnapshot | None = None
+) -> tuple[list[dict], int]:
+    """The closest customers drifting away (see drifting_queryset), with whether a follow-up is open.
+
+    With a snapshot, its list (worked out last night) is re-read, leaving out anyone who has
+    warmed up since; without one, it is computed now.
+    """
+    if snapshot is not None:
+        qs = Customer.objects.filter(
+            pk__in=snapshot.drifting_ids[: DRIFTING_KEPT], is_archived=False,
+            health__in=[Customer.Health.COOLING, Customer.Health.COLD],
+        )
+        count = snapshot.drifting_count
+    else:
+        qs = drifting_queryset(now=now, cadences=cadences_in_use())
+        count = None
     open_followup = FollowUp.objects.filter(
         customer=OuterRef("pk"), status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED]
     )
     people = list(
         qs.annotate(has_followup=Exists(open_followup))
-        .select_related("owner")
         .order_by("-closeness", "pk")
-        .only("pk", "first_name", "last_name", "preferred_name", "health", "last_touchpoint_at", "closeness",
-              "owner__username", "owner__first_name", "owner__last_name")[:limit]
+        .only("pk", "first_name", "last_name", "preferred_name", "health", "last_touchpoint_at", "closeness")[:limit]
     )
     rows = [{"customer": c, "url": customer_card_url(c.pk)} for c in people]
-    return rows, qs.count()
+    return rows, qs.count() if count is None else count
 
 
 def dashboard_for(*, weeks: int, today: date, now: datetime) -> dict:
@@ -298,8 +334,10 @@ def dashboard_for(*, weeks: int, today: date, now: datetime) -> dict:
     context.update(_activity_section(period))
     context.update(_followup_section(period))
     context.update(_message_section(period))
-    context["birthdays"], context["birthday_count"] = upcoming_birthdays(today=today)
-    context["drifting"], context["drifting_count"] = drifting_away(now=now)
+    # Last night's lists, if there was a last night; else worked out now.
+    latest = context["latest"] if context["latest"] and context["latest"].day >= today - timedelta(days=1) else None
+    context["birthdays"], context["birthday_count"] = upcoming_birthdays(today=today, snapshot=latest)
+    context["drifting"], context["drifting_count"] = drifting_away(now=now, snapshot=latest)
     context["charts"] = {
         name: context[name]
         for name in ("health_chart", "kind_chart", "repeat_chart", "followup_chart", "staff_chart",

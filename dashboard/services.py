@@ -149,6 +149,14 @@ def daily_snapshot_take(*, day: date, now: datetime) -> DailySnapshot:
         .order_by("-buyers", "-n", "referred_by_id")[:TOP_REFERRERS]
     )
     figures["top_referrers"] = [[r["referred_by_id"], r["n"], r["buyers"]] for r in referrers]
+    # Imported here: the selectors module imports this one.
+    from dashboard.selectors import DRIFTING_KEPT, birthday_window, cadences_in_use, drifting_queryset
+
+    figures["cadences"] = cadences_in_use()
+    drifting = drifting_queryset(now=now, cadences=figures["cadences"])
+    figures["drifting_count"] = drifting.count()
+    figures["drifting_ids"] = list(drifting.order_by("-closeness", "pk").values_list("pk", flat=True)[:DRIFTING_KEPT])
+    figures["birthday_count"] = live.filter(birthday_window(today=day)[0]).count()
     snapshot, _ = DailySnapshot.objects.update_or_create(day=day, defaults={**figures, "taken_at": now})
     return snapshot
 

@@ -207,6 +207,23 @@ def test_drifting_away_means_warm_a_month_ago_and_cooling_or_cold_now():
     assert {r["customer"].pk: r["customer"].has_followup for r in rows} == {drifting.pk: True, own_cadence.pk: False}
 
 
+def test_the_page_reads_last_nights_drifting_list_leaving_out_whoever_warmed_up_since():
+    def customer(days_ago, health, closeness):
+        c = CustomerFactory()
+        Customer.objects.filter(pk=c.pk).update(
+            last_touchpoint_at=NOW - timedelta(days=days_ago), health=health, closeness=closeness
+        )
+        return c
+
+    close, closer = customer(70, Health.COOLING, 10), customer(80, Health.COLD, 20)
+    snapshot = daily_snapshot_take(day=TODAY, now=NOW)
+    assert (snapshot.drifting_ids, snapshot.drifting_count) == ([closer.pk, close.pk], 2)
+    Customer.objects.filter(pk=closer.pk).update(health=Health.WARM)  # came in this morning
+    rows, count = drifting_away(now=NOW, snapshot=snapshot)
+    assert [r["customer"].pk for r in rows] == [close.pk]
+    assert count == 2  # as of last night
+
+
 # --- the page ----------------------------------------------------------------------------------
 
 
