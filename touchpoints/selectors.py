@@ -38,5 +38,10 @@ def timeline_page(*, customer: Customer, before: datetime | None = None, limit: 
         merged.extend(source(customer, before, limit + 1))
     merged.sort(key=lambda e: (e.at, e.key), reverse=True)
     page = merged[:limit]
-    older = page[-1].at if len(merged) > limit and page else None
+    # The cursor is a time, so entries sharing the last entry's time stay on this page
+    # (otherwise "older than" would skip them on the next one). Only more than limit + 1
+    # entries of one source at the very same microsecond could still be cut.
+    while page and len(page) < len(merged) and merged[len(page)].at == page[-1].at:
+        page.append(merged[len(page)])
+    older = page[-1].at if len(merged) > len(page) and page else None
     return TimelinePage(entries=page, older=older)

@@ -113,3 +113,23 @@ def test_an_archived_customer_can_still_have_a_touchpoint_logged(staff_client):
     customer = CustomerFactory(is_archived=True)
     _log(staff_client, customer, kind="visit")
     assert Customer.objects.get(pk=customer.pk).last_touchpoint_at is not None
+
+
+def test_entries_at_the_same_moment_are_not_lost_between_timeline_pages(staff):
+    from django.utils import timezone
+
+    from touchpoints.selectors import timeline_page
+    from touchpoints.services import touchpoint_log
+
+    customer = CustomerFactory()
+    moment = timezone.now() - timedelta(hours=1)
+    for n in range(3):
+        touchpoint_log(customer=customer, logged_by=staff, kind="note", note=f"same {n}", happened_at=moment)
+    touchpoint_log(customer=customer, logged_by=staff, kind="note", note="earlier",
+                   happened_at=moment - timedelta(hours=1))
+
+    first = timeline_page(customer=customer, limit=2)
+    second = timeline_page(customer=customer, before=first.older, limit=2)
+
+    seen = [e.obj.note for e in first.entries + second.entries]
+    assert sorted(seen) == sorted([f"same {n}" for n in range(3)] + ["earlier"])
