@@ -43,5 +43,6 @@ def timeline_page(*, customer: Customer, before: datetime | None = None, limit: 
     # entries of one source at the very same microsecond could still be cut.
     while page and len(page) < len(merged) and merged[len(page)].at == page[-1].at:
         page.append(merged[len(page)])
-    older = page[-1].at if len(merged) > len(page) and page else None
+    # More than `limit` came back: there may be older entries (the next page may be empty).
+    older = page[-1].at if len(merged) > limit and page else None
     return TimelinePage(entries=page, older=older)
