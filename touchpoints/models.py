@@ -58,7 +58,9 @@ class Touchpoint(models.Model):
             models.Index(fields=["logged_by", "happened_at"], name="touchpoint_staff_idx"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0), name="touchpoint_amount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="touchpoint_amount_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:

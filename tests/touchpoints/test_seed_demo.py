@@ -68,3 +68,13 @@ def test_seed_demo_refuses_to_run_without_debug_unless_forced(settings):
 
     call_command("seed_demo", customers=5, touchpoints=10, force=True)
     assert Customer.objects.count() == 5
+
+
+def test_copy_text_escapes_what_would_break_a_row():
+    from datetime import UTC, datetime
+
+    from touchpoints.management.commands.seed_demo import _pg_text
+
+    assert _pg_text("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
+    assert (_pg_text(None), _pg_text(True), _pg_text(False), _pg_text(7)) == ("\\N", "t", "f", "7")
+    assert _pg_text(datetime(2026, 1, 2, 3, 4, tzinfo=UTC)) == "2026-01-02T03:04:00+00:00"

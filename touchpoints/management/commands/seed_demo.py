@@ -86,20 +86,23 @@ CADENCES = [None] * 7 + [14, 30, 45, 90]
 BATCH = 20_000
 
 
+_PG_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _pg_text(value) -> str:
-    """One value in PostgreSQL's COPY text format."""
+    """One value in PostgreSQL's COPY text format (the hot loop of a 2,000,000-row load)."""
     if value is None:
         return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, datetime):
+    kind = type(value)
+    if kind is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_PG_ESCAPES)
+        return value
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is datetime:
         return value.isoformat()
-    text = str(value)
-    if any(ch in text for ch in "\\\t\n\r"):
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+    return str(value)
 
 
 def bulk_insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> None:
@@ -109,9 +112,10 @@ def bulk_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             buffer = io.StringIO()
+            write = buffer.write
             for row in rows:
-                buffer.write("\t".join(_pg_text(v) for v in row))
-                buffer.write("\n")
+                write("\t".join(map(_pg_text, row)))
+                write("\n")
             buffer.seek(0)
             cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN", buffer)
         else:
@@ -233,7 +237,9 @@ def customer_health_stage_set_based(*, now: datetime) -> None:
         group.filter(last_touchpoint_at__gte=now - timedelta(days=2 * cadence)).update(health=Customer.Health.COOLING)
         group.filter(last_touchpoint_at__gte=now - timedelta(days=cadence)).update(health=Customer.Health.WARM)
     customers.filter(purchase_count=0).update(stage=Customer.Stage.PROSPECT, figures_updated_at=now)
-    customers.filter(purchase_count__gte=1, purchase_count__lt=3).update(stage=Customer.Stage.CUSTOMER, figures_updated_at=now)
+    customers.filter(purchase_count__gte=1, purchase_count__lt=3).update(
+        stage=Customer.Stage.CUSTOMER, figures_updated_at=now
+    )
     customers.filter(purchase_count__gte=3).update(stage=Customer.Stage.REGULAR, figures_updated_at=now)
 
 
@@ -371,14 +377,18 @@ class Seeder:
             "purchase_count", "lifetime_spend", "touchpoints_90d", "health", "stage", "closeness",
             "figures_updated_at",
         ]
-        methods = [Customer.ConsentMethod.IN_PERSON, Customer.ConsentMethod.SIGNED_FORM, Customer.ConsentMethod.IMPORTED]
+        methods = [
+            Customer.ConsentMethod.IN_PERSON, Customer.ConsentMethod.SIGNED_FORM, Customer.ConsentMethod.IMPORTED,
+        ]
         rows, favourites, tags, dates = [], [], [], []
         for n, pk in enumerate(ids):
             first, last = rng.choice(self.first_names), rng.choice(self.last_names)
             preferred = ""
             if rng.random() < 0.12:
                 preferred = first[: max(3, len(first) // 2)] if rng.random() < 0.5 else rng.choice(self.first_names)
-            email = f"{first}.{last}.{pk}@example.com".lower().replace(" ", "").replace("'", "") if rng.random() < 0.85 else ""
+            email = ""
+            if rng.random() < 0.85:
+                email = f"{first}.{last}.{pk}@example.com".lower().replace(" ", "").replace("'", "")
             phone = f"+447700{rng.randint(900000, 999999)}" if rng.random() < 0.7 else ""
             day, month, year = self._birthday()
             consent = bool(email) and rng.random() < 0.75
@@ -462,10 +472,10 @@ class Seeder:
                     amount = Decimal(rng.randint(250, 6000)) / 100
                     for product_id in rng.sample(self.product_ids, rng.choice([1, 1, 2])):
                         products.append((next_id, product_id))
-                rows.append((
-                    next_id, pk, kind, happened, note, amount, feedback_kind, sentiment,
-                    rng.choice(self.staff_ids), happened,
-                ))
+                at = happened.isoformat()  # once for both columns
+                rows.append(
+                    (next_id, pk, kind, at, note, amount, feedback_kind, sentiment, rng.choice(self.staff_ids), at)
+                )
                 next_id += 1
             if len(rows) >= BATCH:
                 bulk_insert(Touchpoint, columns, rows)
