@@ -154,11 +154,12 @@ def test_snapshot_counts_health_stages_repeat_buyers_revenue_and_top_referrers()
     assert DailySnapshot.objects.filter(day=TODAY).count() == 1
 
 
-def test_health_trend_reads_one_snapshot_per_day_in_the_period():
-    for offset, warm in ((20, 5), (3, 7), (0, 9)):
-        DailySnapshot.objects.create(day=TODAY - timedelta(days=offset), warm=warm, cold=1, taken_at=NOW)
-    ctx = _figures(weeks=2)  # from Monday 8 June: the snapshot of 28 May is outside
-    assert [s.warm for s in ctx["health_rows"]] == [7, 9]
+def test_health_trend_shows_each_weeks_last_snapshot_in_the_period():
+    # 28 May (outside), 8 and 10 June (week of 8 June), 14 June (a Sunday, same week), 17 June
+    for day, warm in ((28, 1), (8, 5), (10, 6), (14, 7), (17, 9)):
+        DailySnapshot.objects.create(day=date(2026, 6 if day < 28 else 5, day), warm=warm, cold=1, taken_at=NOW)
+    ctx = _figures(weeks=2)  # from Monday 8 June
+    assert [(s.day, s.warm) for s in ctx["health_rows"]] == [(date(2026, 6, 14), 7), (TODAY, 9)]
     assert ctx["health_chart"]["datasets"][0]["data"] == [7, 9]
     assert ctx["latest"].warm == 9
 

@@ -131,3 +131,10 @@ def test_the_rings_page_runs_the_same_number_of_queries_for_3_and_150_people(own
         RingSnapshot(day=TODAY - timedelta(days=7), customer=c, ring=15, rank=i + 6) for i, c in enumerate(more[:10])
     )
     assert count() == small
+
+
+def test_names_in_the_rings_are_escaped(staff_client, staff):
+    CustomerFactory(first_name="<script>alert(1)</script>", owner=staff, last_touchpoint_at=NOW, closeness=5)
+    html = staff_client.get("/dashboard/rings/").content.decode()
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
