@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Case, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -144,13 +145,14 @@ def newsletter_detail(request: HttpRequest, newsletter_id: int) -> HttpResponse:
         if newsletter.segment
         else Customer.objects.none()
     )
-    preview_form = PreviewForm(request.GET or None, members=members[:200])
+    preview_form = PreviewForm(request.GET or None, members=members)
     customer = preview_form.cleaned_data["customer"] if preview_form.is_valid() else None
     customer = customer or members.first()
     preview = newsletter_render_for(newsletter=newsletter, customer=customer)
     ctx = {
         "newsletter": newsletter,
         "preview_form": preview_form,
+        "preview_choices": members[:200],  # the first 200 to pick from; any member can be asked for by id
         "preview_customer": customer,
         "preview": preview,
         # Safe to show as HTML: nh3 cleaned the owner's Markdown and placeholder values are escaped.
@@ -237,7 +239,14 @@ def event_edit(request: HttpRequest, event_id: int | None = None) -> HttpRespons
 
 def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
     event = get_object_or_404(Event, pk=event_id)
-    invitations = Invitation.objects.filter(event=event).select_related("customer").order_by("answer", "waiting_since", "customer__first_name", "pk")
+    answer_order = Case(
+        *(When(answer=a, then=Value(i)) for i, a in enumerate(["going", "waiting", "pending", "declined"])),
+        default=Value(9),
+    )
+    invitations = (
+        Invitation.objects.filter(event=event).select_related("customer")
+        .order_by(answer_order, "waiting_since", "customer__first_name", "pk")
+    )
     page = Paginator(invitations, 100).get_page(request.GET.get("page"))
     ctx = {"event": event, "figures": selectors.event_figures(event), "page": page, "invite_form": InviteForm()}
     return render(request, "community/event_detail.html", ctx)

@@ -126,8 +126,8 @@ def test_staff_cannot_open_newsletters(staff_client):
 
 def test_the_owner_writes_previews_and_sends_a_newsletter(owner_client, django_capture_on_commit_callbacks):
     segment = SegmentFactory(name="Everyone")
-    anna = CustomerFactory(first_name="Anna", preferred_name="Annie")
     CustomerFactory(first_name="Ben")
+    anna = CustomerFactory(first_name="Zoe", preferred_name="Annie")  # not the first: the choice must count
 
     response = owner_client.post(
         reverse("community:newsletter_create"),
