@@ -270,9 +270,12 @@ def upcoming_birthdays(
     for month in months:
         if len(people) >= limit:
             break
-        days = sorted(d for m, d in offsets if m == month)
+        days = sorted(d for m, d in offsets if m == month)  # contiguous within a month
         people += list(
-            Customer.objects.filter(birthday_month=month, birthday_day__in=days, is_archived=False)
+            # A range (not IN) so the (month, day) index yields rows in order and stops at the limit.
+            Customer.objects.filter(
+                birthday_month=month, birthday_day__gte=days[0], birthday_day__lte=days[-1], is_archived=False
+            )
             .order_by("birthday_month", "birthday_day", "pk")
             .only("pk", "first_name", "last_name", "preferred_name", "birthday_day", "birthday_month",
                   "birthday_year", "health")[: limit - len(people)]
