@@ -265,3 +265,26 @@ def test_an_event_ending_before_it_starts_is_refused_and_not_saved(owner_client)
     assert response.status_code == 400
     assert "end after it starts" in response.content.decode()
     assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize("view", ["community:event_detail", "community:event_checkin"])
+def test_the_event_pages_run_the_same_number_of_queries_for_1_and_20_guests(staff_client, django_assert_max_num_queries, view):
+    event = EventFactory(capacity=50)
+    InvitationFactory(event=event, answer="going")
+    with django_assert_max_num_queries(15) as one:
+        staff_client.get(reverse(view, args=[event.pk]))
+    InvitationFactory.create_batch(19, event=event, answer="going")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = staff_client.get(reverse(view, args=[event.pk]))
+    assert response.status_code == 200
+
+
+def test_the_community_home_runs_the_same_number_of_queries_for_1_and_10_events(owner_client, django_assert_max_num_queries):
+    EventFactory()
+    SegmentFactory()
+    with django_assert_max_num_queries(15) as one:
+        owner_client.get(reverse("community:home"))
+    EventFactory.create_batch(9)
+    SegmentFactory.create_batch(9)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert owner_client.get(reverse("community:home")).status_code == 200
