@@ -92,3 +92,15 @@ def test_the_moved_up_email_says_the_place_is_theirs_and_carries_the_ics():
     assert email.subject.startswith("Good news")
     assert "first in line" in email.text and "/community/rsvp/" in email.text
     assert [a[0] for a in email.attachments] == ["event.ics"]
+
+
+def test_the_invitation_gives_the_time_in_the_shops_zone():
+    starts = datetime(2031, 7, 1, 17, 0, tzinfo=UTC)  # 18:00 in London (BST)
+    invitation = InvitationFactory(event=EventFactory(starts_at=starts, ends_at=starts + timedelta(hours=2)))
+    message = OutboundMessage(
+        customer=invitation.customer, kind="event_invitation", recipient_key=f"c:{invitation.customer_id}",
+        occasion_key=f"event:{invitation.event_id}", planned_at=starts,
+        context={"event_id": invitation.event_id, "invitation_id": invitation.pk},
+    )
+
+    assert "Tuesday 1 July 2031, 18:00–20:00" in render_event_invitation(message).text

@@ -210,3 +210,27 @@ def test_the_report_counts_each_status_and_who_unsubscribed_after_it_arrived(own
 
     assert (report["sent"], report["failed"], report["planned"], report["total"]) == (3, 1, 0, 4)
     assert report["unsubscribed"] == 1
+
+
+def test_a_chosen_send_time_is_read_in_the_shops_time_zone(owner_client):
+    newsletter = NewsletterFactory()
+
+    owner_client.post(
+        reverse("community:newsletter_send", args=[newsletter.pk]), {"when": "later", "send_at": "2031-07-01T09:30"}
+    )
+
+    newsletter.refresh_from_db()
+    assert newsletter.status == Newsletter.Status.SCHEDULED
+    # 09:30 in London in July (BST, UTC+1) is 08:30 UTC.
+    assert newsletter.send_at == datetime(2031, 7, 1, 8, 30, tzinfo=ZoneInfo("UTC"))
+    assert not rows(newsletter).exists()  # planned when that time comes, not before
+
+
+def test_later_without_a_time_is_refused_and_nothing_changes(owner_client):
+    newsletter = NewsletterFactory()
+
+    response = owner_client.post(reverse("community:newsletter_send", args=[newsletter.pk]), {"when": "later"}, follow=True)
+
+    newsletter.refresh_from_db()
+    assert "Pick the date and time" in response.content.decode()
+    assert newsletter.status == Newsletter.Status.DRAFT
