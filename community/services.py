@@ -1,6 +1,8 @@
 """Writes for segments, newsletters, events, invitations and the customer's own profile link."""
 
 import json
+import logging
+import threading
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
@@ -31,6 +33,7 @@ PLAN_BATCH = 2000
 # Reminders go out at this time in the shop's zone, the day before the event.
 REMINDER_TIME = time(10, 0)
 PROFILE_CHANGE_REASON = "By the customer via profile link"
+log = logging.getLogger(__name__)
 
 
 # --- Segments -------------------------------------------------------------------
@@ -109,11 +112,32 @@ def newsletter_schedule(*, newsletter: Newsletter, send_at: datetime | None, sch
     newsletter.full_clean()
     newsletter.save()
     if newsletter.send_at <= now + timedelta(minutes=1):
+        _newsletter_plan_enqueue(newsletter.pk)
+    return newsletter
+
+
+def _newsletter_plan_enqueue(newsletter_id: int) -> None:
+    """After commit, ask a worker to plan it now. Never fails the page: the beat task plans it within a minute."""
+
+    def enqueue() -> None:
         from community.tasks import newsletter_plan_task
 
-        newsletter_id = newsletter.pk
-        transaction.on_commit(lambda: newsletter_plan_task.delay(newsletter_id=newsletter_id))
-    return newsletter
+        try:
+            newsletter_plan_task.apply_async(kwargs={"newsletter_id": newsletter_id}, retry=False)
+        except Exception:  # broker down (kombu/redis errors vary); newsletters-plan-due is the backstop
+            log.warning("Could not queue planning newsletter %s; the beat task will plan it", newsletter_id,
+                        exc_info=True)
+
+    def enqueue_soon() -> None:
+        from crm.celery import app
+
+        if app.conf.task_always_eager:
+            enqueue()
+        else:
+            # A dead broker takes seconds to refuse: don't make the owner's page wait for it.
+            threading.Thread(target=enqueue, name=f"plan-newsletter-{newsletter_id}", daemon=True).start()
+
+    transaction.on_commit(enqueue_soon)
 
 
 @transaction.atomic
