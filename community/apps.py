@@ -13,3 +13,11 @@ class CommunityConfig(AppConfig):
         register_renderer("event_invitation", rendering.render_event_invitation)
         register_renderer("event_reminder", rendering.render_event_reminder)
         register_renderer("event_place", rendering.render_event_place)
+
+        from community.panel import card_panel_context
+        from customers.panels import CardPanel, register_card_panel
+
+        register_card_panel(
+            CardPanel(name="community", template="community/includes/_card_panel.html",
+                      context=card_panel_context, order=60, column="side")
+        )

@@ -178,3 +178,15 @@ def test_an_rsvp_token_is_no_profile_token(client):
     response = client.get(reverse("community:profile", args=[rsvp_token(invitation_id=invitation.customer_id)]))
 
     assert response.status_code == 400
+
+
+def test_the_friend_card_shows_their_invitations_and_that_they_corrected_their_own_details(client, staff_client):
+    customer = CustomerFactory(preferred_name="Bob")
+    InvitationFactory(customer=customer, event=EventFactory(title="Cheese night"), answer="going", guests=1)
+    client.post(profile_url(customer), {"preferred_name": "Bobby"})
+
+    card = staff_client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+
+    assert 'data-testid="community-panel"' in card
+    assert "Cheese night" in card and "Coming +1" in card
+    assert "Updated their own details" in card

@@ -1,0 +1,20 @@
+"""The community panel on the friend card: their upcoming events, and changes they made themselves."""
+
+from django.utils import timezone
+
+from community.models import Invitation
+from community.services import PROFILE_CHANGE_REASON
+from customers.models import Customer
+
+
+def card_panel_context(request, customer: Customer) -> dict:
+    """Two queries: upcoming invitations, and the last times they corrected their own details."""
+    invitations = list(
+        Invitation.objects.filter(customer=customer, event__ends_at__gte=timezone.now())
+        .select_related("event").order_by("event__starts_at")[:5]
+    )
+    own_changes = list(
+        Customer.history.filter(id=customer.pk, history_change_reason=PROFILE_CHANGE_REASON)
+        .order_by("-history_date").values_list("history_date", flat=True)[:3]
+    )
+    return {"customer": customer, "invitations": invitations, "own_changes": own_changes}
