@@ -104,6 +104,7 @@ def test_pages_look_right_on_a_phone_and_a_laptop(page, phone_page, owner):
     for p, size in ((page, "laptop"), (phone_page, "phone")):
         log_in(p, owner)
         for path, name in (("/community/", "home"), (f"/community/events/{event.pk}/", "event"),
+                           (f"/customers/{customer.pk}/", "friend_card_panel"),
                            ("/community/events/new/", "event_form"), ("/community/segments/new/", "segment_form")):
             p.goto(path)
             screenshot(p, f"community_{name}_{size}")
