@@ -32,7 +32,8 @@ BULK_PRIORITY = 80
 PLAN_BATCH = 2000
 # Reminders go out at this time in the shop's zone, the day before the event.
 REMINDER_TIME = time(10, 0)
-PROFILE_CHANGE_REASON = "By the customer via profile link"
+# Read as "by …" in the history: the change was made by no staff member but by the customer.
+PROFILE_CHANGE_REASON = "the customer (profile link)"
 log = logging.getLogger(__name__)
 
 

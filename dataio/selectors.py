@@ -82,7 +82,8 @@ def _entries(records: list, source_model: type[Model], label, usernames: dict[in
             continue
         entries.append(HistoryEntry(
             at=record.history_date,
-            who=record.history_user.get_username() if record.history_user_id else "system",
+            # No user: the system, or whoever the change reason names (e.g. the customer via their profile link).
+            who=record.history_user.get_username() if record.history_user_id else (record.history_change_reason or "system"),
             what=str(source_model._meta.verbose_name).capitalize(), kind=kind,
             object_label=label(record), changes=changes,
         ))

@@ -190,3 +190,12 @@ def test_the_friend_card_shows_their_invitations_and_that_they_corrected_their_o
     assert 'data-testid="community-panel"' in card
     assert "Cheese night" in card and "Coming +1" in card
     assert "Updated their own details" in card
+
+
+def test_the_customers_history_page_says_the_customer_made_the_change(client, owner_client):
+    customer = CustomerFactory(preferred_name="Bob")
+    client.post(profile_url(customer), {"preferred_name": "Bobby"})
+
+    history = owner_client.get(reverse("dataio:customer_history", args=[customer.pk])).content.decode()
+
+    assert "by the customer (profile link)" in history
