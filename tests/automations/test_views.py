@@ -49,6 +49,16 @@ def test_the_settings_page_lists_every_automation(owner_client):
         assert label in response.content.decode()
 
 
+def test_the_settings_page_points_the_owner_at_messages_that_need_a_look(owner_client):
+    OutboundMessageFactory(status="unknown")
+    OutboundMessageFactory(status="failed")
+
+    page = owner_client.get(reverse("automations:settings")).content.decode()
+
+    assert 'href="/automations/outbox/?status=unknown"' in page
+    assert 'title="Failed or unknown: need a look">2</span>' in page
+
+
 def test_the_owner_changes_the_birthday_numbers(owner_client):
     response = owner_client.post(reverse("automations:automation_save", args=["birthday"]), {
         "birthday-enabled": "on", "birthday-days": "5", "birthday-code_kind": "amount",
