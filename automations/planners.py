@@ -7,6 +7,7 @@ or uses Celery ETAs; the sweep sends rows when their planned time comes.
 """
 
 import calendar
+import logging
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
@@ -21,6 +22,8 @@ from crm.models import ShopSettings
 from customers.models import Customer
 from gifts.models import GiftCode
 from touchpoints.models import Touchpoint
+
+log = logging.getLogger(__name__)
 
 # "We miss you" catches lapses up to this many days old, so a missed day of planning is made up.
 WE_MISS_YOU_LOOKBACK = timedelta(days=7)
@@ -185,5 +188,18 @@ PLANNERS = {
 
 
 def plan_all(*, now: datetime) -> dict[str, int]:
-    """Run every planner; returns how many rows each offered (repeats are ignored by the database)."""
-    return {name: planner(now=now) for name, planner in PLANNERS.items()}
+    """Run every planner; returns how many rows each added or offered (repeats are ignored by the database).
+
+    One planner failing does not stop the others; the error is logged and raised at the end
+    so the task shows as failed, and the next hourly run tries again.
+    """
+    counts, failures = {}, []
+    for name, planner in PLANNERS.items():
+        try:
+            counts[name] = planner(now=now)
+        except Exception as exc:  # keep planning the other occasions
+            log.exception("Planner %s failed", name)
+            failures.append(exc)
+    if failures:
+        raise failures[0]
+    return counts
