@@ -54,6 +54,9 @@ class ImportJob(models.Model):
     skipped_count = models.PositiveIntegerField(default=0)
     # [{"row": 3, "column": "Email", "reason": "..."}], the first few hundred.
     errors = models.JSONField(default=list, blank=True)
+    # The checked rows, cleaned ([number, values, tags, consent, has_errors]), so the import
+    # does not parse the file a second time; matches with existing customers are redone then.
+    parsed_rows = models.JSONField(default=list, blank=True, editable=False)
     failure = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -88,6 +88,7 @@ def import_job_configure(
     job.status = ImportJob.Status.CHECKING
     job.processed_rows = 0
     job.errors = []
+    job.parsed_rows = []
     job.failure = ""
     job.full_clean()
     job.save()
@@ -97,7 +98,21 @@ def import_job_configure(
     return job
 
 
+def _stored_rows(parsed: list[ParsedRow]) -> list[list]:
+    return [[r.number, r.values, r.tags, r.consent, bool(r.errors)] for r in parsed]
+
+
+def _rows_from_store(stored: list[list]) -> list[ParsedRow]:
+    rows = []
+    for number, values, tags, consent, has_errors in stored:
+        rows.append(ParsedRow(number=number, values=values, tags=tags, consent=consent,
+                              errors=[("", "see the check")] if has_errors else []))
+    return rows
+
+
 def _parse_all(job: ImportJob, progress=None) -> list[ParsedRow]:
+    if job.parsed_rows and job.status == ImportJob.Status.IMPORTING:
+        return _rows_from_store(job.parsed_rows)
     region = ShopSettings.load().phone_region
     _, cells = read_rows(job.text, job.delimiter)
     parsed = []
@@ -200,7 +215,7 @@ def import_job_check(*, job_id: int) -> ImportJob | None:
     ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.CHECKING).update(
         status=ImportJob.Status.CHECKED, processed_rows=len(parsed), valid_rows=len(parsed) - error_rows,
         error_rows=error_rows, matched_rows=sum(1 for r in parsed if r.number in matches and not r.errors),
-        errors=_error_list(parsed),
+        errors=_error_list(parsed), parsed_rows=_stored_rows(parsed),
     )
     job.refresh_from_db()
     return job

@@ -32,7 +32,7 @@ def _form_errors(form, exc: ValidationError) -> None:
 def data_home(request):
     ctx = {
         "upload_form": UploadForm(),
-        "jobs": ImportJob.objects.defer("text").select_related("created_by")[:10],
+        "jobs": ImportJob.objects.defer("text", "parsed_rows").select_related("created_by")[:10],
         "audit": selectors.audit_records_for(limit=30),
     }
     return render(request, "dataio/home.html", ctx)
@@ -51,7 +51,7 @@ def import_upload(request):
             _form_errors(form, exc)
     ctx = {
         "upload_form": form,
-        "jobs": ImportJob.objects.defer("text").select_related("created_by")[:10],
+        "jobs": ImportJob.objects.defer("text", "parsed_rows").select_related("created_by")[:10],
         "audit": selectors.audit_records_for(limit=30),
     }
     return render(request, "dataio/home.html", ctx, status=400)
@@ -73,7 +73,7 @@ def _job_context(job: ImportJob, mapping_form=None, start_form=None) -> dict:
 @owner_required
 def import_detail(request, job_id: int):
     """The preview: first rows, the column mapping (changeable), then the check's results."""
-    job = get_object_or_404(ImportJob, pk=job_id)
+    job = get_object_or_404(ImportJob.objects.defer("parsed_rows"), pk=job_id)
     if request.method == "POST":
         form = MappingForm(request.POST, job=job)
         if form.is_valid():
@@ -92,7 +92,7 @@ def import_detail(request, job_id: int):
 @require_GET
 def import_progress(request, job_id: int):
     """Polled by htmx while a job runs; once it has finished the whole page reloads."""
-    job = get_object_or_404(ImportJob.objects.defer("text"), pk=job_id)
+    job = get_object_or_404(ImportJob.objects.defer("text", "parsed_rows"), pk=job_id)
     response = render(request, "dataio/includes/_progress.html", {"job": job})
     if not job.is_running:
         response["HX-Refresh"] = "true"
@@ -102,7 +102,7 @@ def import_progress(request, job_id: int):
 @owner_required
 @require_POST
 def import_start(request, job_id: int):
-    job = get_object_or_404(ImportJob, pk=job_id)
+    job = get_object_or_404(ImportJob.objects.defer("parsed_rows"), pk=job_id)
     form = StartForm(request.POST)
     if form.is_valid():
         try:
