@@ -106,14 +106,17 @@ def main() -> None:
               f"import {done - checked:5.1f} s · total {done - started:5.1f} s "
               f"(created {job.created_count:,}, updated {job.updated_count:,}, skipped {job.skipped_count:,}, "
               f"errors {job.error_rows:,})")
+        job.seconds = done - started
         return job
 
     first = run("first import ", "skip")
     run("same file again", "update")
     total = Customer.objects.count()
     print(f"customers in the database: {total:,} (expected {args.rows:,})")
-    bar = "PASS" if first.status == "done" and total == args.rows else "FAIL"
-    print(f"bar: {args.rows:,} rows imported in one transaction, nothing duplicated on re-import: {bar}")
+    bar = "PASS" if first.status == "done" and total == args.rows and first.seconds < 60 else "FAIL"
+    print(f"bar: {args.rows:,} rows read, checked and imported in under 60 s "
+          f"({first.seconds:.1f} s), nothing duplicated on re-import: {bar}")
+    print(f"load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
