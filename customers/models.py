@@ -150,6 +150,8 @@ class Customer(models.Model):
             models.Index(fields=["owner", "is_archived"], name="customer_owner_idx"),
             models.Index(fields=["last_touchpoint_at"], name="customer_last_tp_idx"),
             models.Index(fields=["health"], name="customer_health_idx"),
+            # Counting a health filter of the customer list (its paginator) by index-only scan.
+            models.Index(fields=["health"], condition=Q(is_archived=False), name="customer_live_health_idx"),
             models.Index(fields=["-closeness"], name="customer_closeness_idx"),
             models.Index(Lower("last_name"), Lower("first_name"), name="customer_name_idx"),
             models.Index(Upper("email"), name="customer_email_upper_idx"),
