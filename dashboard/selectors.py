@@ -256,6 +256,19 @@ def birthday_window(*, today: date, days: int = BIRTHDAY_DAYS) -> tuple[Q, dict[
     return q, offsets
 
 
+def birthdays_in_month(*, month: int, first_day: int, last_day: int):
+    """Live customers with a birthday between two days of one month, in (month, day) index order."""
+    # A range (not IN) so the (month, day) index yields rows in order and a LIMIT stops it early.
+    return (
+        Customer.objects.filter(
+            birthday_month=month, birthday_day__gte=first_day, birthday_day__lte=last_day, is_archived=False
+        )
+        .order_by("birthday_month", "birthday_day", "pk")
+        .only("pk", "first_name", "last_name", "preferred_name", "birthday_day", "birthday_month",
+              "birthday_year", "health")
+    )
+
+
 def upcoming_birthdays(
     *, today: date, limit: int = LIST_LIMIT, snapshot: DailySnapshot | None = None
 ) -> tuple[list[dict], int]:
@@ -271,15 +284,7 @@ def upcoming_birthdays(
         if len(people) >= limit:
             break
         days = sorted(d for m, d in offsets if m == month)  # contiguous within a month
-        people += list(
-            # A range (not IN) so the (month, day) index yields rows in order and stops at the limit.
-            Customer.objects.filter(
-                birthday_month=month, birthday_day__gte=days[0], birthday_day__lte=days[-1], is_archived=False
-            )
-            .order_by("birthday_month", "birthday_day", "pk")
-            .only("pk", "first_name", "last_name", "preferred_name", "birthday_day", "birthday_month",
-                  "birthday_year", "health")[: limit - len(people)]
-        )
+        people += list(birthdays_in_month(month=month, first_day=days[0], last_day=days[-1])[: limit - len(people)])
     people.sort(key=lambda c: (offsets[(c.birthday_month, c.birthday_day)], c.pk))
     rows = []
     for c in people:
