@@ -179,3 +179,22 @@ def test_the_settings_history_shows_who_changed_a_setting(owner_client, owner):
     page = owner_client.get(reverse("dataio:settings_history")).content.decode()
     assert "Tea &amp; Tonic" in page and f"by {owner.username}" in page
 
+
+
+def test_one_customers_export_and_erasure_cover_gift_codes_and_invitations(owner, owner_client, staff):
+    from community.models import Invitation
+    from gifts.models import GiftCode
+    from tests.factories import GiftCodeFactory, InvitationFactory
+
+    customer = make_rich_customer(staff)
+    code = GiftCodeFactory(customer=customer)
+    InvitationFactory(customer=customer)
+    archive = zipfile.ZipFile(io.BytesIO(owner_client.get(reverse("dataio:customer_export", args=[customer.pk])).content))
+    data = json.loads(archive.read("customer.json"))
+    assert data["gift_codes"][0]["code"] == code.code and len(data["invitations"]) == 1
+    customer_erase(customer=customer, erased_by=owner, confirm_name="Ada Lovelace")
+    # The rows stay as anonymous figures; their history (who, when, with which name) goes.
+    assert GiftCode.objects.filter(customer=customer).exists() and Invitation.objects.filter(customer=customer).exists()
+    for model in (GiftCode, Invitation):
+        if hasattr(model, "history"):
+            assert not model.history.filter(customer_id=customer.pk).exists()
