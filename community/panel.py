@@ -8,12 +8,12 @@ from customers.models import Customer
 
 
 def card_panel_context(request, customer: Customer) -> dict:
-    """Two queries: upcoming invitations, and the last times they corrected their own details."""
-    invitations = list(
+    """Two queries, run when the panel is drawn (querysets stay lazy): invitations, own changes."""
+    invitations = (
         Invitation.objects.filter(customer=customer, event__ends_at__gte=timezone.now())
         .select_related("event").order_by("event__starts_at")[:5]
     )
-    own_changes = list(
+    own_changes = (
         Customer.history.filter(id=customer.pk, history_change_reason=PROFILE_CHANGE_REASON)
         .order_by("-history_date").values_list("history_date", flat=True)[:3]
     )
