@@ -280,12 +280,13 @@ def upcoming_birthdays(
     q, offsets = birthday_window(today=today)
     months = list(dict.fromkeys(m for m, _ in sorted(offsets, key=offsets.get)))
     people: list[Customer] = []
+    # One query per month in the window even when the first fills the list: the count of
+    # queries depends on the date only, never on how many customers there are.
     for month in months:
-        if len(people) >= limit:
-            break
         days = sorted(d for m, d in offsets if m == month)  # contiguous within a month
-        people += list(birthdays_in_month(month=month, first_day=days[0], last_day=days[-1])[: limit - len(people)])
+        people += list(birthdays_in_month(month=month, first_day=days[0], last_day=days[-1])[:limit])
     people.sort(key=lambda c: (offsets[(c.birthday_month, c.birthday_day)], c.pk))
+    people = people[:limit]
     rows = []
     for c in people:
         when = today + timedelta(days=offsets[(c.birthday_month, c.birthday_day)])
