@@ -295,3 +295,16 @@ def test_the_dashboard_runs_the_same_number_of_queries_for_1_and_40_customers(ow
         with django_assert_max_num_queries(small):
             large = _dashboard_queries(owner_client)
     assert small == large
+
+
+def test_upcoming_birthdays_run_the_same_queries_whether_the_first_month_fills_the_list_or_not():
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            upcoming_birthdays(today=date(2026, 6, 25))  # the window runs into July
+        return len(ctx.captured_queries)
+
+    CustomerFactory(birthday_day=26, birthday_month=6)
+    few = count()
+    for _ in range(15):
+        CustomerFactory(birthday_day=27, birthday_month=6)
+    assert count() == few
