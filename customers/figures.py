@@ -15,8 +15,8 @@ The rules (also in the README, "Relationship health"):
   1,000), referrals up to 12 (4 per referred friend who bought, up to 3), feedback
   up to 8 (2 per praise, up to 4), minus 8 for net negative recent feedback.
 
-Two implementations of the same rules must agree: ``customer_figures_refresh``
-(one customer, Python, run by the touchpoint service in its transaction) and
+Two implementations of the same rules must agree: ``customer_figures_refresh`` /
+``customer_figures_compute`` (one customer, Python, run by the touchpoint service in its transaction) and
 ``customer_figures_recompute_all`` (every customer, a few set-based SQL statements,
 run nightly so time passing cools people down). Tests check that they agree.
 
@@ -148,6 +148,28 @@ def _figures_for(customer: Customer, now: datetime, default_cadence: int) -> dic
     }
 
 
+def customer_figures_compute(*, customer: Customer, now: datetime, default_cadence: int | None = None) -> dict:
+    """One customer's health, stage and closeness from its counters, without writing (2 indexed queries).
+
+    The caller writes them, e.g. in the same UPDATE as the counters (touchpoint service).
+    """
+    if default_cadence is None:
+        default_cadence = ShopSettings.load().default_cadence_days
+    return _figures_for(customer, now, default_cadence)
+
+
+def customer_referrer_refresh(*, customer: Customer, now: datetime, default_cadence: int | None = None) -> None:
+    """Recompute the figures of whoever referred `customer` (their friend's first purchase counts for them)."""
+    if not customer.referred_by_id:
+        return
+    referrer = Customer.objects.filter(pk=customer.referred_by_id).first()
+    if referrer is None:
+        return
+    if default_cadence is None:
+        default_cadence = ShopSettings.load().default_cadence_days
+    Customer.objects.filter(pk=referrer.pk).update(**_figures_for(referrer, now, default_cadence))
+
+
 def customer_figures_refresh(*, customer: Customer, now: datetime) -> None:
     """Recompute one customer's health, stage and closeness from its counters (a few indexed queries).
 
@@ -159,9 +181,7 @@ def customer_figures_refresh(*, customer: Customer, now: datetime) -> None:
         setattr(customer, name, value)
     Customer.objects.filter(pk=customer.pk).update(**figures)
     if customer.referred_by_id and customer.purchase_count > 0:
-        referrer = Customer.objects.filter(pk=customer.referred_by_id).first()
-        if referrer is not None:
-            Customer.objects.filter(pk=referrer.pk).update(**_figures_for(referrer, now, default_cadence))
+        customer_referrer_refresh(customer=customer, now=now, default_cadence=default_cadence)
 
 
 def _health_step_sql(cadences: list[int], now: datetime, params: list) -> str:

@@ -7,37 +7,50 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
-from customers.figures import customer_figures_refresh
+from customers.figures import customer_figures_compute, customer_referrer_refresh
 from customers.models import Customer, Product
 from customers.services import product_get_or_create
 from touchpoints.hooks import touchpoint_logged
 from touchpoints.models import Touchpoint
 
 
+# The counters and the figures the touchpoint service keeps up to date on the customer row.
+_COUNTER_FIELDS = ("last_touchpoint_at", "touchpoints_90d", "purchase_count", "lifetime_spend", "first_purchase_at")
+
+
 def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: datetime) -> None:
-    """Fold one new touchpoint into the customer's counters with one UPDATE (no scan)."""
-    updates = {
-        "last_touchpoint_at": Greatest(F("last_touchpoint_at"), touchpoint.happened_at)
-        if customer.last_touchpoint_at
-        else touchpoint.happened_at,
-    }
+    """Fold one new touchpoint into the customer's counters and figures with one UPDATE (no scan).
+
+    The row is read FOR NO KEY UPDATE first (the lock an UPDATE takes; it does not wait on the
+    touchpoint INSERT's key-share lock), so two touchpoints logged at once for the same customer
+    queue up instead of losing a count. The same queries whoever the customer is.
+    """
+    current = (
+        Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk)
+        .values(*_COUNTER_FIELDS, "cadence_days", "referred_by_id").get()
+    )
+    for name, value in current.items():
+        setattr(customer, name, value)
+    if customer.last_touchpoint_at is None or touchpoint.happened_at > customer.last_touchpoint_at:
+        customer.last_touchpoint_at = touchpoint.happened_at
     if touchpoint.happened_at >= now - timedelta(days=90):
-        updates["touchpoints_90d"] = F("touchpoints_90d") + 1
+        customer.touchpoints_90d += 1
     if touchpoint.kind == Touchpoint.Kind.PURCHASE:
-        updates["purchase_count"] = F("purchase_count") + 1
-        updates["lifetime_spend"] = F("lifetime_spend") + (touchpoint.amount or Decimal(0))
-        updates["first_purchase_at"] = (
-            Least(F("first_purchase_at"), touchpoint.happened_at)
-            if customer.first_purchase_at
-            else touchpoint.happened_at
-        )
-    Customer.objects.filter(pk=customer.pk).update(**updates)
-    customer.refresh_from_db()
-    customer_figures_refresh(customer=customer, now=now)
+        customer.purchase_count += 1
+        customer.lifetime_spend += touchpoint.amount or Decimal(0)
+        if customer.first_purchase_at is None or touchpoint.happened_at < customer.first_purchase_at:
+            customer.first_purchase_at = touchpoint.happened_at
+    figures = customer_figures_compute(customer=customer, now=now)
+    for name, value in figures.items():
+        setattr(customer, name, value)
+    Customer.objects.filter(pk=customer.pk).update(
+        **{name: getattr(customer, name) for name in _COUNTER_FIELDS}, **figures
+    )
+    # Only a referred friend's first purchase changes the referrer's figures ("referred a buyer").
+    if touchpoint.kind == Touchpoint.Kind.PURCHASE and customer.purchase_count == 1:
+        customer_referrer_refresh(customer=customer, now=now)
 
 
 @transaction.atomic
@@ -72,11 +85,12 @@ def touchpoint_log(
         amount=amount, feedback_kind=feedback_kind, sentiment=sentiment,
     )
     touchpoint._history_user = logged_by
-    touchpoint.full_clean()
+    # The customer and the user are rows we were handed: no need to query that they exist.
+    touchpoint.full_clean(exclude=["customer", "logged_by"])
     touchpoint.save()
-    touchpoint.products.set(
-        [p if isinstance(p, Product) else product_get_or_create(name=p) for p in products if p]
-    )
+    chosen = [p if isinstance(p, Product) else product_get_or_create(name=p) for p in products if p]
+    if chosen:  # a new touchpoint has no products yet: nothing to clear
+        touchpoint.products.set(chosen)
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)
     touchpoint_logged(touchpoint)
     return touchpoint

@@ -133,3 +133,35 @@ def test_entries_at_the_same_moment_are_not_lost_between_timeline_pages(staff):
 
     seen = [e.obj.note for e in first.entries + second.entries]
     assert sorted(seen) == sorted([f"same {n}" for n in range(3)] + ["earlier"])
+
+
+def test_logging_a_visit_runs_the_same_queries_whoever_the_customer_is(staff_client, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    plain = CustomerFactory()
+    referrer = CustomerFactory(purchase_count=3)
+    regular = CustomerFactory(referred_by=referrer, purchase_count=5)  # a referred friend who has bought before
+    Touchpoint.objects.bulk_create(
+        Touchpoint(customer=regular, kind="purchase", amount=Decimal("5"), happened_at=datetime(2024, 1, d, tzinfo=UTC))
+        for d in range(1, 21)
+    )
+    _log(staff_client, plain, kind="visit")  # warm-up: sessions, caches
+    with CaptureQueriesContext(connection) as first:
+        assert _log(staff_client, plain, kind="visit").status_code == 200
+
+    with django_assert_max_num_queries(len(first)):
+        assert _log(staff_client, regular, kind="visit").status_code == 200
+
+
+def test_a_referred_friends_first_purchase_makes_the_referrer_an_advocate(staff_client):
+    referrer = CustomerFactory()
+    friend = CustomerFactory(referred_by=referrer)
+
+    _log(staff_client, friend, kind="visit")
+    referrer.refresh_from_db()
+    assert referrer.stage == Customer.Stage.PROSPECT
+
+    _log(staff_client, friend, kind="purchase", amount="10")
+    referrer.refresh_from_db()
+    assert referrer.stage == Customer.Stage.ADVOCATE
