@@ -6,7 +6,7 @@ from datetime import date
 
 import phonenumbers
 from django.contrib.auth.models import User
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.functions import Lower
 
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
@@ -137,9 +137,12 @@ def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Custo
     return customers.select_related("owner").prefetch_related("tags").order_by(*order)
 
 
-MY_DAY_FOLLOWUPS = 100
-MY_DAY_BIRTHDAYS = 40
+# My day shows the first few of each list and how many more there are; the rest are on their own
+# paginated pages, so a person with hundreds of overdue follow-ups still gets a page of the same size.
+MY_DAY_FOLLOWUPS = 20
+MY_DAY_BIRTHDAYS = 20
 MY_DAY_DATES = 20
+MY_DAY_DAYS = 7
 
 
 @dataclass
@@ -147,45 +150,68 @@ class MyDay:
     today: date
     overdue: list[FollowUp] = field(default_factory=list)
     due_today: list[FollowUp] = field(default_factory=list)
-    more_followups: bool = False
+    followups_total: int = 0
     birthdays_today: list[Customer] = field(default_factory=list)
     birthdays_week: list[Customer] = field(default_factory=list)
-    more_birthdays: bool = False
+    birthdays_total: int = 0
     dates_week: list[ImportantDate] = field(default_factory=list)
 
     @property
     def followup_count(self) -> int:
         return len(self.overdue) + len(self.due_today)
 
+    @property
+    def more_followups(self) -> int:
+        return self.followups_total - self.followup_count
 
-def my_day_get(*, user: User, today: date, days: int = 7) -> MyDay:
-    """The user's open follow-ups due by today, and birthdays among their customers this week (3 queries).
+    @property
+    def more_birthdays(self) -> int:
+        return self.birthdays_total - len(self.birthdays_today) - len(self.birthdays_week)
 
-    Each list is limited in SQL (oldest follow-ups, nearest birthdays first), so a person who
-    owns thousands of customers still gets a page of the same size.
-    """
-    day = MyDay(today=today)
-    followups = list(
+
+def my_followups(*, user: User, today: date) -> QuerySet[FollowUp]:
+    """The user's open or snoozed follow-ups due by today, oldest first."""
+    return (
         FollowUp.objects.filter(
             assignee=user, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED], due_date__lte=today,
             customer__is_archived=False,
         )
         .select_related("customer")
-        .order_by("due_date", "pk")[: MY_DAY_FOLLOWUPS + 1]
+        .order_by("due_date", "pk")
     )
-    day.more_followups = len(followups) > MY_DAY_FOLLOWUPS
-    for followup in followups[:MY_DAY_FOLLOWUPS]:
-        (day.due_today if followup.due_date == today else day.overdue).append(followup)
-    customers = list(
+
+
+def my_birthdays(*, user: User, today: date, days: int = MY_DAY_DAYS) -> QuerySet[Customer]:
+    """The user's customers with a birthday in the next `days` days, nearest first, with a countdown."""
+    return (
         Customer.objects.filter(yearly_dates_between_q(start=today, days=days), owner=user, is_archived=False)
         .annotate(days_to_birthday=days_ahead_expression(start=today, days=days))
-        .order_by("days_to_birthday", Lower("first_name"), "pk")[: MY_DAY_BIRTHDAYS + 1]
+        .order_by("days_to_birthday", Lower("first_name"), "pk")
     )
-    day.more_birthdays = len(customers) > MY_DAY_BIRTHDAYS
-    for customer in customers[:MY_DAY_BIRTHDAYS]:
+
+
+def with_birthday_countdowns(customers, *, today: date) -> list[Customer]:
+    for customer in customers:
         customer.countdown = birthday_countdown(
             day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         )
+    return list(customers)
+
+
+def my_day_get(*, user: User, today: date, days: int = MY_DAY_DAYS) -> MyDay:
+    """The first of the user's follow-ups due by today and birthdays this week, with totals (3 queries).
+
+    Each list is limited in SQL; the total comes from COUNT(*) OVER () in the same query.
+    """
+    day = MyDay(today=today)
+    total = Window(Count("pk"))
+    followups = list(my_followups(user=user, today=today).annotate(total=total)[:MY_DAY_FOLLOWUPS])
+    day.followups_total = followups[0].total if followups else 0
+    for followup in followups:
+        (day.due_today if followup.due_date == today else day.overdue).append(followup)
+    customers = list(my_birthdays(user=user, today=today, days=days).annotate(total=total)[:MY_DAY_BIRTHDAYS])
+    day.birthdays_total = customers[0].total if customers else 0
+    for customer in with_birthday_countdowns(customers, today=today):
         (day.birthdays_today if customer.days_to_birthday == 0 else day.birthdays_week).append(customer)
     day.dates_week = list(
         ImportantDate.objects.filter(

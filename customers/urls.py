@@ -5,6 +5,8 @@ from customers import views
 app_name = "customers"
 urlpatterns = [
     path("", views.my_day, name="my_day"),
+    path("my-day/follow-ups/", views.my_day_followups, name="my_followups"),
+    path("my-day/birthdays/", views.my_day_birthdays, name="my_birthdays"),
     path("customers/", views.customer_list_view, name="list"),
     path("customers/new/", views.customer_create, name="create"),
     path("customers/search/", views.customer_search_view, name="search"),

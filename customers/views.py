@@ -26,7 +26,10 @@ from customers.selectors import (
     customer_open_followups,
     cheap_page,
     customer_search,
+    my_birthdays,
     my_day_get,
+    my_followups,
+    with_birthday_countdowns,
 )
 
 LIST_PAGE_SIZE = 25
@@ -53,6 +56,23 @@ def _form_errors_from(form, error: ValidationError) -> None:
 def my_day(request: HttpRequest) -> HttpResponse:
     day = my_day_get(user=request.user, today=_today(request))
     return render(request, "customers/my_day.html", {"day": day, "snooze_choices": SNOOZE_CHOICES})
+
+
+def my_day_followups(request: HttpRequest) -> HttpResponse:
+    """Every follow-up of mine due by today, a page at a time (My day shows the first few)."""
+    today = _today(request)
+    page = Paginator(my_followups(user=request.user, today=today), LIST_PAGE_SIZE).get_page(_page_number(request))
+    return render(request, "customers/my_followups.html", {
+        "page": page, "today": today, "snooze_choices": SNOOZE_CHOICES,
+    })
+
+
+def my_day_birthdays(request: HttpRequest) -> HttpResponse:
+    """Every birthday among my customers this week, a page at a time (My day shows the first few)."""
+    today = _today(request)
+    page = Paginator(my_birthdays(user=request.user, today=today), LIST_PAGE_SIZE).get_page(_page_number(request))
+    page.object_list = with_birthday_countdowns(page.object_list, today=today)
+    return render(request, "customers/my_birthdays.html", {"page": page, "today": today})
 
 
 # --- List and search -------------------------------------------------------------

@@ -109,3 +109,16 @@ def test_my_day_runs_the_same_queries_for_1_and_50_follow_ups_and_birthdays(staf
                                          date_month=timezone.localdate().month)
 
     _same_count_for_1_and_50(staff_client, make, reverse("customers:my_day"), django_assert_max_num_queries)
+
+
+@pytest.mark.parametrize("name", ["customers:my_followups", "customers:my_birthdays"])
+def test_my_full_follow_up_and_birthday_lists_run_the_same_queries_for_1_and_50(name, staff_client, staff,
+                                                                              django_assert_max_num_queries):
+    counter = iter(range(1000))
+
+    def make(n):
+        for _ in range(n):
+            customer = _rich_customer(next(counter), staff)
+            FollowUpFactory(customer=customer, assignee=staff, due_date=timezone.localdate() - timedelta(days=1))
+
+    _same_count_for_1_and_50(staff_client, make, reverse(name), django_assert_max_num_queries)

@@ -17,6 +17,8 @@ def _pages(customer, followup, important):
     """Every page and action this app adds: (method, url)."""
     return [
         ("get", reverse("customers:my_day")),
+        ("get", reverse("customers:my_followups")),
+        ("get", reverse("customers:my_birthdays")),
         ("get", reverse("customers:list")),
         ("get", reverse("customers:create")),
         ("get", reverse("customers:search") + "?q=ada"),
@@ -294,6 +296,41 @@ def test_my_day_lists_my_due_and_overdue_follow_ups_and_birthdays_this_week(staf
     day = response.context["day"]
     assert day.birthdays_today == [mine] and day.birthdays_week == [soon]
     assert "turns 36 in 3 days" in html and "NotMine" not in html
+
+
+def test_my_day_shows_the_first_20_of_each_list_and_links_to_the_rest(staff_client, staff, owner):
+    with time_machine.travel(datetime(2025, 6, 10, 12, tzinfo=UTC), tick=False):
+        today = date(2025, 6, 10)
+        for i in range(23):
+            customer = CustomerFactory(owner=staff, first_name=f"Pal{i:02d}", birthday_day=11, birthday_month=6)
+            FollowUpFactory(customer=customer, assignee=staff, due_date=today - timedelta(days=30 - i),
+                            reason=f"Call {i:02d}")
+        CustomerFactory(owner=owner, first_name="NotMine", birthday_day=11, birthday_month=6)
+
+        day_page = staff_client.get(reverse("customers:my_day"))
+        followups = staff_client.get(reverse("customers:my_followups"))
+        followups_2 = staff_client.get(reverse("customers:my_followups"), {"page": 2})
+        birthdays = staff_client.get(reverse("customers:my_birthdays"))
+
+    html = day_page.content.decode()
+    assert "Call 19" in html and "Call 20" not in html  # the oldest 20 first
+    assert "and 3 more follow-ups" in html and "and 3 more birthdays this week" in html
+    assert reverse("customers:my_followups") in html and reverse("customers:my_birthdays") in html
+    day = day_page.context["day"]
+    assert day.followups_total == 23 and day.birthdays_total == 23 and len(day.birthdays_week) == 20
+    assert [f.reason for f in followups.context["page"]] == [f"Call {i:02d}" for i in range(25) if i < 23][:25]
+    assert "Pal22" in birthdays.content.decode() and "NotMine" not in birthdays.content.decode()
+    assert "birthday tomorrow" in birthdays.content.decode()
+    assert followups_2.context["page"].number == 1  # only one page of 25: a later page number shows the last
+
+
+def test_my_day_says_nothing_more_when_everything_fits(staff_client, staff):
+    FollowUpFactory(customer=CustomerFactory(owner=staff), assignee=staff, due_date=timezone.localdate())
+
+    response = staff_client.get(reverse("customers:my_day"))
+
+    assert response.context["day"].followups_total == 1
+    assert "more follow-up" not in response.content.decode()
 
 
 def test_the_list_filters_by_tag_owner_product_month_health_and_stage(staff_client, staff):
