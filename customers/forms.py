@@ -150,3 +150,26 @@ class ListFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(choices=[("name", "Name"), ("recent", "Last seen")], required=False)
 
+    def selects(self) -> list[dict]:
+        """Every filter but q as a <select>: one plain query per model field, options marked selected here.
+
+        Cheaper than the template walking `field.field.choices` (a COUNT and a cursor per model field)
+        and comparing every option with `field.value` in template code.
+        """
+        selects = []
+        for bound in self:
+            if bound.name == "q":
+                continue
+            field = bound.field
+            if isinstance(field, forms.ModelChoiceField):
+                choices = [("", field.empty_label)] + [(obj.pk, field.label_from_instance(obj)) for obj in field.queryset]
+            else:
+                choices = field.choices
+            current = "" if bound.value() is None else str(bound.value())
+            prefix = "Sort: " if bound.name == "sort" else ""
+            selects.append({
+                "name": bound.name, "id": bound.id_for_label, "label": bound.label,
+                "options": [(value, prefix + str(label), str(value) == current) for value, label in choices],
+            })
+        return selects
+

@@ -29,6 +29,7 @@ from customers.selectors import (
     my_birthdays,
     my_day_get,
     my_followups,
+    rows_between,
     with_birthday_countdowns,
 )
 
@@ -112,7 +113,7 @@ def customer_search_view(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:100]
     customers = customer_search(q=q, region=request.shop.phone_region)
     if request.htmx and request.GET.get("dropdown"):
-        results = list(customers[: SEARCH_DROPDOWN_LIMIT + 1])
+        results = rows_between(customers, 0, SEARCH_DROPDOWN_LIMIT + 1)
         return render(request, "customers/includes/_search_dropdown.html", {
             "q": q, "results": results[:SEARCH_DROPDOWN_LIMIT], "more": len(results) > SEARCH_DROPDOWN_LIMIT,
             "pick": request.GET.get("pick", ""),

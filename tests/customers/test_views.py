@@ -388,6 +388,19 @@ def test_search_puts_prefix_matches_first(staff_client):
     assert results == [prefix, inner]
 
 
+def test_search_pages_follow_on_closest_first_without_gaps_or_repeats(staff_client):
+    for i in range(30):
+        CustomerFactory(first_name=f"Sam{i:02d}" if i % 2 else f"Bo{i:02d}", last_name="Samson" if i % 2 else "Ausam")
+
+    pages = [staff_client.get(reverse("customers:search"), {"q": "sam", "page": n}).context["page"] for n in (1, 2)]
+
+    names = [c.first_name for page in pages for c in page]
+    prefix = sorted(f"Sam{i:02d}" for i in range(1, 30, 2))
+    inner = sorted(f"Bo{i:02d}" for i in range(0, 30, 2))
+    assert names == prefix + inner  # "sam…" names first (by first name), then the others
+    assert pages[0].has_next and not pages[1].has_next
+
+
 def test_the_search_dropdown_shows_at_most_ten_and_a_link_to_all(staff_client):
     CustomerFactory.create_batch(12, first_name="Sam")
 
