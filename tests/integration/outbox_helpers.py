@@ -27,10 +27,17 @@ class SlowSMTP(RecordingSMTP):
     """Takes `delay` seconds over each message, so a test can act while a send is in flight."""
 
     delay: float = 0.0
+    started: int = 0  # DATA commands begun; more than received means one is in flight now
 
     async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.started += 1
         await asyncio.sleep(self.delay)
         return await super().handle_DATA(server, session, envelope)
+
+    def in_flight(self) -> bool:
+        with self.lock:
+            return self.started > len(self.received)
 
 
 @pytest.fixture

@@ -28,8 +28,9 @@ def test_a_worker_killed_mid_batch_leaves_an_unknown_row_and_the_rest_are_sent_o
     point_celery_at(own_redis.url)
 
     outbox_sweep_task.delay()
-    wait_until(lambda: len(received_ids(slow_smtp)) >= 2
-               and OutboundMessage.objects.filter(status="sending").exists(), message="a batch half sent")
+    # Kill while the SMTP server is sleeping over a message, so one send is surely cut mid-way.
+    wait_until(lambda: len(received_ids(slow_smtp)) >= 2 and slow_smtp.in_flight(),
+               interval=0.02, message="a batch half sent, one message in flight")
     worker.kill()
     in_flight = OutboundMessage.objects.filter(status="sending").count()
     assert OutboundMessage.objects.filter(status="planned").exists()  # the batch really was cut short
