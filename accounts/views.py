@@ -10,14 +10,7 @@ from django.views.decorators.http import require_POST
 from accounts.forms import HandoverForm, PasswordResetForm, StaffCreateForm
 from accounts.roles import OWNER, owner_required
 from accounts.services import staff_create, staff_handover, staff_set_active, staff_set_password
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
+from crm.forms import form_add_errors
 
 
 @owner_required
@@ -46,7 +39,7 @@ def staff_add(request):
             messages.success(request, f"{user.get_full_name() or user.username} can now log in.")
             return redirect("accounts:staff_list")
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form_add_errors(form, exc)
     status = 400 if request.method == "POST" else 200
     return render(request, "accounts/staff_add.html", {"form": form}, status=status)
 
@@ -92,7 +85,7 @@ def staff_password(request, user_id: int):
             messages.success(request, f"New password set for {person.username}. Tell them in person.")
             return redirect("accounts:staff_detail", person.pk)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form_add_errors(form, exc)
     return _detail(request, person, status=400, password_form=form)
 
 
@@ -109,5 +102,5 @@ def staff_handover_view(request, user_id: int):
                                       f"{counts['followups']} open follow-up(s).")
             return redirect("accounts:staff_detail", person.pk)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form_add_errors(form, exc)
     return _detail(request, person, status=400, handover_form=form)

@@ -17,27 +17,11 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.common import ensure_database  # noqa: E402
 SEED_DOMAIN = "plan.bench"
 # The day planned: a fixed Tuesday, so every run plans the same set.
 NOW = datetime(2026, 6, 16, 6, 0, tzinfo=timezone.utc)
-
-
-def ensure_database(url: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-    from urllib.parse import urlparse
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = psycopg2.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
-                             user=parts.username or "postgres", password=parts.password or None, dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not cur.fetchone():
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
-    admin.close()
 
 
 def seed(n: int) -> None:

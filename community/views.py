@@ -22,15 +22,7 @@ from community.links import invitation_id_from_rsvp_token
 from community.models import Event, Invitation, Newsletter, Segment
 from community.rendering import newsletter_render_for
 from customers.models import Customer
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    """Put a service's ValidationError onto the form, by field where the field exists."""
-    if hasattr(error, "error_dict"):
-        for field, errs in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errs)
-    else:
-        form.add_error(None, error)
+from crm.forms import form_add_errors
 
 
 # --- Community home ----------------------------------------------------------------
@@ -64,7 +56,7 @@ def segment_edit(request: HttpRequest, segment_id: int | None = None) -> HttpRes
                         name=form.cleaned_data["name"], filters=form.filters(), created_by=request.user
                     )
             except ValidationError as error:
-                _form_errors(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(request, f"Segment “{segment.name}” saved.")
                 return redirect("community:segment_detail", segment.pk)
@@ -128,7 +120,7 @@ def newsletter_edit(request: HttpRequest, newsletter_id: int | None = None) -> H
                     segment=form.cleaned_data["segment"], saved_by=request.user,
                 )
             except ValidationError as error:
-                _form_errors(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(request, "Draft saved. Preview it, send yourself a test, then send it.")
                 return redirect("community:newsletter_detail", newsletter.pk)
@@ -229,7 +221,7 @@ def event_edit(request: HttpRequest, event_id: int | None = None) -> HttpRespons
             try:
                 event = services.event_save(event=event, saved_by=request.user, **fields)
             except ValidationError as error:
-                _form_errors(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(request, f"“{event.title}” saved.")
                 return redirect("community:event_detail", event.pk)
@@ -326,7 +318,7 @@ def rsvp(request: HttpRequest, token: str) -> HttpResponse:
                     invitation=invitation, coming=form.cleaned_data["coming"], guests=form.cleaned_data["guests"] or 0
                 )
             except ValidationError as error:
-                _form_errors(form, error)
+                form_add_errors(form, error)
                 status = 400
             else:
                 return redirect("community:rsvp", token)
@@ -379,7 +371,7 @@ def profile(request: HttpRequest, token: str) -> HttpResponse:
             try:
                 services.customer_profile_update(customer=customer, **form.cleaned_data)
             except ValidationError as error:
-                _form_errors(form, error)
+                form_add_errors(form, error)
                 customer.refresh_from_db()
             else:
                 messages.success(request, "Thank you, your details are up to date.")

@@ -3,8 +3,18 @@
 import zoneinfo
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from crm.models import ShopSettings
+
+def form_add_errors(form: forms.Form, error: ValidationError) -> None:
+    """Put a service's ValidationError onto the form: by field where the form has it, else on top."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
 
 NULL_BYTE_MESSAGE = "This contains a null character (\\x00), which cannot be saved. Remove it and try again."
 

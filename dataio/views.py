@@ -16,16 +16,9 @@ from dataio.forms import EraseForm, MappingForm, StartForm, UploadForm
 from dataio.importing import FORMAT_LABELS, read_rows
 from dataio.models import ImportJob
 from dataio.services import customer_erase, import_job_configure, import_job_create, import_job_start
+from crm.forms import form_add_errors
 
 PREVIEW_ROWS = 8
-
-
-def _form_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @owner_required
@@ -48,7 +41,7 @@ def import_upload(request):
             job = import_job_create(uploaded_by=request.user, file_name=upload.name, raw=upload.read())
             return redirect("dataio:import_detail", job.pk)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_errors(form, exc)
     ctx = {
         "upload_form": form,
         "jobs": ImportJob.objects.defer("text", "parsed_rows").select_related("created_by")[:10],
@@ -82,7 +75,7 @@ def import_detail(request, job_id: int):
                                      date_order=form.cleaned_data["date_order"])
                 return redirect("dataio:import_detail", job.pk)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_add_errors(form, exc)
         job.refresh_from_db()
         return render(request, "dataio/import_detail.html", _job_context(job, mapping_form=form), status=400)
     return render(request, "dataio/import_detail.html", _job_context(job))
@@ -109,7 +102,7 @@ def import_start(request, job_id: int):
             import_job_start(job=job, started_by=request.user, **form.cleaned_data)
             return redirect("dataio:import_detail", job.pk)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_errors(form, exc)
     job.refresh_from_db()
     return render(request, "dataio/import_detail.html", _job_context(job, start_form=form), status=400)
 
@@ -165,7 +158,7 @@ def customer_erase_view(request, customer_id: int):
             messages.success(request, "The customer's personal data has been erased. The erasure is in the audit log.")
             return redirect("dataio:customer_data", customer.pk)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_errors(form, exc)
     ctx = {"customer": customer, "erase_form": form,
            "audit": selectors.audit_records_for(customer=customer, limit=20)}
     return render(request, "dataio/customer_data.html", ctx, status=400)
