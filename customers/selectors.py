@@ -137,10 +137,10 @@ def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Custo
     return customers.select_related("owner").prefetch_related("tags").order_by(*order)
 
 
-# My day shows the first few of each list and how many more there are; the rest are on their own
+# My day shows the first ten of each list and how many more there are; the rest are on their own
 # paginated pages, so a person with hundreds of overdue follow-ups still gets a page of the same size.
-MY_DAY_FOLLOWUPS = 20
-MY_DAY_BIRTHDAYS = 20
+MY_DAY_FOLLOWUPS = 10
+MY_DAY_BIRTHDAYS = 10
 MY_DAY_DATES = 20
 MY_DAY_DAYS = 7
 

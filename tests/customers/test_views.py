@@ -298,7 +298,7 @@ def test_my_day_lists_my_due_and_overdue_follow_ups_and_birthdays_this_week(staf
     assert "turns 36 in 3 days" in html and "NotMine" not in html
 
 
-def test_my_day_shows_the_first_20_of_each_list_and_links_to_the_rest(staff_client, staff, owner):
+def test_my_day_shows_the_first_10_of_each_list_and_links_to_the_rest(staff_client, staff, owner):
     with time_machine.travel(datetime(2025, 6, 10, 12, tzinfo=UTC), tick=False):
         today = date(2025, 6, 10)
         for i in range(23):
@@ -313,11 +313,11 @@ def test_my_day_shows_the_first_20_of_each_list_and_links_to_the_rest(staff_clie
         birthdays = staff_client.get(reverse("customers:my_birthdays"))
 
     html = day_page.content.decode()
-    assert "Call 19" in html and "Call 20" not in html  # the oldest 20 first
-    assert "and 3 more follow-ups" in html and "and 3 more birthdays this week" in html
+    assert "Call 09" in html and "Call 10" not in html  # the oldest 10 first
+    assert "and 13 more follow-ups" in html and "and 13 more birthdays this week" in html
     assert reverse("customers:my_followups") in html and reverse("customers:my_birthdays") in html
     day = day_page.context["day"]
-    assert day.followups_total == 23 and day.birthdays_total == 23 and len(day.birthdays_week) == 20
+    assert day.followups_total == 23 and day.birthdays_total == 23 and len(day.birthdays_week) == 10
     assert [f.reason for f in followups.context["page"]] == [f"Call {i:02d}" for i in range(25) if i < 23][:25]
     assert "Pal22" in birthdays.content.decode() and "NotMine" not in birthdays.content.decode()
     assert "birthday tomorrow" in birthdays.content.decode()
