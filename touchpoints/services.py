@@ -85,12 +85,21 @@ def touchpoint_log(
         amount=amount, feedback_kind=feedback_kind, sentiment=sentiment,
     )
     touchpoint._history_user = logged_by
-    # The customer and the user are rows we were handed: no need to query that they exist.
-    touchpoint.full_clean(exclude=["customer", "logged_by"])
+    # The customer and the user are rows we were handed: no need to query that they exist. The one
+    # check constraint (amount not negative) is checked here rather than by a query in a savepoint.
+    touchpoint.full_clean(exclude=["customer", "logged_by"], validate_constraints=False)
+    if amount is not None and amount < 0:
+        raise ValidationError({"amount": "The amount cannot be negative."})
     touchpoint.save()
-    chosen = [p if isinstance(p, Product) else product_get_or_create(name=p) for p in products if p]
+    chosen = list({p.pk: p for p in (
+        p if isinstance(p, Product) else product_get_or_create(name=p) for p in products if p
+    )}.values())
     if chosen:  # a new touchpoint has no products yet: nothing to clear
         touchpoint.products.set(chosen)
+    # Its products are known: showing the new entry needs no query for them.
+    known = touchpoint.products.get_queryset()
+    known._result_cache, known._prefetch_done = sorted(chosen, key=lambda p: (p.name, p.pk)), True
+    touchpoint._prefetched_objects_cache = {"products": known}
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)
     touchpoint_logged(touchpoint)
     return touchpoint

@@ -12,10 +12,11 @@ from touchpoints.services import touchpoint_log
 
 
 def _form_response(request: HttpRequest, customer: Customer, form: TouchpointForm, *, entry=None,
-                   status: int = 200) -> HttpResponse:
+                   status: int = 200, names_changed: bool = False) -> HttpResponse:
+    # The product suggestions sit outside the swapped form: sent again only when products were named.
     return render(request, "touchpoints/includes/_log_form.html", {
         "customer": customer, "touchpoint_form": form, "entry": entry,
-        "products": Product.objects.filter(is_active=True),
+        "products": Product.objects.filter(is_active=True) if names_changed else None,
     }, status=status)
 
 
@@ -38,7 +39,8 @@ def touchpoint_create(request: HttpRequest, customer_id: int) -> HttpResponse:
             if not request.htmx:
                 return redirect("customers:detail", customer.pk)
             # A fresh form plus the new entry, which htmx puts on top of the timeline (out of band).
-            return _form_response(request, customer, TouchpointForm(), entry=touchpoint_entry(touchpoint))
+            return _form_response(request, customer, TouchpointForm(), entry=touchpoint_entry(touchpoint),
+                                  names_changed=bool(data["products"]))
     if not request.htmx:
         from customers.selectors import customer_card_get
         from customers.views import card_context

@@ -165,3 +165,38 @@ def test_a_referred_friends_first_purchase_makes_the_referrer_an_advocate(staff_
     _log(staff_client, friend, kind="purchase", amount="10")
     referrer.refresh_from_db()
     assert referrer.stage == Customer.Stage.ADVOCATE
+
+
+def test_naming_products_sends_the_new_names_to_the_suggestions_and_a_visit_does_not(staff_client):
+    customer = CustomerFactory()
+
+    with_products = _log(staff_client, customer, kind="purchase", amount="4", products="Rye loaf").content.decode()
+    visit = _log(staff_client, customer, kind="visit").content.decode()
+
+    assert 'id="tp-product-names" hx-swap-oob="true"' in with_products
+    assert '<option value="Rye loaf">' in with_products
+    assert 'Rye loaf</span>' in with_products  # the new entry shows its product
+    assert "tp-product-names\"" not in visit.replace('list="tp-product-names"', "")
+
+
+def test_the_service_refuses_a_negative_amount_and_logs_nothing(staff):
+    from django.core.exceptions import ValidationError
+
+    from touchpoints.services import touchpoint_log
+
+    customer = CustomerFactory()
+    with pytest.raises(ValidationError) as error:
+        touchpoint_log(customer=customer, logged_by=staff, kind="purchase", amount=Decimal("-1"))
+
+    assert "amount" in error.value.message_dict
+    assert not Touchpoint.objects.exists()
+
+
+def test_the_friend_card_suggests_the_shops_active_products_under_the_log_form(staff_client):
+    customer = CustomerFactory()
+    ProductFactory(name="Sourdough")
+    ProductFactory(name="Old bun", is_active=False)
+
+    html = staff_client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+
+    assert '<datalist id="tp-product-names"><option value="Sourdough"></datalist>' in html
