@@ -8,13 +8,29 @@ from gifts.models import GiftCode
 PANEL_LIMIT = 20
 
 
+# The card's panel and its timeline (first page: 20 entries + 1) both want the newest codes.
+SHARED_LIMIT = 21
+
+
+def newest_gift_codes(*, customer: Customer, limit: int) -> list[GiftCode]:
+    """The customer's newest codes, newest first; the friend card's panel and timeline share one query.
+
+    The rows are kept on this customer object (one request's), so asking again costs nothing.
+    """
+    fetched = customer.__dict__.get("_newest_gift_codes")
+    if fetched is None or fetched[0] < limit:
+        rows = list(
+            GiftCode.objects.filter(customer=customer)
+            .select_related("product", "redeemed_by", "issued_by")
+            .order_by("-issued_at", "-pk")[:max(limit, SHARED_LIMIT)]
+        )
+        fetched = customer.__dict__["_newest_gift_codes"] = (max(limit, SHARED_LIMIT), rows)
+    return fetched[1][:limit]
+
+
 def gift_codes_for_card(*, customer: Customer, today: date, limit: int = PANEL_LIMIT) -> dict:
-    """The customer's most recent codes split into active / expired / redeemed (one query)."""
-    gifts = list(
-        GiftCode.objects.filter(customer=customer)
-        .select_related("product", "redeemed_by")
-        .order_by("-issued_at", "-pk")[:limit]
-    )
+    """The customer's most recent codes split into active / expired / redeemed (one query, shared)."""
+    gifts = newest_gift_codes(customer=customer, limit=limit)
     groups: dict[str, list[GiftCode]] = {"active": [], "expired": [], "redeemed": []}
     for gift in gifts:
         groups[gift.status_on(today)].append(gift)
