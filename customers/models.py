@@ -147,6 +147,9 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["birthday_month", "birthday_day"], name="customer_birthday_idx"),
+            # My day: one person's birthdays this week without intersecting all their customers.
+            models.Index(fields=["owner", "birthday_month", "birthday_day"], condition=Q(is_archived=False),
+                         name="customer_owner_birthday_idx"),
             models.Index(fields=["owner", "is_archived"], name="customer_owner_idx"),
             models.Index(fields=["last_touchpoint_at"], name="customer_last_tp_idx"),
             models.Index(fields=["health"], name="customer_health_idx"),
