@@ -67,6 +67,14 @@ class Touchpoint(models.Model):
         return f"{self.get_kind_display()} with {self.customer} on {self.happened_at:%Y-%m-%d}"
 
     @property
+    def product_names(self) -> list[str]:
+        """Its products' names, A-Z. The timeline reads a whole page's at once (touchpoint_product_names)."""
+        names = self.__dict__.get("_product_names")
+        if names is None:
+            names = self._product_names = [product.name for product in self.products.all()]
+        return names
+
+    @property
     def icon(self) -> str:
         """The bootstrap-icons name for this kind."""
         return KIND_ICONS.get(self.kind, "dot")

@@ -16,13 +16,28 @@ def touchpoint_entry(touchpoint: Touchpoint) -> TimelineEntry:
                          key=f"tp:{touchpoint.pk}")
 
 
+def touchpoint_product_names(touchpoints: list[Touchpoint]) -> None:
+    """Set `product_names` on each touchpoint with one query (names only: far cheaper than prefetching models)."""
+    names: dict[int, list[str]] = {t.pk: [] for t in touchpoints}
+    if names:
+        rows = (
+            Touchpoint.products.through.objects.filter(touchpoint_id__in=list(names))
+            .order_by("product__name", "product_id").values_list("touchpoint_id", "product__name")
+        )
+        for touchpoint_id, name in rows:
+            names[touchpoint_id].append(name)
+    for touchpoint in touchpoints:
+        touchpoint._product_names = names[touchpoint.pk]
+
+
 def touchpoint_timeline_source(customer: Customer, before: datetime | None, limit: int) -> list[TimelineEntry]:
-    """This app's own timeline source (2 queries: the touchpoints, their products)."""
+    """This app's own timeline source (2 queries: the touchpoints, their products' names)."""
     touchpoints = Touchpoint.objects.filter(customer=customer)
     if before is not None:
         touchpoints = touchpoints.filter(happened_at__lt=before)
-    touchpoints = touchpoints.select_related("logged_by").prefetch_related("products").order_by("-happened_at", "-pk")
-    return [touchpoint_entry(t) for t in touchpoints[:limit]]
+    touchpoints = list(touchpoints.select_related("logged_by").order_by("-happened_at", "-pk")[:limit])
+    touchpoint_product_names(touchpoints)
+    return [touchpoint_entry(t) for t in touchpoints]
 
 
 @dataclass

@@ -97,9 +97,7 @@ def touchpoint_log(
     if chosen:  # a new touchpoint has no products yet: nothing to clear
         touchpoint.products.set(chosen)
     # Its products are known: showing the new entry needs no query for them.
-    known = touchpoint.products.get_queryset()
-    known._result_cache, known._prefetch_done = sorted(chosen, key=lambda p: (p.name, p.pk)), True
-    touchpoint._prefetched_objects_cache = {"products": known}
+    touchpoint._product_names = sorted(p.name for p in chosen)
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)
     touchpoint_logged(touchpoint)
     return touchpoint
