@@ -22,7 +22,8 @@ def customer_card_get(*, customer_id: int) -> Customer:
     The favourite products and tags are read as names only (`card_favourites`, `card_tags`):
     prefetching many-to-many models costs several times as much for the two badges lists.
     """
-    customer = Customer.objects.select_related("owner", "referred_by", "created_by").get(pk=customer_id)
+    # Only the users and the referrer the card shows: every joined model's columns cost compiling and reading.
+    customer = Customer.objects.select_related("owner", "referred_by").get(pk=customer_id)
     customer.card_favourites = list(
         Customer.favourite_products.through.objects.filter(customer_id=customer.pk)
         .order_by("product__name", "product_id").values_list("product__name", flat=True)
