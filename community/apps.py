@@ -21,3 +21,11 @@ class CommunityConfig(AppConfig):
             CardPanel(name="community", template="community/includes/_card_panel.html",
                       context=card_panel_context, order=60, column="side")
         )
+
+        from community.selectors import customers_in_segment, segment_choices
+        from customers.list_filters import ListFilterExtension, register_list_filter
+
+        register_list_filter(
+            ListFilterExtension(name="segment", empty_label="Any segment", choices=segment_choices,
+                                apply=customers_in_segment)
+        )

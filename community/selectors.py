@@ -181,3 +181,16 @@ def waiting_position(invitation: Invitation) -> int:
         .count()
         + 1
     )
+
+
+def segment_choices() -> list[tuple[str, str]]:
+    """Saved segments for the customer list's filter (one query)."""
+    return [(str(pk), name) for pk, name in Segment.objects.order_by("name").values_list("pk", "name")]
+
+
+def customers_in_segment(customers: QuerySet[Customer], segment_id: str) -> QuerySet[Customer]:
+    """Narrow the customer list to one saved segment's members (an unknown id matches nobody)."""
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        return customers.none()
+    return customers.filter(pk__in=segment_customers(segment).values("pk"))

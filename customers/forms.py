@@ -5,6 +5,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from crm.forms import RejectNullBytesMixin
+from customers.list_filters import list_filter_extensions
 from customers.models import Customer, Product, Tag
 from customers.services import phone_normalise
 
@@ -149,6 +150,14 @@ class ListFilterForm(forms.Form):
         choices=[("", "Active"), ("only", "Archived"), ("all", "Active and archived")], required=False
     )
     sort = forms.ChoiceField(choices=[("name", "Name"), ("recent", "Last seen")], required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for extension in list_filter_extensions():  # e.g. saved segments, from the community app
+            self.fields[extension.name] = forms.ChoiceField(
+                choices=lambda extension=extension: [("", extension.empty_label)] + extension.choices(),
+                required=False,
+            )
 
     def selects(self) -> list[dict]:
         """Every filter but q as a <select>: one plain query per model field, options marked selected here.

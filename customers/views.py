@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from customers import services
 from customers.birthdays import birthday_countdown
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
+from customers.list_filters import list_filter_extensions
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
 from customers.panels import card_panels_for
 from customers.selectors import (
@@ -97,12 +98,17 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
             health=data["health"], stage=data["stage"], archived=data["archived"], sort=data["sort"] or "name",
         )
     customers = customer_list(filters=filters, region=request.shop.phone_region)
+    extensions = list_filter_extensions()
+    for extension in extensions:
+        if form.is_valid() and form.cleaned_data.get(extension.name):
+            customers = extension.apply(customers, form.cleaned_data[extension.name])
     page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "customers/list.html", {
         "form": form, "page": page, "query": query.urlencode(), "filtered": bool(request.GET.get("q")) or any(
-            request.GET.get(k) for k in ("tag", "owner", "product", "birthday_month", "health", "stage", "archived")
+            request.GET.get(k) for k in ("tag", "owner", "product", "birthday_month", "health", "stage", "archived",
+                                         *(extension.name for extension in extensions))
         ),
     })
 
