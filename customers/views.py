@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from customers import services
 from customers.birthdays import birthday_countdown
+from crm.forms import form_add_errors
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.list_filters import list_filter_extensions
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
@@ -41,15 +42,6 @@ SNOOZE_CHOICES = [(1, "+1 day"), (7, "+1 week")]
 
 def _today(request: HttpRequest):
     return timezone.localdate(timezone.now(), request.shop.tz)
-
-
-def _form_errors_from(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form's fields (or above it)."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- My day ------------------------------------------------------------------
@@ -207,7 +199,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         try:
             customer = services.customer_create(created_by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors_from(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, f"{customer.full_name} was added.")
             return redirect("customers:detail", customer.pk)
@@ -224,7 +216,7 @@ def customer_update(request: HttpRequest, customer_id: int) -> HttpResponse:
         try:
             services.customer_update(customer=customer, updated_by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors_from(form, error)
+            form_add_errors(form, error)
         else:
             messages.success(request, "Saved.")
             return redirect("customers:detail", customer.pk)
@@ -296,7 +288,7 @@ def followup_create(request: HttpRequest, customer_id: int) -> HttpResponse:
                 due_date=form.cleaned_data["due_date"], assignee=form.cleaned_data["assignee"],
             )
         except ValidationError as error:
-            _form_errors_from(form, error)
+            form_add_errors(form, error)
         else:
             form = FollowUpForm(initial={"due_date": _today(request)})
             return _followups_response(request, customer, form)
