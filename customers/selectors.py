@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
 from customers.lookups import like_contains
+from customers.list_filters import list_filter_extensions
 from customers.models import Customer, FollowUp, ImportantDate
 
 SEARCH_DROPDOWN_LIMIT = 10
@@ -111,6 +112,7 @@ class ListFilters:
     stage: str = ""
     archived: str = ""  # "" active only, "only" archived only, "all"
     sort: str = "name"  # "name" or "recent"
+    extra: dict[str, str] = field(default_factory=dict)  # filters other apps registered, e.g. {"segment": "3"}
 
 
 SORTS = {
@@ -143,6 +145,9 @@ def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Custo
         customers = customers.filter(health=filters.health)
     if filters.stage:
         customers = customers.filter(stage=filters.stage)
+    for extension in list_filter_extensions():
+        if filters.extra.get(extension.name):
+            customers = extension.apply(customers, filters.extra[extension.name])
     order = SORTS.get(filters.sort, SORTS["name"])
     return customers.select_related("owner").prefetch_related("tags").order_by(*order)
 

@@ -88,19 +88,16 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
             q=data["q"], tag=data["tag"].pk if data["tag"] else None, owner=data["owner"].pk if data["owner"] else None,
             product=data["product"].pk if data["product"] else None, birthday_month=data["birthday_month"],
             health=data["health"], stage=data["stage"], archived=data["archived"], sort=data["sort"] or "name",
+            extra={ext.name: data[ext.name] for ext in list_filter_extensions() if data.get(ext.name)},
         )
     customers = customer_list(filters=filters, region=request.shop.phone_region)
-    extensions = list_filter_extensions()
-    for extension in extensions:
-        if form.is_valid() and form.cleaned_data.get(extension.name):
-            customers = extension.apply(customers, form.cleaned_data[extension.name])
     page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "customers/list.html", {
         "form": form, "page": page, "query": query.urlencode(), "filtered": bool(request.GET.get("q")) or any(
             request.GET.get(k) for k in ("tag", "owner", "product", "birthday_month", "health", "stage", "archived",
-                                         *(extension.name for extension in extensions))
+                                         *(extension.name for extension in list_filter_extensions()))
         ),
     })
 
