@@ -149,7 +149,34 @@ def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Custo
         if filters.extra.get(extension.name):
             customers = extension.apply(customers, filters.extra[extension.name])
     order = SORTS.get(filters.sort, SORTS["name"])
-    return customers.select_related("owner").prefetch_related("tags").order_by(*order)
+    return customers_as_rows(customers).order_by(*order)
+
+
+# What a customer row (list, search) shows; the other 20-odd columns cost reading and compiling.
+CUSTOMER_ROW_FIELDS = (
+    "first_name", "last_name", "preferred_name", "email", "phone", "health", "stage", "is_archived",
+    "last_touchpoint_at", "owner__first_name", "owner__last_name", "owner__username",
+)
+
+
+def customers_as_rows(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    return customers.select_related("owner").only(*CUSTOMER_ROW_FIELDS)
+
+
+def with_tag_names(customers) -> list[Customer]:
+    """Set `tag_names` on each customer with one query (names only: prefetching Tag models costs 4x)."""
+    customers = list(customers)
+    names: dict[int, list[str]] = {customer.pk: [] for customer in customers}
+    if names:
+        rows = (
+            Customer.tags.through.objects.filter(customer_id__in=list(names))
+            .order_by("tag__name", "tag_id").values_list("customer_id", "tag__name")
+        )
+        for customer_id, name in rows:
+            names[customer_id].append(name)
+    for customer in customers:
+        customer.tag_names = names[customer.pk]
+    return customers
 
 
 # My day shows the first ten of each list and how many more there are; the rest are on their own
