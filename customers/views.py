@@ -39,6 +39,8 @@ from customers.selectors import (
 LIST_PAGE_SIZE = 25
 SEARCH_PAGE_SIZE = 25
 SNOOZE_CHOICES = [(1, "+1 day"), (7, "+1 week")]
+# The card opens on the latest few entries; "Older" appends the rest a page (TIMELINE_PAGE) at a time.
+CARD_TIMELINE_FIRST = 10
 
 
 def _today(request: HttpRequest):
@@ -148,7 +150,8 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
             day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         ),
         "followups": customer_open_followups(customer=customer),
-        "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before"))),
+        "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before")),
+                                  limit=CARD_TIMELINE_FIRST),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
         "main_panels": [p for p in panels if p["panel"].column != "side"],
         "touchpoint_form": TouchpointForm(),

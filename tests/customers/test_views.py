@@ -109,16 +109,24 @@ def test_the_timeline_is_newest_first_and_pages_with_an_older_link(staff_client,
     for n in range(25):
         touchpoint_log(customer=customer, logged_by=staff, kind="note", note=f"entry {n:02d}",
                        happened_at=now - timedelta(hours=n))
+    card_url = reverse("customers:detail", args=[customer.pk])
 
-    first = staff_client.get(reverse("customers:detail", args=[customer.pk]))
+    first = staff_client.get(card_url)
     entries = first.context["timeline"].entries
-    assert [e.obj.note for e in entries][:2] == ["entry 00", "entry 01"]
-    assert len(entries) == 20
+    assert [e.obj.note for e in entries] == [f"entry {n:02d}" for n in range(10)]
     older = first.context["timeline"].older
 
-    second = staff_client.get(reverse("customers:detail", args=[customer.pk]), {"before": older.isoformat()})
-    assert [e.obj.note for e in second.context["timeline"].entries] == [f"entry {n:02d}" for n in range(20, 25)]
-    assert second.context["timeline"].older is None
+    # Without JavaScript "Older" opens the card on the next ten.
+    second = staff_client.get(card_url, {"before": older.isoformat()})
+    assert [e.obj.note for e in second.context["timeline"].entries] == [f"entry {n:02d}" for n in range(10, 20)]
+    assert second.context["timeline"].older is not None
+
+    # With htmx it appends the rest (up to 20 a time) and the last page has no "Older" button.
+    appended = staff_client.get(card_url, {"before": older.isoformat()}, HTTP_HX_REQUEST="true")
+    html = appended.content.decode()
+    assert appended.status_code == 200 and "<html" not in html
+    assert [e.obj.note for e in appended.context["timeline"].entries] == [f"entry {n:02d}" for n in range(10, 25)]
+    assert 'id="timeline-older" hx-swap-oob="true"' in html and "Older" not in html
 
 
 def test_staff_add_a_customer_with_only_a_first_name_and_become_the_owner(staff_client, staff):
