@@ -3,10 +3,9 @@ import calendar
 from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
 
 from crm.forms import RejectNullBytesMixin
+from crm.templatetags.form_options import options_html
 from customers.list_filters import list_filter_extensions
 from customers.models import Customer, Product, Tag
 from customers.services import phone_normalise
@@ -180,11 +179,7 @@ class ListFilterForm(forms.Form):
             prefix = "Sort: " if bound.name == "sort" else ""
             selects.append({
                 "name": bound.name, "id": bound.id_for_label, "label": bound.label,
-                # Built here, not looped over in the template: ~70 options were a sixth of the page's time.
-                "options": format_html_join("", '<option value="{}"{}>{}</option>', (
-                    (value, mark_safe(" selected") if str(value) == current else "", prefix + str(label))
-                    for value, label in choices
-                )),
+                "options": options_html(choices, current, prefix=prefix),
             })
         return selects
 

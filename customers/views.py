@@ -33,7 +33,6 @@ from customers.selectors import (
     my_followups,
     rows_between,
     with_birthday_countdowns,
-    with_tag_names,
 )
 
 LIST_PAGE_SIZE = 25
@@ -95,7 +94,6 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
         )
     customers = customer_list(filters=filters, region=request.shop.phone_region)
     page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))
-    page.object_list = with_tag_names(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "customers/list.html", {

@@ -68,7 +68,7 @@ class Touchpoint(models.Model):
 
     @property
     def product_names(self) -> list[str]:
-        """Its products' names, A-Z. The timeline reads a whole page's at once (touchpoint_product_names)."""
+        """Its products' names, A-Z. The timeline reads them in its own query (touchpoint_timeline_source)."""
         names = self.__dict__.get("_product_names")
         if names is None:
             names = self._product_names = [product.name for product in self.products.all()]

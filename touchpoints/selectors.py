@@ -3,6 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import OuterRef
+
+from crm.expressions import JSONList
 from customers.models import Customer
 from touchpoints.models import Touchpoint
 from touchpoints.timeline import TimelineEntry, timeline_sources
@@ -16,27 +19,21 @@ def touchpoint_entry(touchpoint: Touchpoint) -> TimelineEntry:
                          key=f"tp:{touchpoint.pk}")
 
 
-def touchpoint_product_names(touchpoints: list[Touchpoint]) -> None:
-    """Set `product_names` on each touchpoint with one query (names only: far cheaper than prefetching models)."""
-    names: dict[int, list[str]] = {t.pk: [] for t in touchpoints}
-    if names:
-        rows = (
-            Touchpoint.products.through.objects.filter(touchpoint_id__in=list(names))
-            .order_by("product__name", "product_id").values_list("touchpoint_id", "product__name")
-        )
-        for touchpoint_id, name in rows:
-            names[touchpoint_id].append(name)
-    for touchpoint in touchpoints:
-        touchpoint._product_names = names[touchpoint.pk]
-
-
 def touchpoint_timeline_source(customer: Customer, before: datetime | None, limit: int) -> list[TimelineEntry]:
-    """This app's own timeline source (2 queries: the touchpoints, their products' names)."""
+    """This app's own timeline source: one query, the products' names read in the same row."""
     touchpoints = Touchpoint.objects.filter(customer=customer)
     if before is not None:
         touchpoints = touchpoints.filter(happened_at__lt=before)
-    touchpoints = list(touchpoints.select_related("logged_by").order_by("-happened_at", "-pk")[:limit])
-    touchpoint_product_names(touchpoints)
+    product_names = JSONList(
+        Touchpoint.products.through.objects.filter(touchpoint_id=OuterRef("pk")).order_by("product__name", "product_id"),
+        "product__name",
+    )
+    touchpoints = list(
+        touchpoints.select_related("logged_by").annotate(listed_product_names=product_names)
+        .order_by("-happened_at", "-pk")[:limit]
+    )
+    for touchpoint in touchpoints:
+        touchpoint._product_names = touchpoint.listed_product_names  # what Touchpoint.product_names reads
     return [touchpoint_entry(t) for t in touchpoints]
 
 
