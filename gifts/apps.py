@@ -17,7 +17,7 @@ class GiftsConfig(AppConfig):
             CardPanel(
                 name="gifts",
                 template="gifts/includes/_card_panel.html",
-                context=lambda request, customer: card_panel_context(request, customer),
+                context=lambda request, customer: card_panel_context(request, customer, lazy_form=True),
                 order=30,
                 column="side",
             )

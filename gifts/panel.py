@@ -16,8 +16,12 @@ def shop_today_for(request):
 
 
 def card_panel_context(request, customer: Customer, *, form: IssueForm | None = None,
-                       notice: str = "", error: str = "") -> dict:
-    """Context for gifts/includes/_card_panel.html: two queries (codes, product choices)."""
+                       notice: str = "", error: str = "", lazy_form: bool = False,
+                       next_page: str | None = None) -> dict:
+    """Context for gifts/includes/_card_panel.html: two queries (codes, product choices).
+
+    With `lazy_form` (the friend card) the issue form is fetched when opened: one query, the codes.
+    """
     shop = getattr(request, "shop", None) or ShopSettings.load()
     today = timezone.now().astimezone(shop.tz).date()
     # Self-contained (currency, CSRF token) so the card may include it with `only`.
@@ -25,10 +29,14 @@ def card_panel_context(request, customer: Customer, *, form: IssueForm | None = 
         "customer": customer,
         "groups": gift_codes_for_card(customer=customer, today=today),
         "issue_form": form or IssueForm(today=today, prefix="gift"),
+        "lazy_form": lazy_form and form is None,
         "today": today,
         "notice": notice,
         "error": error,
         "currency": shop.currency,
         "csrf_token": get_token(request),
-        "next": request.get_full_path() if request.method == "GET" else request.POST.get("next", ""),
+        # Where the no-JS form goes back to: the page showing the panel unless told.
+        "next": next_page if next_page is not None else (
+            request.get_full_path() if request.method == "GET" else request.POST.get("next", "")
+        ),
     }

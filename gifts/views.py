@@ -96,10 +96,15 @@ def customer_gifts(request: HttpRequest, customer_id: int) -> HttpResponse:
     return _panel(request, customer)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def issue(request: HttpRequest, customer_id: int) -> HttpResponse:
-    """Issue a gift by hand from the friend card."""
+    """Issue a gift by hand from the friend card (GET: the form, which the card loads when opened)."""
     customer = get_object_or_404(Customer, pk=customer_id)
+    if request.method == "GET":
+        if not request.htmx:
+            return redirect("gifts:customer", customer.pk)
+        ctx = card_panel_context(request, customer, next_page=request.GET.get("next", ""))
+        return render(request, "gifts/includes/_issue_form.html", {"ctx": ctx})
     form = IssueForm(request.POST, today=shop_today_for(request), prefix="gift")
     if not form.is_valid():
         return _panel(request, customer, status=400, form=form, error="The gift was not issued: see below.")

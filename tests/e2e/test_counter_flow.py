@@ -176,3 +176,22 @@ def test_my_day_ticks_a_follow_up_off_in_one_click(page, staff):
     page.wait_for_selector(f"#followup-{followup.pk}:has-text('Done.')")
     followup.refresh_from_db()
     assert followup.status == "done"
+
+
+def test_older_appends_the_next_page_of_the_timeline_under_the_first(page, staff):
+    customer = CustomerFactory(first_name="Ivo", owner=staff)
+    now = timezone.now()
+    for n in range(14):
+        touchpoint_log(customer=customer, logged_by=staff, kind="visit", note=f"entry {n:02d}",
+                       happened_at=now - timedelta(hours=n))
+    log_in(page, staff)
+    page.goto(f"/customers/{customer.pk}/")
+    entries = page.locator("#timeline-entries .timeline-note")
+    assert entries.count() == 10
+
+    page.click("#timeline-older a:has-text('Older')")
+
+    entries.nth(13).wait_for()
+    assert entries.all_inner_texts() == [f"entry {n:02d}" for n in range(14)]
+    assert page.locator("#timeline-older a").count() == 0  # the last page: no more "Older"
+    assert page.url.endswith(f"/customers/{customer.pk}/")  # appended in place, not a new page

@@ -30,6 +30,7 @@ def _today() -> date:
         ("get", "gifts:redeem", []),
         ("post", "gifts:redeem", []),
         ("get", "gifts:customer", ["C"]),
+        ("get", "gifts:issue", ["C"]),
         ("post", "gifts:issue", ["C"]),
         ("post", "gifts:card_redeem", ["C", "G"]),
     ],
@@ -158,15 +159,43 @@ def test_the_card_panel_lists_active_expired_and_redeemed_codes_in_a_fixed_numbe
         [panel] = [p for p in card_panels_for(request, customer) if p["panel"].name == "gifts"]
         return render_to_string(panel["panel"].template, {"ctx": panel["ctx"]}, request=request)
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):  # the codes (and the owner check); the form loads when opened
         html = render_panel()
+    assert 'name="gift-kind"' not in html and "hx-get" in html
     assert html.count("btn-outline-success") == 3  # a redeem button per active code
     assert "a free Flat white" in html and "expired" in html and "redeemed" in html
     # Twenty more codes: still the same number of queries.
     for _ in range(20):
         GiftCodeFactory(customer=customer, redeemed_at=timezone.now(), redeemed_by=staff)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         render_panel()
+
+
+def test_opening_issue_a_gift_on_the_card_loads_the_form_which_returns_to_the_card(staff_client):
+    customer = CustomerFactory()
+    ProductFactory(name="Flat white")
+    card_url = reverse("customers:detail", args=[customer.pk])
+    card = staff_client.get(card_url).content.decode()
+    form_url = reverse("gifts:issue", args=[customer.pk]) + "?next=" + card_url
+    assert f'hx-get="{form_url}"' in card and 'name="gift-kind"' not in card
+
+    form = staff_client.get(form_url, HTTP_HX_REQUEST="true")
+
+    html = form.content.decode()
+    assert form.status_code == 200 and "<html" not in html
+    assert 'name="gift-kind"' in html and ">Flat white</option>" in html
+    assert f'name="next" value="{card_url}"' in html
+    assert GiftCode.objects.count() == 0
+
+
+def test_the_issue_form_without_javascript_is_on_the_customers_gifts_page(staff_client):
+    customer = CustomerFactory()
+
+    response = staff_client.get(reverse("gifts:issue", args=[customer.pk]))
+
+    assert response.status_code == 302 and response.url == reverse("gifts:customer", args=[customer.pk])
+    page = staff_client.get(response.url).content.decode()
+    assert 'name="gift-kind"' in page
 
 
 def test_issuing_a_gift_from_the_card_with_htmx_returns_the_panel_with_the_new_code(staff_client, staff):
