@@ -6,7 +6,7 @@ The one rule for 29 February: in a year without it, the day is celebrated on 28 
 import calendar
 from datetime import date, timedelta
 
-from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models import BooleanField, Expression, F, IntegerField
 
 
 def occurrence_in(*, day: int, month: int, year: int) -> date:
@@ -77,25 +77,65 @@ def yearly_runs(*, start: date, days: int) -> list[tuple[int, int, int, int, int
     return [tuple(run) for run in runs]
 
 
-def yearly_dates_between_q(*, start: date, days: int, prefix: str = "birthday") -> Q:
-    """A filter for rows whose yearly date (`<prefix>_day`/`_month`) falls in [start, start + days).
+class _YearlyRunsSQL(Expression):
+    """SQL over a yearly date's (month, day) columns, written straight from the window's runs.
 
-    One OR of (month, day range) runs, served by the (month, day) index.
+    My day runs two such queries per view: building them as Q objects and When/Case expressions
+    and compiling those cost several times the queries' own time in the database.
     """
-    q = Q(pk__in=[])
-    for m, first, last, _, _ in yearly_runs(start=start, days=days):
-        q |= Q(**{f"{prefix}_month": m, f"{prefix}_day__gte": first, f"{prefix}_day__lte": last})
-    return q
+
+    def __init__(self, *, start: date, days: int, prefix: str):
+        super().__init__()
+        self.runs, self.days = yearly_runs(start=start, days=days), days
+        self.month, self.day = F(f"{prefix}_month"), F(f"{prefix}_day")
+
+    def get_source_expressions(self):
+        return [self.month, self.day]
+
+    def set_source_expressions(self, exprs):
+        self.month, self.day = exprs
+
+    def _columns(self, compiler) -> tuple[str, str]:
+        return compiler.compile(self.month)[0], compiler.compile(self.day)[0]
 
 
-def days_ahead_expression(*, start: date, days: int, prefix: str = "birthday") -> Case:
+class YearlyDatesBetween(_YearlyRunsSQL):
+    """True for rows whose yearly date falls in the window: an OR of (month, day range) runs, which the
+    (month, day) indexes serve."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def as_sql(self, compiler, connection):
+        if not self.runs:
+            return "1 = 0", []
+        month, day = self._columns(compiler)
+        sql = " OR ".join(f"({month} = %s AND {day} BETWEEN %s AND %s)" for _ in self.runs)
+        return f"({sql})", [value for m, first, last, _, _ in self.runs for value in (m, first, last)]
+
+
+class YearlyDaysAhead(_YearlyRunsSQL):
+    """How many days until the yearly date, for rows in the window (else `days`)."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection):
+        month, day = self._columns(compiler)
+        whens, params = [], []
+        for m, first, last, offset, leap_offset in self.runs:
+            if leap_offset is not None:  # 29 February, celebrated on the 28th
+                whens.append(f"WHEN {month} = 2 AND {day} = 29 THEN %s")
+                params.append(leap_offset)
+            whens.append(f"WHEN {month} = %s AND {day} BETWEEN %s AND %s THEN {day} + %s")
+            params += [m, first, last, offset - first]
+        return f"CASE {' '.join(whens)} ELSE %s END", [*params, self.days]
+
+
+def yearly_dates_between_q(*, start: date, days: int, prefix: str = "birthday") -> YearlyDatesBetween:
+    """A filter for rows whose yearly date (`<prefix>_day`/`_month`) falls in [start, start + days)."""
+    return YearlyDatesBetween(start=start, days=days, prefix=prefix)
+
+
+def days_ahead_expression(*, start: date, days: int, prefix: str = "birthday") -> YearlyDaysAhead:
     """SQL for "days until the yearly date" within the window, so the database can sort and limit."""
-    whens = []
-    for m, first, last, offset, leap_offset in yearly_runs(start=start, days=days):
-        if leap_offset is not None:
-            whens.append(When(Q(**{f"{prefix}_month": 2, f"{prefix}_day": 29}), then=Value(leap_offset)))
-        whens.append(When(
-            Q(**{f"{prefix}_month": m, f"{prefix}_day__gte": first, f"{prefix}_day__lte": last}),
-            then=F(f"{prefix}_day") + Value(offset - first),
-        ))
-    return Case(*whens, default=Value(days), output_field=IntegerField())
+    return YearlyDaysAhead(start=start, days=days, prefix=prefix)
