@@ -10,9 +10,10 @@ class ShopTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.shop = ShopSettings.load()
-        timezone.activate(request.shop.tz)
-        try:
-            return self.get_response(request)
-        finally:
-            timezone.deactivate()
+        with ShopSettings.for_request() as shop:
+            request.shop = shop
+            timezone.activate(shop.tz)
+            try:
+                return self.get_response(request)
+            finally:
+                timezone.deactivate()

@@ -1,4 +1,7 @@
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -15,6 +18,11 @@ def validate_phone_region(value: str) -> None:
 
     if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise ValidationError(f"“{value}” is not a known phone region (two letters, like GB or US).")
+
+
+# The row read for the request being served (crm.middleware): services that ask for the settings
+# again during the request (figures, gifts, automations) get it without another query.
+_request_shop: ContextVar["ShopSettings | None"] = ContextVar("request_shop", default=None)
 
 
 class ShopSettings(models.Model):
@@ -42,8 +50,27 @@ class ShopSettings(models.Model):
 
     @classmethod
     def load(cls) -> "ShopSettings":
-        settings, _ = cls.objects.get_or_create(pk=1)
-        return settings
+        shop = _request_shop.get()
+        if shop is None:
+            shop, _ = cls.objects.get_or_create(pk=1)
+        return shop
+
+    @classmethod
+    @contextmanager
+    def for_request(cls) -> Iterator["ShopSettings"]:
+        """Read the settings once and let load() answer with that row until the request is served."""
+        token = _request_shop.set(None)
+        try:
+            shop = cls.load()
+            _request_shop.set(shop)
+            yield shop
+        finally:
+            _request_shop.reset(token)
+
+    def serve_rest_of_request(self) -> None:
+        """After a change, the rest of this request (if any) sees the saved row."""
+        if _request_shop.get() is not None:
+            _request_shop.set(self)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

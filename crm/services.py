@@ -19,4 +19,5 @@ def shop_settings_update(*, updated_by: User | None, **fields) -> ShopSettings:
     shop._history_user = updated_by
     shop.full_clean()
     shop.save()
+    shop.serve_rest_of_request()
     return shop

@@ -43,3 +43,17 @@ def test_the_nav_shows_shop_settings_to_the_owner_only(owner_client, client, sta
     assert URL in owner_client.get(reverse("customers:my_day")).content.decode()
     client.force_login(staff)
     assert URL not in client.get(reverse("customers:my_day")).content.decode()
+
+
+def test_within_a_request_the_settings_are_read_once_and_changes_are_seen(django_assert_num_queries):
+    from crm.services import shop_settings_update
+
+    ShopSettings.load()  # the row exists
+    with ShopSettings.for_request() as shop:
+        with django_assert_num_queries(0):
+            assert ShopSettings.load() is shop
+        changed = shop_settings_update(updated_by=None, name="Corner Café")
+        assert ShopSettings.load() is changed and ShopSettings.load().name == "Corner Café"
+    # Outside a request (a task, another request) load() reads the row again.
+    with django_assert_num_queries(1):
+        assert ShopSettings.load().name == "Corner Café"
