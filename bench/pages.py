@@ -186,7 +186,7 @@ def _inspect_here() -> None:
 
     from customers.birthdays import yearly_dates_between_q
     from customers.models import Customer
-    from customers.selectors import customer_search
+    from customers.selectors import customer_search_rows
     from dashboard.selectors import birthdays_in_month
     from touchpoints.models import Touchpoint
 
@@ -224,7 +224,8 @@ def _inspect_here() -> None:
     if connection.vendor == "postgresql":
         staff = User.objects.get(username="staff")
         today = timezone.localdate()
-        search_qs = customer_search(q=surname, region="GB")[:25]
+        # What the search page runs for its first page: 25 rows and one more to know about the next.
+        search_qs = customer_search_rows(q=surname, region="GB", start=0, stop=26)
         timeline_qs = (Touchpoint.objects.filter(customer_id=top["customer_id"])
                        .select_related("logged_by").order_by("-happened_at", "-pk")[:21])
         my_day_birthdays = Customer.objects.filter(yearly_dates_between_q(start=today, days=7), owner=staff,

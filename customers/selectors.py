@@ -3,10 +3,13 @@
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 
 import phonenumbers
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
 from crm.expressions import JSONList
@@ -74,7 +77,8 @@ def customer_search(*, q: str, region: str = "GB", include_archived: bool = Fals
     """Customers matching part of a name, an email or a phone number; prefix matches first.
 
     Every word must match one of first, last or preferred name (so "ann smi" finds Ann Smith).
-    The `ilike` lookup is served by the trigram GIN indexes on PostgreSQL.
+    The `ilike` lookup is served by the trigram GIN indexes on PostgreSQL. Sorting reads every
+    match: the search page reads its rows with `customer_search_rows` instead.
     """
     q = " ".join((q or "").split())[:100]
     if not q:
@@ -103,6 +107,123 @@ def customer_search(*, q: str, region: str = "GB", include_archived: bool = Fals
         customers.annotate(rank=rank)
         .select_related("owner")
         .order_by("rank", Lower("first_name"), Lower("last_name"), "pk")
+    )
+
+
+class _SearchSQL:
+    """The conditions of `customer_search` as SQL, for `customer_search_rows`: (sql, params) pairs.
+
+    Written out rather than built from querysets: compiling its seven SELECTs with the ORM took
+    longer than PostgreSQL takes to run the query.
+    """
+
+    NAMES = ("first_name", "last_name", "preferred_name")
+
+    def __init__(self, *, q: str, region: str):
+        self.q, self.words = q, q.split(" ")
+        self.phones = _phone_patterns(q, region)
+        self.postgres = connection.vendor == "postgresql"
+        qn = connection.ops.quote_name
+        self.table = qn(Customer._meta.db_table)
+        self.column = {name: f"{self.table}.{qn(name)}" for name in (*self.NAMES, "email", "phone", "is_archived")}
+
+    @staticmethod
+    def join(operator: str, parts) -> tuple[str, list]:
+        parts = list(parts)
+        return "(" + f" {operator} ".join(sql for sql, _ in parts) + ")", [p for _, params in parts for p in params]
+
+    def contains(self, name: str, text: str) -> tuple[str, list]:
+        # As customers.lookups.ILike: ILIKE, served by the trigram indexes, or SQLite's LIKE.
+        operator = "ILIKE %s" if self.postgres else "LIKE %s ESCAPE '\\'"
+        return f"{self.column[name]} {operator}", [like_contains(text)]
+
+    def starts(self, name: str, text: str) -> tuple[str, list]:
+        # ILIKE in a form a text_pattern_ops index on LOWER(column) serves (customer_*_prefix_idx):
+        # PostgreSQL's ILIKE lowercases both sides with the same lower().
+        return f"LOWER({self.column[name]}) LIKE LOWER(%s) ESCAPE '\\'", [_like_prefix(text) + "%"]
+
+    def name_prefix(self, name: str) -> tuple[str, list]:
+        if name == "preferred_name":  # `<> ''` (implied) lets its partial index serve it
+            return self.join("AND", [self.starts(name, self.words[0]), (f"{self.column[name]} <> ''", [])])
+        return self.starts(name, self.words[0])
+
+    def prefix(self) -> tuple[str, list]:
+        """The matches listed first: a name starting with the first word, or an email starting with the query."""
+        return self.join("OR", [*(self.name_prefix(name) for name in self.NAMES), self.starts("email", self.q)])
+
+    def names_match(self, words: list[str]) -> list[tuple[str, list]]:
+        """Each word is part of the first, last or preferred name."""
+        return [self.join("OR", (self.contains(name, word) for name in self.NAMES)) for word in words]
+
+    def email_or_phone(self) -> tuple[str, list]:
+        phones = [self.contains("phone", phone) for phone in self.phones]
+        return self.join("OR", [self.contains("email", self.q.lower()), *phones])
+
+    def first_rows(self, conditions, stop: int) -> tuple[str, list]:
+        """(id, f, l) of the first `stop` active customers meeting all `conditions`, in name order."""
+        where, params = self.join("AND", [(f"NOT {self.column['is_archived']}", []), *conditions])
+        sql = (
+            f"SELECT {self.table}.id AS id, LOWER({self.column['first_name']}) AS f, "
+            f"LOWER({self.column['last_name']}) AS l FROM {self.table} WHERE {where} ORDER BY f, l, id LIMIT %s"
+        )
+        return sql, [*params, stop]
+
+    def prefix_parts(self, stop: int) -> list[tuple[str, list]]:
+        """The first `stop` prefix matches of each way of being one; together they hold the first `stop`."""
+        other_words = self.names_match(self.words[1:])
+        parts = [self.first_rows([self.name_prefix(name), *other_words], stop) for name in self.NAMES]
+        parts.append(self.first_rows([self.starts("email", self.q)], stop))  # contains the query: a match
+        if len(self.words) > 1:
+            # Starting a name with the first word, and matching by email or phone instead of the other words.
+            names = self.join("OR", (self.name_prefix(name) for name in self.NAMES))
+            parts.append(self.first_rows([names, self.email_or_phone()], stop))
+        else:
+            # A common surname ("Smith", 3% of customers): its first rows come in order from
+            # customer_name_idx, and the prefix index reads only the longer names ("Smithson").
+            word, last_name = self.words[0], f"LOWER({self.column['last_name']})"
+            longer = f"{last_name} ~>~ LOWER(%s)" if self.postgres else f"{last_name} <> LOWER(%s)"
+            parts[1] = self.first_rows([(f"{last_name} = LOWER(%s)", [word])], stop)
+            parts.append(self.first_rows([self.name_prefix("last_name"), (longer, [word])], stop))
+        return parts
+
+    def ids(self, *, start: int, stop: int) -> tuple[str, list]:
+        """The ids of rows start..stop of the search, in an order the caller sorts again."""
+        prefix_parts = self.prefix_parts(stop)
+        union = " UNION ".join(f"SELECT * FROM ({sql}) AS part{i}" for i, (sql, _) in enumerate(prefix_parts))
+        matches = self.join("OR", [self.join("AND", self.names_match(self.words)), self.email_or_phone()])
+        prefix_sql, prefix_params = self.prefix()
+        others_sql, others_params = self.first_rows([matches, (f"NOT {prefix_sql}", prefix_params)], stop)
+        # The other matches' WHERE is a one-time filter: PostgreSQL doesn't start reading them when
+        # the prefix matches fill the page.
+        sql = (
+            f"WITH prefix AS (SELECT id, f, l FROM ({union}) AS parts ORDER BY f, l, id LIMIT %s) "
+            "SELECT id FROM (SELECT 0 AS r, f, l, id FROM prefix UNION ALL "
+            f"SELECT 1 AS r, f, l, id FROM ({others_sql}) AS others WHERE (SELECT COUNT(*) FROM prefix) < %s"
+            ") AS found ORDER BY r, f, l, id LIMIT %s OFFSET %s"
+        )
+        params = [p for _, part_params in prefix_parts for p in part_params]
+        return sql, [*params, stop, *others_params, stop, stop - start, start]
+
+
+def customer_search_rows(*, q: str, region: str = "GB", start: int, stop: int) -> QuerySet[Customer]:
+    """Rows start..stop of `customer_search(q=q, region=region)` with what a list row shows, in one query.
+
+    Sorting every match reads them all: 3,300 rows from 2,200 heap blocks (~10 ms) for "Smith" among
+    100,000 customers. The prefix matches, which come first, are read instead by index range scans
+    (customer_*_prefix_idx, customer_name_idx), at most `stop` from each; the other matches (trigram
+    indexes) are read only when there are fewer than `stop` prefix matches.
+    """
+    q = " ".join((q or "").split())[:100]
+    if not q or stop <= start:
+        return Customer.objects.none()
+    search = _SearchSQL(q=q, region=region)
+    prefix_sql, prefix_params = search.prefix()
+    # The row columns without tag names (`customers_as_rows`): search results don't show tags.
+    return (
+        Customer.objects.filter(pk__in=RawSQL(*search.ids(start=start, stop=stop)))
+        .select_related("owner").only(*CUSTOMER_ROW_FIELDS)
+        .annotate(search_rank=RawSQL(f"CASE WHEN {prefix_sql} THEN 0 ELSE 1 END", prefix_params))
+        .order_by("search_rank", Lower("first_name"), Lower("last_name"), "pk")
     )
 
 
@@ -311,7 +432,8 @@ def rows_between(queryset: QuerySet, start: int, stop: int) -> list:
     return list(queryset.filter(pk__in=Subquery(ids)))
 
 
-def cheap_page(queryset, *, number: int, size: int) -> CheapPage:
+def cheap_page(rows, *, number: int, size: int) -> CheapPage:
+    """`rows`: a sorted queryset, or a function of (start, stop) returning those rows."""
     start = (number - 1) * size
-    rows = rows_between(queryset, start, start + size + 1)
+    rows = list((rows if callable(rows) else partial(rows_between, rows))(start, start + size + 1))
     return CheapPage(object_list=rows[:size], number=number, has_next=len(rows) > size)

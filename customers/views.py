@@ -107,16 +107,21 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def customer_search_view(request: HttpRequest) -> HttpResponse:
     """The top-bar search: a dropdown of up to 10 as you type (htmx), a paginated page on Enter."""
+    from customers.selectors import customer_search_rows
+
     q = request.GET.get("q", "").strip()[:100]
-    customers = customer_search(q=q, region=request.shop.phone_region)
+
+    def rows(start: int, stop: int) -> list[Customer]:
+        return list(customer_search_rows(q=q, region=request.shop.phone_region, start=start, stop=stop))
+
     if request.htmx and request.GET.get("dropdown"):
-        results = rows_between(customers, 0, SEARCH_DROPDOWN_LIMIT + 1)
+        results = rows(0, SEARCH_DROPDOWN_LIMIT + 1)
         return render(request, "customers/includes/_search_dropdown.html", {
             "q": q, "results": results[:SEARCH_DROPDOWN_LIMIT], "more": len(results) > SEARCH_DROPDOWN_LIMIT,
             "pick": request.GET.get("pick", ""),
         })
     # No COUNT(*) of every match: "Next" shows when one more row exists.
-    page = cheap_page(customers, number=_page_number(request), size=SEARCH_PAGE_SIZE) if q else None
+    page = cheap_page(rows, number=_page_number(request), size=SEARCH_PAGE_SIZE) if q else None
     return render(request, "customers/search.html", {"q": q, "page": page, "query": urlencode({"q": q})})
 
 
