@@ -3,12 +3,11 @@
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
 
 import phonenumbers
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
@@ -421,19 +420,8 @@ class CheapPage:
         return iter(self.object_list)
 
 
-def rows_between(queryset: QuerySet, start: int, stop: int) -> list:
-    """Rows start..stop of a sorted queryset, sorting only the ids of every match (one query).
-
-    Search sorts thousands of matches to show 25: sorting narrow (id, sort keys) rows and then
-    loading the full rows (and their joins) for the page alone is much cheaper than carrying every
-    match's whole row, and its owner, through the sort.
-    """
-    ids = queryset.select_related(None).values("pk")[start:stop]
-    return list(queryset.filter(pk__in=Subquery(ids)))
-
-
-def cheap_page(rows, *, number: int, size: int) -> CheapPage:
-    """`rows`: a sorted queryset, or a function of (start, stop) returning those rows."""
+def cheap_page(rows_between, *, number: int, size: int) -> CheapPage:
+    """`rows_between(start, stop)`: rows start..stop of a sorted result."""
     start = (number - 1) * size
-    rows = list((rows if callable(rows) else partial(rows_between, rows))(start, start + size + 1))
+    rows = list(rows_between(start, start + size + 1))
     return CheapPage(object_list=rows[:size], number=number, has_next=len(rows) > size)

@@ -27,11 +27,10 @@ from customers.selectors import (
     customer_list,
     customer_open_followups,
     cheap_page,
-    customer_search,
+    customer_search_rows,
     my_birthdays,
     my_day_get,
     my_followups,
-    rows_between,
     with_birthday_countdowns,
 )
 
@@ -107,8 +106,6 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
 @require_GET
 def customer_search_view(request: HttpRequest) -> HttpResponse:
     """The top-bar search: a dropdown of up to 10 as you type (htmx), a paginated page on Enter."""
-    from customers.selectors import customer_search_rows
-
     q = request.GET.get("q", "").strip()[:100]
 
     def rows(start: int, stop: int) -> list[Customer]:
