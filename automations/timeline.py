@@ -6,6 +6,9 @@ from touchpoints.timeline import TimelineEntry
 
 from automations.models import EmailOptOut, OutboundMessage
 
+# What a message's timeline entry shows: the body and headers are most of an outbox row.
+TIMELINE_MESSAGE_FIELDS = ("customer_id", "kind", "status", "planned_at", "sent_at", "subject", "status_reason",
+                           "last_error")
 
 
 def timeline_messages(customer, before: datetime | None, limit: int) -> list[TimelineEntry]:
@@ -18,7 +21,7 @@ def timeline_messages(customer, before: datetime | None, limit: int) -> list[Tim
     entries = [
         TimelineEntry(at=m.planned_at, template="automations/includes/_timeline_message.html", obj=m,
                       key=f"msg:{m.pk}")
-        for m in messages.order_by("-planned_at", "-pk")[:limit]
+        for m in messages.only(*TIMELINE_MESSAGE_FIELDS).order_by("-planned_at", "-pk")[:limit]
     ]
     entries += [
         TimelineEntry(at=o.created_at, template="automations/includes/_timeline_optout.html", obj=o,

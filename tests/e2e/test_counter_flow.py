@@ -195,3 +195,4 @@ def test_older_appends_the_next_page_of_the_timeline_under_the_first(page, staff
     assert entries.all_inner_texts() == [f"entry {n:02d}" for n in range(14)]
     assert page.locator("#timeline-older a").count() == 0  # the last page: no more "Older"
     assert page.url.endswith(f"/customers/{customer.pk}/")  # appended in place, not a new page
+    screenshot(page, "friend_card_older_appended_laptop")
