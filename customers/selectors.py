@@ -15,7 +15,7 @@ from crm.expressions import JSONList
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
 from customers.lookups import like_contains
 from customers.list_filters import list_filter_extensions
-from customers.models import Customer, FollowUp, ImportantDate
+from customers.models import Customer, FollowUp, ImportantDate, Product
 
 SEARCH_DROPDOWN_LIMIT = 10
 
@@ -41,6 +41,11 @@ def customer_card_get(*, customer_id: int) -> Customer:
         )
         .get(pk=customer_id)
     )
+
+
+def active_product_names() -> list[str]:
+    """Names for the log form's product suggestions (names only: no Product objects to build)."""
+    return list(Product.objects.filter(is_active=True).order_by("name").values_list("name", flat=True))
 
 
 def customer_open_followups(*, customer: Customer) -> list[FollowUp]:

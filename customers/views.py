@@ -18,9 +18,10 @@ from customers.birthdays import birthday_countdown
 from crm.forms import form_add_errors
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.list_filters import list_filter_extensions
-from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
+from customers.models import Customer, FollowUp, ImportantDate, Tag
 from customers.panels import card_panels_for
 from customers.selectors import (
+    active_product_names,
     SEARCH_DROPDOWN_LIMIT,
     ListFilters,
     customer_card_get,
@@ -157,7 +158,7 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
         "touchpoint_form": TouchpointForm(),
         "followup_form": FollowUpForm(initial={"due_date": today}),
         "important_date_form": ImportantDateForm(),
-        "products": Product.objects.filter(is_active=True),
+        "product_names": active_product_names(),
         "snooze_choices": SNOOZE_CHOICES,
         "today": today,
     }
@@ -184,7 +185,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 def _customer_form_page(request, form, customer=None, status=200) -> HttpResponse:
     return render(request, "customers/form.html", {
         "form": form, "customer": customer,
-        "product_names": Product.objects.filter(is_active=True).values_list("name", flat=True),
+        "product_names": active_product_names(),
         "tag_names": Tag.objects.values_list("name", flat=True),
         "referred_by": form["referred_by"].value() and Customer.objects.filter(pk=form["referred_by"].value()).first()
         if str(form["referred_by"].value() or "").isdigit() else None,

@@ -5,7 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from customers.models import Customer, Product
+from customers.models import Customer
+from customers.selectors import active_product_names
 from touchpoints.forms import TouchpointForm
 from touchpoints.selectors import touchpoint_entry
 from touchpoints.services import touchpoint_log
@@ -16,7 +17,7 @@ def _form_response(request: HttpRequest, customer: Customer, form: TouchpointFor
     # The product suggestions sit outside the swapped form: sent again only when products were named.
     return render(request, "touchpoints/includes/_log_form.html", {
         "customer": customer, "touchpoint_form": form, "entry": entry,
-        "products": Product.objects.filter(is_active=True) if names_changed else None,
+        "product_names": active_product_names() if names_changed else None,
     }, status=status)
 
 

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from django import template
 from django.utils import timezone
+from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.html import format_html
 from django.utils.formats import number_format
 
 register = template.Library()
@@ -48,6 +50,20 @@ def datetime_local(value) -> str:
             value = timezone.localtime(value)
         return value.strftime("%Y-%m-%dT%H:%M")
     return value or ""
+
+
+@register.filter
+def time_tag(value) -> str:
+    """<time datetime="…">Thu 26 Nov 2026, 14:05</time> in the active (shop) zone, for timeline entries.
+
+    The same as `|date:'c'` and `|date:"D j M Y, H:i"`, which cost ~35 us each, twice per entry.
+    """
+    if not isinstance(value, datetime):
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    shown = f"{WEEKDAYS_ABBR[value.weekday()]} {value.day} {MONTHS_3[value.month].title()} {value:%Y, %H:%M}"
+    return format_html('<time class="small text-body-secondary" datetime="{}">{}</time>', value.isoformat(), shown)
 
 
 @register.inclusion_tag("customers/includes/_badges.html")
