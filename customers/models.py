@@ -185,6 +185,16 @@ class Customer(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    # Labels by dict, for the rows and badges that show one per customer (get_FOO_display rebuilds
+    # its mapping on every call).
+    @property
+    def health_label(self) -> str:
+        return HEALTH_LABELS.get(self.health, self.health)
+
+    @property
+    def stage_label(self) -> str:
+        return STAGE_LABELS.get(self.stage, self.stage)
+
     @property
     def display_name(self) -> str:
         return self.preferred_name or self.first_name
@@ -201,6 +211,10 @@ class Customer(models.Model):
         validate_day_month_year(self.birthday_day, self.birthday_month, self.birthday_year, "birthday")
         if self.referred_by_id and self.referred_by_id == self.pk:
             raise ValidationError({"referred_by": "A customer cannot refer themselves."})
+
+
+HEALTH_LABELS = dict(Customer.Health.choices)
+STAGE_LABELS = dict(Customer.Stage.choices)
 
 
 class ImportantDate(models.Model):

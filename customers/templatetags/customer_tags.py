@@ -6,10 +6,13 @@ from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
-from django.utils.html import format_html
 from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.timesince import MONTHS_DAYS, TIME_CHUNKS, TIME_STRINGS_KEYS
+from django.utils.translation import get_language
 
 register = template.Library()
 
@@ -71,18 +74,42 @@ def relationship_badges(customer, small: bool = False) -> dict:
     return {"customer": customer, "small": small}
 
 
-class _EnglishPlural:
-    """`npgettext("%(num)d day", "%(num)d days")` in English, without a catalogue lookup per call."""
+def _english_timesince(d: datetime, now: datetime) -> str:
+    """django.utils.timesince.timesince(d, now) for English, depth 2, without its lazy translated strings.
 
-    def __init__(self, unit: str):
-        self.unit = unit
-
-    def __mod__(self, values: dict) -> str:
-        count = values["num"]
-        return f"{count} {self.unit}{'' if count == 1 else 's'}"
-
-
-_PAST_UNITS = {unit: _EnglishPlural(unit) for unit in ("year", "month", "week", "day", "hour", "minute")}
+    The same calendar arithmetic (years and months from a pivot date, then weeks, days, hours,
+    minutes); tests compare the two. Each list and search row shows one.
+    """
+    now = now.astimezone(d.tzinfo)
+    delta = now - d
+    if delta.days * 86400 + delta.seconds <= 0:
+        return "0\xa0minutes"
+    total_months = (now.year - d.year) * 12 + (now.month - d.month)
+    if d.day > now.day or (d.day == now.day and d.time() > now.time()):
+        total_months -= 1
+    years, months = divmod(total_months, 12)
+    pivot = d
+    if years or months:
+        pivot_year, pivot_month = d.year + years, d.month + months
+        if pivot_month > 12:
+            pivot_month, pivot_year = pivot_month - 12, pivot_year + 1
+        pivot = datetime(pivot_year, pivot_month, min(MONTHS_DAYS[pivot_month - 1], d.day),
+                         d.hour, d.minute, d.second, tzinfo=d.tzinfo)
+    remaining = (now - pivot).total_seconds()
+    counts = [years, months]
+    for chunk in TIME_CHUNKS:
+        count = int(remaining // chunk)
+        counts.append(count)
+        remaining -= chunk * count
+    first = next((i for i, count in enumerate(counts) if count), None)
+    if first is None:
+        return "0\xa0minutes"
+    parts = []
+    for unit, count in zip(TIME_STRINGS_KEYS[first:first + 2], counts[first:first + 2]):
+        if not count:
+            break
+        parts.append(f"{count}\xa0{unit}{'' if count == 1 else 's'}")
+    return ", ".join(parts)
 
 
 @register.filter
@@ -90,14 +117,10 @@ def seen_ago(value):
     """humanize's naturaltime, with a cheap path for English and moments over a day ago.
 
     The customer rows of search and the list show one per row; naturaltime's translated,
-    lazily-pluralised strings were about a third of those rows' rendering time.
+    lazily-pluralised strings were most of those rows' rendering time.
     """
-    from django.contrib.humanize.templatetags.humanize import naturaltime
-    from django.utils.timesince import timesince
-    from django.utils.translation import get_language
-
     if isinstance(value, datetime) and timezone.is_aware(value) and (get_language() or "").startswith("en"):
         now = datetime.now(dt_timezone.utc)
         if (now - value).days > 0:
-            return f"{timesince(value, now, time_strings=_PAST_UNITS)} ago"
+            return f"{_english_timesince(value, now)} ago"
     return naturaltime(value)
