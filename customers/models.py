@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower, Upper
 from simple_history.models import HistoricalRecords
 
@@ -152,6 +152,10 @@ class Customer(models.Model):
                          name="customer_owner_birthday_idx"),
             models.Index(fields=["owner", "is_archived"], name="customer_owner_idx"),
             models.Index(fields=["last_touchpoint_at"], name="customer_last_tp_idx"),
+            # The customer list sorted by "last seen" (customers.selectors.SORTS["recent"]) reads its
+            # page from here instead of sorting every active customer (58 ms at 100,000).
+            models.Index(F("last_touchpoint_at").desc(nulls_last=True), F("id"), condition=Q(is_archived=False),
+                         name="customer_live_last_seen_idx"),
             models.Index(fields=["health"], name="customer_health_idx"),
             # Counting a health filter of the customer list (its paginator) by index-only scan.
             models.Index(fields=["health"], condition=Q(is_archived=False), name="customer_live_health_idx"),
