@@ -1,8 +1,6 @@
 """The customer's outbox messages and unsubscribes, as entries on their timeline."""
 
-from datetime import datetime
-
-from touchpoints.timeline import TimelineEntry
+from touchpoints.timeline import TimelineCursor, TimelineEntry
 
 from automations.models import EmailOptOut, OutboundMessage
 
@@ -11,22 +9,22 @@ TIMELINE_MESSAGE_FIELDS = ("customer_id", "kind", "status", "planned_at", "sent_
                            "last_error")
 
 
-def timeline_messages(customer, before: datetime | None, limit: int) -> list[TimelineEntry]:
-    """Newest first, at most `limit` of each kind older than `before`: two queries per page."""
+def timeline_messages(customer, before: TimelineCursor | None, limit: int) -> list[TimelineEntry]:
+    """Newest first, at most `limit` of each kind after the cursor `before`: two queries per page."""
     messages = OutboundMessage.objects.filter(customer=customer)
     opt_outs = EmailOptOut.objects.filter(customer=customer)
     if before is not None:
-        messages = messages.filter(planned_at__lt=before)
-        opt_outs = opt_outs.filter(created_at__lt=before)
+        messages = messages.filter(before.after_q(source="msg", at_field="planned_at"))
+        opt_outs = opt_outs.filter(before.after_q(source="optout", at_field="created_at"))
     entries = [
         TimelineEntry(at=m.planned_at, template="automations/includes/_timeline_message.html", obj=m,
-                      key=f"msg:{m.pk}")
+                      source="msg", pk=m.pk)
         for m in messages.only(*TIMELINE_MESSAGE_FIELDS).order_by("-planned_at", "-pk")[:limit]
     ]
     entries += [
         TimelineEntry(at=o.created_at, template="automations/includes/_timeline_optout.html", obj=o,
-                      key=f"optout:{o.pk}")
+                      source="optout", pk=o.pk)
         for o in opt_outs.order_by("-created_at", "-pk")[:limit]
     ]
-    entries.sort(key=lambda e: (e.at, e.key), reverse=True)
+    entries.sort(key=lambda e: (e.at, e.source, e.pk), reverse=True)
     return entries[:limit]

@@ -1,7 +1,8 @@
 """Customer pages: My day, the list, search, the friend card, add/edit/archive, follow-ups."""
 
-from datetime import datetime
+from dataclasses import replace
 from datetime import timezone as dt_timezone
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -34,6 +35,9 @@ from customers.selectors import (
     my_followups,
     with_birthday_countdowns,
 )
+
+if TYPE_CHECKING:
+    from touchpoints.timeline import TimelineCursor
 
 LIST_PAGE_SIZE = 25
 SEARCH_PAGE_SIZE = 25
@@ -126,16 +130,19 @@ def customer_search_view(request: HttpRequest) -> HttpResponse:
 # --- The friend card -----------------------------------------------------------
 
 
-def _parse_before(value: str | None) -> datetime | None:
+def _parse_before(value: str | None) -> "TimelineCursor | None":
+    """The timeline page cursor from ?before= (a bare time from older links counts as one)."""
+    from touchpoints.timeline import TimelineCursor
+
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        cursor = TimelineCursor.parse(value)
     except ValueError:
         raise Http404("No such page of the timeline.") from None
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, dt_timezone.utc)
-    return parsed
+    if timezone.is_naive(cursor.at):
+        cursor = replace(cursor, at=timezone.make_aware(cursor.at, dt_timezone.utc))
+    return cursor
 
 
 def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:

@@ -1,14 +1,13 @@
 """Page reads for touchpoints: the merged, keyset-paginated timeline of one customer."""
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.db.models import OuterRef
 
 from crm.expressions import JSONList
 from customers.models import Customer
 from touchpoints.models import Touchpoint
-from touchpoints.timeline import TimelineEntry, timeline_sources
+from touchpoints.timeline import TimelineCursor, TimelineEntry, timeline_sources
 
 TIMELINE_PAGE = 20
 TOUCHPOINT_ENTRY_TEMPLATE = "touchpoints/includes/_entry.html"
@@ -16,14 +15,14 @@ TOUCHPOINT_ENTRY_TEMPLATE = "touchpoints/includes/_entry.html"
 
 def touchpoint_entry(touchpoint: Touchpoint) -> TimelineEntry:
     return TimelineEntry(at=touchpoint.happened_at, template=TOUCHPOINT_ENTRY_TEMPLATE, obj=touchpoint,
-                         key=f"tp:{touchpoint.pk}")
+                         source="tp", pk=touchpoint.pk)
 
 
-def touchpoint_timeline_source(customer: Customer, before: datetime | None, limit: int) -> list[TimelineEntry]:
+def touchpoint_timeline_source(customer: Customer, before: TimelineCursor | None, limit: int) -> list[TimelineEntry]:
     """This app's own timeline source: one query, the products' names read in the same row."""
     touchpoints = Touchpoint.objects.filter(customer=customer)
     if before is not None:
-        touchpoints = touchpoints.filter(happened_at__lt=before)
+        touchpoints = touchpoints.filter(before.after_q(source="tp", at_field="happened_at"))
     product_names = JSONList(
         Touchpoint.products.through.objects.filter(touchpoint_id=OuterRef("pk")).order_by("product__name", "product_id"),
         "product__name",
@@ -40,21 +39,17 @@ def touchpoint_timeline_source(customer: Customer, before: datetime | None, limi
 @dataclass
 class TimelinePage:
     entries: list[TimelineEntry]
-    older: datetime | None  # pass as ?before= for the next page; None on the last page
+    older: TimelineCursor | None  # pass its .param as ?before= for the next page; None on the last page
 
 
-def timeline_page(*, customer: Customer, before: datetime | None = None, limit: int = TIMELINE_PAGE) -> TimelinePage:
-    """Newest first, at most `limit` entries older than `before`, merged from every registered source."""
+def timeline_page(*, customer: Customer, before: TimelineCursor | None = None,
+                  limit: int = TIMELINE_PAGE) -> TimelinePage:
+    """Newest first, at most `limit` entries after the cursor `before`, merged from every registered source."""
     merged: list[TimelineEntry] = []
     for source in timeline_sources():
         merged.extend(source(customer, before, limit + 1))
-    merged.sort(key=lambda e: (e.at, e.key), reverse=True)
+    merged.sort(key=lambda e: (e.at, e.source, e.pk), reverse=True)
     page = merged[:limit]
-    # The cursor is a time, so entries sharing the last entry's time stay on this page
-    # (otherwise "older than" would skip them on the next one). Only more than limit + 1
-    # entries of one source at the very same microsecond could still be cut.
-    while page and len(page) < len(merged) and merged[len(page)].at == page[-1].at:
-        page.append(merged[len(page)])
-    # More than `limit` came back: there may be older entries (the next page may be empty).
-    older = page[-1].at if len(merged) > limit and page else None
+    # More than `limit` came back: there are older entries, which start right after this page's last.
+    older = page[-1].cursor if len(merged) > limit else None
     return TimelinePage(entries=page, older=older)

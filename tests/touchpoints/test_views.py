@@ -135,6 +135,56 @@ def test_entries_at_the_same_moment_are_not_lost_between_timeline_pages(staff):
     assert sorted(seen) == sorted([f"same {n}" for n in range(3)] + ["earlier"])
 
 
+def test_paging_through_many_entries_of_one_minute_from_several_sources_shows_each_once_in_order(staff):
+    """Backdated to the same minute: 25 touchpoints, 12 gift codes and 12 emails at one moment."""
+    from django.utils import timezone
+
+    from automations.models import OutboundMessage
+    from gifts.models import GiftCode
+    from tests.factories import GiftCodeFactory, OutboundMessageFactory
+    from touchpoints.selectors import timeline_page
+    from touchpoints.timeline import TimelineCursor
+
+    customer = CustomerFactory()
+    moment = (timezone.now() - timedelta(days=2)).replace(second=0, microsecond=0)
+    Touchpoint.objects.bulk_create(
+        Touchpoint(customer=customer, kind="visit", note=f"visit {n}", happened_at=moment) for n in range(25))
+    for _ in range(12):
+        GiftCodeFactory(customer=customer)
+        OutboundMessageFactory(customer=customer)
+    GiftCode.objects.filter(customer=customer).update(issued_at=moment)
+    OutboundMessage.objects.filter(customer=customer).update(planned_at=moment)
+    Touchpoint.objects.create(customer=customer, kind="visit", note="later", happened_at=moment + timedelta(minutes=1))
+
+    pages, cursor = [], None
+    while True:
+        page = timeline_page(customer=customer, before=cursor, limit=10)
+        pages.append(page.entries)
+        if page.older is None:
+            break
+        cursor = TimelineCursor.parse(page.older.param)  # as the "Older" link carries it
+
+    seen = [(e.source, e.pk) for entries in pages for e in entries]
+    assert len(seen) == len(set(seen)) == 50
+    assert [len(entries) for entries in pages] == [10, 10, 10, 10, 10]
+    order = [(e.at, e.source, e.pk) for entries in pages for e in entries]
+    assert order == sorted(order, reverse=True) and pages[0][0].obj.note == "later"
+
+
+def test_a_time_only_before_from_an_older_link_still_pages_by_time(staff_client):
+    customer = CustomerFactory()
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    Touchpoint.objects.bulk_create(
+        Touchpoint(customer=customer, kind="visit", note=f"n{h}", happened_at=now - timedelta(hours=h)) for h in range(3))
+
+    response = staff_client.get(reverse("customers:detail", args=[customer.pk]),
+                                {"before": (now - timedelta(hours=1)).isoformat()})
+
+    assert [e.obj.note for e in response.context["timeline"].entries] == ["n2"]
+    for forged in ("2026-05-01T10:00:00+00:00~tp~x", "2026-05-01T10:00:00+00:00~t p~3", "soon~tp~3"):
+        assert staff_client.get(reverse("customers:detail", args=[customer.pk]), {"before": forged}).status_code == 404
+
+
 def test_logging_a_visit_runs_the_same_queries_whoever_the_customer_is(staff_client, django_assert_max_num_queries):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
