@@ -27,7 +27,8 @@ class TimelineCursor:
             return Q(**{f"{at_field}__lte": self.at})
         if source > self.source:
             return Q(**{f"{at_field}__lt": self.at})
-        return Q(**{f"{at_field}__lt": self.at}) | Q(**{at_field: self.at, "pk__lt": self.pk})
+        # "<= at" first so the index on (…, at) still bounds the scan, however deep the page.
+        return Q(**{f"{at_field}__lte": self.at}) & (Q(**{f"{at_field}__lt": self.at}) | Q(pk__lt=self.pk))
 
     @property
     def param(self) -> str:
