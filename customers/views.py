@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 LIST_PAGE_SIZE = 25
 SEARCH_PAGE_SIZE = 25
 SNOOZE_CHOICES = [(1, "+1 day"), (7, "+1 week")]
-# The card opens on the latest few entries; "Older" appends the rest a page (TIMELINE_PAGE) at a time.
-CARD_TIMELINE_FIRST = 10
 
 
 def _today(request: HttpRequest):
@@ -148,7 +146,7 @@ def _parse_before(value: str | None) -> "TimelineCursor | None":
 def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
     """Everything the friend card shows; other apps' panels come from customers.panels."""
     from touchpoints.forms import TouchpointForm
-    from touchpoints.selectors import timeline_page
+    from touchpoints.selectors import TIMELINE_FIRST_PAGE, timeline_page
 
     today = _today(request)
     panels = card_panels_for(request, customer)
@@ -159,7 +157,7 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
         ),
         "followups": customer_open_followups(customer=customer),
         "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before")),
-                                  limit=CARD_TIMELINE_FIRST),
+                                  limit=TIMELINE_FIRST_PAGE),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
         "main_panels": [p for p in panels if p["panel"].column != "side"],
         "touchpoint_form": TouchpointForm(),

@@ -10,6 +10,7 @@ from touchpoints.models import Touchpoint
 from touchpoints.timeline import TimelineCursor, TimelineEntry, timeline_sources
 
 TIMELINE_PAGE = 20
+TIMELINE_FIRST_PAGE = 10  # the card opens on the latest few; "Older" adds TIMELINE_PAGE at a time
 TOUCHPOINT_ENTRY_TEMPLATE = "touchpoints/includes/_entry.html"
 
 

@@ -8,15 +8,18 @@ from django.views.decorators.http import require_POST
 from customers.models import Customer
 from customers.selectors import active_product_names
 from touchpoints.forms import TouchpointForm
-from touchpoints.selectors import touchpoint_entry
+from touchpoints.selectors import TIMELINE_FIRST_PAGE, timeline_page, touchpoint_entry
 from touchpoints.services import touchpoint_log
 
 
 def _form_response(request: HttpRequest, customer: Customer, form: TouchpointForm, *, entry=None,
-                   status: int = 200, names_changed: bool = False) -> HttpResponse:
+                   status: int = 200, names_changed: bool = False, backdated: bool = False) -> HttpResponse:
     # The product suggestions sit outside the swapped form: sent again only when products were named.
     return render(request, "touchpoints/includes/_log_form.html", {
         "customer": customer, "touchpoint_form": form, "entry": entry,
+        # A backdated entry is not the newest: the first page is drawn again rather than the entry put
+        # on top, where "Older" would later bring it a second time.
+        "timeline": timeline_page(customer=customer, limit=TIMELINE_FIRST_PAGE) if backdated else None,
         "product_names": active_product_names() if names_changed else None,
     }, status=status)
 
@@ -41,7 +44,7 @@ def touchpoint_create(request: HttpRequest, customer_id: int) -> HttpResponse:
                 return redirect("customers:detail", customer.pk)
             # A fresh form plus the new entry, which htmx puts on top of the timeline (out of band).
             return _form_response(request, customer, TouchpointForm(), entry=touchpoint_entry(touchpoint),
-                                  names_changed=bool(data["products"]))
+                                  names_changed=bool(data["products"]), backdated=data["happened_at"] is not None)
     if not request.htmx:
         from customers.selectors import customer_card_get
         from customers.views import card_context

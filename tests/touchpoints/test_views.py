@@ -250,3 +250,35 @@ def test_the_friend_card_suggests_the_shops_active_products_under_the_log_form(s
     html = staff_client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
 
     assert '<datalist id="tp-product-names"><option value="Sourdough"></datalist>' in html
+
+
+def test_a_backdated_visit_redraws_the_first_page_so_older_never_brings_it_twice(staff_client):
+    import re
+
+    from django.utils import timezone
+
+    customer = CustomerFactory()
+    now = timezone.now()
+    Touchpoint.objects.bulk_create(
+        Touchpoint(customer=customer, kind="visit", note=f"n{h:02d}", happened_at=now - timedelta(hours=h))
+        for h in range(1, 16))
+    backdated = timezone.localtime(now - timedelta(hours=12, minutes=30)).strftime("%Y-%m-%dT%H:%M")
+
+    response = _log(staff_client, customer, kind="visit", note="backdated", happened_at=backdated)
+
+    html = response.content.decode()
+    assert 'id="timeline-entries" hx-swap-oob="true"' in html and "afterbegin" not in html
+    shown = re.findall(r'timeline-note text-break">([^<]+)<', html)
+    assert shown == [f"n{h:02d}" for h in range(1, 11)]  # the first page, in order: it is further down
+    older = re.search(r'hx-get="([^"]+\?before=[^"]+)"', html).group(1).replace("&amp;", "&")
+    appended = staff_client.get(older, HTTP_HX_REQUEST="true").content.decode()
+    notes = re.findall(r'timeline-note text-break">([^<]+)<', appended)
+    assert notes == ["n11", "n12", "backdated", "n13", "n14", "n15"] and notes.count("backdated") == 1
+
+
+def test_a_visit_logged_now_goes_on_top_without_redrawing_the_timeline(staff_client):
+    customer = CustomerFactory()
+
+    html = _log(staff_client, customer, kind="visit", note="just now").content.decode()
+
+    assert 'hx-swap-oob="afterbegin:#timeline-entries"' in html and 'id="timeline-entries"' not in html
