@@ -120,6 +120,8 @@ class YearlyDaysAhead(_YearlyRunsSQL):
     output_field = IntegerField()
 
     def as_sql(self, compiler, connection):
+        if not self.runs:
+            return "%s", [self.days]
         month, day = self._columns(compiler)
         whens, params = [], []
         for m, first, last, offset, leap_offset in self.runs:

@@ -1,6 +1,7 @@
 """Page reads for customers: each runs a fixed number of queries however much data there is."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -153,7 +154,7 @@ class _SearchSQL:
 
     def prefix(self) -> tuple[str, list]:
         """The matches listed first: a name starting with the first word, or an email starting with the query."""
-        return self.join("OR", [*(self.name_prefix(name) for name in self.NAMES), self.starts("email", self.q)])
+        return self.join("OR", [*(self.name_prefix(name) for name in self.NAMES), self.starts("email", self.q.lower())])
 
     def names_match(self, words: list[str]) -> list[tuple[str, list]]:
         """Each word is part of the first, last or preferred name."""
@@ -176,7 +177,7 @@ class _SearchSQL:
         """The first `stop` prefix matches of each way of being one; together they hold the first `stop`."""
         other_words = self.names_match(self.words[1:])
         parts = [self.first_rows([self.name_prefix(name), *other_words], stop) for name in self.NAMES]
-        parts.append(self.first_rows([self.starts("email", self.q)], stop))  # contains the query: a match
+        parts.append(self.first_rows([self.starts("email", self.q.lower())], stop))  # contains the query: a match
         if len(self.words) > 1:
             # Starting a name with the first word, and matching by email or phone instead of the other words.
             names = self.join("OR", (self.name_prefix(name) for name in self.NAMES))
@@ -425,7 +426,7 @@ class CheapPage:
         return iter(self.object_list)
 
 
-def cheap_page(rows_between, *, number: int, size: int) -> CheapPage:
+def cheap_page(rows_between: Callable[[int, int], list], *, number: int, size: int) -> CheapPage:
     """`rows_between(start, stop)`: rows start..stop of a sorted result."""
     start = (number - 1) * size
     rows = list(rows_between(start, start + size + 1))

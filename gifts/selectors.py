@@ -8,7 +8,7 @@ from gifts.models import GiftCode
 PANEL_LIMIT = 20
 
 
-# The card's panel and its timeline (first page: 20 entries + 1) both want the newest codes.
+# The card's panel (20) and its timeline (first page: 10 entries + 1) both want the newest codes.
 SHARED_LIMIT = 21
 
 

@@ -32,6 +32,10 @@ def test_cached_url_refuses_what_reverse_refuses():
         cached_url("customers:detail", None)
     with pytest.raises(NoReverseMatch):
         cached_url("customers:detail", "not-an-id")
+    with pytest.raises(NoReverseMatch):
+        cached_url("customers:detail", -5)
+    with pytest.raises(NoReverseMatch):
+        cached_url("customers:detail", True)
 
 
 def test_the_tag_works_in_a_template_and_with_as():

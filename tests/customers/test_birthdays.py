@@ -81,3 +81,13 @@ def test_days_ahead_counts_across_month_and_year_ends_and_leap_days(start, expec
         ahead=days_ahead_expression(start=start, days=5))
 
     assert {(c.birthday_day, c.birthday_month): c.ahead for c in found} == expected
+
+
+def test_an_empty_window_matches_nobody_and_counts_no_days(db):
+    from customers.birthdays import days_ahead_expression
+
+    CustomerFactory(birthday_day=26, birthday_month=11)
+    found = Customer.objects.annotate(ahead=days_ahead_expression(start=date(2026, 11, 26), days=0))
+
+    assert not Customer.objects.filter(yearly_dates_between_q(start=date(2026, 11, 26), days=0)).exists()
+    assert [c.ahead for c in found] == [0]

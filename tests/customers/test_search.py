@@ -160,7 +160,11 @@ def test_the_search_rows_are_slices_of_the_customer_search_order(db):
         _customer(f"Sam{i:02d}", "Smith" if i % 3 else "Smithson", preferred_name="Ann" if i % 4 == 0 else "")
         _customer(f"Bo{i:02d}", "Ausmith", email=f"smith.{i}@mail.example")
         _customer(f"Ann{i:02d}", "Bosam", phone=f"+4477009001{i:02d}", is_archived=i % 5 == 0)
-    queries = ["smith", "SAM", "sm", "ann", "ann smi", "sam smith", "smith.1", "7700900", "0770 090 0105", "zzz", "o"]
+    _customer("Zed", "Nil", email="özil@mail.example")
+    _customer("Aaron", "Nil", email="x.özil@mail.example")
+    _customer("Émile", "Özdemir", email="emile@mail.example")
+    queries = ["smith", "SAM", "sm", "ann", "ann smi", "sam smith", "smith.1", "7700900", "0770 090 0105", "zzz", "o",
+               "Özil", "özil", "Öz", "émile", "Émi"]
 
     for q in queries:
         everything = list(customer_search(q=q))
