@@ -122,3 +122,44 @@ def test_my_full_follow_up_and_birthday_lists_run_the_same_queries_for_1_and_50(
             FollowUpFactory(customer=customer, assignee=staff, due_date=timezone.localdate() - timedelta(days=1))
 
     _same_count_for_1_and_50(staff_client, make, reverse(name), django_assert_max_num_queries)
+
+
+def test_an_older_page_of_the_timeline_runs_the_same_queries_however_long_the_history(
+        staff_client, staff, django_assert_max_num_queries):
+    from touchpoints.selectors import TIMELINE_FIRST_PAGE, timeline_page
+
+    customer = CustomerFactory(owner=staff)
+    card_url = reverse("customers:detail", args=[customer.pk])
+    htmx = {"HTTP_HX_REQUEST": "true"}
+
+    def older_page() -> tuple[dict, dict]:
+        cursor = timeline_page(customer=customer, limit=TIMELINE_FIRST_PAGE).older
+        return {"before": cursor.param}, htmx
+
+    for n in range(12):
+        TouchpointFactory(customer=customer, happened_at=timezone.now() - timedelta(hours=n))
+    params, headers = older_page()
+    with CaptureQueriesContext(connection) as few:
+        assert staff_client.get(card_url, params, **headers).status_code == 200
+    for n in range(12, 80):
+        TouchpointFactory(customer=customer, happened_at=timezone.now() - timedelta(hours=n))
+    params, headers = older_page()
+    with django_assert_max_num_queries(len(few)):
+        assert staff_client.get(card_url, params, **headers).content.decode().count("timeline-entry") == 20
+
+
+def test_the_gift_issue_form_runs_the_same_queries_for_1_and_50_products(staff_client, staff,
+                                                                         django_assert_max_num_queries):
+    customer = CustomerFactory()
+    url = reverse("gifts:issue", args=[customer.pk])
+
+    def make(n):
+        for _ in range(n):
+            ProductFactory()
+
+    make(1)
+    with CaptureQueriesContext(connection) as ctx:
+        staff_client.get(url, HTTP_HX_REQUEST="true")
+    make(49)
+    with django_assert_max_num_queries(len(ctx)):
+        assert staff_client.get(url, HTTP_HX_REQUEST="true").content.decode().count("<option") >= 50
