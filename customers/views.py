@@ -22,9 +22,9 @@ from customers.list_filters import list_filter_extensions
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from customers.panels import card_panels_for
 from customers.selectors import (
-    active_product_names,
     SEARCH_DROPDOWN_LIMIT,
     ListFilters,
+    active_product_names,
     customer_card_get,
     customer_list,
     customer_open_followups,

@@ -15,28 +15,36 @@ def shop_today_for(request):
     return timezone.now().astimezone(shop.tz).date()
 
 
-def card_panel_context(request, customer: Customer, *, form: IssueForm | None = None,
-                       notice: str = "", error: str = "", lazy_form: bool = False,
+def issue_form_context(request, customer: Customer, *, form: IssueForm | None = None,
                        next_page: str | None = None) -> dict:
-    """Context for gifts/includes/_card_panel.html: two queries (codes, product choices).
-
-    With `lazy_form` (the friend card) the issue form is fetched when opened: one query, the codes.
-    """
+    """Context for gifts/includes/_issue_form.html (no query until the product choices render)."""
     shop = getattr(request, "shop", None) or ShopSettings.load()
     today = timezone.now().astimezone(shop.tz).date()
     # Self-contained (currency, CSRF token) so the card may include it with `only`.
     return {
         "customer": customer,
-        "groups": gift_codes_for_card(customer=customer, today=today),
         "issue_form": form or IssueForm(today=today, prefix="gift"),
-        "lazy_form": lazy_form and form is None,
         "today": today,
-        "notice": notice,
-        "error": error,
         "currency": shop.currency,
         "csrf_token": get_token(request),
         # Where the no-JS form goes back to: the page showing the panel unless told.
         "next": next_page if next_page is not None else (
             request.get_full_path() if request.method == "GET" else request.POST.get("next", "")
         ),
+    }
+
+
+def card_panel_context(request, customer: Customer, *, form: IssueForm | None = None,
+                       notice: str = "", error: str = "", lazy_form: bool = False) -> dict:
+    """Context for gifts/includes/_card_panel.html: two queries (codes, product choices).
+
+    With `lazy_form` (the friend card) the issue form is fetched when opened: one query, the codes.
+    """
+    ctx = issue_form_context(request, customer, form=form)
+    return {
+        **ctx,
+        "groups": gift_codes_for_card(customer=customer, today=ctx["today"]),
+        "lazy_form": lazy_form and form is None,
+        "notice": notice,
+        "error": error,
     }

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from customers.models import Customer
 from gifts.forms import IssueForm, RedeemForm
 from gifts.models import CODE_LENGTH, GiftCode
-from gifts.panel import card_panel_context, shop_today_for
+from gifts.panel import card_panel_context, issue_form_context, shop_today_for
 from gifts.services import (
     gift_code_check,
     gift_code_issue,
@@ -103,7 +103,7 @@ def issue(request: HttpRequest, customer_id: int) -> HttpResponse:
     if request.method == "GET":
         if not request.htmx:
             return redirect("gifts:customer", customer.pk)
-        ctx = card_panel_context(request, customer, next_page=request.GET.get("next", ""))
+        ctx = issue_form_context(request, customer, next_page=request.GET.get("next", ""))
         return render(request, "gifts/includes/_issue_form.html", {"ctx": ctx})
     form = IssueForm(request.POST, today=shop_today_for(request), prefix="gift")
     if not form.is_valid():
