@@ -1,31 +1,40 @@
 """Query expressions shared by the apps' selectors."""
 
-from django.db.models import F, JSONField, QuerySet, Subquery
+from django.db.models import Expression, JSONField
 
 
-class JSONList(Subquery):
-    """A correlated subquery's rows as a list on each outer row, so one query reads, say, a customer
-    and their tags' names (the ORM would need a second query, and its compiling, for them).
+class RelatedNames(Expression):
+    """The names of a row's many-to-many related objects (tags, products), A-Z, as a list on the row,
+    or as [id, name] pairs: one query reads a customer and their tags, say, instead of two.
 
-    `fields` are lookups on the subquery's model; one field gives a list of values, several give a
-    list of [value, value, …]. Rows keep the subquery's order_by. PostgreSQL: json_agg; SQLite:
-    json_group_array.
+    The subquery is written out from the models' metadata: built as a queryset (a Subquery over the
+    through model) it took ~0.5 ms of Python to compile, as much as the separate query it saved.
+    PostgreSQL: json_agg; SQLite: json_group_array. The related model needs a `name` column.
     """
 
-    def __init__(self, queryset: QuerySet, *fields: str):
-        self.width = len(fields)
-        columns = {f"c{i}": F(field) for i, field in enumerate(fields)}
-        super().__init__(queryset.values(**columns), output_field=JSONField())
+    output_field = JSONField()
 
-    def _wrap(self, sql: str, aggregate: str, row_function: str) -> str:
-        row = "s.c0" if self.width == 1 else f"{row_function}({', '.join(f's.c{i}' for i in range(self.width))})"
-        return f"(SELECT {aggregate.format(row=row)} FROM {sql} AS s)"
+    def __init__(self, field_name: str, *, with_ids: bool = False):
+        super().__init__()
+        self.field_name, self.with_ids = field_name, with_ids
 
-    def as_postgresql(self, compiler, connection, **extra_context):
-        sql, params = super().as_sql(compiler, connection, **extra_context)
-        # json_agg over an ordered subquery keeps its order; ::text so JSONField parses it as on SQLite.
-        return self._wrap(sql, "COALESCE(json_agg({row}), '[]')::text", "json_build_array"), params
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        sql, params = super().as_sql(compiler, connection, **extra_context)
-        return self._wrap(sql, "json_group_array({row})", "json_array"), params
+    def as_sql(self, compiler, connection):
+        qn = connection.ops.quote_name
+        model = compiler.query.model
+        field = model._meta.get_field(self.field_name)
+        through = field.remote_field.through._meta
+        related = field.related_model._meta
+        row_id = f"{qn(compiler.query.get_initial_alias())}.{qn(model._meta.pk.column)}"
+        source = qn(through.get_field(field.m2m_field_name()).column)
+        target = qn(through.get_field(field.m2m_reverse_field_name()).column)
+        pk, name = qn(related.pk.column), qn("name")
+        rows = (
+            f"SELECT r.{pk} AS id, r.{name} AS name FROM {qn(through.db_table)} m "
+            f"JOIN {qn(related.db_table)} r ON r.{pk} = m.{target} WHERE m.{source} = {row_id}"
+        )
+        if connection.vendor == "postgresql":
+            value = "json_build_array(s.id, s.name)" if self.with_ids else "s.name"
+            # ::text so JSONField parses it as it does SQLite's text.
+            return f"(SELECT COALESCE(json_agg({value} ORDER BY s.name, s.id), '[]')::text FROM ({rows}) s)", []
+        value = "json_array(s.id, s.name)" if self.with_ids else "s.name"
+        return f"(SELECT json_group_array({value}) FROM ({rows} ORDER BY r.{name}, r.{pk}) s)", []

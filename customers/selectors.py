@@ -8,11 +8,11 @@ from datetime import date
 import phonenumbers
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
-from crm.expressions import JSONList
+from crm.expressions import RelatedNames
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
 from customers.lookups import like_contains
 from customers.list_filters import list_filter_extensions
@@ -30,16 +30,7 @@ def customer_card_get(*, customer_id: int) -> Customer:
     # Only the users and the referrer the card shows: every joined model's columns cost compiling and reading.
     return (
         Customer.objects.select_related("owner", "referred_by")
-        .annotate(
-            card_favourites=JSONList(
-                Customer.favourite_products.through.objects.filter(customer_id=OuterRef("pk"))
-                .order_by("product__name", "product_id"), "product__name",
-            ),
-            card_tags=JSONList(
-                Customer.tags.through.objects.filter(customer_id=OuterRef("pk")).order_by("tag__name", "tag_id"),
-                "tag_id", "tag__name",
-            ),
-        )
+        .annotate(card_favourites=RelatedNames("favourite_products"), card_tags=RelatedNames("tags", with_ids=True))
         .get(pk=customer_id)
     )
 
@@ -292,10 +283,7 @@ CUSTOMER_ROW_FIELDS = (
 
 def customers_as_rows(customers: QuerySet[Customer]) -> QuerySet[Customer]:
     """Rows with the columns they show and their tags' names (`tag_names`) in the same query."""
-    tag_names = JSONList(
-        Customer.tags.through.objects.filter(customer_id=OuterRef("pk")).order_by("tag__name", "tag_id"), "tag__name"
-    )
-    return customers.select_related("owner").only(*CUSTOMER_ROW_FIELDS).annotate(tag_names=tag_names)
+    return customers.select_related("owner").only(*CUSTOMER_ROW_FIELDS).annotate(tag_names=RelatedNames("tags"))
 
 
 # My day shows the first ten of each list and how many more there are; the rest are on their own

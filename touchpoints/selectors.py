@@ -2,9 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import OuterRef
-
-from crm.expressions import JSONList
+from crm.expressions import RelatedNames
 from customers.models import Customer
 from touchpoints.models import Touchpoint
 from touchpoints.timeline import TimelineCursor, TimelineEntry, timeline_sources
@@ -24,12 +22,8 @@ def touchpoint_timeline_source(customer: Customer, before: TimelineCursor | None
     touchpoints = Touchpoint.objects.filter(customer=customer)
     if before is not None:
         touchpoints = touchpoints.filter(before.after_q(source="tp", at_field="happened_at"))
-    product_names = JSONList(
-        Touchpoint.products.through.objects.filter(touchpoint_id=OuterRef("pk")).order_by("product__name", "product_id"),
-        "product__name",
-    )
     touchpoints = list(
-        touchpoints.select_related("logged_by").annotate(listed_product_names=product_names)
+        touchpoints.select_related("logged_by").annotate(listed_product_names=RelatedNames("products"))
         .order_by("-happened_at", "-pk")[:limit]
     )
     for touchpoint in touchpoints:

@@ -1,40 +1,44 @@
 import pytest
-from django.db.models import OuterRef
 
-from crm.expressions import JSONList
+from crm.expressions import RelatedNames
 from customers.models import Customer
-from tests.factories import CustomerFactory, ProductFactory, TagFactory
+from tests.factories import CustomerFactory, ProductFactory, TagFactory, TouchpointFactory
+from touchpoints.models import Touchpoint
 
 pytestmark = pytest.mark.django_db
 
 
-def _with_lists():
-    through = Customer.tags.through.objects.filter(customer_id=OuterRef("pk")).order_by("tag__name", "tag_id")
-    return Customer.objects.annotate(
-        tag_names=JSONList(through, "tag__name"),
-        tag_pairs=JSONList(through, "tag_id", "tag__name"),
-    ).order_by("pk")
-
-
-def test_a_json_list_holds_each_customers_own_rows_in_the_subquerys_order():
+def test_related_names_hold_each_rows_own_names_a_to_z_or_id_name_pairs():
     zebra, apple, mango = TagFactory(name="zebra"), TagFactory(name="apple"), TagFactory(name="mango <b>")
     first, second, nobody = CustomerFactory(), CustomerFactory(), CustomerFactory()
     first.tags.set([zebra, apple, mango])
     second.tags.set([mango])
 
-    rows = list(_with_lists())
+    rows = list(Customer.objects.annotate(
+        tag_names=RelatedNames("tags"), tag_pairs=RelatedNames("tags", with_ids=True),
+    ).order_by("pk"))
 
     assert [r.tag_names for r in rows] == [["apple", "mango <b>", "zebra"], ["mango <b>"], []]
     assert rows[0].tag_pairs == [[apple.pk, "apple"], [mango.pk, "mango <b>"], [zebra.pk, "zebra"]]
     assert rows[2].tag_pairs == []
 
 
-def test_a_json_list_keeps_quotes_and_unicode_intact():
+def test_related_names_keep_quotes_and_unicode_and_follow_the_rows_own_relation():
     customer = CustomerFactory()
     customer.favourite_products.set([ProductFactory(name='Café "au lait", \\ large')])
+    touchpoint = TouchpointFactory(customer=customer)
+    touchpoint.products.set([ProductFactory(name="Sourdough"), ProductFactory(name="Brioche")])
 
-    favourites = JSONList(
-        Customer.favourite_products.through.objects.filter(customer_id=OuterRef("pk")), "product__name"
-    )
+    assert Customer.objects.annotate(names=RelatedNames("favourite_products")).get().names == [
+        'Café "au lait", \\ large']
+    assert Touchpoint.objects.annotate(names=RelatedNames("products")).get().names == ["Brioche", "Sourdough"]
 
-    assert Customer.objects.annotate(names=favourites).get().names == ['Café "au lait", \\ large']
+
+def test_related_names_work_beside_joins_and_filters_on_the_same_relation():
+    regular = TagFactory(name="regular")
+    customer = CustomerFactory()
+    customer.tags.set([regular, TagFactory(name="dog owner")])
+
+    found = Customer.objects.filter(tags=regular).select_related("owner").annotate(names=RelatedNames("tags"))
+
+    assert [c.names for c in found] == [["dog owner", "regular"]]
