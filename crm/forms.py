@@ -4,6 +4,7 @@ import zoneinfo
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 
 from crm.models import ShopSettings
 
@@ -14,6 +15,24 @@ def form_add_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
+
+
+class ListedModelChoiceIterator(ModelChoiceIterator):
+    """A model choice field's choices read in one plain query.
+
+    Django's iterator reads them with .iterator(), which on PostgreSQL opens a server-side cursor:
+    three round trips (DECLARE, FETCH, CLOSE) for a staff list of a dozen rows on every card.
+    """
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset.all():
+            yield self.choice(obj)
+
+
+class ListedModelChoiceField(forms.ModelChoiceField):
+    iterator = ListedModelChoiceIterator
 
 
 NULL_BYTE_MESSAGE = "This contains a null character (\\x00), which cannot be saved. Remove it and try again."

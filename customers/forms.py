@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from crm.forms import RejectNullBytesMixin
+from crm.forms import ListedModelChoiceField, RejectNullBytesMixin
 from crm.templatetags.form_options import options_html
 from customers.list_filters import list_filter_extensions
 from customers.models import Customer, Product, Tag
@@ -42,7 +42,7 @@ def _user_label(user: User) -> str:
     return user.get_full_name() or user.username
 
 
-class UserChoiceField(forms.ModelChoiceField):
+class UserChoiceField(ListedModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return _user_label(obj)
 
@@ -139,10 +139,10 @@ class SnoozeForm(forms.Form):
 
 class ListFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Name, email or phone")
-    tag = forms.ModelChoiceField(queryset=Tag.objects.all(), required=False, empty_label="Any tag")
+    tag = ListedModelChoiceField(queryset=Tag.objects.all(), required=False, empty_label="Any tag")
     owner = UserChoiceField(queryset=User.objects.filter(is_active=True).order_by("first_name", "username"),
                             required=False, empty_label="Any owner")
-    product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False, empty_label="Any product")
+    product = ListedModelChoiceField(queryset=Product.objects.all(), required=False, empty_label="Any product")
     birthday_month = forms.TypedChoiceField(choices=[("", "Any birthday month")] + MONTH_CHOICES[1:], coerce=int,
                                             empty_value=None, required=False)
     health = forms.ChoiceField(choices=[("", "Any health")] + list(Customer.Health.choices), required=False)
