@@ -1,22 +1,34 @@
 """The community panel on the friend card: their upcoming events, and changes they made themselves."""
 
+from django.db.models import DateTimeField, IntegerField
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from community.models import Invitation
 from community.services import PROFILE_CHANGE_REASON
+from crm.prepared import PreparedQuery
 from customers.models import Customer
 
 
+_upcoming_invitations = PreparedQuery(
+    lambda customer_id, now: Invitation.objects.filter(customer_id=customer_id, event__ends_at__gte=now)
+    .select_related("event").only("answer", "guests", "event__title", "event__starts_at")
+    .order_by("event__starts_at")[:5],
+    customer_id=IntegerField(), now=DateTimeField(),
+)
+_own_changes = PreparedQuery(
+    # The history model's own manager: Customer.history's queryset costs more to build on each card.
+    lambda customer_id: Customer.history.model.objects.filter(id=customer_id, history_change_reason=PROFILE_CHANGE_REASON)
+    .order_by("-history_date").values_list("history_date", flat=True)[:3],
+    customer_id=IntegerField(),
+)
+
+
 def card_panel_context(request, customer: Customer) -> dict:
-    """Two queries, run when the panel is drawn (querysets stay lazy): invitations, own changes."""
-    invitations = (
-        Invitation.objects.filter(customer=customer, event__ends_at__gte=timezone.now())
-        .select_related("event").only("answer", "guests", "event__title", "event__starts_at")
-        .order_by("event__starts_at")[:5]
-    )
-    own_changes = (
-        # The history model's own manager: Customer.history's queryset costs more to build on each card.
-        Customer.history.model.objects.filter(id=customer.pk, history_change_reason=PROFILE_CHANGE_REASON)
-        .order_by("-history_date").values_list("history_date", flat=True)[:3]
-    )
-    return {"customer": customer, "invitations": invitations, "own_changes": own_changes}
+    """Two queries, run when the panel is drawn: their upcoming invitations, the changes they made themselves."""
+    now = timezone.now()
+    return {
+        "customer": customer,
+        "invitations": SimpleLazyObject(lambda: _upcoming_invitations.fetch(customer_id=customer.pk, now=now)),
+        "own_changes": SimpleLazyObject(lambda: _own_changes.fetch(customer_id=customer.pk)),
+    }

@@ -13,6 +13,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
 from crm.expressions import RelatedNames
+from crm.prepared import PreparedQuery
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
 from customers.lookups import like_contains
 from customers.list_filters import list_filter_extensions
@@ -21,31 +22,61 @@ from customers.models import Customer, FollowUp, ImportantDate, Product
 SEARCH_DROPDOWN_LIMIT = 10
 
 
+_card_customer = PreparedQuery(
+    # Only the users and the referrer the card shows: every joined model's columns cost reading.
+    lambda customer_id: Customer.objects.filter(pk=customer_id).select_related("owner", "referred_by")
+    .annotate(card_favourites=RelatedNames("favourite_products"), card_tags=RelatedNames("tags", with_ids=True)),
+    customer_id=IntegerField(),
+)
+
+
 def customer_card_get(*, customer_id: int) -> Customer:
-    """One customer with everything the friend card shows about them (1 query; important dates: 1 more).
+    """One customer with everything the friend card shows about them (1 query).
 
     The favourite products and tags come as names in the same row (`card_favourites`, and
     `card_tags` as [id, name] pairs): prefetching many-to-many models costs several times as much.
+    Raises Customer.DoesNotExist.
     """
-    # Only the users and the referrer the card shows: every joined model's columns cost compiling and reading.
-    return (
-        Customer.objects.select_related("owner", "referred_by")
-        .annotate(card_favourites=RelatedNames("favourite_products"), card_tags=RelatedNames("tags", with_ids=True))
-        .get(pk=customer_id)
-    )
+    rows = _card_customer.fetch(customer_id=customer_id)
+    if not rows:
+        raise Customer.DoesNotExist(f"No customer {customer_id}.")
+    return rows[0]
+
+
+_active_product_names = PreparedQuery(
+    lambda: Product.objects.filter(is_active=True).order_by("name").values_list("name", flat=True)
+)
 
 
 def active_product_names() -> list[str]:
     """Names for the log form's product suggestions (names only: no Product objects to build)."""
-    return list(Product.objects.filter(is_active=True).order_by("name").values_list("name", flat=True))
+    return _active_product_names.fetch()
+
+
+_open_followups = PreparedQuery(
+    lambda customer_id: FollowUp.objects.filter(
+        customer_id=customer_id, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED]
+    ).select_related("assignee").order_by("due_date", "pk"),
+    customer_id=IntegerField(),
+)
 
 
 def customer_open_followups(*, customer: Customer) -> list[FollowUp]:
-    return list(
-        customer.followups.filter(status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED])
-        .select_related("assignee")
-        .order_by("due_date", "pk")
-    )
+    followups = _open_followups.fetch(customer_id=customer.pk)
+    for followup in followups:
+        followup.customer = customer
+    return followups
+
+
+_important_dates = PreparedQuery(
+    lambda customer_id: ImportantDate.objects.filter(customer_id=customer_id).order_by("date_month", "date_day", "pk"),
+    customer_id=IntegerField(),
+)
+
+
+def customer_important_dates(*, customer: Customer) -> list[ImportantDate]:
+    """The customer's anniversaries and the like, in calendar order."""
+    return _important_dates.fetch(customer_id=customer.pk)
 
 
 def _like_prefix(text: str) -> str:

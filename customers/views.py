@@ -27,6 +27,7 @@ from customers.selectors import (
     active_product_names,
     customer_card_get,
     customer_list,
+    customer_important_dates,
     customer_open_followups,
     cheap_page,
     customer_search_rows,
@@ -156,6 +157,7 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
             day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         ),
         "followups": customer_open_followups(customer=customer),
+        "important_dates": customer_important_dates(customer=customer),
         "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before")),
                                   limit=TIMELINE_FIRST_PAGE),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
@@ -278,7 +280,7 @@ def _dates_response(request, customer: Customer, form, status: int = 200) -> Htt
                           status=status)
         return redirect("customers:detail", customer.pk)
     return render(request, "customers/includes/_important_dates.html", {
-        "customer": customer, "important_dates": customer.important_dates.all(), "important_date_form": form,
+        "customer": customer, "important_dates": customer_important_dates(customer=customer), "important_date_form": form,
     }, status=status)
 
 

@@ -1,0 +1,117 @@
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import DateTimeField, IntegerField
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from crm.expressions import RelatedNames
+from crm.prepared import PreparedQuery
+from customers.models import Customer, FollowUp
+from tests.factories import CustomerFactory, FollowUpFactory, ProductFactory, StaffFactory, TouchpointFactory
+from touchpoints.models import Touchpoint
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(obj, names):
+    return {name: getattr(obj, name) for name in names}
+
+
+def test_a_prepared_query_returns_what_the_queryset_returns_for_each_new_value():
+    staff = StaffFactory(first_name="Robin")
+    first, second = CustomerFactory(), CustomerFactory()
+    for customer in (first, second):
+        FollowUpFactory(customer=customer, assignee=staff)
+        FollowUpFactory(customer=customer, assignee=None)
+
+    def build(customer_id):
+        return FollowUp.objects.filter(customer_id=customer_id).select_related("assignee").order_by("due_date", "pk")
+
+    prepared = PreparedQuery(build, customer_id=IntegerField())
+    for customer in (first, second, first):
+        expected = list(build(customer.pk))
+        got = prepared.fetch(customer_id=customer.pk)
+        assert got == expected and len(got) == 2
+        assert [_fields(f, ("reason", "due_date", "status", "customer_id")) for f in got] == [
+            _fields(f, ("reason", "due_date", "status", "customer_id")) for f in expected]
+        # The joined user is built from the same row, and a missing one is None: no query to read either.
+        with CaptureQueriesContext(connection) as queries:
+            assert [f.assignee for f in got] == [f.assignee for f in expected]
+            assert got[0].assignee.first_name == "Robin"
+        assert len(queries) == 0
+    assert prepared.fetch(customer_id=CustomerFactory().pk) == []
+
+
+def test_the_sql_is_built_once_and_each_fetch_is_one_query_with_the_new_value():
+    customer = CustomerFactory()
+    TouchpointFactory(customer=customer)
+    prepared = PreparedQuery(lambda customer_id: Touchpoint.objects.filter(customer_id=customer_id),
+                             customer_id=IntegerField())
+    built = []
+    original_build = prepared.build
+    prepared.build = lambda **kwargs: built.append(kwargs) or original_build(**kwargs)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert len(prepared.fetch(customer_id=customer.pk)) == 1
+        assert prepared.fetch(customer_id=customer.pk + 1000) == []
+    assert len(built) == 1
+    assert len(queries) == 2 and queries[0]["sql"].replace(str(customer.pk), "?") == queries[1]["sql"].replace(
+        str(customer.pk + 1000), "?")
+
+
+def test_shape_arguments_such_as_a_limit_get_their_own_sql():
+    customer = CustomerFactory()
+    for _ in range(5):
+        TouchpointFactory(customer=customer)
+    prepared = PreparedQuery(
+        lambda customer_id, limit: Touchpoint.objects.filter(customer_id=customer_id).order_by("-happened_at", "-pk")
+        [:limit],
+        customer_id=IntegerField(),
+    )
+    newest = list(Touchpoint.objects.filter(customer=customer).order_by("-happened_at", "-pk"))
+    assert prepared.fetch(customer_id=customer.pk, limit=2) == newest[:2]
+    assert prepared.fetch(customer_id=customer.pk, limit=4) == newest[:4]
+    assert prepared.fetch(customer_id=customer.pk, limit=2) == newest[:2]
+
+
+def test_datetime_values_are_bound_as_the_database_stores_them():
+    # SQLite keeps datetimes as text in UTC: a value must be converted as the ORM would.
+    customer = CustomerFactory()
+    now = timezone.now()
+    old = TouchpointFactory(customer=customer, happened_at=now - timedelta(days=10))
+    recent = TouchpointFactory(customer=customer, happened_at=now - timedelta(hours=1))
+    prepared = PreparedQuery(
+        lambda customer_id, since: Touchpoint.objects.filter(customer_id=customer_id, happened_at__gte=since)
+        .order_by("happened_at"),
+        customer_id=IntegerField(), since=DateTimeField(),
+    )
+    assert prepared.fetch(customer_id=customer.pk, since=now - timedelta(days=2)) == [recent]
+    assert prepared.fetch(customer_id=customer.pk, since=now - timedelta(days=30)) == [old, recent]
+    fetched = prepared.fetch(customer_id=customer.pk, since=now - timedelta(days=2))[0]
+    assert fetched.happened_at == recent.happened_at and timezone.is_aware(fetched.happened_at)
+
+
+def test_annotations_deferred_fields_and_values_lists_read_like_the_queryset():
+    customer = CustomerFactory(first_name="Ada", notes="Likes <b>jazz</b>")
+    customer.favourite_products.set([ProductFactory(name="Brioche"), ProductFactory(name="Affogato")])
+    annotated = PreparedQuery(
+        lambda pk: Customer.objects.filter(pk=pk).only("first_name").annotate(names=RelatedNames("favourite_products")),
+        pk=IntegerField(),
+    )
+    [row] = annotated.fetch(pk=customer.pk)
+    assert row.names == ["Affogato", "Brioche"] and row.first_name == "Ada"
+    assert row.get_deferred_fields() >= {"notes"}
+    assert row.notes == "Likes <b>jazz</b>"  # a deferred field still loads when asked for
+
+    flat = PreparedQuery(lambda pk: Customer.objects.filter(pk=pk).values_list("first_name", flat=True), pk=IntegerField())
+    pairs = PreparedQuery(lambda pk: Customer.objects.filter(pk=pk).values_list("pk", "first_name"), pk=IntegerField())
+    assert flat.fetch(pk=customer.pk) == ["Ada"]
+    assert pairs.fetch(pk=customer.pk) == [(customer.pk, "Ada")]
+
+
+def test_row_kinds_it_cannot_build_are_refused():
+    prepared = PreparedQuery(lambda: Customer.objects.values("pk"))
+    with pytest.raises(TypeError):
+        prepared.fetch()
