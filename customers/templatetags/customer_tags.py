@@ -55,6 +55,10 @@ def datetime_local(value) -> str:
     return value or ""
 
 
+_EN_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_EN_MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 @register.filter
 def time_tag(value) -> str:
     """<time datetime="…">Thu 26 Nov 2026, 14:05</time> in the active (shop) zone, for timeline entries.
@@ -65,7 +69,11 @@ def time_tag(value) -> str:
         return ""
     if timezone.is_aware(value):
         value = timezone.localtime(value)
-    shown = f"{WEEKDAYS_ABBR[value.weekday()]} {value.day} {MONTHS_3[value.month].title()} {value:%Y, %H:%M}"
+    if get_language().startswith("en"):  # Django's names are lazy translations: a lookup each time
+        weekday, month = _EN_WEEKDAYS[value.weekday()], _EN_MONTHS[value.month]
+    else:
+        weekday, month = WEEKDAYS_ABBR[value.weekday()], MONTHS_3[value.month].title()
+    shown = f"{weekday} {value.day} {month} {value:%Y, %H:%M}"
     return format_html('<time class="small text-body-secondary" datetime="{}">{}</time>', value.isoformat(), shown)
 
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.template import Context, Template
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from customers.templatetags.customer_tags import time_tag
 
@@ -22,6 +22,15 @@ DJANGO = Template(
 def test_time_tag_reads_like_djangos_date_filters_in_every_zone(zone, when):
     with timezone.override(zone):
         assert time_tag(when) == DJANGO.render(Context({"when": when}))
+
+
+@pytest.mark.parametrize("language", ["en-gb", "en-us", "fr", "de"])
+def test_time_tag_names_days_and_months_in_the_active_language(language):
+    # Every month and every weekday: English names are the filter's own, other languages Django's.
+    with translation.override(language):
+        for month in range(1, 13):
+            when = datetime(2026, month, month + 3, 9, 30, tzinfo=UTC)
+            assert time_tag(when) == DJANGO.render(Context({"when": when}))
 
 
 def test_time_tag_of_nothing_is_nothing():
