@@ -1,6 +1,6 @@
 """Query expressions shared by the apps' selectors."""
 
-from django.db.models import Expression, JSONField
+from django.db.models import Expression, Func, IntegerField, JSONField
 
 
 class RelatedNames(Expression):
@@ -38,3 +38,15 @@ class RelatedNames(Expression):
             return f"(SELECT COALESCE(json_agg({value} ORDER BY s.name, s.id), '[]')::text FROM ({rows}) s)", []
         value = "json_array(s.id, s.name)" if self.with_ids else "s.name"
         return f"(SELECT json_group_array({value}) FROM ({rows} ORDER BY r.{name}, r.{pk}) s)", []
+
+
+class RowCount(Func):
+    """COUNT(*) of a filtered queryset, as a values_list() column: `qs.order_by().values_list(RowCount(), flat=True)`.
+
+    Count() would make Django group by every other column; this counts the whole result, like
+    QuerySet.count(), in a query that a PreparedQuery can keep.
+    """
+
+    template = "COUNT(*)"
+    output_field = IntegerField()
+    contains_aggregate = False  # no GROUP BY: one row, the count of all

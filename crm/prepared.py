@@ -14,8 +14,9 @@ binds values, runs the SQL and builds the objects, the way QuerySet iteration do
     open_followups.fetch(customer_id=customer.pk)  # -> list[FollowUp]
 
 Only for querysets of a fixed shape. Each declared parameter becomes one bound value (never None:
-`= NULL` matches nothing). Any other keyword (a LIMIT, say) changes the SQL, so it is passed to the
-builder as it is and each distinct value gets its own prepared SQL. Model rows (with
+`= NULL` matches nothing). Any other keyword (a LIMIT, today's date in a yearly window) changes the
+SQL, so it is passed to the builder as it is and each distinct value gets its own prepared SQL; the
+oldest are dropped past MAX_PLANS. Model rows (with
 select_related, only() and annotations) and values_list() rows are supported.
 """
 
@@ -23,6 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Expression, Field, QuerySet
 from django.db.models.query import (FlatValuesListIterable, ModelIterable, ValuesListIterable,
@@ -49,7 +51,11 @@ class _Plan:
         if self.iterable_class not in (ModelIterable, ValuesListIterable, FlatValuesListIterable):
             raise TypeError(f"PreparedQuery cannot read {self.iterable_class.__name__} rows")
         self.compiler = queryset.query.get_compiler(using=using)
-        self.sql, self.params = self.compiler.as_sql()  # also fills select, klass_info, annotation_col_map
+        try:
+            self.sql, self.params = self.compiler.as_sql()  # also fills select, klass_info, annotation_col_map
+        except EmptyResultSet:  # e.g. a [0:0] slice: no rows whatever the values, and no SQL to run
+            self.sql = None
+            return
         if self.iterable_class is ModelIterable:
             klass_info, select = self.compiler.klass_info, self.compiler.select
             self.model = klass_info["model"]
@@ -58,6 +64,8 @@ class _Plan:
             self.related_populators = get_related_populators(klass_info, select, using)
 
     def run(self, values: dict[str, Any]) -> list:
+        if self.sql is None:
+            return []
         connection = connections[self.using]
         params = [
             p.output_field.get_db_prep_value(values[p.name], connection) if isinstance(p, Placeholder) else p
@@ -82,11 +90,16 @@ class _Plan:
 
 
 class PreparedQuery:
+    MAX_PLANS = 32  # shapes x connections kept per query; a long-lived worker sees a new day's shape daily
+
     def __init__(self, build: Callable[..., QuerySet], **params: Field):
         self.build = build
         self.params = params
         self._plans: dict[tuple, _Plan] = {}
         self._lock = threading.Lock()
+
+    def __deepcopy__(self, memo):
+        return self  # built SQL is shared, as by the form fields that are copied for each form
 
     def fetch(self, *, using: str = "default", **values) -> list:
         """The rows for these values: a list of model instances or values_list() rows."""
@@ -98,5 +111,7 @@ class PreparedQuery:
             placeholders = {name: Placeholder(name, field) for name, field in self.params.items()}
             plan = _Plan(self.build(**placeholders, **dict(shape)), using)
             with self._lock:
+                if len(self._plans) >= self.MAX_PLANS:
+                    self._plans.pop(next(iter(self._plans)))
                 self._plans[key] = plan
         return plan.run(values)

@@ -1,6 +1,6 @@
 import pytest
 
-from crm.expressions import RelatedNames
+from crm.expressions import RelatedNames, RowCount
 from customers.models import Customer
 from tests.factories import CustomerFactory, ProductFactory, TagFactory, TouchpointFactory
 from touchpoints.models import Touchpoint
@@ -42,3 +42,11 @@ def test_related_names_work_beside_joins_and_filters_on_the_same_relation():
     found = Customer.objects.filter(tags=regular).select_related("owner").annotate(names=RelatedNames("tags"))
 
     assert [c.names for c in found] == [["dog owner", "regular"]]
+
+
+def test_row_count_counts_the_filtered_rows_in_one_row_like_count():
+    for health in ("warm", "warm", "cold"):
+        CustomerFactory(health=health)
+    for filters in ({}, {"health": "warm"}, {"health": "cooling"}):
+        customers = Customer.objects.filter(**filters).annotate(names=RelatedNames("tags")).order_by("last_name")
+        assert list(customers.order_by().values_list(RowCount(), flat=True)) == [customers.count()]

@@ -115,3 +115,12 @@ def test_row_kinds_it_cannot_build_are_refused():
     prepared = PreparedQuery(lambda: Customer.objects.values("pk"))
     with pytest.raises(TypeError):
         prepared.fetch()
+
+
+def test_a_query_that_can_hold_no_rows_returns_none_without_sql():
+    CustomerFactory()
+    prepared = PreparedQuery(lambda start, stop: Customer.objects.order_by("pk")[start:stop])
+    with CaptureQueriesContext(connection) as queries:
+        assert prepared.fetch(start=0, stop=0) == []
+    assert len(queries) == 0
+    assert len(prepared.fetch(start=0, stop=5)) == 1
