@@ -8,11 +8,11 @@ from datetime import date
 import phonenumbers
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
+from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
-from crm.expressions import RelatedNames
+from crm.expressions import RelatedNames, RowCount
 from crm.prepared import PreparedQuery
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
 from customers.lookups import like_contains
@@ -305,6 +305,44 @@ def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Custo
     return customers_as_rows(customers).order_by(*order)
 
 
+
+# The list without a search or another app's filter is read through prepared queries (crm.prepared):
+# which filters are set, the archive choice, the sort and the page are its shape; these are its values.
+LIST_FILTER_VALUES = {
+    "tag": IntegerField(), "owner": IntegerField(), "product": IntegerField(), "birthday_month": IntegerField(),
+    "health": CharField(), "stage": CharField(),
+}
+
+
+def _prepared_list(set_filters, archived, sort, **values):
+    return customer_list(filters=ListFilters(archived=archived, sort=sort, **{name: values[name] for name in set_filters}))
+
+
+_list_rows = PreparedQuery(lambda start, stop, **shape: _prepared_list(**shape)[start:stop], **LIST_FILTER_VALUES)
+_list_count = PreparedQuery(lambda **shape: _prepared_list(**shape).order_by().values_list(RowCount(), flat=True),
+                            **LIST_FILTER_VALUES)
+
+
+class PreparedListRows:
+    """What Django's Paginator asks of the list: a count and a slice of rows, both prepared."""
+
+    def __init__(self, filters: ListFilters):
+        self.values = {name: getattr(filters, name) for name in LIST_FILTER_VALUES if getattr(filters, name)}
+        self.shape = {"set_filters": tuple(self.values), "archived": filters.archived, "sort": filters.sort}
+
+    def count(self) -> int:
+        return _list_count.fetch(**self.shape, **self.values)[0]
+
+    def __getitem__(self, rows: slice) -> list[Customer]:
+        return _list_rows.fetch(start=rows.start, stop=rows.stop, **self.shape, **self.values)
+
+
+def customer_list_rows(*, filters: ListFilters, region: str = "GB") -> "QuerySet[Customer] | PreparedListRows":
+    """The customer list for Paginator: prepared unless it searches or uses another app's filter."""
+    if filters.q or filters.extra:
+        return customer_list(filters=filters, region=region)
+    return PreparedListRows(filters)
+
 # What a customer row (list, search) shows; the other 20-odd columns cost reading and compiling.
 CUSTOMER_ROW_FIELDS = (
     "first_name", "last_name", "preferred_name", "email", "phone", "health", "stage", "is_archived",
@@ -387,31 +425,50 @@ def with_birthday_countdowns(customers, *, today: date) -> list[Customer]:
     return list(customers)
 
 
-def my_day_get(*, user: User, today: date, days: int = MY_DAY_DAYS) -> MyDay:
-    """The first of the user's follow-ups due by today and birthdays this week, with totals (3 queries).
+def _my_day_followups(user_id, today):
+    return my_followups(user=user_id, today=today).annotate(total=Window(Count("pk")))[:MY_DAY_FOLLOWUPS]
 
-    Each list is limited in SQL; the total comes from COUNT(*) OVER () in the same query.
-    """
-    day = MyDay(today=today)
-    total = Window(Count("pk"))
-    followups = list(my_followups(user=user, today=today).annotate(total=total)[:MY_DAY_FOLLOWUPS])
-    day.followups_total = followups[0].total if followups else 0
-    for followup in followups:
-        (day.due_today if followup.due_date == today else day.overdue).append(followup)
-    customers = list(my_birthdays(user=user, today=today, days=days).annotate(total=total)[:MY_DAY_BIRTHDAYS])
-    day.birthdays_total = customers[0].total if customers else 0
-    for customer in with_birthday_countdowns(customers, today=today):
-        (day.birthdays_today if customer.days_to_birthday == 0 else day.birthdays_week).append(customer)
-    day.dates_week = list(
+
+def _my_day_birthdays(user_id, today, days):
+    return my_birthdays(user=user_id, today=today, days=days).annotate(total=Window(Count("pk")))[:MY_DAY_BIRTHDAYS]
+
+
+def _my_day_dates(user_id, today, days):
+    return (
         ImportantDate.objects.filter(
             yearly_dates_between_q(start=today, days=days, prefix="date"),
-            customer__owner=user, customer__is_archived=False,
+            customer__owner=user_id, customer__is_archived=False,
         )
         .annotate(days_to=days_ahead_expression(start=today, days=days, prefix="date"))
         .select_related("customer").only("label", "date_day", "date_month", "date_year", "customer__first_name",
                                          "customer__preferred_name")
         .order_by("days_to", "pk")[:MY_DAY_DATES]
     )
+
+
+# My day is most staff members' home page: its three reads are prepared (crm.prepared), with the day
+# as part of their shape (the yearly windows are written out for it).
+_my_day_reads = {
+    name: PreparedQuery(build, user_id=IntegerField())
+    for name, build in (("followups", _my_day_followups), ("birthdays", _my_day_birthdays), ("dates", _my_day_dates))
+}
+
+
+def my_day_get(*, user: User, today: date, days: int = MY_DAY_DAYS) -> MyDay:
+    """The first of the user's follow-ups due by today and birthdays this week, with totals (3 queries).
+
+    Each list is limited in SQL; the total comes from COUNT(*) OVER () in the same query.
+    """
+    day = MyDay(today=today)
+    followups = _my_day_reads["followups"].fetch(user_id=user.pk, today=today)
+    day.followups_total = followups[0].total if followups else 0
+    for followup in followups:
+        (day.due_today if followup.due_date == today else day.overdue).append(followup)
+    customers = _my_day_reads["birthdays"].fetch(user_id=user.pk, today=today, days=days)
+    day.birthdays_total = customers[0].total if customers else 0
+    for customer in with_birthday_countdowns(customers, today=today):
+        (day.birthdays_today if customer.days_to_birthday == 0 else day.birthdays_week).append(customer)
+    day.dates_week = _my_day_reads["dates"].fetch(user_id=user.pk, today=today, days=days)
     return day
 
 
