@@ -75,6 +75,15 @@ class Touchpoint(models.Model):
         return names
 
     @property
+    def kind_label(self) -> str:
+        """get_kind_display() without building the choices' dict on each call (a card shows ten)."""
+        return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def feedback_kind_label(self) -> str:
+        return FEEDBACK_KIND_LABELS.get(self.feedback_kind, self.feedback_kind)
+
+    @property
     def icon(self) -> str:
         """The bootstrap-icons name for this kind."""
         return KIND_ICONS.get(self.kind, "dot")
@@ -82,3 +91,7 @@ class Touchpoint(models.Model):
     @property
     def is_complaint(self) -> bool:
         return self.kind == self.Kind.FEEDBACK and self.feedback_kind == self.FeedbackKind.COMPLAINT
+
+
+KIND_LABELS = dict(Touchpoint.Kind.choices)
+FEEDBACK_KIND_LABELS = dict(Touchpoint.FeedbackKind.choices)
