@@ -80,6 +80,12 @@ class Touchpoint(models.Model):
         return KIND_LABELS.get(self.kind, self.kind)
 
     @property
+    def logged_by_name(self) -> str:
+        """Who logged it, as the timeline shows them ("" when nobody: an import, a deleted user)."""
+        user = self.logged_by
+        return (user.get_full_name() or user.username) if user else ""
+
+    @property
     def feedback_kind_label(self) -> str:
         return FEEDBACK_KIND_LABELS.get(self.feedback_kind, self.feedback_kind)
 

@@ -10,7 +10,8 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.formats import number_format
-from django.utils.html import format_html
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.timesince import MONTHS_DAYS, TIME_CHUNKS, TIME_STRINGS_KEYS
 from django.utils.translation import get_language
 
@@ -72,9 +73,10 @@ def time_tag(value) -> str:
     if get_language().startswith("en"):  # Django's names are lazy translations: a lookup each time
         weekday, month = _EN_WEEKDAYS[value.weekday()], _EN_MONTHS[value.month]
     else:
-        weekday, month = WEEKDAYS_ABBR[value.weekday()], MONTHS_3[value.month].title()
-    shown = f"{weekday} {value.day} {month} {value:%Y, %H:%M}"
-    return format_html('<time class="small text-body-secondary" datetime="{}">{}</time>', value.isoformat(), shown)
+        weekday, month = escape(WEEKDAYS_ABBR[value.weekday()]), escape(MONTHS_3[value.month].title())
+    # Digits, "-:+T" and the day's and month's names: nothing else to escape (format_html costs more).
+    return mark_safe(f'<time class="small text-body-secondary" datetime="{value.isoformat()}">'
+                     f"{weekday} {value.day} {month} {value.year}, {value.hour:02d}:{value.minute:02d}</time>")
 
 
 @register.inclusion_tag("customers/includes/_badges.html")
