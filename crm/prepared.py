@@ -50,6 +50,8 @@ class _Plan:
         self.iterable_class = queryset._iterable_class
         if self.iterable_class not in (ModelIterable, ValuesListIterable, FlatValuesListIterable):
             raise TypeError(f"PreparedQuery cannot read {self.iterable_class.__name__} rows")
+        if queryset._prefetch_related_lookups:
+            raise TypeError("PreparedQuery runs one query: no prefetch_related()")
         self.compiler = queryset.query.get_compiler(using=using)
         try:
             self.sql, self.params = self.compiler.as_sql()  # also fills select, klass_info, annotation_col_map

@@ -111,10 +111,10 @@ def test_annotations_deferred_fields_and_values_lists_read_like_the_queryset():
     assert pairs.fetch(pk=customer.pk) == [(customer.pk, "Ada")]
 
 
-def test_row_kinds_it_cannot_build_are_refused():
-    prepared = PreparedQuery(lambda: Customer.objects.values("pk"))
-    with pytest.raises(TypeError):
-        prepared.fetch()
+def test_row_kinds_it_cannot_build_and_prefetching_are_refused():
+    for build in (lambda: Customer.objects.values("pk"), lambda: Customer.objects.prefetch_related("tags")):
+        with pytest.raises(TypeError):
+            PreparedQuery(build).fetch()
 
 
 def test_a_query_that_can_hold_no_rows_returns_none_without_sql():
