@@ -16,14 +16,17 @@ def shop_today_for(request):
 
 
 def issue_form_context(request, customer: Customer, *, form: IssueForm | None = None,
-                       next_page: str | None = None) -> dict:
-    """Context for gifts/includes/_issue_form.html (no query until the product choices render)."""
+                       next_page: str | None = None, with_form: bool = True) -> dict:
+    """Context for gifts/includes/_issue_form.html (no query until the product choices render).
+
+    `with_form=False` leaves the form out (issue_form is None) for a panel that fetches it when opened.
+    """
     shop = getattr(request, "shop", None) or ShopSettings.load()
     today = timezone.now().astimezone(shop.tz).date()
     # Self-contained (currency, CSRF token) so the card may include it with `only`.
     return {
         "customer": customer,
-        "issue_form": form or IssueForm(today=today, prefix="gift"),
+        "issue_form": form or (IssueForm(today=today, prefix="gift") if with_form else None),
         "today": today,
         "currency": shop.currency,
         "csrf_token": get_token(request),
@@ -40,11 +43,12 @@ def card_panel_context(request, customer: Customer, *, form: IssueForm | None = 
 
     With `lazy_form` (the friend card) the issue form is fetched when opened: one query, the codes.
     """
-    ctx = issue_form_context(request, customer, form=form)
+    lazy = lazy_form and form is None
+    ctx = issue_form_context(request, customer, form=form, with_form=not lazy)
     return {
         **ctx,
         "groups": gift_codes_for_card(customer=customer, today=ctx["today"]),
-        "lazy_form": lazy_form and form is None,
+        "lazy_form": lazy,
         "notice": notice,
         "error": error,
     }
