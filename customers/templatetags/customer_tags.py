@@ -9,7 +9,7 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
-from django.utils.formats import number_format
+from django.utils import numberformat
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.timesince import MONTHS_DAYS, TIME_CHUNKS, TIME_STRINGS_KEYS
@@ -22,10 +22,10 @@ SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "CAD": "C$", "NZD
 
 @register.filter
 def money(amount, currency: str = "GBP") -> str:
-    """12.5, "GBP" -> "£12.50"; unknown currencies keep their code ("CHF 12.50")."""
+    """12.5, "GBP" -> "£12.50", 94818.2 -> "£94,818.20"; unknown currencies keep their code ("CHF 12.50")."""
     if amount in (None, ""):
         return ""
-    value = number_format(Decimal(amount), 2, use_l10n=False, force_grouping=True)
+    value = numberformat.format(Decimal(amount), ".", decimal_pos=2, grouping=3, thousand_sep=",", force_grouping=True)
     symbol = SYMBOLS.get((currency or "").upper())
     return f"{symbol}{value}" if symbol else f"{currency} {value}"
 
