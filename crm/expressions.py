@@ -1,6 +1,6 @@
 """Query expressions shared by the apps' selectors."""
 
-from django.db.models import Expression, Func, IntegerField, JSONField
+from django.db.models import Expression, Func, JSONField
 
 
 class RelatedNames(Expression):
@@ -40,13 +40,15 @@ class RelatedNames(Expression):
         return f"(SELECT json_group_array({value}) FROM ({rows} ORDER BY r.{name}, r.{pk}) s)", []
 
 
-class RowCount(Func):
-    """COUNT(*) of a filtered queryset, as a values_list() column: `qs.order_by().values_list(RowCount(), flat=True)`.
+class Whole(Func):
+    """An aggregate of every row a queryset matches, read as a values_list() column.
 
-    Count() would make Django group by every other column; this counts the whole result, like
-    QuerySet.count(), in a query that a PreparedQuery can keep.
+        qs.order_by().values_list(Whole(Count("pk")), flat=True)  # [qs.count()]
+
+    An aggregate in values_list() makes Django group by each row; wrapped in Whole it is read as a
+    plain column of a query without GROUP BY (one row), which a PreparedQuery can keep, unlike
+    QuerySet.count() and aggregate().
     """
 
-    template = "COUNT(*)"
-    output_field = IntegerField()
-    contains_aggregate = False  # no GROUP BY: one row, the count of all
+    template = "%(expressions)s"
+    contains_aggregate = False  # no GROUP BY: one row, over all the rows

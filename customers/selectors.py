@@ -12,7 +12,7 @@ from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySe
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
-from crm.expressions import RelatedNames, RowCount
+from crm.expressions import RelatedNames, Whole
 from crm.prepared import PreparedQuery
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
 from customers.lookups import like_contains
@@ -20,6 +20,18 @@ from customers.list_filters import list_filter_extensions
 from customers.models import Customer, FollowUp, ImportantDate, Product
 
 SEARCH_DROPDOWN_LIMIT = 10
+
+
+_customer = PreparedQuery(lambda customer_id: Customer.objects.filter(pk=customer_id), customer_id=IntegerField())
+
+
+def customer_get(*, customer_id: int) -> Customer:
+    """One customer, every column (1 prepared query), for the hot paths that change one: logging a
+    touchpoint. Raises Customer.DoesNotExist."""
+    rows = _customer.fetch(customer_id=customer_id)
+    if not rows:
+        raise Customer.DoesNotExist(f"No customer {customer_id}.")
+    return rows[0]
 
 
 _card_customer = PreparedQuery(
@@ -319,7 +331,7 @@ def _prepared_list(set_filters, archived, sort, **values):
 
 
 _list_rows = PreparedQuery(lambda start, stop, **shape: _prepared_list(**shape)[start:stop], **LIST_FILTER_VALUES)
-_list_count = PreparedQuery(lambda **shape: _prepared_list(**shape).order_by().values_list(RowCount(), flat=True),
+_list_count = PreparedQuery(lambda **shape: _prepared_list(**shape).order_by().values_list(Whole(Count("pk")), flat=True),
                             **LIST_FILTER_VALUES)
 
 

@@ -1,12 +1,12 @@
 """Logging a touchpoint from the friend card: htmx puts the new entry on the timeline at once."""
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from customers.models import Customer
-from customers.selectors import active_product_names
+from customers.selectors import active_product_names, customer_get
 from touchpoints.forms import TouchpointForm
 from touchpoints.selectors import TIMELINE_FIRST_PAGE, timeline_page, touchpoint_entry
 from touchpoints.services import touchpoint_log
@@ -26,7 +26,10 @@ def _form_response(request: HttpRequest, customer: Customer, form: TouchpointFor
 
 @require_POST
 def touchpoint_create(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = get_object_or_404(Customer, pk=customer_id)
+    try:
+        customer = customer_get(customer_id=customer_id)
+    except Customer.DoesNotExist:
+        raise Http404("No such customer.") from None
     form = TouchpointForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data

@@ -1,6 +1,7 @@
 import pytest
+from django.db.models import Count, Q, Sum
 
-from crm.expressions import RelatedNames, RowCount
+from crm.expressions import RelatedNames, Whole
 from customers.models import Customer
 from tests.factories import CustomerFactory, ProductFactory, TagFactory, TouchpointFactory
 from touchpoints.models import Touchpoint
@@ -44,9 +45,13 @@ def test_related_names_work_beside_joins_and_filters_on_the_same_relation():
     assert [c.names for c in found] == [["dog owner", "regular"]]
 
 
-def test_row_count_counts_the_filtered_rows_in_one_row_like_count():
-    for health in ("warm", "warm", "cold"):
-        CustomerFactory(health=health)
+def test_whole_aggregates_read_every_matching_row_in_one_row_like_count_and_aggregate():
+    for health, cadence in (("warm", 10), ("warm", 30), ("cold", None)):
+        CustomerFactory(health=health, cadence_days=cadence)
     for filters in ({}, {"health": "warm"}, {"health": "cooling"}):
         customers = Customer.objects.filter(**filters).annotate(names=RelatedNames("tags")).order_by("last_name")
-        assert list(customers.order_by().values_list(RowCount(), flat=True)) == [customers.count()]
+        assert list(customers.order_by().values_list(Whole(Count("pk")), flat=True)) == [customers.count()]
+        expected = customers.aggregate(warm=Count("pk", filter=Q(health="warm")), cadence=Sum("cadence_days"))
+        assert list(customers.order_by().values_list(
+            Whole(Count("pk", filter=Q(health="warm"))), Whole(Sum("cadence_days")))) == [
+            (expected["warm"], expected["cadence"])]
