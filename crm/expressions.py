@@ -43,7 +43,7 @@ class RelatedNames(Expression):
 class Whole(Func):
     """An aggregate of every row a queryset matches, read as a values_list() column.
 
-        qs.order_by().values_list(Whole(Count("pk")), flat=True)  # [qs.count()]
+        qs.order_by().values_list(Whole(Count("*")), flat=True)  # [qs.count()]
 
     An aggregate in values_list() makes Django group by each row; wrapped in Whole it is read as a
     plain column of a query without GROUP BY (one row), which a PreparedQuery can keep, unlike

@@ -122,7 +122,7 @@ _feedback_totals = PreparedQuery(
 )
 _referral_buyers = PreparedQuery(
     lambda customer_id: Customer.objects.filter(referred_by_id=customer_id, purchase_count__gt=0).order_by()
-    .values_list(Whole(Count("pk")), flat=True),
+    .values_list(Whole(Count("*")), flat=True),
     customer_id=IntegerField(),
 )
 

@@ -52,3 +52,13 @@ def test_the_same_shape_with_other_values_reads_other_rows(shop_customers):
     for health in ("warm", "cooling", "cold", "nonsense"):
         filters = ListFilters(health=health)
         assert _pages(customer_list_rows(filters=filters)) == _pages(customer_list(filters=filters))
+
+
+def test_the_count_reads_no_column_so_an_index_alone_can_answer_it(shop_customers):
+    # COUNT(id) made PostgreSQL visit 19,000 table rows for the cooling customers (15 ms instead of 4).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        customer_list_rows(filters=ListFilters(health="cooling")).count()
+    assert queries[0]["sql"].startswith("SELECT COUNT(*) ")
