@@ -186,7 +186,8 @@ def _inspect_here() -> None:
 
     from customers.birthdays import yearly_dates_between_q
     from customers.models import Customer
-    from customers.selectors import customer_search_rows
+    from customers.selectors import ListFilters, PreparedListRows, customer_search_rows
+    from customers.views import LIST_PAGE_SIZE
     from dashboard.selectors import birthdays_in_month
     from touchpoints.models import Touchpoint
 
@@ -235,6 +236,9 @@ def _inspect_here() -> None:
                           ("upcoming birthdays (My day)", my_day_birthdays),
                           ("upcoming birthdays (dashboard)", dashboard_birthdays)):
             explain[label] = qs.explain(analyze=True)
+        # The list's count and first page as they run (prepared): an index-only scan for the count.
+        for part, plan in PreparedListRows(ListFilters(health="cooling")).explain(stop=LIST_PAGE_SIZE).items():
+            explain[f"list by health: {part}"] = plan
     print(json.dumps({"targets": targets, "post_ids": post_ids, "queries": queries, "explain": explain,
                       "surname": surname, "surnames": surnames, "top_customer": top}, default=str))
 

@@ -65,16 +65,18 @@ class _Plan:
             self.init_list = [column[0].target.attname for column in select[self.start:self.end]]
             self.related_populators = get_related_populators(klass_info, select, using)
 
-    def run(self, values: dict[str, Any]) -> list:
-        if self.sql is None:
-            return []
+    def bind(self, values: dict[str, Any]) -> list:
         connection = connections[self.using]
-        params = [
+        return [
             p.output_field.get_db_prep_value(values[p.name], connection) if isinstance(p, Placeholder) else p
             for p in self.params
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+
+    def run(self, values: dict[str, Any]) -> list:
+        if self.sql is None:
+            return []
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self.sql, self.bind(values))
             rows = self.compiler.results_iter([cursor.fetchall()])
         if self.iterable_class is FlatValuesListIterable:
             return [row[0] for row in rows]
@@ -105,6 +107,18 @@ class PreparedQuery:
 
     def fetch(self, *, using: str = "default", **values) -> list:
         """The rows for these values: a list of model instances or values_list() rows."""
+        return self._plan(using, values).run(values)
+
+    def explain(self, *, using: str = "default", **values) -> str:
+        """EXPLAIN of the SQL these values run (with ANALYZE on PostgreSQL), for benchmarks."""
+        plan = self._plan(using, values)
+        connection = connections[using]
+        options = {"analyze": True} if connection.vendor == "postgresql" else {}
+        with connection.cursor() as cursor:
+            cursor.execute(f"{connection.ops.explain_query_prefix(**options)} {plan.sql}", plan.bind(values))
+            return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+    def _plan(self, using: str, values: dict) -> _Plan:
         shape = tuple(sorted((k, v) for k, v in values.items() if k not in self.params))
         # Per connection object: the compiler it keeps belongs to one thread's connection.
         key = (id(connections[using]), using, shape)
@@ -116,4 +130,4 @@ class PreparedQuery:
                 if len(self._plans) >= self.MAX_PLANS:
                     self._plans.pop(next(iter(self._plans)))
                 self._plans[key] = plan
-        return plan.run(values)
+        return plan

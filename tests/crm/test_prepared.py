@@ -124,3 +124,11 @@ def test_a_query_that_can_hold_no_rows_returns_none_without_sql():
         assert prepared.fetch(start=0, stop=0) == []
     assert len(queries) == 0
     assert len(prepared.fetch(start=0, stop=5)) == 1
+
+
+def test_explain_shows_the_plan_of_the_sql_the_values_run():
+    customer = CustomerFactory()
+    prepared = PreparedQuery(lambda pk: Customer.objects.filter(pk=pk), pk=IntegerField())
+    plan = prepared.explain(pk=customer.pk)  # PostgreSQL: "Index Scan using … on customers_customer"
+    assert "customers_customer" in plan and ("Index Scan" in plan or "SEARCH" in plan)
+    assert prepared.fetch(pk=customer.pk) == [customer]
