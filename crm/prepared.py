@@ -26,6 +26,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
+from django.db.transaction import TransactionManagementError
 from django.db.models import Expression, Field, QuerySet
 from django.db.models.query import (FlatValuesListIterable, ModelIterable, ValuesListIterable,
                                     get_related_populators)
@@ -52,6 +53,7 @@ class _Plan:
             raise TypeError(f"PreparedQuery cannot read {self.iterable_class.__name__} rows")
         if queryset._prefetch_related_lookups:
             raise TypeError("PreparedQuery runs one query: no prefetch_related()")
+        self.locks_rows = queryset.query.select_for_update
         self.compiler = queryset.query.get_compiler(using=using)
         try:
             self.sql, self.params = self.compiler.as_sql()  # also fills select, klass_info, annotation_col_map
@@ -75,7 +77,11 @@ class _Plan:
     def run(self, values: dict[str, Any]) -> list:
         if self.sql is None:
             return []
-        with connections[self.using].cursor() as cursor:
+        connection = connections[self.using]
+        if self.locks_rows and connection.get_autocommit():
+            # Django checks this when it builds the SQL, which happens here only once.
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        with connection.cursor() as cursor:
             cursor.execute(self.sql, self.bind(values))
             rows = self.compiler.results_iter([cursor.fetchall()])
         if self.iterable_class is FlatValuesListIterable:

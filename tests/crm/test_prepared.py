@@ -1,7 +1,8 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.db.models import DateTimeField, IntegerField
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -132,3 +133,13 @@ def test_explain_shows_the_plan_of_the_sql_the_values_run():
     plan = prepared.explain(pk=customer.pk)  # PostgreSQL: "Index Scan using … on customers_customer"
     assert "customers_customer" in plan and ("Index Scan" in plan or "SEARCH" in plan)
     assert prepared.fetch(pk=customer.pk) == [customer]
+
+
+@pytest.mark.django_db(transaction=True)  # outside the test's own transaction
+def test_locking_rows_needs_a_transaction_every_time_not_only_the_first():
+    customer = CustomerFactory()
+    prepared = PreparedQuery(lambda pk: Customer.objects.select_for_update().filter(pk=pk), pk=IntegerField())
+    with transaction.atomic():
+        assert prepared.fetch(pk=customer.pk) == [customer]
+    with pytest.raises(TransactionManagementError):
+        prepared.fetch(pk=customer.pk)
