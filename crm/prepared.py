@@ -48,6 +48,7 @@ class _Plan:
 
     def __init__(self, queryset: QuerySet, using: str):
         self.using = using
+        self.model = queryset.model
         self.iterable_class = queryset._iterable_class
         if self.iterable_class not in (ModelIterable, ValuesListIterable, FlatValuesListIterable):
             raise TypeError(f"PreparedQuery cannot read {self.iterable_class.__name__} rows")
@@ -62,7 +63,6 @@ class _Plan:
             return
         if self.iterable_class is ModelIterable:
             klass_info, select = self.compiler.klass_info, self.compiler.select
-            self.model = klass_info["model"]
             self.start, self.end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
             self.init_list = [column[0].target.attname for column in select[self.start:self.end]]
             self.related_populators = get_related_populators(klass_info, select, using)
@@ -114,6 +114,15 @@ class PreparedQuery:
     def fetch(self, *, using: str = "default", **values) -> list:
         """The rows for these values: a list of model instances or values_list() rows."""
         return self._plan(using, values).run(values)
+
+    def get(self, *, using: str = "default", **values):
+        """The one row for these values, as QuerySet.get(): the model's DoesNotExist or MultipleObjectsReturned."""
+        plan = self._plan(using, values)
+        rows = plan.run(values)
+        if len(rows) != 1:
+            error = plan.model.DoesNotExist if not rows else plan.model.MultipleObjectsReturned
+            raise error(f"{len(rows)} {plan.model._meta.object_name} rows for {values}.")
+        return rows[0]
 
     def explain(self, *, using: str = "default", **values) -> str:
         """EXPLAIN of the SQL these values run (with ANALYZE on PostgreSQL), for benchmarks."""

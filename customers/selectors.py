@@ -28,10 +28,7 @@ _customer = PreparedQuery(lambda customer_id: Customer.objects.filter(pk=custome
 def customer_get(*, customer_id: int) -> Customer:
     """One customer, every column (1 prepared query), for the hot paths that change one: logging a
     touchpoint. Raises Customer.DoesNotExist."""
-    rows = _customer.fetch(customer_id=customer_id)
-    if not rows:
-        raise Customer.DoesNotExist(f"No customer {customer_id}.")
-    return rows[0]
+    return _customer.get(customer_id=customer_id)
 
 
 _card_customer = PreparedQuery(
@@ -49,10 +46,7 @@ def customer_card_get(*, customer_id: int) -> Customer:
     `card_tags` as [id, name] pairs): prefetching many-to-many models costs several times as much.
     Raises Customer.DoesNotExist.
     """
-    rows = _card_customer.fetch(customer_id=customer_id)
-    if not rows:
-        raise Customer.DoesNotExist(f"No customer {customer_id}.")
-    return rows[0]
+    return _card_customer.get(customer_id=customer_id)
 
 
 _active_product_names = PreparedQuery(
@@ -317,7 +311,6 @@ def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Custo
     return customers_as_rows(customers).order_by(*order)
 
 
-
 # The list without a search or another app's filter is read through prepared queries (crm.prepared):
 # which filters are set, the archive choice, the sort and the page are its shape; these are its values.
 LIST_FILTER_VALUES = {
@@ -360,6 +353,7 @@ def customer_list_rows(*, filters: ListFilters, region: str = "GB") -> "QuerySet
     if filters.q or filters.extra:
         return customer_list(filters=filters, region=region)
     return PreparedListRows(filters)
+
 
 # What a customer row (list, search) shows; the other 20-odd columns cost reading and compiling.
 CUSTOMER_ROW_FIELDS = (
@@ -466,10 +460,9 @@ def _my_day_dates(user_id, today, days):
 
 # My day is most staff members' home page: its three reads are prepared (crm.prepared), with the day
 # as part of their shape (the yearly windows are written out for it).
-_my_day_reads = {
-    name: PreparedQuery(build, user_id=IntegerField())
-    for name, build in (("followups", _my_day_followups), ("birthdays", _my_day_birthdays), ("dates", _my_day_dates))
-}
+_my_day_followups_query = PreparedQuery(_my_day_followups, user_id=IntegerField())
+_my_day_birthdays_query = PreparedQuery(_my_day_birthdays, user_id=IntegerField())
+_my_day_dates_query = PreparedQuery(_my_day_dates, user_id=IntegerField())
 
 
 def my_day_get(*, user: User, today: date, days: int = MY_DAY_DAYS) -> MyDay:
@@ -478,15 +471,15 @@ def my_day_get(*, user: User, today: date, days: int = MY_DAY_DAYS) -> MyDay:
     Each list is limited in SQL; the total comes from COUNT(*) OVER () in the same query.
     """
     day = MyDay(today=today)
-    followups = _my_day_reads["followups"].fetch(user_id=user.pk, today=today)
+    followups = _my_day_followups_query.fetch(user_id=user.pk, today=today)
     day.followups_total = followups[0].total if followups else 0
     for followup in followups:
         (day.due_today if followup.due_date == today else day.overdue).append(followup)
-    customers = _my_day_reads["birthdays"].fetch(user_id=user.pk, today=today, days=days)
+    customers = _my_day_birthdays_query.fetch(user_id=user.pk, today=today, days=days)
     day.birthdays_total = customers[0].total if customers else 0
     for customer in with_birthday_countdowns(customers, today=today):
         (day.birthdays_today if customer.days_to_birthday == 0 else day.birthdays_week).append(customer)
-    day.dates_week = _my_day_reads["dates"].fetch(user_id=user.pk, today=today, days=days)
+    day.dates_week = _my_day_dates_query.fetch(user_id=user.pk, today=today, days=days)
     return day
 
 

@@ -36,7 +36,7 @@ def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: da
     touchpoint INSERT's key-share lock), so two touchpoints logged at once for the same customer
     queue up instead of losing a count. The same queries whoever the customer is.
     """
-    [current] = _locked_counters.fetch(customer_id=customer.pk)
+    current = _locked_counters.get(customer_id=customer.pk)
     for name, value in zip(_LOCKED_FIELDS, current):
         setattr(customer, name, value)
     if customer.last_touchpoint_at is None or touchpoint.happened_at > customer.last_touchpoint_at:

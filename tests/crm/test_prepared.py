@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
-from django.db.models import DateTimeField, IntegerField
+from django.db.models import CharField, DateTimeField, IntegerField
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -143,3 +143,15 @@ def test_locking_rows_needs_a_transaction_every_time_not_only_the_first():
         assert prepared.fetch(pk=customer.pk) == [customer]
     with pytest.raises(TransactionManagementError):
         prepared.fetch(pk=customer.pk)
+
+
+def test_get_returns_the_one_row_or_raises_as_queryset_get_does():
+    first, second = CustomerFactory(first_name="Ada"), CustomerFactory(first_name="Ada")
+    by_pk = PreparedQuery(lambda pk: Customer.objects.filter(pk=pk), pk=IntegerField())
+    by_name = PreparedQuery(lambda name: Customer.objects.filter(first_name=name).values_list("pk", flat=True),
+                            name=CharField())
+    assert by_pk.get(pk=first.pk) == first
+    with pytest.raises(Customer.DoesNotExist):
+        by_pk.get(pk=second.pk + 1000)
+    with pytest.raises(Customer.MultipleObjectsReturned):
+        by_name.get(name="Ada")
