@@ -14,6 +14,9 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path("data/", include("dataio.urls")),
     path("", include("crm.shop_urls")),
+    path("api/v1/", include("api.urls")),
+    path("", include("api.page_urls")),
+    path("", include("tills.urls")),
     path("", include("customers.urls")),
 ]
 

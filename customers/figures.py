@@ -8,6 +8,8 @@ The rules (also in the README, "Relationship health"):
   a frequent customer (``FREQUENT_TOUCHPOINTS_90D`` or more touchpoints in the last
   90 days) is one step warmer; net negative feedback in the last
   ``SENTIMENT_WINDOW_DAYS`` days makes them one step colder. Never seen stays cold.
+- Purchases fully refunded do not count; lifetime spend adds amounts in the shop's currency
+  less what was refunded (touchpoints.services.touchpoint_refund).
 - **Stage**: prospect (no purchase), customer (1-2 purchases), regular (3 or more),
   advocate (referred a friend who bought, or praised the shop and is a regular).
 - **Closeness** (0-100) for the Dunbar rings: recency up to 35, frequency up to 25
@@ -261,6 +263,7 @@ def customer_figures_recompute_all(*, now: datetime) -> int:
     # Parameters in the order their %s appear in the statement below.
     params: list = [
         adapt(now - timedelta(days=90)), adapt(now),
+        ShopSettings.load().currency,
         adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)), adapt(now),
         FREQUENT_TOUCHPOINTS_90D, FREQUENT_TOUCHPOINTS_90D,
         FREQUENCY_CAP, FREQUENCY_CAP, FREQUENCY_POINTS_EACH,
@@ -277,9 +280,10 @@ def customer_figures_recompute_all(*, now: datetime) -> int:
             SELECT customer_id,
                    MAX(happened_at) AS last_at,
                    SUM(CASE WHEN happened_at >= %s AND happened_at <= %s THEN 1 ELSE 0 END) AS n90,
-                   SUM(CASE WHEN kind = 'purchase' THEN 1 ELSE 0 END) AS purchases,
-                   SUM(CASE WHEN kind = 'purchase' THEN COALESCE(amount, 0) ELSE 0 END) AS spend,
-                   MIN(CASE WHEN kind = 'purchase' THEN happened_at END) AS first_purchase,
+                   SUM(CASE WHEN kind = 'purchase' AND refunded_at IS NULL THEN 1 ELSE 0 END) AS purchases,
+                   SUM(CASE WHEN kind = 'purchase' AND (currency = '' OR currency = %s)
+                            THEN COALESCE(amount, 0) - COALESCE(refunded_amount, 0) ELSE 0 END) AS spend,
+                   MIN(CASE WHEN kind = 'purchase' AND refunded_at IS NULL THEN happened_at END) AS first_purchase,
                    SUM(CASE WHEN kind = 'feedback' AND feedback_kind = 'praise' THEN 1 ELSE 0 END) AS praises,
                    SUM(CASE WHEN kind = 'feedback' AND happened_at >= %s AND happened_at <= %s
                             THEN COALESCE(sentiment, 0) ELSE 0 END) AS sentiment
