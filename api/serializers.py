@@ -65,6 +65,9 @@ NAMES = serializers.ListField(child=serializers.CharField(max_length=50), requir
 
 
 class CustomerSerializer(serializers.ModelSerializer):
+    # Blank is a value these have: the schema must say so ("" is neither an email nor a method).
+    email = serializers.CharField(read_only=True)
+    consent_method = serializers.ChoiceField(choices=[("", "—"), *Customer.ConsentMethod.choices], read_only=True)
     favourite_products = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
 
@@ -114,6 +117,8 @@ class CustomerWriteSerializer(serializers.Serializer):
             base = CustomerForm(instance=instance, region=region)
             form = CustomerForm(form_data(attrs, form=base), instance=instance, region=region)
         cleaned = form_clean(form)
+        if instance is None and "owner" not in attrs:
+            cleaned.pop("owner", None)  # the service's default, whoever adds them (the page preselects them too)
         if instance is not None:
             # Only what was sent changes: the rest stays as it is (and is not rewritten to history).
             cleaned = {name: cleaned[name] for name in attrs if name in cleaned}
@@ -124,6 +129,7 @@ class CustomerWriteSerializer(serializers.Serializer):
 
 
 class TouchpointSerializer(serializers.ModelSerializer):
+    feedback_kind = serializers.ChoiceField(choices=[("", "—"), *Touchpoint.FeedbackKind.choices], read_only=True)
     products = serializers.SerializerMethodField()
     currency = serializers.SerializerMethodField()
 

@@ -54,6 +54,15 @@ IDEMPOTENCY = OpenApiParameter(
 )
 
 
+def page_of(item: type[serializers.Serializer], name: str):
+    """A page of a list as the API answers it: `results`, and links to the pages either side."""
+    return inline_serializer(name, fields={
+        "next": serializers.URLField(allow_null=True, help_text="The next page; null on the last."),
+        "previous": serializers.URLField(allow_null=True),
+        "results": item(many=True),
+    })
+
+
 def _via(key) -> str:
     return f"via API key {key.name}"[:100]
 
@@ -118,7 +127,7 @@ class CustomerListView(ApiView):
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="Only customers changed since."),
             OpenApiParameter("archived", OpenApiTypes.BOOL, description="true: archived ones only."),
         ],
-        responses={200: s.CustomerSerializer(many=True), **ERRORS},
+        responses={200: page_of(s.CustomerSerializer, "CustomerPage"), **ERRORS},
     )
     def get(self, request: Request) -> Response:
         params = s.CustomerFilterSerializer(data=request.query_params)
@@ -191,7 +200,7 @@ class TouchpointListView(ApiView):
     pagination = Pages
 
     @extend_schema(operation_id="touchpoints_list", tags=["touchpoints"],
-                   responses={200: s.TouchpointSerializer(many=True), **ERRORS})
+                   responses={200: page_of(s.TouchpointSerializer, "TouchpointPage"), **ERRORS})
     def get(self, request: Request, customer_id: int) -> Response:
         customer = get_object_or_404(Customer.objects.only("pk"), pk=customer_id)
         paginator = self.pagination()
@@ -295,7 +304,7 @@ class FollowUpListView(ApiView):
             OpenApiParameter("assignee", OpenApiTypes.INT),
             OpenApiParameter("due_before", OpenApiTypes.DATE, description="Due on or before this day."),
         ],
-        responses={200: s.FollowUpSerializer(many=True), **ERRORS},
+        responses={200: page_of(s.FollowUpSerializer, "FollowUpPage"), **ERRORS},
     )
     def get(self, request: Request) -> Response:
         params = s.FollowUpFilterSerializer(data=request.query_params)
