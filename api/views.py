@@ -220,9 +220,8 @@ class TouchpointListView(ApiView):
         touchpoint = touchpoint_log(
             customer=customer, logged_by=request.user, kind=data["kind"], happened_at=data["happened_at"],
             note=data["note"], amount=data["amount"], products=data["products"],
-            feedback_kind=data["feedback_kind"], sentiment=data["sentiment"],
+            feedback_kind=data["feedback_kind"], sentiment=data["sentiment"], change_reason=_via(request.auth),
         )
-        update_change_reason(touchpoint, _via(request.auth))
         return Response(s.TouchpointSerializer(touchpoint, context=self.context()).data,
                         status=status.HTTP_201_CREATED)
 

@@ -16,7 +16,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from simple_history.utils import update_change_reason
 
 from crm.models import ShopSettings
 from customers.models import Customer
@@ -177,9 +176,15 @@ def delivery_enqueue(delivery_id: int) -> None:
 # --- Processing ------------------------------------------------------------------------
 
 
-@transaction.atomic
 def delivery_process(*, delivery_id: int) -> TillDelivery | None:
     """Turn a pending delivery into a purchase or a refund; None if it is not pending (done, or in hand)."""
+    # The shop settings are read once for the whole delivery, as for a request (crm.middleware).
+    with ShopSettings.for_request():
+        return _delivery_process(delivery_id)
+
+
+@transaction.atomic
+def _delivery_process(delivery_id: int) -> TillDelivery | None:
     delivery = (TillDelivery.objects.select_for_update(skip_locked=True)
                 .filter(pk=delivery_id, status=TillDelivery.Status.PENDING).first())
     if delivery is None:
@@ -286,9 +291,8 @@ def _purchase_log(*, till_purchase: TillPurchase, customer: Customer, logged_by:
         customer=customer, logged_by=logged_by, kind=Touchpoint.Kind.PURCHASE,
         happened_at=min(till_purchase.happened_at, timezone.now()), amount=till_purchase.amount,
         currency=till_purchase.currency, products=till_purchase.products,
-        note=f"{Vendor(till_purchase.vendor).label} {till_purchase.external_id}"[:200],
+        note=f"{Vendor(till_purchase.vendor).label} {till_purchase.external_id}"[:200], change_reason=via,
     )
-    update_change_reason(touchpoint, via[:100])
     till_purchase.touchpoint, till_purchase.customer = touchpoint, customer
     till_purchase.save(update_fields=["touchpoint", "customer"])
     _link_remember(vendor=till_purchase.vendor, vendor_customer_id=till_purchase.vendor_customer_id,

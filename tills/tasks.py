@@ -3,7 +3,7 @@
 import logging
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError
 
 from tills.services import deliveries_sweep, delivery_process
 
@@ -15,7 +15,7 @@ def delivery_process_task(self, *, delivery_id: int) -> str:
     """Process one stored delivery; a database hiccup retries, and the sweep catches anything left pending."""
     try:
         delivery = delivery_process(delivery_id=delivery_id)
-    except OperationalError as error:
+    except (OperationalError, IntegrityError) as error:  # a lock timeout, a race lost: the next try finds it
         raise self.retry(exc=error, countdown=5 * (self.request.retries + 1))
     return delivery.status if delivery is not None else "not pending"
 

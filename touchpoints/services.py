@@ -79,6 +79,7 @@ def touchpoint_log(
     feedback_kind: str = "",
     sentiment: int | None = None,
     currency: str = "",
+    change_reason: str = "",
 ) -> Touchpoint:
     """Record an interaction and update the customer's figures in the same transaction.
 
@@ -102,6 +103,8 @@ def touchpoint_log(
         amount=amount, currency=currency, feedback_kind=feedback_kind, sentiment=sentiment,
     )
     touchpoint._history_user = logged_by
+    if change_reason:  # the history entry says how it came in ("via API key Till")
+        touchpoint._change_reason = change_reason[:100]
     # The customer and the user are rows we were handed: no need to query that they exist. The one
     # check constraint (amount not negative) is checked here rather than by a query in a savepoint.
     touchpoint.full_clean(exclude=["customer", "logged_by"], validate_constraints=False)

@@ -363,3 +363,18 @@ def test_the_sweep_processes_a_delivery_whose_broker_message_was_lost(
     assert deliveries_sweep() == 0
 
     assert Touchpoint.objects.filter(customer=ann, kind="purchase").count() == 1
+
+
+def test_processing_a_purchase_takes_a_fixed_number_of_queries(client, shopify, at_shopify_time,
+                                                              django_assert_max_num_queries):
+    from tills.services import delivery_process
+
+    CustomerFactory(email="jon.regular@mail.example")
+    send_shopify(client, fixture(SHOPIFY_PAID), topic="orders/create", triggered_at="2026-11-30T14:30:13Z")
+    delivery = TillDelivery.objects.get()
+
+    # Savepoints included, and the first purchase's products and automation rows created on the way.
+    with django_assert_max_num_queries(42):
+        delivery_process(delivery_id=delivery.pk)
+
+    assert TillDelivery.objects.get().status == TillDelivery.Status.PROCESSED
