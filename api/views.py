@@ -88,7 +88,8 @@ def _customers_with_lists():
 
 
 class ApiView(APIView):
-    """Shared by the API's views: the request's shop settings, read once."""
+    # Shared by the API's views: the request's shop settings, read once (not a docstring: the schema
+    # would show it as every operation's description).
 
     def context(self) -> dict:
         return _context(self.request)
@@ -130,6 +131,7 @@ class CustomerListView(ApiView):
         responses={200: page_of(s.CustomerSerializer, "CustomerPage"), **ERRORS},
     )
     def get(self, request: Request) -> Response:
+        """Customers, newest first; with `q`, as the search box finds them (prefix matches first)."""
         params = s.CustomerFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         q, since = params.validated_data.get("q", ""), params.validated_data.get("updated_since")
@@ -159,6 +161,7 @@ class CustomerListView(ApiView):
                    request=s.CustomerWriteSerializer, responses={201: s.CustomerSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request) -> Response:
+        """Add a customer, validated as the page's customer form; the relationship owner defaults to the key's owner."""
         context = self.context()
         incoming = s.CustomerWriteSerializer(data=request.data, context=context)
         incoming.is_valid(raise_exception=True)
@@ -177,11 +180,13 @@ class CustomerDetailView(ApiView):
     @extend_schema(operation_id="customers_read", tags=["customers"],
                    responses={200: s.CustomerSerializer, **ERRORS})
     def get(self, request: Request, customer_id: int) -> Response:
+        """One customer, with the figures kept on them (purchases, lifetime spend, health, stage)."""
         return Response(s.CustomerSerializer(self.customer(customer_id), context=self.context()).data)
 
     @extend_schema(operation_id="customers_update", tags=["customers"], request=s.CustomerWriteSerializer,
                    responses={200: s.CustomerSerializer, **ERRORS})
     def patch(self, request: Request, customer_id: int) -> Response:
+        """Change the fields sent; the others stay as they are."""
         context = self.context()
         with transaction.atomic():
             customer = get_object_or_404(Customer.objects.select_for_update(), pk=customer_id)
@@ -202,6 +207,7 @@ class TouchpointListView(ApiView):
     @extend_schema(operation_id="touchpoints_list", tags=["touchpoints"],
                    responses={200: page_of(s.TouchpointSerializer, "TouchpointPage"), **ERRORS})
     def get(self, request: Request, customer_id: int) -> Response:
+        """A customer's timeline, newest first."""
         customer = get_object_or_404(Customer.objects.only("pk"), pk=customer_id)
         paginator = self.pagination()
         touchpoints = Touchpoint.objects.filter(customer=customer).prefetch_related(
@@ -213,6 +219,7 @@ class TouchpointListView(ApiView):
                    request=s.TouchpointWriteSerializer, responses={201: s.TouchpointSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request, customer_id: int) -> Response:
+        """Log a touchpoint, validated as the card's form; a complaint opens its follow-up as on the card."""
         customer = get_object_or_404(Customer, pk=customer_id)
         incoming = s.TouchpointWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -238,6 +245,7 @@ class PurchaseCreateView(ApiView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        """Record a purchase once per `external_id`: the thank-you and loyalty gift follow as at the counter."""
         context = self.context()
         incoming = s.PurchaseWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -269,6 +277,7 @@ class GiftCodeView(ApiView):
     @extend_schema(operation_id="gift_codes_read", tags=["gift codes"],
                    responses={200: s.GiftCodeSerializer, **ERRORS})
     def get(self, request: Request, code: str) -> Response:
+        """Look a gift code up, as typed by the customer (case and dashes do not matter)."""
         try:
             gift = gift_code_lookup(code)
         except DjangoValidationError as error:
@@ -283,6 +292,7 @@ class GiftCodeRedeemView(ApiView):
                    responses={200: s.GiftCodeSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request, code: str) -> Response:
+        """Redeem a gift code once; logs "gift given" on the customer's timeline."""
         gift = gift_code_redeem(code=code, redeemed_by=request.user)
         update_change_reason(gift, _via(request.auth))
         return Response(s.GiftCodeSerializer(gift, context=self.context()).data)
@@ -306,6 +316,7 @@ class FollowUpListView(ApiView):
         responses={200: page_of(s.FollowUpSerializer, "FollowUpPage"), **ERRORS},
     )
     def get(self, request: Request) -> Response:
+        """Follow-ups, filtered by status, customer, assignee or due date."""
         params = s.FollowUpFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         followups = FollowUp.objects.all()
@@ -321,6 +332,7 @@ class FollowUpListView(ApiView):
                    request=s.FollowUpWriteSerializer, responses={201: s.FollowUpSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request) -> Response:
+        """Open a follow-up; it goes to the relationship owner unless an assignee is given."""
         incoming = s.FollowUpWriteSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -340,6 +352,7 @@ class FollowUpCompleteView(ApiView):
                    responses={200: s.FollowUpSerializer, **ERRORS})
     @idempotent
     def post(self, request: Request, followup_id: int) -> Response:
+        """Tick a follow-up off; one already closed is a 400."""
         followup = get_object_or_404(FollowUp, pk=followup_id)
         # Already closed: the service's ValidationError, answered as a 400 (api.errors).
         customer_services.followup_done(followup=followup, done_by=request.user)

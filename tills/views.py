@@ -131,6 +131,7 @@ def inbox_dismiss(request: HttpRequest, purchase_id: int) -> HttpResponse:
 # --- Connecting a till (owner) ----------------------------------------------------------
 
 DELIVERIES_SHOWN = 30
+SECRET_LABELS = {Vendor.SQUARE: "2. Its signature key", Vendor.SHOPIFY: "2. Its signing secret"}
 
 
 def webhook_url(vendor: str) -> str:
@@ -149,6 +150,7 @@ def connect(request: HttpRequest) -> HttpResponse:
                    else webhook_url(vendor)}
         posted = request.method == "POST" and request.POST.get("vendor") == vendor
         forms[vendor] = ConnectForm(request.POST if posted else None, initial=initial, prefix=vendor)
+        forms[vendor].fields["secret"].label = SECRET_LABELS[vendor]
         if posted:
             form = forms[vendor]
             if request.POST.get("action") == "disconnect":
