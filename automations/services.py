@@ -13,11 +13,11 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from automations.models import Automation, EmailOptOut, MessageTemplate, OutboundMessage, OutboxControl
+from automations.schedule import local_today, next_sending_time, next_working_day
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, html_clean, placeholder_errors
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
-from automations.schedule import next_working_day, local_today, next_sending_time
 
 log = logging.getLogger(__name__)
 

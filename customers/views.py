@@ -1,7 +1,7 @@
 """Customer pages: My day, the list, search, the friend card, add/edit/archive, follow-ups."""
 
 from dataclasses import replace
-from datetime import timezone as dt_timezone
+from datetime import UTC
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.forms import form_add_errors
 from customers import services
 from customers.birthdays import birthday_countdown
-from crm.forms import form_add_errors
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.list_filters import list_filter_extensions
 from customers.models import Customer, FollowUp, ImportantDate, Tag
@@ -25,11 +25,11 @@ from customers.selectors import (
     SEARCH_DROPDOWN_LIMIT,
     ListFilters,
     active_product_names,
-    customer_card_get,
-    customer_list_rows,
-    customer_important_dates,
-    customer_open_followups,
     cheap_page,
+    customer_card_get,
+    customer_important_dates,
+    customer_list_rows,
+    customer_open_followups,
     customer_search_rows,
     my_birthdays,
     my_day_get,
@@ -140,7 +140,7 @@ def _parse_before(value: str | None) -> "TimelineCursor | None":
     except ValueError:
         raise Http404("No such page of the timeline.") from None
     if timezone.is_naive(cursor.at):
-        cursor = replace(cursor, at=timezone.make_aware(cursor.at, dt_timezone.utc))
+        cursor = replace(cursor, at=timezone.make_aware(cursor.at, UTC))
     return cursor
 
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from accounts.roles import STAFF, OWNER
+from accounts.roles import OWNER, STAFF
 from automations.models import OutboundMessage
 from crm.models import ShopSettings
 from customers.figures import customer_figures_recompute_all

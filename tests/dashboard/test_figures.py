@@ -1,6 +1,6 @@
 """Health, stage and closeness: the rules at their boundaries, and the nightly set-based recompute."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,7 @@ from tests.factories import CustomerFactory, TouchpointFactory
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log
 
-NOW = datetime(2026, 6, 15, 12, 0, tzinfo=dt_timezone.utc)
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 Health, Stage = Customer.Health, Customer.Stage
 
 

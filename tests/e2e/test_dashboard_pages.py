@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from dashboard.models import DailySnapshot
-from dashboard.services import dashboard_backfill, daily_snapshot_take, ring_snapshot_take
+from dashboard.services import daily_snapshot_take, dashboard_backfill, ring_snapshot_take
 from tests.e2e.conftest import has_no_sideways_scroll, log_in, screenshot
 from tests.factories import CustomerFactory, FollowUpFactory, StaffFactory, TouchpointFactory
 

@@ -143,8 +143,9 @@ def test_the_redeem_page_never_redeems_on_get(staff_client):
 def test_the_card_panel_lists_active_expired_and_redeemed_codes_in_a_fixed_number_of_queries(
     rf, staff, django_assert_max_num_queries
 ):
-    from crm.models import ShopSettings
     from django.template.loader import render_to_string
+
+    from crm.models import ShopSettings
 
     customer = CustomerFactory()
     for _ in range(2):

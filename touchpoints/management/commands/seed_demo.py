@@ -7,12 +7,11 @@ and 2,000,000 touchpoints load in a few minutes.
 
 import calendar
 import io
-from contextlib import contextmanager
 import random
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -459,7 +458,7 @@ class Seeder:
                 ago = rng.uniform(ended, started)
                 happened = self.now - timedelta(seconds=ago)
                 # Shop hours: move the time of day to between 08:00 and 18:00 UTC.
-                happened = happened.replace(hour=8 + int(rng.random() * 10), tzinfo=dt_timezone.utc)
+                happened = happened.replace(hour=8 + int(rng.random() * 10), tzinfo=UTC)
                 if happened > self.now:
                     happened -= timedelta(days=1)
                 note, amount, feedback_kind, sentiment = "", None, "", None
