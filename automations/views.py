@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.roles import owner_required
 from automations import selectors
 from automations.emails import placeholder_values, render_template_for
 from automations.forms import DESCRIPTIONS, ApproveForm, AutomationForm, TemplateForm
@@ -30,6 +29,7 @@ from automations.services import (
     template_get,
 )
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateError
+from crm.roles import owner_required
 from customers.models import Customer
 
 TEMPLATE_KINDS = list(DEFAULT_TEMPLATES)

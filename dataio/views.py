@@ -8,9 +8,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import AuditRecord
-from accounts.roles import owner_required
 from accounts.services import audit_record
 from crm.forms import form_add_errors
+from crm.roles import owner_required
 from customers.models import Customer
 from dataio import exporting, selectors
 from dataio.forms import EraseForm, MappingForm, StartForm, UploadForm
