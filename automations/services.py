@@ -271,10 +271,10 @@ def message_rows_plan_from(
         return max(cursor.rowcount, 0)
 
 
-# --- Hooks on touchpoints (registered in AutomationsConfig.ready) -------------------
+# --- On touchpoints (connected to touchpoints.signals.touchpoint_logged in AutomationsConfig.ready) --------
 
 
-def on_touchpoint_logged(touchpoint) -> None:
+def on_touchpoint_logged(sender: type, *, touchpoint, **kwargs) -> None:
     """Runs inside touchpoint_log's transaction: cancel "we miss you", plan loyalty/referral, make it right."""
     customer = touchpoint.customer
     now = timezone.now()

@@ -21,8 +21,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from faker import Faker
 
-from accounts.roles import OWNER, STAFF
 from crm.models import ShopSettings
+from crm.roles import OWNER, STAFF
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
 from touchpoints.models import Touchpoint
 
@@ -214,7 +214,7 @@ def customer_figures_set_based(*, first_id: int, last_id: int, now: datetime) ->
 
 def figures_recompute(*, first_id: int, last_id: int, now: datetime) -> None:
     """Every figure on the customer, set-based: customers.figures' recompute when it has one."""
-    from customers import figures
+    from touchpoints import figures
 
     recompute_all = getattr(figures, "customer_figures_recompute_all", None)
     if recompute_all is not None:
