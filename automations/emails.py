@@ -68,6 +68,8 @@ def gift_for(message: OutboundMessage) -> GiftCode | None:
 
 def render_automation(message: OutboundMessage) -> RenderedEmail:
     """A customer email from the owner's template for its kind."""
+    if message.customer is None:
+        raise TemplateError(f"A message of kind “{message.kind}” needs a customer.")
     template = template_get(message.kind)
     shop = ShopSettings.load()
     values = placeholder_values(customer=message.customer, message=message, shop=shop, gift=gift_for(message))

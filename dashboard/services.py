@@ -177,9 +177,9 @@ def ring_snapshot_take(*, day: date) -> int:
     objs = []
     for user in [None, *people]:
         for rank, customer_id in enumerate(rings_ranked(user=user), start=1):
-            objs.append(
-                RingSnapshot(day=day, user=user, customer_id=customer_id, ring=ring_for_rank(rank), rank=rank)
-            )
+            ring = ring_for_rank(rank)
+            assert ring is not None, "rings_ranked returns at most the outer ring's size"
+            objs.append(RingSnapshot(day=day, user=user, customer_id=customer_id, ring=ring, rank=rank))
     RingSnapshot.objects.bulk_create(objs, batch_size=1000)
     return len(objs)
 

@@ -2,12 +2,13 @@
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.http import ShopRequest
 from crm.roles import is_owner, owner_required
 from customers.models import Customer
 from customers.services import followup_open
@@ -15,7 +16,7 @@ from dashboard.selectors import DEFAULT_WEEKS, PERIODS, dashboard_for, rings_for
 from dashboard.tasks import dashboard_nightly_task
 
 
-def _weeks(request: HttpRequest) -> int:
+def _weeks(request: ShopRequest) -> int:
     try:
         weeks = int(request.GET.get("weeks", DEFAULT_WEEKS))
     except ValueError:
@@ -25,7 +26,7 @@ def _weeks(request: HttpRequest) -> int:
 
 @require_GET
 @owner_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: ShopRequest) -> HttpResponse:
     weeks = _weeks(request)
     context = dashboard_for(weeks=weeks, today=timezone.localdate(), now=timezone.now())
     context["periods"] = PERIODS
@@ -35,7 +36,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @owner_required
-def drifting_followup(request: HttpRequest, customer_id: int) -> HttpResponse:
+def drifting_followup(request: ShopRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id, is_archived=False)
     followup = followup_open(
         customer=customer, reason="Drifting away: get in touch", due_date=timezone.localdate(), opened_by=request.user
@@ -47,14 +48,14 @@ def drifting_followup(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @require_POST
 @owner_required
-def refresh(request: HttpRequest) -> HttpResponse:
+def refresh(request: ShopRequest) -> HttpResponse:
     transaction.on_commit(dashboard_nightly_task.delay)
     messages.info(request, "Recomputing every customer's figures and the dashboard in the background. Reload in a minute.")
     return redirect("dashboard:index")
 
 
 @require_GET
-def rings(request: HttpRequest) -> HttpResponse:
+def rings(request: ShopRequest) -> HttpResponse:
     owner = is_owner(request.user)
     scope = request.GET.get("scope") or ("shop" if owner else "mine")
     if scope not in ("shop", "mine"):
@@ -65,6 +66,6 @@ def rings(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def bare(request: HttpRequest) -> HttpResponse:
+def bare(request: ShopRequest) -> HttpResponse:
     """A logged-in page with a tiny template extending nothing: the benchmark's yardstick."""
     return render(request, "dashboard/bare.html", {})

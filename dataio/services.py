@@ -153,9 +153,9 @@ def _existing_matches(parsed: list[ParsedRow]) -> dict[int, int]:
             by_phone.setdefault(phone, pk)
     matches: dict[int, int] = {}
     for row in parsed:
-        pk = by_email.get(row.values.get("email", "")) or by_phone.get(row.values.get("phone", ""))
-        if pk is not None:
-            matches[row.number] = pk
+        match = by_email.get(row.values.get("email", "")) or by_phone.get(row.values.get("phone", ""))
+        if match is not None:
+            matches[row.number] = match
     return matches
 
 
@@ -253,7 +253,7 @@ def import_job_start(*, job: ImportJob, started_by: User, mode: str, on_match: s
 
 def _tags_by_name(names: Iterable[str]) -> dict[str, Tag]:
     wanted = {n.lower(): n for n in names}
-    found = {t.name.lower(): t for t in Tag.objects.annotate(l=Lower("name")).filter(l__in=list(wanted))}
+    found: dict[str, Tag] = {t.name.lower(): t for t in Tag.objects.annotate(l=Lower("name")).filter(l__in=list(wanted))}
     missing = [Tag(name=wanted[key]) for key in wanted if key not in found]
     if missing:
         Tag.objects.bulk_create(missing)
@@ -316,7 +316,8 @@ def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
         for start in range(0, len(wanted), BATCH):
             existing_by_pk.update(Customer.objects.in_bulk(wanted[start:start + BATCH]))
 
-    new_customers: list[tuple[Customer, ParsedRow]] = []
+    # Customer, or on PostgreSQL a plain record with the same attributes (see _insert_with_history_pg).
+    new_customers: list[tuple[Customer | SimpleNamespace, ParsedRow]] = []
     changed: dict[int, tuple[Customer, ParsedRow]] = {}
     changed_fields: set[str] = set()
     tag_only: dict[int, tuple[Customer, ParsedRow]] = {}
@@ -405,7 +406,7 @@ def _insert_with_history_pg(customers: list, *, user: User | None, now) -> None:
     fields = [f for f in Customer._meta.concrete_fields if not f.primary_key]
     for customer in customers:
         customer.created_at = customer.updated_at = now
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields if f.column)
     rows = [tuple(getattr(c, f.attname) for f in fields) for c in customers]
     # wrap_database_errors: a constraint failure surfaces as Django's IntegrityError, as with the ORM.
     with connection.cursor() as cursor, connection.wrap_database_errors:

@@ -82,7 +82,7 @@ def gift_code_value_display(gift: GiftCode, *, currency: str | None = None) -> s
     Pass `currency` when rendering many codes to avoid loading the shop settings each time.
     """
     if gift.kind == GiftCode.Kind.FREE_PRODUCT:
-        return f"a free {gift.product.name}" if gift.product_id else "a free product"
+        return f"a free {gift.product.name}" if gift.product is not None else "a free product"
     if gift.value is None:
         return ""
     if gift.kind == GiftCode.Kind.PERCENT_OFF:
