@@ -1,7 +1,5 @@
 """Writes for the automations: owner settings, templates, the outbox rows, unsubscribes, hooks."""
 
-import logging
-import threading
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -16,10 +14,9 @@ from automations.models import Automation, EmailOptOut, MessageTemplate, Outboun
 from automations.schedule import local_today, next_sending_time, next_working_day
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, html_clean, placeholder_errors
 from crm.models import ShopSettings
+from crm.tasks import enqueue_on_commit
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
-
-log = logging.getLogger(__name__)
 
 # Lower goes first when the 7-day cap makes messages wait (documented in the README).
 PRIORITY = {
@@ -123,25 +120,9 @@ def outbox_pause(*, paused: bool, changed_by: User) -> OutboxControl:
 
 def message_enqueue(message_id: int) -> None:
     """After commit, ask a worker to send this row soon. Never fails the caller: the sweep is the backstop."""
+    from automations.tasks import message_send_task
 
-    def enqueue() -> None:
-        from automations.tasks import message_send_task
-
-        try:
-            message_send_task.apply_async(kwargs={"message_id": message_id}, retry=False)
-        except Exception:  # broker down: kombu/redis errors vary; the sweep sends it within a minute
-            log.warning("Could not queue message %s; the outbox sweep will send it", message_id, exc_info=True)
-
-    def enqueue_in_background() -> None:
-        from crm.celery import app
-
-        if app.conf.task_always_eager:
-            enqueue()
-        else:
-            # A dead broker takes seconds to refuse (the Redis client retries): don't make the page wait.
-            threading.Thread(target=enqueue, name=f"enqueue-message-{message_id}", daemon=True).start()
-
-    transaction.on_commit(enqueue_in_background)
+    enqueue_on_commit(message_send_task, backstop="the outbox sweep (every minute)", message_id=message_id)
 
 
 @transaction.atomic

@@ -17,6 +17,7 @@ from django.utils import timezone
 from automations.models import OutboundMessage
 from crm.models import ShopSettings
 from crm.roles import OWNER, STAFF
+from crm.tasks import enqueue_on_commit
 from customers.models import Customer, FollowUp
 from dashboard.models import DailyActivity, DailyFollowUp, DailyMessage, DailySnapshot, RingSnapshot
 from touchpoints.figures import customer_figures_recompute_all
@@ -220,3 +221,10 @@ def dashboard_backfill(*, start: date, end: date) -> int:
         days += 1
     daily_followup_rollup(start=start, end=end)
     return days
+
+
+def dashboard_refresh_enqueue() -> None:
+    """The owner's "recompute now": queue the nightly run after commit; if the broker is down, tonight's run does it."""
+    from dashboard.tasks import dashboard_nightly_task
+
+    enqueue_on_commit(dashboard_nightly_task, backstop="the nightly run (dashboard-nightly, 02:30 UTC)")

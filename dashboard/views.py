@@ -1,7 +1,6 @@
 """The owner's dashboard, the Dunbar rings, and a bare page the benchmark compares against."""
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,7 +12,7 @@ from crm.roles import is_owner, owner_required
 from customers.models import Customer
 from customers.services import followup_open
 from dashboard.selectors import DEFAULT_WEEKS, PERIODS, dashboard_for, rings_for
-from dashboard.tasks import dashboard_nightly_task
+from dashboard.services import dashboard_refresh_enqueue
 
 
 def _weeks(request: ShopRequest) -> int:
@@ -49,7 +48,7 @@ def drifting_followup(request: ShopRequest, customer_id: int) -> HttpResponse:
 @require_POST
 @owner_required
 def refresh(request: ShopRequest) -> HttpResponse:
-    transaction.on_commit(dashboard_nightly_task.delay)
+    dashboard_refresh_enqueue()
     messages.info(request, "Recomputing every customer's figures and the dashboard in the background. Reload in a minute.")
     return redirect("dashboard:index")
 

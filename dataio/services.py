@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from django.apps import apps
@@ -17,6 +18,7 @@ from accounts.services import audit_record
 from automations.models import OutboundMessage
 from automations.suppression import email_hash, suppression_add
 from crm.models import ShopSettings
+from crm.tasks import enqueue_on_commit
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from dataio.importing import (
     TARGET_FIELDS,
@@ -97,11 +99,10 @@ def import_job_configure(
     job.errors = []
     job.parsed_rows = []
     job.failure = ""
+    job.queued_at = timezone.now()
     job.full_clean()
     job.save()
-    from dataio.tasks import import_job_check_task
-
-    transaction.on_commit(lambda: import_job_check_task.delay(job_id=job.pk))
+    _import_job_enqueue(job)
     return job
 
 
@@ -243,12 +244,40 @@ def import_job_start(*, job: ImportJob, started_by: User, mode: str, on_match: s
     job.mode, job.on_match = mode, on_match
     job.status = ImportJob.Status.IMPORTING
     job.processed_rows = 0
+    job.queued_at = timezone.now()
     job.full_clean()
     job.save()
-    from dataio.tasks import import_job_run_task
-
-    transaction.on_commit(lambda: import_job_run_task.delay(job_id=job.pk))
+    _import_job_enqueue(job)
     return job
+
+
+def _import_job_enqueue(job: ImportJob) -> None:
+    """After commit, queue the job's check or import; a lost one is queued again by import_jobs_requeue."""
+    from dataio.tasks import import_job_check_task, import_job_run_task
+
+    task = import_job_check_task if job.status == ImportJob.Status.CHECKING else import_job_run_task
+    enqueue_on_commit(task, backstop="import_jobs_requeue (every minute)", job_id=job.pk)
+
+
+# A check or import that has not reported a row this long after it was queued was lost (a broker down,
+# a worker killed before it began). Running one twice is safe: see import_job_check and import_job_run.
+REQUEUE_AFTER = timedelta(minutes=2)
+
+
+def import_jobs_requeue(*, now: datetime) -> int:
+    """Queue again every check or import that never started; returns how many (the beat task's backstop)."""
+    stuck = ImportJob.objects.filter(
+        status__in=(ImportJob.Status.CHECKING, ImportJob.Status.IMPORTING),
+        processed_rows=0,
+        queued_at__lt=now - REQUEUE_AFTER,
+    )
+    count = 0
+    for job in stuck.only("pk", "status"):
+        # Claimed with a conditional UPDATE, so two beat runs at once queue it once.
+        if ImportJob.objects.filter(pk=job.pk, queued_at__lt=now - REQUEUE_AFTER).update(queued_at=now):
+            _import_job_enqueue(job)
+            count += 1
+    return count
 
 
 def _tags_by_name(names: Iterable[str]) -> dict[str, Tag]:
