@@ -29,6 +29,7 @@ from automations.services import (
     template_get,
 )
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateError
+from crm.clock import shop_today
 from crm.http import ShopRequest
 from crm.roles import owner_required
 from customers.models import Customer
@@ -136,9 +137,8 @@ def _preview(kind: str, data, customer: Customer | None) -> dict:
 def _sample_expiry(shop):
     from datetime import timedelta
 
-    from django.utils import timezone
 
-    return timezone.now().astimezone(shop.tz).date() + timedelta(days=30)
+    return shop_today(tz=shop.tz) + timedelta(days=30)
 
 
 @owner_required

@@ -14,6 +14,7 @@ from automations.models import OutboundMessage
 from community.models import Event, Invitation, Newsletter, Segment
 from community.rendering import placeholder_errors
 from community.selectors import segment_customers
+from crm.clock import shop_today
 from crm.models import ShopSettings
 from crm.tasks import enqueue_on_commit
 from customers.models import Customer, Product
@@ -273,7 +274,7 @@ def event_save(*, event: Event | None = None, saved_by: User, **fields) -> Event
 def event_reminder_at(event: Event) -> datetime:
     """10:00 in the shop's zone on the day before the event starts."""
     tz = ShopSettings.load().tz
-    day_before = event.starts_at.astimezone(tz).date() - timedelta(days=1)
+    day_before = shop_today(event.starts_at, tz) - timedelta(days=1)
     return datetime.combine(day_before, REMINDER_TIME, tzinfo=tz)
 
 

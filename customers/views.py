@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.clock import shop_today
 from crm.forms import form_add_errors
 from crm.http import ShopRequest
 from customers import services
@@ -42,21 +43,17 @@ SEARCH_PAGE_SIZE = 25
 SNOOZE_CHOICES = [(1, "+1 day"), (7, "+1 week")]
 
 
-def _today(request: ShopRequest):
-    return timezone.localdate(timezone.now(), request.shop.tz)
-
-
 # --- My day ------------------------------------------------------------------
 
 
 def my_day(request: ShopRequest) -> HttpResponse:
-    day = my_day_get(user=request.user, today=_today(request))
+    day = my_day_get(user=request.user, today=shop_today())
     return render(request, "customers/my_day.html", {"day": day, "snooze_choices": SNOOZE_CHOICES})
 
 
 def my_day_followups(request: ShopRequest) -> HttpResponse:
     """Every follow-up of mine due by today, a page at a time (My day shows the first few)."""
-    today = _today(request)
+    today = shop_today()
     page = Paginator(my_followups(user=request.user, today=today), LIST_PAGE_SIZE).get_page(_page_number(request))
     return render(request, "customers/my_followups.html", {
         "page": page, "today": today, "snooze_choices": SNOOZE_CHOICES,
@@ -65,7 +62,7 @@ def my_day_followups(request: ShopRequest) -> HttpResponse:
 
 def my_day_birthdays(request: ShopRequest) -> HttpResponse:
     """Every birthday among my customers this week, a page at a time (My day shows the first few)."""
-    today = _today(request)
+    today = shop_today()
     page = Paginator(my_birthdays(user=request.user, today=today), LIST_PAGE_SIZE).get_page(_page_number(request))
     page.object_list = with_birthday_countdowns(page.object_list, today=today)
     return render(request, "customers/my_birthdays.html", {"page": page, "today": today})
@@ -142,7 +139,7 @@ def _parse_before(value: str | None) -> TimelineCursor | None:
 
 def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
     """Everything the friend card shows; other apps' panels (the log form too) come from customers.registry."""
-    today = _today(request)
+    today = shop_today()
     panels = card_panels_for(request, customer)
     ctx = {
         "customer": customer,
@@ -290,7 +287,7 @@ def followup_create(request: ShopRequest, customer_id: int) -> HttpResponse:
         except ValidationError as error:
             form_add_errors(form, error)
         else:
-            form = FollowUpForm(initial={"due_date": _today(request)})
+            form = FollowUpForm(initial={"due_date": shop_today()})
             return _followups_response(request, customer, form)
     return _followups_response(request, customer, form, status=400)
 
@@ -324,7 +321,7 @@ def followup_action(request: ShopRequest, followup_id: int, action: str) -> Http
             if not form.is_valid():
                 return HttpResponse("Choose how long to snooze for.", status=400)
             services.followup_snooze(followup=followup, snoozed_by=request.user, days=form.cleaned_data["days"],
-                                     today=_today(request))
+                                     today=shop_today())
             note = f"Snoozed until {followup.due_date:%a %-d %b}."
         else:
             raise Http404("No such action.")

@@ -8,13 +8,12 @@ import logging
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.apps import apps
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q, Sum
-from django.utils import timezone
 
-from automations.models import OutboundMessage
+from automations.models import EmailOptOut, OutboundMessage
+from crm.clock import shop_today
 from crm.models import ShopSettings
 from crm.roles import OWNER, STAFF
 from crm.tasks import enqueue_on_commit
@@ -31,11 +30,6 @@ TOP_REFERRERS = 10
 FOLLOWUP_REFRESH_DAYS = 120
 # A touchpoint may be logged late ("it happened yesterday"): nightly refresh this far back.
 ACTIVITY_REFRESH_DAYS = 7
-
-
-def shop_today(*, now: datetime | None = None) -> date:
-    """Today in the shop's time zone."""
-    return timezone.localtime(now or timezone.now(), ShopSettings.load().tz).date()
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -96,12 +90,8 @@ def daily_followup_rollup(*, start: date, end: date) -> int:
 
 
 def _opt_outs_between(start: datetime, end: datetime) -> int:
-    """Unsubscribes in [start, end): the automations app's opt-out log, when it has one."""
-    try:
-        opt_out = apps.get_model("automations", "EmailOptOut")
-    except LookupError:
-        return 0
-    return opt_out.objects.filter(created_at__gte=start, created_at__lt=end).count()
+    """Unsubscribes in [start, end), from the automations app's opt-out log."""
+    return EmailOptOut.objects.filter(created_at__gte=start, created_at__lt=end).count()
 
 
 @transaction.atomic

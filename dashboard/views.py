@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.clock import shop_today
 from crm.http import ShopRequest
 from crm.roles import is_owner, owner_required
 from customers.models import Customer
@@ -27,7 +28,7 @@ def _weeks(request: ShopRequest) -> int:
 @owner_required
 def dashboard(request: ShopRequest) -> HttpResponse:
     weeks = _weeks(request)
-    context = dashboard_for(weeks=weeks, today=timezone.localdate(), now=timezone.now())
+    context = dashboard_for(weeks=weeks, today=shop_today(), now=timezone.now())
     context["periods"] = PERIODS
     context["weeks"] = weeks
     return render(request, "dashboard/dashboard.html", context)
@@ -38,7 +39,7 @@ def dashboard(request: ShopRequest) -> HttpResponse:
 def drifting_followup(request: ShopRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id, is_archived=False)
     followup = followup_open(
-        customer=customer, reason="Drifting away: get in touch", due_date=timezone.localdate(), opened_by=request.user
+        customer=customer, reason="Drifting away: get in touch", due_date=shop_today(), opened_by=request.user
     )
     who = followup.assignee.get_full_name() or followup.assignee.get_username() if followup.assignee else "you"
     messages.success(request, f"Follow-up for {customer.full_name} added to {who}'s list for today.")
@@ -59,7 +60,7 @@ def rings(request: ShopRequest) -> HttpResponse:
     scope = request.GET.get("scope") or ("shop" if owner else "mine")
     if scope not in ("shop", "mine"):
         scope = "mine"
-    context = rings_for(user=request.user if scope == "mine" else None, today=timezone.localdate())
+    context = rings_for(user=request.user if scope == "mine" else None, today=shop_today())
     context["scope"] = scope
     return render(request, "dashboard/rings.html", context)
 

@@ -9,11 +9,12 @@ from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.clock import shop_today
 from crm.http import ShopRequest
 from customers.models import Customer
 from gifts.forms import IssueForm, RedeemForm
 from gifts.models import CODE_LENGTH, GiftCode
-from gifts.panel import card_panel_context, issue_form_context, shop_today_for
+from gifts.panel import card_panel_context, issue_form_context
 from gifts.services import (
     gift_code_check,
     gift_code_issue,
@@ -106,7 +107,7 @@ def issue(request: ShopRequest, customer_id: int) -> HttpResponse:
             return redirect("gifts:customer", customer.pk)
         ctx = issue_form_context(request, customer, next_page=request.GET.get("next", ""))
         return render(request, "gifts/includes/_issue_form.html", {"ctx": ctx})
-    form = IssueForm(request.POST, today=shop_today_for(request), prefix="gift")
+    form = IssueForm(request.POST, today=shop_today(), prefix="gift")
     if not form.is_valid():
         return _panel(request, customer, status=400, form=form, error="The gift was not issued: see below.")
     data = form.cleaned_data
