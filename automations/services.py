@@ -18,7 +18,7 @@ from crm.tasks import enqueue_on_commit
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
 
-# Lower goes first when the 7-day cap makes messages wait (documented in the README).
+# Lower goes first when the 7-day cap makes messages wait (the user guide lists the order).
 PRIORITY = {
     "digest": 5,
     "birthday": 10,

@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.db.models.functions import TruncWeek
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from crm.models import ShopSettings
@@ -41,12 +41,7 @@ def customer_card_url(pk: int) -> str:
     """The friend card's address (reversed once: pages link up to 150 cards)."""
     global _card_url_pattern
     if _card_url_pattern is None:
-        try:
-            _card_url_pattern = reverse("customers:detail", args=[_CARD_PLACEHOLDER]).replace(
-                str(_CARD_PLACEHOLDER), "{}"
-            )
-        except NoReverseMatch:  # the card's page is not in this checkout yet
-            _card_url_pattern = "/customers/{}/"
+        _card_url_pattern = reverse("customers:detail", args=[_CARD_PLACEHOLDER]).replace(str(_CARD_PLACEHOLDER), "{}")
     return _card_url_pattern.format(int(pk))
 
 
