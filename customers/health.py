@@ -62,8 +62,13 @@ def health_step(*, last_touchpoint_at: datetime | None, cadence_days: int, now: 
     """0, 1 or 2: how many recency multiples of the cadence have passed; 3 for never seen."""
     if last_touchpoint_at is None:
         return len(HEALTH_BY_STEP)
-    age = now - last_touchpoint_at
-    return sum(1 for multiple in HEALTH_RECENCY_MULTIPLES if age > timedelta(days=multiple * cadence_days))
+    bounds = (recency_bound(now=now, cadence_days=cadence_days, step=s) for s in range(len(HEALTH_RECENCY_MULTIPLES)))
+    return sum(1 for bound in bounds if last_touchpoint_at < bound)
+
+
+def recency_bound(*, now: datetime, cadence_days: int, step: int = 0) -> datetime:
+    """The earliest last touchpoint that still has recency step `step` or warmer at `now` (0: within the cadence)."""
+    return now - timedelta(days=HEALTH_RECENCY_MULTIPLES[step] * cadence_days)
 
 
 def health_for(
@@ -150,8 +155,8 @@ def figures_sql(inputs_sql: str, *, now: datetime, cadences: list[int]) -> tuple
     step_whens = []
     for cadence in cadences:
         bounds = []
-        for step, multiple in enumerate(HEALTH_RECENCY_MULTIPLES):
-            params.append(adapt(now - timedelta(days=multiple * cadence)))
+        for step in range(len(HEALTH_RECENCY_MULTIPLES)):
+            params.append(adapt(recency_bound(now=now, cadence_days=cadence, step=step)))
             bounds.append(f"WHEN i.last_at >= %s THEN {step}")
         step_whens.append(f"WHEN {int(cadence)} THEN (CASE {' '.join(bounds)} ELSE {len(HEALTH_RECENCY_MULTIPLES)} END)")
     step_whens.append(f"ELSE {len(HEALTH_RECENCY_MULTIPLES)}")  # every cadence is listed; never reached

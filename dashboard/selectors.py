@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from crm.models import ShopSettings
+from customers.health import recency_bound
 from customers.models import Customer, FollowUp
 from dashboard.models import DailyActivity, DailyFollowUp, DailyMessage, DailySnapshot, RingSnapshot
 from dashboard.services import RINGS, ring_for_rank
@@ -314,9 +315,9 @@ def drifting_queryset(*, now: datetime, cadences: list[int]):
     """Cooling or cold now, yet a month ago their last touchpoint was within their cadence (warm then)."""
     default = ShopSettings.load().default_cadence_days
     then = now - timedelta(days=DRIFT_LOOKBACK_DAYS)
-    warm_then = Q(cadence_days__isnull=True, last_touchpoint_at__gte=then - timedelta(days=default))
+    warm_then = Q(cadence_days__isnull=True, last_touchpoint_at__gte=recency_bound(now=then, cadence_days=default))
     for cadence in cadences:
-        warm_then |= Q(cadence_days=cadence, last_touchpoint_at__gte=then - timedelta(days=cadence))
+        warm_then |= Q(cadence_days=cadence, last_touchpoint_at__gte=recency_bound(now=then, cadence_days=cadence))
     return Customer.objects.filter(
         warm_then,
         is_archived=False,
