@@ -11,8 +11,9 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from automations.models import Automation, EmailOptOut, MessageTemplate, OutboundMessage, OutboxControl
-from automations.schedule import local_today, next_sending_time, next_working_day
+from automations.schedule import next_sending_time, next_working_day
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, html_clean, placeholder_errors
+from crm.clock import shop_today
 from crm.models import ShopSettings
 from crm.tasks import enqueue_on_commit
 from customers.models import Customer, FollowUp
@@ -312,7 +313,7 @@ def _make_it_right(*, touchpoint) -> FollowUp | None:
     if not automation.enabled:
         return None
     customer = touchpoint.customer
-    day = next_working_day(local_today(touchpoint.happened_at, ShopSettings.load().tz))
+    day = next_working_day(shop_today(touchpoint.happened_at))
     note = " ".join(touchpoint.note.split())
     reason = f"Make it right: {note[:150]}" if note else "Make it right after their complaint"
     return followup_open(
