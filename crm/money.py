@@ -13,11 +13,8 @@ def money_format(amount: Decimal | float | int | str | None, currency: str, *, w
     None or "" gives "".
     """
     if amount is None or amount == "":
-        value = None
-    else:
-        value = Decimal(amount)
-    if value is None:
         return ""
+    value = Decimal(amount)
     decimals = 0 if whole and value == value.to_integral_value() else 2
     text = numberformat.format(value, ".", decimal_pos=decimals, grouping=3, thousand_sep=",", force_grouping=True)
     code = (currency or "").upper()
