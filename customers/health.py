@@ -29,9 +29,9 @@ Health, Stage = Customer.Health, Customer.Stage
 # Step 0 within 1× the cadence, 1 within 2×, 2 after; never seen is cold whatever the nudges.
 HEALTH_RECENCY_MULTIPLES = (1, 2)
 HEALTH_BY_STEP = (Health.WARM, Health.COOLING, Health.COLD)
-FREQUENT_TOUCHPOINTS_90D = 6  # this many touchpoints in the last 90 days: one step warmer
+FREQUENCY_WINDOW_DAYS = 90  # the customer's touchpoints_90d counts touchpoints this recent
+FREQUENT_TOUCHPOINTS_90D = 6  # this many of them: one step warmer
 SENTIMENT_WINDOW_DAYS = 30  # net negative feedback within this many days: one step colder
-FREQUENCY_WINDOW_DAYS = 90
 
 # --- Stage ------------------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ STAGE_RULES = (
 
 # (days since the last touchpoint at most, points), checked in order; older or never: 0.
 RECENCY_POINTS = ((14, 35), (30, 30), (90, 20), (180, 10), (365, 5))
-FREQUENCY_POINTS_EACH, FREQUENCY_CAP = 2.5, 10  # per touchpoint in 90 days, counted up to 10
+FREQUENCY_POINTS_EACH, FREQUENCY_CAP = 2.5, 10  # per touchpoint in the frequency window, counted up to 10
 SPEND_PER_POINT, SPEND_CAP = 50, 1000  # one point per 50 spent, counted up to 1,000
 REFERRAL_POINTS_EACH, REFERRAL_CAP = 4, 3  # per referred friend who bought, up to 3
 PRAISE_POINTS_EACH, PRAISE_CAP = 2, 4  # per praise, up to 4
