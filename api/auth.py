@@ -4,9 +4,9 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
-from accounts.roles import is_owner
 from api.models import ApiKey
 from api.services import api_key_check
+from crm.roles import is_owner
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):

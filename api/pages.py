@@ -8,11 +8,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from drf_spectacular.generators import SchemaGenerator
 
-from accounts.roles import owner_required
 from api.forms import ApiKeyForm
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
 from crm.forms import form_add_errors
+from crm.roles import owner_required
 
 METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.client import HTTPConnection
 from pathlib import Path
 from urllib.parse import urlencode
@@ -198,7 +198,7 @@ def measure_search(port: int, key: str, surname: str, *, n: int, warmup: int) ->
 
 def order_body(n: int, email: str, run: str) -> bytes:
     lines = random.sample(PRODUCTS, k=random.randint(1, 2))
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     order = {
         "id": int(f"9{run}{n:06d}"), "email": email, "phone": None, "created_at": now, "processed_at": now,
         "updated_at": now, "currency": "GBP", "financial_status": "paid", "name": f"#{n}",
@@ -227,7 +227,7 @@ def send_webhooks(port: int, emails: list[str], count: int) -> tuple[float, list
             headers = {"Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
                        "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Event-Id": f"bench-{run}-{n}",
                        "X-Shopify-Webhook-Id": str(uuid.uuid4()), "Host": f"127.0.0.1:{port}",
-                       "X-Shopify-Triggered-At": datetime.now(timezone.utc).isoformat()}
+                       "X-Shopify-Triggered-At": datetime.now(UTC).isoformat()}
             for attempt in range(3):
                 try:
                     conn.request("POST", "/integrations/shopify/", body=body, headers=headers)

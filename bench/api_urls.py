@@ -4,7 +4,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import path
 
-from crm.urls import handler400, handler403, handler404, handler500, urlpatterns as app_urlpatterns  # noqa: F401
+from crm.urls import handler400, handler403, handler404, handler500  # noqa: F401
+from crm.urls import urlpatterns as app_urlpatterns
 
 _BARE = engines["django"].from_string(
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bare</title></head>'

@@ -214,6 +214,8 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
 # Community (issue #7): scheduled newsletters are planned when due; day-before event reminders.
 CELERY_BEAT_SCHEDULE["newsletters-plan-due"] = {"task": "community.tasks.newsletters_plan_due_task", "schedule": 60}
 CELERY_BEAT_SCHEDULE["event-reminders-plan"] = {"task": "community.tasks.event_reminders_plan_task", "schedule": 15 * 60}
+# Data: an import whose task was lost with the broker is queued again (crm.tasks.enqueue_on_commit).
+CELERY_BEAT_SCHEDULE["import-jobs-requeue"] = {"task": "dataio.tasks.import_jobs_requeue_task", "schedule": 60}
 
 # --- Security ----------------------------------------------------------------
 from csp.constants import NONE, SELF  # noqa: E402
@@ -266,7 +268,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
-    "UNAUTHENTICATED_USER": None,
 }
 # Requests per API key, counted in the shared cache so every web process agrees.
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="600/min")

@@ -127,6 +127,9 @@ class TillRefund(models.Model):
         ]
         indexes = [models.Index(fields=["vendor", "purchase_external_id"], name="till_refund_purchase_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.get_vendor_display()} refund {self.external_id}"
+
 
 class VendorCustomerLink(models.Model):
     """A vendor's customer id, remembered on our customer so their next purchase matches at once."""
@@ -139,3 +142,6 @@ class VendorCustomerLink(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["vendor", "vendor_customer_id"], name="vendor_customer_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.get_vendor_display()} {self.vendor_customer_id}"

@@ -8,7 +8,6 @@ a second run a no-op.
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,12 +17,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from crm.models import ShopSettings
+from crm.tasks import enqueue_on_commit
 from customers.models import Customer
 from customers.services import customer_create, phone_normalise
-from touchpoints.models import Touchpoint
-from touchpoints.services import touchpoint_log, touchpoint_refund
 from tills import vendors
 from tills.models import TillConnection, TillDelivery, TillPurchase, TillRefund, Vendor, VendorCustomerLink
+from touchpoints.models import Touchpoint
+from touchpoints.services import touchpoint_log, touchpoint_refund
 
 log = logging.getLogger(__name__)
 
@@ -152,25 +152,9 @@ def delivery_receive(*, vendor: str, body: bytes, headers, now: datetime | None 
 
 def delivery_enqueue(delivery_id: int) -> None:
     """After commit, ask a worker to process it. Never fails the caller: the sweep is the backstop."""
+    from tills.tasks import delivery_process_task
 
-    def enqueue() -> None:
-        from tills.tasks import delivery_process_task
-
-        try:
-            delivery_process_task.apply_async(kwargs={"delivery_id": delivery_id}, retry=False)
-        except Exception:  # broker down: kombu/redis errors vary; the sweep picks it up within a minute
-            log.warning("Could not queue till delivery %s; the sweep will process it", delivery_id, exc_info=True)
-
-    def enqueue_in_background() -> None:
-        from crm.celery import app
-
-        if app.conf.task_always_eager:
-            enqueue()
-        else:
-            # A dead broker takes seconds to refuse: the vendor must get its answer before its timeout.
-            threading.Thread(target=enqueue, name=f"enqueue-delivery-{delivery_id}", daemon=True).start()
-
-    transaction.on_commit(enqueue_in_background)
+    enqueue_on_commit(delivery_process_task, backstop="the till sweep (every minute)", delivery_id=delivery_id)
 
 
 # --- Processing ------------------------------------------------------------------------

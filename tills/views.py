@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.roles import owner_required
 from crm.forms import form_add_errors
+from crm.roles import owner_required
 from customers.models import Customer
 from customers.selectors import customer_search_rows
 from tills import services

@@ -3,8 +3,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from crm.models import HistoryNotes
 from customers.models import Customer, Product
-
 
 KIND_ICONS = {
     "visit": "shop", "purchase": "bag-check", "call": "telephone", "email": "envelope", "message": "chat-dots",
@@ -12,7 +12,7 @@ KIND_ICONS = {
 }
 
 
-class Touchpoint(models.Model):
+class Touchpoint(HistoryNotes, models.Model):
     """One interaction with a customer; a customer's timeline is the list of these."""
 
     class Kind(models.TextChoices):
@@ -43,7 +43,7 @@ class Touchpoint(models.Model):
     amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     # ISO 4217; blank means the shop's currency. Lifetime spend adds only amounts in the shop's
     # currency (there is no exchange rate to apply offline); others are kept with their currency.
-    currency = models.CharField(max_length=3, blank=True)
+    currency = models.CharField(max_length=3, blank=True, db_default="")
     # A refund (from the till) takes the refunded part off lifetime spend; a fully refunded
     # purchase no longer counts as a purchase.
     refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)

@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from automations.models import OutboundMessage
 from automations.planners import plan_thank_yous
-from customers.figures import customer_figures_recompute_all
 from tests.factories import CustomerFactory
 from tests.tills.helpers import fixture, fixture_json, send_shopify, send_square
 from tills.models import TillDelivery, TillPurchase, VendorCustomerLink
 from tills.services import MAX_BODY_BYTES, deliveries_sweep
+from touchpoints.figures import customer_figures_recompute_all
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log
 

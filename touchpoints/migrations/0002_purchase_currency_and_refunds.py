@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicaltouchpoint',
             name='currency',
-            field=models.CharField(blank=True, max_length=3),
+            field=models.CharField(blank=True, db_default='', max_length=3),
         ),
         migrations.AddField(
             model_name='historicaltouchpoint',
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='touchpoint',
             name='currency',
-            field=models.CharField(blank=True, max_length=3),
+            field=models.CharField(blank=True, db_default='', max_length=3),
         ),
         migrations.AddField(
             model_name='touchpoint',
