@@ -13,12 +13,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.roles import owner_required
 from automations import selectors
 from automations.emails import placeholder_values, render_template_for
-from automations.forms import DESCRIPTIONS, AutomationForm, ApproveForm, TemplateForm
+from automations.forms import DESCRIPTIONS, ApproveForm, AutomationForm, ResendUnknownForm, TemplateForm
 from automations.links import recipient_from_unsubscribe_token
 from automations.models import Automation, EmailOptOut, OutboundMessage, OutboxControl
 from automations.services import (
     automation_get, automation_update, automations_all, customer_unsubscribe, message_approve,
-    message_resend, message_skip, message_template_update, outbox_pause, template_errors, template_get,
+    message_resend, message_resend_unknown, message_skip, message_template_update, outbox_pause,
+    outbox_resend_failed, template_errors, template_get,
 )
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateError
 from customers.models import Customer
@@ -152,11 +153,13 @@ def outbox(request: HttpRequest) -> HttpResponse:
     if status and status not in OutboundMessage.Status.values:
         status = ""
     counts = selectors.outbox_status_counts()
+    control = OutboxControl.load()
     ctx = {
         "page": selectors.outbox_page(status=status, kind=kind, page=request.GET.get("page", 1)),
         "kinds": selectors.outbox_kinds(), "status": status, "kind": kind,
         "statuses": [(value, label, counts[value]) for value, label in OutboundMessage.Status.choices],
-        "control": OutboxControl.load(), "now": selectors.now_for_templates(),
+        "control": control, "now": selectors.now_for_templates(),
+        "outage": selectors.outbox_mail_outage(control=control), "failed_count": counts[OutboundMessage.Status.FAILED],
     }
     return render(request, "automations/outbox.html", ctx)
 
@@ -171,6 +174,35 @@ def message_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(request.POST.get("next") if _safe_next(request) else "automations:outbox")
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def message_resend_unknown_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A message that may have arrived: resending it is a separate step, with the warning and a tick box."""
+    message = get_object_or_404(OutboundMessage.objects.select_related("customer", "staff_user"), pk=pk)
+    if message.status != OutboundMessage.Status.UNKNOWN:
+        messages.error(request, "Only a message that may have arrived can be resent this way.")
+        return redirect("automations:outbox")
+    form = ResendUnknownForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        message_resend_unknown(message=message, resent_by=request.user, confirmed=form.cleaned_data["confirm"])
+        messages.success(request, f"{message.kind_label} to {message.recipient_name} will be sent again now.")
+        return redirect("automations:outbox")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "automations/resend_unknown.html", {"message": message, "form": form}, status=status)
+
+
+@owner_required
+@require_POST
+def outbox_resend_failed_view(request: HttpRequest) -> HttpResponse:
+    """Resend every failed message the server did not refuse for good; each gets a fresh retry window."""
+    count = outbox_resend_failed(resent_by=request.user)
+    if count:
+        messages.success(request, f"{count:,} failed message{'s' if count != 1 else ''} will be sent again.")
+    else:
+        messages.info(request, "No failed messages to resend (those refused by the mail server stay failed).")
+    return redirect("automations:outbox")
 
 
 def _safe_next(request) -> bool:
