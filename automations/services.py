@@ -300,8 +300,11 @@ def outbox_plan_from(
         occasion_key = Value(occasion_key, output_field=text)
     if isinstance(context, dict):
         context = JSONObject(**{k: Value(v) for k, v in context.items()})
+    # The address as it is now, for the outbox page; the sender reads it again when it sends.
+    email = "email" if customer == "pk" else f"{customer.removesuffix('_id')}__email"
     given = {
         "customer_id": F(customer),
+        "to_email": F(email),
         "recipient_key": Concat(Value("c:"), Cast(F(customer), text), output_field=text),
         "kind": Value(kind, output_field=text),
         "occasion_key": occasion_key,
