@@ -13,15 +13,30 @@ from django.utils import timezone
 
 from automations.eligibility import customer_ineligible_reason, customers_eligible
 from automations.models import EmailOptOut, OutboundMessage
-from automations.planners import plan_birthdays, plan_gift_expiry_reminders, plan_thank_yous, plan_we_miss_you
+from automations.planners import (
+    plan_birthdays,
+    plan_gift_expiry_reminders,
+    plan_thank_yous,
+    plan_we_miss_you,
+)
 from automations.services import automation_get, customer_unsubscribe
 from automations.suppression import suppression_add
 from community.models import Invitation
-from community.services import event_invite, event_reminders_plan, invitation_answer, newsletter_plan
+from community.services import (
+    event_invite,
+    event_reminders_plan,
+    invitation_answer,
+    newsletter_plan,
+)
 from customers.models import Customer
 from tests.automations.conftest import at
 from tests.factories import (
-    CustomerFactory, EventFactory, GiftCodeFactory, InvitationFactory, NewsletterFactory, SegmentFactory,
+    CustomerFactory,
+    EventFactory,
+    GiftCodeFactory,
+    InvitationFactory,
+    NewsletterFactory,
+    SegmentFactory,
     StaffFactory,
 )
 from touchpoints.services import touchpoint_log

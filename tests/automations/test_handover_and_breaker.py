@@ -11,7 +11,12 @@ import pytest
 from django.db.models import Max
 
 from automations.models import OutboundMessage, OutboxControl
-from automations.sender import _mail_server_may_be_tried, mail_breaker_trip, message_send, outbox_sweep
+from automations.sender import (
+    _mail_server_may_be_tried,
+    mail_breaker_trip,
+    message_send,
+    outbox_sweep,
+)
 from automations.services import message_resend
 from tests.automations.conftest import at
 from tests.factories import CustomerFactory, OutboundMessageFactory, OwnerFactory

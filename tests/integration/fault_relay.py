@@ -75,8 +75,11 @@ class FaultRelay:
     # --- control --------------------------------------------------------------------------
 
     def up(self) -> None:
+        import logging
+
         from aiosmtpd.controller import Controller
 
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line at INFO
         if self._controller is None:
             self._controller = Controller(self, hostname=self.host, port=self.port)
             self._controller.start()

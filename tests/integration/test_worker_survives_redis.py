@@ -13,8 +13,11 @@ from automations.models import OutboundMessage
 from automations.tasks import message_send_task, outbox_sweep_task
 from tests.factories import CustomerFactory, OutboundMessageFactory
 from tests.integration.conftest import wait_until
-from tests.integration.outbox_helpers import (  # noqa: F401  (slow_smtp is a fixture)
-    assert_at_most_once_and_none_lost, received_ids, shop_in_daytime, slow_smtp,
+from tests.integration.outbox_helpers import (
+    assert_at_most_once_and_none_lost,
+    received_ids,
+    shop_in_daytime,
+    slow_smtp,  # noqa: F401  (a fixture)
 )
 
 pytestmark = pytest.mark.integration
@@ -22,7 +25,7 @@ TOTAL = 30
 
 
 def test_a_worker_outlives_a_redis_kill_and_finishes_the_backlog_once_redis_is_back(
-    start_worker, own_redis, slow_smtp, point_celery_at
+    start_worker, own_redis, slow_smtp, point_celery_at  # noqa: F811
 ):
     shop_in_daytime()
     messages = [OutboundMessageFactory(customer=c, kind="birthday", occasion_key="birthday:2099", priority=10)
@@ -46,7 +49,7 @@ def test_a_worker_outlives_a_redis_kill_and_finishes_the_backlog_once_redis_is_b
             point_celery_at(own_redis.url)
             outbox_sweep_task.apply_async(retry=False)
             return True
-        except Exception:  # Redis still coming back
+        except Exception:  # noqa: BLE001  (Redis still coming back)
             return False
 
     wait_until(sweep_queued, timeout=30, interval=0.5, message="Redis to accept a task again")
