@@ -163,6 +163,8 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # kombu's Redis transport, except that losing Redis with unacked tasks does not kill the worker.
+    CELERY_BROKER_TRANSPORT = "crm.redis_transport:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Longer than any task, so a slow task is not redelivered while it runs.
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
