@@ -336,20 +336,24 @@ def _failure(message: OutboundMessage, exc: DeliveryError) -> str:
         # The server as a whole is unwell: the breaker decides when anyone tries again.
         control = _with_database_retry(lambda: mail_breaker_trip(error=error, now=now))
         _record(message, status=S.PLANNED, last_error=error, next_attempt_at=None, handed_over_at=None,
-                status_reason=f"Waiting for the mail server (next try after {control.mail_retry_at:%H:%M:%S} UTC)")
+                status_reason=f"Waiting for the mail server (next try after {_shop_time(control.mail_retry_at)})")
         return "mail_down"
     retry_at = min(now + retry_delay(message.attempts), window_ends)
     _record(message, status=S.PLANNED, last_error=error, next_attempt_at=retry_at, handed_over_at=None,
-            status_reason=f"Temporary error; tries again after {retry_at:%H:%M:%S} UTC")
+            status_reason=f"Temporary error; tries again after {_shop_time(retry_at)}")
     return "retry"
+
+
+def _shop_time(moment: datetime) -> str:
+    """A time of day as the owner reads it: in the shop's time zone, to the second."""
+    return f"{moment.astimezone(ShopSettings.load().tz):%H:%M:%S}"
 
 
 def unknown_reason(handed_over_at: datetime | None) -> str:
     """What the owner reads on an `unknown` row."""
     if handed_over_at is None:
         return "May have arrived (the worker stopped while sending). Resend only if you are sure it did not."
-    tz = ShopSettings.load().tz
-    return f"May have arrived (handed to the server at {handed_over_at.astimezone(tz):%H:%M:%S}, no answer)"
+    return f"May have arrived (handed to the server at {_shop_time(handed_over_at)}, no answer)"
 
 
 def outbox_mark_stuck(*, now: datetime | None = None) -> dict[str, int]:
