@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.db.models import Max
 
-from automations.models import OutboundMessage, OutboxControl
+from automations.models import OutboundMessage, OutboxControl, Suppression
 from automations.sender import (
     _mail_server_may_be_tried,
     mail_breaker_trip,
@@ -178,6 +178,7 @@ def test_a_per_recipient_4xx_gives_up_after_the_retry_window_in_time_not_after_n
     assert (message.status, message.first_attempt_at) == ("planned", NOON + timedelta(days=1, hours=3))
 
 
+@pytest.mark.timeout(900)  # 2,000 real SMTP sends: one to three minutes on a busy machine
 def test_a_relay_refusing_connections_for_ten_minutes_during_a_2000_message_backlog_loses_and_fails_none(
     relay, clock
 ):
@@ -209,3 +210,35 @@ def test_a_relay_refusing_connections_for_ten_minutes_during_a_2000_message_back
     # The outage cost one probe message a few attempts; the rest were tried once, when it was back.
     assert tries_during_the_outage <= 5
     assert OutboundMessage.objects.filter(attempts=1).count() == 1999
+
+
+def test_a_550_to_the_shops_own_sender_address_suppresses_no_customer_and_waits_for_the_server(relay, clock, monkeypatch):
+    message = OutboundMessageFactory()
+
+    async def refuse_the_sender(server, session, envelope, address, mail_options):
+        return "550 5.7.1 Sender address rejected"
+
+    monkeypatch.setattr(relay, "handle_MAIL", refuse_the_sender)
+
+    assert message_send(message_id=message.pk) == "mail_down"
+
+    message.refresh_from_db()
+    assert (message.status, message.last_error[:3]) == ("planned", "550")
+    assert not Suppression.objects.exists()  # the customer's address did nothing wrong
+    assert OutboxControl.load().mail_down_since == NOON
+
+
+def test_a_421_at_rcpt_closes_the_session_for_everyone_not_just_this_recipient(relay, clock, monkeypatch):
+    first, second = OutboundMessageFactory(priority=1), OutboundMessageFactory(priority=2)
+
+    async def shutting_down(server, session, envelope, address, rcpt_options):
+        return "421 4.3.2 Service shutting down"
+
+    monkeypatch.setattr(relay, "handle_RCPT", shutting_down)
+
+    assert outbox_sweep() == {"unknown": 0, "mail_down": 1}
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.attempts, second.attempts) == (1, 0)
+    assert first.next_attempt_at is None  # the breaker, not a per-recipient backoff, decides
