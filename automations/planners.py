@@ -15,9 +15,9 @@ from django.contrib.auth.models import User
 from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Concat, JSONObject, TruncDate
 
+from automations.eligibility import customers_eligible
 from automations.models import Automation, OutboundMessage
 from automations.schedule import DIGEST_TIME, GREETING_TIME, clamp_to_sending_hours, local_datetime, local_today
-from automations.eligibility import customers_eligible
 from automations.services import automation_get, outbox_plan_from, outbox_plan_rows
 from crm.models import ShopSettings
 from customers.models import Customer

@@ -63,13 +63,18 @@ def deliver(email: EmailMessage, *, connection, on_handover: Callable[[], bool])
     encoding = email.encoding or settings.DEFAULT_CHARSET
     from_email = sanitize_address(email.from_email, encoding)
     recipients = [sanitize_address(address, encoding) for address in email.recipients()]
-    body = email.message().as_bytes(linesep="\r\n")
+    # As Django's SMTP backend does (its MIME classes take linesep; typeshed's Message does not).
+    body = email.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
+    smtp: smtplib.SMTP
     for reused in (True, False):
         try:
             # A session kept open from the last message may have been dropped by the server
             # meanwhile: that is no outage, so one fresh connection is tried before saying so.
             reused = reused and not connection.open()
-            smtp = connection.connection
+            opened = connection.connection
+            if opened is None:  # open() failed silently (a backend made with fail_silently=True)
+                raise smtplib.SMTPServerDisconnected("Could not connect to the mail server")
+            smtp = opened
             smtp.ehlo_or_helo_if_needed()
             options = [f"size={len(body)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
             code, reply = smtp.mail(from_email, options)

@@ -10,19 +10,32 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.roles import owner_required
 from automations import selectors
 from automations.emails import placeholder_values, render_template_for
 from automations.forms import DESCRIPTIONS, ApproveForm, AutomationForm, ResendUnknownForm, TemplateForm
 from automations.links import recipient_from_unsubscribe_token
 from automations.models import Automation, EmailOptOut, OutboundMessage, OutboxControl
 from automations.services import (
-    automation_get, automation_update, automations_all, customer_unsubscribe, message_approve,
-    message_resend, message_resend_unknown, message_skip, message_template_update, outbox_pause,
-    outbox_resend_failed, template_errors, template_get,
+    automation_get,
+    automation_update,
+    automations_all,
+    customer_unsubscribe,
+    message_approve,
+    message_resend,
+    message_resend_unknown,
+    message_skip,
+    message_template_update,
+    outbox_pause,
+    outbox_resend_failed,
+    template_errors,
+    template_get,
 )
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateError
+from crm.clock import shop_today
+from crm.http import ShopRequest
+from crm.roles import owner_required
 from customers.models import Customer
+from gifts.models import GiftCode
 
 TEMPLATE_KINDS = list(DEFAULT_TEMPLATES)
 
@@ -34,7 +47,7 @@ def _kind_or_404(kind: str, allowed) -> str:
 
 
 @owner_required
-def settings_page(request: HttpRequest) -> HttpResponse:
+def settings_page(request: ShopRequest) -> HttpResponse:
     """Every automation with its switch and numbers, the pause switch, links to templates."""
     return _settings_render(request, forms={})
 
@@ -53,7 +66,7 @@ def _settings_render(request, forms: dict, status: int = 200) -> HttpResponse:
 
 @owner_required
 @require_POST
-def automation_save(request: HttpRequest, kind: str) -> HttpResponse:
+def automation_save(request: ShopRequest, kind: str) -> HttpResponse:
     automation = automation_get(_kind_or_404(kind, Automation.Kind.values))
     form = AutomationForm(request.POST, instance=automation, prefix=kind)
     if not form.is_valid():
@@ -67,7 +80,7 @@ def automation_save(request: HttpRequest, kind: str) -> HttpResponse:
 
 @owner_required
 @require_POST
-def pause_toggle(request: HttpRequest) -> HttpResponse:
+def pause_toggle(request: ShopRequest) -> HttpResponse:
     paused = request.POST.get("paused") == "1"
     outbox_pause(paused=paused, changed_by=request.user)
     messages.success(request, "All sending is paused." if paused else "Sending is on again.")
@@ -76,7 +89,7 @@ def pause_toggle(request: HttpRequest) -> HttpResponse:
 
 @owner_required
 @require_http_methods(["GET", "POST"])
-def template_edit(request: HttpRequest, kind: str) -> HttpResponse:
+def template_edit(request: ShopRequest, kind: str) -> HttpResponse:
     """Edit one email's subject and body; the preview uses a real customer."""
     _kind_or_404(kind, TEMPLATE_KINDS)
     template = template_get(kind)
@@ -108,14 +121,12 @@ def _preview(kind: str, data, customer: Customer | None) -> dict:
         return {"errors": errors or ["Add a customer to see a preview."], "customer": None}
     if errors:
         return {"errors": errors, "customer": customer}
-    from types import SimpleNamespace
-
     from automations.templating import html_clean
     from crm.models import ShopSettings
 
     shop = ShopSettings.load()
-    # A sample code for the preview only: nothing is issued.
-    sample_gift = SimpleNamespace(display_code="ABCD-EFGH", expires_on=_sample_expiry(shop)) if kind in CODE_KINDS else None
+    # A sample code for the preview only: never saved, nothing is issued.
+    sample_gift = GiftCode(code="ABCDEFGH", expires_on=_sample_expiry(shop)) if kind in CODE_KINDS else None
     values = placeholder_values(customer=customer, message=None, shop=shop, gift=sample_gift)
     try:
         rendered = render_template_for(kind=kind, subject=subject, body_text=body_text,
@@ -128,14 +139,13 @@ def _preview(kind: str, data, customer: Customer | None) -> dict:
 def _sample_expiry(shop):
     from datetime import timedelta
 
-    from django.utils import timezone
 
-    return timezone.now().astimezone(shop.tz).date() + timedelta(days=30)
+    return shop_today(tz=shop.tz) + timedelta(days=30)
 
 
 @owner_required
 @require_POST
-def template_preview(request: HttpRequest, kind: str) -> HttpResponse:
+def template_preview(request: ShopRequest, kind: str) -> HttpResponse:
     """htmx: the preview panel for the form as typed, for the chosen customer."""
     _kind_or_404(kind, TEMPLATE_KINDS)
     customer = Customer.objects.filter(pk=request.POST.get("customer") or 0).first()
@@ -146,7 +156,7 @@ def template_preview(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 @owner_required
-def outbox(request: HttpRequest) -> HttpResponse:
+def outbox(request: ShopRequest) -> HttpResponse:
     """Every message: filter by status and kind; failed and unknown ones can be resent."""
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
@@ -166,19 +176,19 @@ def outbox(request: HttpRequest) -> HttpResponse:
 
 @owner_required
 @require_POST
-def message_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
+def message_resend_view(request: ShopRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(OutboundMessage, pk=pk)
     try:
         message_resend(message=message, resent_by=request.user)
         messages.success(request, f"{message.kind_label} to {message.recipient_name} will be sent again now.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect(request.POST.get("next") if _safe_next(request) else "automations:outbox")
+    return redirect(request.POST.get("next") or "automations:outbox" if _safe_next(request) else "automations:outbox")
 
 
 @owner_required
 @require_http_methods(["GET", "POST"])
-def message_resend_unknown_view(request: HttpRequest, pk: int) -> HttpResponse:
+def message_resend_unknown_view(request: ShopRequest, pk: int) -> HttpResponse:
     """A message that may have arrived: resending it is a separate step, with the warning and a tick box."""
     message = get_object_or_404(OutboundMessage.objects.select_related("customer", "staff_user"), pk=pk)
     if message.status != OutboundMessage.Status.UNKNOWN:
@@ -195,7 +205,7 @@ def message_resend_unknown_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @owner_required
 @require_POST
-def outbox_resend_failed_view(request: HttpRequest) -> HttpResponse:
+def outbox_resend_failed_view(request: ShopRequest) -> HttpResponse:
     """Resend every failed message the server did not refuse for good; each gets a fresh retry window."""
     count = outbox_resend_failed(resent_by=request.user)
     if count:
@@ -210,14 +220,14 @@ def _safe_next(request) -> bool:
 
 
 @require_http_methods(["GET"])
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: ShopRequest) -> HttpResponse:
     """Staff: drafts from automations in review mode; add a personal line and approve in one click."""
     drafts = [{"message": m, "form": ApproveForm(prefix=f"m{m.pk}")} for m in selectors.review_queue()]
     return render(request, "automations/review.html", {"drafts": drafts})
 
 
 @require_POST
-def review_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+def review_decide(request: ShopRequest, pk: int, decision: str) -> HttpResponse:
     message = get_object_or_404(OutboundMessage, pk=pk)
     form = ApproveForm(request.POST, prefix=f"m{pk}")
     error = ""

@@ -9,9 +9,13 @@ import pytest
 UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
 
 
+class UnitFile(configparser.ConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr  # systemd keys are case-sensitive
+
+
 def unit(name: str) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(strict=False, interpolation=None)
-    parser.optionxform = str  # systemd keys are case-sensitive
+    parser = UnitFile(strict=False, interpolation=None)
     parser.read(UNITS / name)
     return parser
 
