@@ -56,8 +56,14 @@ SLOW_REPLY_AFTER = 3.0  # the relay's answer to a slow message, after EMAIL_TIME
 DOMAIN = "faults.example"
 # Share of the faults per kind (the rest of --faults, rounded, goes to the database cuts).
 WEIGHTS = {
-    "worker_kill": 0.08, "child_kill": 0.10, "redis_kill": 0.08, "relay_down": 0.12, "relay_451": 0.12,
-    "slow_reply": 0.07, "rcpt_550": 0.15, "rcpt_450": 0.12,
+    "worker_kill": 0.08,
+    "child_kill": 0.10,
+    "redis_kill": 0.08,
+    "relay_down": 0.12,
+    "relay_451": 0.12,
+    "slow_reply": 0.07,
+    "rcpt_550": 0.15,
+    "rcpt_450": 0.12,
 }
 
 
@@ -106,20 +112,31 @@ class Campaign:
         other = birthday + timedelta(days=100)
         # One message in five goes to a birthday customer (birthday greeting + newsletter).
         people = round(self.messages / 1.25)
-        customers = Customer.objects.bulk_create([
-            Customer(first_name="Fault", last_name=f"Customer {i}", email=f"c{i}@{DOMAIN}", email_consent=True,
-                     consent_method="imported", birthday_day=(birthday if i % 4 == 0 else other).day,
-                     birthday_month=(birthday if i % 4 == 0 else other).month)
-            for i in range(people)
-        ])
+        customers = Customer.objects.bulk_create(
+            [
+                Customer(
+                    first_name="Fault",
+                    last_name=f"Customer {i}",
+                    email=f"c{i}@{DOMAIN}",
+                    email_consent=True,
+                    consent_method="imported",
+                    birthday_day=(birthday if i % 4 == 0 else other).day,
+                    birthday_month=(birthday if i % 4 == 0 else other).month,
+                )
+                for i in range(people)
+            ]
+        )
         rng = random.Random(self.seed)
         picked = rng.sample([c.email for c in customers], self.fault_counts["rcpt_550"] + self.fault_counts["rcpt_450"])
         self.refused = set(picked[: self.fault_counts["rcpt_550"]])
-        self.greylisted = set(picked[self.fault_counts["rcpt_550"]:])
+        self.greylisted = set(picked[self.fault_counts["rcpt_550"] :])
         segment = Segment.objects.create(name="Everyone (fault campaign)", filters={})
         self.newsletter = Newsletter.objects.create(
-            subject="News from {shop_name}", body="Hello {preferred_name},\n\nWe have **new coffee** in.",
-            segment=segment, status=Newsletter.Status.SCHEDULED, send_at=now,
+            subject="News from {shop_name}",
+            body="Hello {preferred_name},\n\nWe have **new coffee** in.",
+            segment=segment,
+            status=Newsletter.Status.SCHEDULED,
+            send_at=now,
         )
         self.plan(now)
         self.intended = OutboundMessage.objects.count()
@@ -171,8 +188,11 @@ class Campaign:
         settings = connection.settings_dict
         self.proxy = CuttableProxy(settings["HOST"] or "127.0.0.1", int(settings["PORT"] or 5432))
         self.proxy.start()
-        self.worker = CeleryWorker(redis_url=self.redis.url, email_url=self.relay.url,
-                                   extra_env={"DATABASE_URL": proxied_database_url(self.proxy), **SHORT_WAITS})
+        self.worker = CeleryWorker(
+            redis_url=self.redis.url,
+            email_url=self.relay.url,
+            extra_env={"DATABASE_URL": proxied_database_url(self.proxy), **SHORT_WAITS},
+        )
         self.worker.start()
         self.worker_logs = [self.worker.log_path]
         self.point_celery()
@@ -290,8 +310,9 @@ class Campaign:
         from automations.models import OutboundMessage
         from automations.services import REFUSED
 
-        rows = list(OutboundMessage.objects.values_list("message_id", "status", "status_reason", "to_email",
-                                                        "customer__email"))
+        rows = list(
+            OutboundMessage.objects.values_list("message_id", "status", "status_reason", "to_email", "customer__email")
+        )
         arrived = self.relay.counts()
         by_id = {r[0]: r for r in rows if r[0]}
         refused = self.refused
@@ -319,23 +340,31 @@ class Campaign:
             "server_message_ids": len(arrived),
             "server_ids_not_in_outbox": len(set(arrived) - set(by_id)),
             "sent_rows_not_at_server": sum(1 for r in rows if r[1] == "sent" and not arrived.get(r[0])),
-            "arrived_rows_not_sent_or_unknown": sum(1 for r in rows if arrived.get(r[0]) and r[1] not in
-                                                    ("sent", "unknown")),
+            "arrived_rows_not_sent_or_unknown": sum(
+                1 for r in rows if arrived.get(r[0]) and r[1] not in ("sent", "unknown")
+            ),
             "faults": dict(self.fault_counts),
             "faults_total": sum(self.fault_counts.values()),
             "relay_answers": dict(self.relay.answered),
             "worker_starts": len(self.worker_logs),
             "unrecoverable_errors_in_worker_logs": sum(
-                Path(p).read_text(errors="replace").count("Unrecoverable error") for p in self.worker_logs
-                if Path(p).exists()),
+                Path(p).read_text(errors="replace").count("Unrecoverable error")
+                for p in self.worker_logs
+                if Path(p).exists()
+            ),
             "short_waits": SHORT_WAITS,
             "seconds": round(seconds, 1),
         }
         report["bar_met"] = (
-            report["duplicates"] == 0 and report["lost"] == 0 and report["unknown"] <= 0.01 * report["intended"]
-            and report["failed_not_a_550_recipient"] == 0 and report["planned_again_added"] == 0
-            and report["server_ids_not_in_outbox"] == 0 and report["sent_rows_not_at_server"] == 0
-            and report["arrived_rows_not_sent_or_unknown"] == 0 and report["rows_at_end"] == report["intended"]
+            report["duplicates"] == 0
+            and report["lost"] == 0
+            and report["unknown"] <= 0.01 * report["intended"]
+            and report["failed_not_a_550_recipient"] == 0
+            and report["planned_again_added"] == 0
+            and report["server_ids_not_in_outbox"] == 0
+            and report["sent_rows_not_at_server"] == 0
+            and report["arrived_rows_not_sent_or_unknown"] == 0
+            and report["rows_at_end"] == report["intended"]
         )
         return report
 
@@ -347,8 +376,13 @@ def print_table(report: dict) -> None:
         ("delivered once", report["delivered_once"]),
         ("duplicates at the server", report["duplicates"]),
         ("lost", report["lost"]),
-        ("unknown (may have arrived)", (f"{report['unknown']} ({report['unknown'] / max(report['intended'], 1):.2%}), "
-                                        f"{report['unknown_arrived']} of them at the server")),
+        (
+            "unknown (may have arrived)",
+            (
+                f"{report['unknown']} ({report['unknown'] / max(report['intended'], 1):.2%}), "
+                f"{report['unknown_arrived']} of them at the server"
+            ),
+        ),
         ("failed", report["failed"]),
         *((f"  failed: {reason}", n) for reason, n in report["failed_by_reason"].items()),
         ("failed, not a 550 recipient", report["failed_not_a_550_recipient"]),

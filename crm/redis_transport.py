@@ -25,8 +25,11 @@ class QoS(kombu_redis.QoS):
         try:
             super().restore_unacked(client)
         except (AttributeError, RedisError, OSError) as exc:
-            log.warning("Broker connection lost: %d unacked task(s) left for the visibility timeout to restore (%r)",
-                        len(self._delivered), exc)
+            log.warning(
+                "Broker connection lost: %d unacked task(s) left for the visibility timeout to restore (%r)",
+                len(self._delivered),
+                exc,
+            )
             self._delivered.clear()
 
 

@@ -58,13 +58,16 @@ def recipients(kind: str) -> set[int]:
 # --- The rule itself --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"email_consent": False}, "No email consent"),
-    ({"is_archived": True}, "Customer archived or erased"),
-    ({"erased_at": at("2027-01-01 12:00")}, "Customer archived or erased"),
-    ({"email": ""}, "No email address"),
-    ({"suppressed": True}, "Address suppressed (bounced or asked to stop)"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"email_consent": False}, "No email consent"),
+        ({"is_archived": True}, "Customer archived or erased"),
+        ({"erased_at": at("2027-01-01 12:00")}, "Customer archived or erased"),
+        ({"email": ""}, "No email address"),
+        ({"suppressed": True}, "Address suppressed (bounced or asked to stop)"),
+    ],
+)
 def test_the_rule_is_the_same_in_the_database_and_at_send_time(change, reason):
     keep = CustomerFactory(email="keep@mail.example")
     customer = CustomerFactory(email="  Gone@Mail.Example ")

@@ -179,15 +179,21 @@ def test_a_per_recipient_4xx_gives_up_after_the_retry_window_in_time_not_after_n
 
 
 @pytest.mark.timeout(900)  # 2,000 real SMTP sends: one to three minutes on a busy machine
-def test_a_relay_refusing_connections_for_ten_minutes_during_a_2000_message_backlog_loses_and_fails_none(
-    relay, clock
-):
+def test_a_relay_refusing_connections_for_ten_minutes_during_a_2000_message_backlog_loses_and_fails_none(relay, clock):
     customers = CustomerFactory.create_batch(2000)
-    OutboundMessage.objects.bulk_create([
-        OutboundMessage(customer=c, recipient_key=f"c:{c.pk}", kind="wemissyou", occasion_key="test:outage",
-                        planned_at=NOON, priority=60)
-        for c in customers
-    ])
+    OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                customer=c,
+                recipient_key=f"c:{c.pk}",
+                kind="wemissyou",
+                occasion_key="test:outage",
+                planned_at=NOON,
+                priority=60,
+            )
+            for c in customers
+        ]
+    )
     relay.down()
 
     # Beat's sweep every minute, default settings: ten minutes of a closed port, then it is back.
@@ -212,7 +218,9 @@ def test_a_relay_refusing_connections_for_ten_minutes_during_a_2000_message_back
     assert OutboundMessage.objects.filter(attempts=1).count() == 1999
 
 
-def test_a_550_to_the_shops_own_sender_address_suppresses_no_customer_and_waits_for_the_server(relay, clock, monkeypatch):
+def test_a_550_to_the_shops_own_sender_address_suppresses_no_customer_and_waits_for_the_server(
+    relay, clock, monkeypatch
+):
     message = OutboundMessageFactory()
 
     async def refuse_the_sender(server, session, envelope, address, mail_options):

@@ -20,11 +20,14 @@ def unit(name: str) -> configparser.ConfigParser:
     return parser
 
 
-@pytest.mark.parametrize("name, program", [
-    ("rapport-web.service", ["gunicorn", "crm.wsgi:application"]),
-    ("rapport-worker.service", ["celery", "-A", "crm", "worker"]),
-    ("rapport-beat.service", ["celery", "-A", "crm", "beat"]),
-])
+@pytest.mark.parametrize(
+    "name, program",
+    [
+        ("rapport-web.service", ["gunicorn", "crm.wsgi:application"]),
+        ("rapport-worker.service", ["celery", "-A", "crm", "worker"]),
+        ("rapport-beat.service", ["celery", "-A", "crm", "beat"]),
+    ],
+)
 def test_each_process_has_a_unit_that_always_restarts_it_and_never_gives_up(name, program):
     service = unit(name)["Service"]
     command = [Path(word).name if i == 0 else word for i, word in enumerate(shlex.split(service["ExecStart"]))]

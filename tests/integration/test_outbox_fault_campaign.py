@@ -32,8 +32,10 @@ def test_a_small_fault_campaign_sends_nothing_twice_loses_nothing_and_fails_only
     # worker killed between the hand-over mark and the answer can (two children, so two per whole kill).
     # The 1 % bar itself is the full campaign's: at this size one unlucky kill would be 0.5 %.
     faults = report["faults"]
-    assert faults["slow_reply"] <= report["unknown"] <= (
-        faults["slow_reply"] + 2 * faults["worker_kill"] + faults["child_kill"]
+    assert (
+        faults["slow_reply"]
+        <= report["unknown"]
+        <= (faults["slow_reply"] + 2 * faults["worker_kill"] + faults["child_kill"])
     )
     assert report["failed_not_a_550_recipient"] == 0
     assert report["server_ids_not_in_outbox"] == report["sent_rows_not_at_server"] == 0

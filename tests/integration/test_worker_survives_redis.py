@@ -25,11 +25,16 @@ TOTAL = 30
 
 
 def test_a_worker_outlives_a_redis_kill_and_finishes_the_backlog_once_redis_is_back(
-    start_worker, own_redis, slow_smtp, point_celery_at  # noqa: F811
+    start_worker,
+    own_redis,
+    slow_smtp,
+    point_celery_at,  # noqa: F811
 ):
     shop_in_daytime()
-    messages = [OutboundMessageFactory(customer=c, kind="birthday", occasion_key="birthday:2099", priority=10)
-                for c in CustomerFactory.create_batch(TOTAL)]
+    messages = [
+        OutboundMessageFactory(customer=c, kind="birthday", occasion_key="birthday:2099", priority=10)
+        for c in CustomerFactory.create_batch(TOTAL)
+    ]
     slow_smtp.delay = 0.2
     worker = start_worker(redis_url=own_redis.url, email_url=slow_smtp.url)
     point_celery_at(own_redis.url)
@@ -53,8 +58,11 @@ def test_a_worker_outlives_a_redis_kill_and_finishes_the_backlog_once_redis_is_b
             return False
 
     wait_until(sweep_queued, timeout=30, interval=0.5, message="Redis to accept a task again")
-    wait_until(lambda: OutboundMessage.objects.filter(status="sent").count() == TOTAL, timeout=90,
-               message=f"the backlog to be finished by the same worker; log:\n{worker.log()[-3000:]}")
+    wait_until(
+        lambda: OutboundMessage.objects.filter(status="sent").count() == TOTAL,
+        timeout=90,
+        message=f"the backlog to be finished by the same worker; log:\n{worker.log()[-3000:]}",
+    )
 
     assert worker.process.poll() is None  # the very worker started above, never restarted
     assert "Unrecoverable error" not in worker.log()
