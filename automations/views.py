@@ -15,6 +15,7 @@ from automations.emails import placeholder_values, render_template_for
 from automations.forms import DESCRIPTIONS, ApproveForm, AutomationForm, ResendUnknownForm, TemplateForm
 from automations.links import recipient_from_unsubscribe_token
 from automations.models import Automation, EmailOptOut, OutboundMessage, OutboxControl
+from automations.sender import retry_window
 from automations.services import (
     automation_get,
     automation_update,
@@ -169,6 +170,7 @@ def outbox(request: ShopRequest) -> HttpResponse:
         "kinds": selectors.outbox_kinds(), "status": status, "kind": kind,
         "statuses": [(value, label, counts[value]) for value, label in OutboundMessage.Status.choices],
         "control": control, "now": selectors.now_for_templates(),
+        "retry_window_hours": round(retry_window().total_seconds() / 3600),
         "outage": selectors.outbox_mail_outage(control=control), "failed_count": counts[OutboundMessage.Status.FAILED],
     }
     return render(request, "automations/outbox.html", ctx)
