@@ -254,8 +254,10 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG=False.")
 
     def handle(self, *args, **options):
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError("seed_demo makes demo logins with a known password; with DEBUG=False add --force.")
+        # Demo logins with a known password are fine on the shop's own machine (DEBUG or local
+        # HTTP, as `make run`), never on a deployment reachable by others unless forced.
+        if not (settings.DEBUG or settings.LOCAL_HTTP) and not options["force"]:
+            raise CommandError("seed_demo makes demo logins with a known password; in production add --force.")
         if options["if_empty"] and Customer.objects.exists():
             self.stdout.write("Customers exist already: no demo data loaded.")
             return
