@@ -59,14 +59,25 @@ def test_seed_demo_if_empty_does_nothing_when_customers_exist():
     assert Customer.objects.count() == 5
 
 
-def test_seed_demo_refuses_to_run_without_debug_unless_forced(settings):
+def test_seed_demo_refuses_to_run_in_production_unless_forced(settings):
     settings.DEBUG = False
+    settings.LOCAL_HTTP = False
 
     with pytest.raises(CommandError):
         call_command("seed_demo", customers=5, touchpoints=10)
     assert not Customer.objects.exists()
 
     call_command("seed_demo", customers=5, touchpoints=10, force=True)
+    assert Customer.objects.count() == 5
+
+
+def test_seed_demo_runs_on_the_shops_own_machine_with_debug_off(settings):
+    # `make run`: DEBUG off but local HTTP (no production settings given).
+    settings.DEBUG = False
+    settings.LOCAL_HTTP = True
+
+    call_command("seed_demo", customers=5, touchpoints=10)
+
     assert Customer.objects.count() == 5
 
 
