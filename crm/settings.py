@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "community",
     "dashboard",
     "dataio",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -262,6 +262,7 @@ def customer_figures_recompute_all(*, now: datetime) -> int:
     params: list = [
         adapt(now - timedelta(days=90)), adapt(now),
         adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)), adapt(now),
+        adapt(now),  # touchpoints after `now` do not count yet: figures as of a past day (the demo's trend)
         FREQUENT_TOUCHPOINTS_90D, FREQUENT_TOUCHPOINTS_90D,
         FREQUENCY_CAP, FREQUENCY_CAP, FREQUENCY_POINTS_EACH,
         SPEND_CAP, SPEND_CAP, SPEND_PER_POINT,
@@ -284,6 +285,7 @@ def customer_figures_recompute_all(*, now: datetime) -> int:
                    SUM(CASE WHEN kind = 'feedback' AND happened_at >= %s AND happened_at <= %s
                             THEN COALESCE(sentiment, 0) ELSE 0 END) AS sentiment
             FROM {touchpoints}
+            WHERE happened_at <= %s
             GROUP BY customer_id
         ),
         r AS (
