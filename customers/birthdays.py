@@ -40,6 +40,10 @@ def birthday_countdown(*, day: int | None, month: int | None, year: int | None, 
     return "birthday tomorrow" if days == 1 else f"birthday in {days} days"
 
 
+# A birthday this close is news (a badge on the card); a later one is a plain fact.
+BIRTHDAY_NEAR_DAYS = 14
+
+
 def days_until(*, day: int, month: int, today: date) -> int:
     return (next_occurrence(day=day, month=month, today=today) - today).days
 

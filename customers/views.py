@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from customers import services
-from customers.birthdays import birthday_countdown
+from customers.birthdays import BIRTHDAY_NEAR_DAYS, birthday_countdown, days_until
 from crm.forms import form_add_errors
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.list_filters import list_filter_extensions
@@ -29,6 +29,7 @@ from customers.selectors import (
     customer_list_rows,
     customer_important_dates,
     customer_open_followups,
+    customer_usual_products,
     cheap_page,
     customer_search_rows,
     my_birthdays,
@@ -92,6 +93,7 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
         filters = ListFilters(
             q=data["q"], tag=data["tag"].pk if data["tag"] else None, owner=data["owner"].pk if data["owner"] else None,
             product=data["product"].pk if data["product"] else None, birthday_month=data["birthday_month"],
+            bought=data["bought"].pk if data["bought"] else None,
             health=data["health"], stage=data["stage"], archived=data["archived"], sort=data["sort"] or "name",
             extra={ext.name: data[ext.name] for ext in list_filter_extensions() if data.get(ext.name)},
         )
@@ -101,7 +103,7 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(request, "customers/list.html", {
         "form": form, "page": page, "query": query.urlencode(), "filtered": bool(request.GET.get("q")) or any(
-            request.GET.get(k) for k in ("tag", "owner", "product", "birthday_month", "health", "stage", "archived",
+            request.GET.get(k) for k in ("tag", "owner", "product", "bought", "birthday_month", "health", "stage", "archived",
                                          *(extension.name for extension in list_filter_extensions()))
         ),
     })
@@ -156,6 +158,9 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
         "countdown": birthday_countdown(
             day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         ),
+        "birthday_near": bool(customer.birthday_day and customer.birthday_month) and days_until(
+            day=customer.birthday_day, month=customer.birthday_month, today=today) <= BIRTHDAY_NEAR_DAYS,
+        "usual_products": customer_usual_products(customer=customer, today=today),
         "followups": customer_open_followups(customer=customer),
         "important_dates": customer_important_dates(customer=customer),
         "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before")),
