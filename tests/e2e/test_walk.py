@@ -15,6 +15,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,7 +201,9 @@ def _nu_errors(files: dict[Path, str]) -> list[str]:
 def test_every_page_is_accessible_and_valid_for_staff_owner_and_public(browser, live_server, tmp_path):
     from django.contrib.auth.models import User
 
+    started = time.monotonic()
     tokens = _walk_data()
+    timings = {"data": time.monotonic() - started, "pages": 0.0, "axe": 0.0}
     walked, problems = pages_from_urlconf(tokens)
     # Error pages and forged links are pages too.
     walked.append(Walked(url="/walk-has-no-such-page/", route="404", guessed=""))
@@ -232,9 +235,14 @@ def test_every_page_is_accessible_and_valid_for_staff_owner_and_public(browser, 
             page.set_default_timeout(15_000)
             for item in pages:
                 where = f"{item.url} as {role} at {size['width']} px"
+                t0 = time.monotonic()
                 page.goto(item.url, wait_until="load")
+                t1 = time.monotonic()
                 visited += 1
-                for v in _axe(page):
+                violations = _axe(page)
+                timings["pages"] += t1 - t0
+                timings["axe"] += time.monotonic() - t1
+                for v in violations:
                     targets = "; ".join(" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"])
                                         for n in v["nodes"][:5])
                     problems.append(f"axe: {where}: {v['id']} ({v['impact']}, {len(v['nodes'])}x): "
@@ -244,6 +252,9 @@ def test_every_page_is_accessible_and_valid_for_staff_owner_and_public(browser, 
                 ):
                     problems.append(f"layout: {where}: the page scrolls sideways")
             context.close()
+    t0 = time.monotonic()
     problems += _nu_errors(html_files)
-    print(f"walked {visited} page visits, {len(html_files)} HTML documents checked")
+    timings["nu"] = time.monotonic() - t0
+    print(f"walked {visited} page visits, {len(html_files)} HTML documents checked;",
+          ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
