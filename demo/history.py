@@ -182,7 +182,7 @@ def _followups_year(rng: random.Random, customer_ids: list[int], staff_ids: list
     today = now.astimezone(ShopSettings.load().tz).date()
     reasons = ["Ask how the holiday was", "Thank them for the review", "Check the cake order", "Call about catering",
                "Make it right: a cold coffee", "Invite to the tasting evening", "Ask about the new puppy"]
-    chosen = [rng.choice(customer_ids) for _ in range(max(104, min(len(customer_ids) // 3, 20_000)))]
+    chosen = [rng.choice(customer_ids) for _ in range(max(260, min(len(customer_ids) // 3, 20_000)))]
     rows = []
     for pk in chosen:
         due = today - timedelta(days=rng.randint(8, 365))
