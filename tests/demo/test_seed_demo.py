@@ -131,6 +131,12 @@ def test_the_demo_year_leaves_emails_trends_follow_ups_events_and_history_behind
     # The health and stage trend has a point every week of the year.
     assert DailySnapshot.objects.count() >= 52
     assert DailySnapshot.objects.filter(warm__gt=0).count() >= 50
+    # And the rollups behind the other charts: touchpoints, follow-ups and emails, week by week.
+    from dashboard.models import DailyActivity, DailyFollowUp, DailyMessage
+
+    assert DailyActivity.objects.values("day").distinct().count() > 300
+    assert DailyFollowUp.objects.filter(done__gt=0).values("day").distinct().count() > 20
+    assert DailyMessage.objects.filter(outcome="sent").values("day").distinct().count() > 100
     # Follow-ups done and missed over the year.
     month_ago = timezone.localdate() - timezone.timedelta(days=30)
     assert FollowUp.objects.filter(status="done", due_date__lt=month_ago).count() > 20

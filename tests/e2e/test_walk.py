@@ -116,8 +116,6 @@ def _walk_data() -> dict[str, str]:
     from django.contrib.auth.models import User
 
     call_command("seed_demo", customers=40, touchpoints=800, seed=16, force=True, verbosity=0)
-    call_command("seed_demo_gifts", verbosity=0)
-    call_command("dashboard_refresh", backfill_days=60, verbosity=0)
     customer = Customer.objects.filter(email__contains="@", is_archived=False).order_by("pk").first()
     owner = User.objects.get(username="owner")
     for model, make in (

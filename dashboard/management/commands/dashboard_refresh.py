@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from dashboard.models import DailyActivity
+from dashboard.models import DailySnapshot
 from dashboard.services import dashboard_backfill, dashboard_nightly, shop_today
 
 
@@ -14,11 +14,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--backfill-days", type=int, default=0, help="Also fill activity rollups this far back.")
-        parser.add_argument("--if-empty", action="store_true", help="Do nothing if the rollups exist already.")
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing if a snapshot exists already.")
 
     def handle(self, *args, backfill_days: int, if_empty: bool, **options):
-        # The rollups, not the snapshots: seed_demo writes a year of snapshots but leaves the rollups to this.
-        if if_empty and DailyActivity.objects.exists():
+        if if_empty and DailySnapshot.objects.exists():
             self.stdout.write("The dashboard has figures already; nothing to do.")
             return
         now = timezone.now()
