@@ -1,75 +1,69 @@
 """Customer pages: My day, the list, search, the friend card, add/edit/archive, follow-ups."""
 
 from dataclasses import replace
-from datetime import timezone as dt_timezone
-from typing import TYPE_CHECKING
+from datetime import UTC
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.clock import shop_today
+from crm.forms import form_add_errors
+from crm.http import ShopRequest
 from customers import services
 from customers.birthdays import BIRTHDAY_NEAR_DAYS, birthday_countdown, days_until
-from crm.forms import form_add_errors
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
-from customers.list_filters import list_filter_extensions
 from customers.models import Customer, FollowUp, ImportantDate, Tag
-from customers.panels import card_panels_for
+from customers.registry import TimelineCursor, card_panels_for, list_filter_extensions
 from customers.selectors import (
     SEARCH_DROPDOWN_LIMIT,
     ListFilters,
     active_product_names,
+    cheap_page,
     customer_card_get,
-    customer_list_rows,
     customer_important_dates,
+    customer_list_rows,
     customer_open_followups,
     customer_usual_products,
-    cheap_page,
     customer_search_rows,
     my_birthdays,
     my_day_get,
     my_followups,
     with_birthday_countdowns,
 )
-
-if TYPE_CHECKING:
-    from touchpoints.timeline import TimelineCursor
+from customers.timeline import TIMELINE_FIRST_PAGE, timeline_page
 
 LIST_PAGE_SIZE = 25
 SEARCH_PAGE_SIZE = 25
 SNOOZE_CHOICES = [(1, "+1 day"), (7, "+1 week")]
 
 
-def _today(request: HttpRequest):
-    return timezone.localdate(timezone.now(), request.shop.tz)
-
-
 # --- My day ------------------------------------------------------------------
 
 
-def my_day(request: HttpRequest) -> HttpResponse:
-    day = my_day_get(user=request.user, today=_today(request))
+def my_day(request: ShopRequest) -> HttpResponse:
+    day = my_day_get(user=request.user, today=shop_today())
     return render(request, "customers/my_day.html", {"day": day, "snooze_choices": SNOOZE_CHOICES})
 
 
-def my_day_followups(request: HttpRequest) -> HttpResponse:
+def my_day_followups(request: ShopRequest) -> HttpResponse:
     """Every follow-up of mine due by today, a page at a time (My day shows the first few)."""
-    today = _today(request)
+    today = shop_today()
     page = Paginator(my_followups(user=request.user, today=today), LIST_PAGE_SIZE).get_page(_page_number(request))
     return render(request, "customers/my_followups.html", {
         "page": page, "today": today, "snooze_choices": SNOOZE_CHOICES,
     })
 
 
-def my_day_birthdays(request: HttpRequest) -> HttpResponse:
+def my_day_birthdays(request: ShopRequest) -> HttpResponse:
     """Every birthday among my customers this week, a page at a time (My day shows the first few)."""
-    today = _today(request)
+    today = shop_today()
     page = Paginator(my_birthdays(user=request.user, today=today), LIST_PAGE_SIZE).get_page(_page_number(request))
     page.object_list = with_birthday_countdowns(page.object_list, today=today)
     return render(request, "customers/my_birthdays.html", {"page": page, "today": today})
@@ -78,14 +72,14 @@ def my_day_birthdays(request: HttpRequest) -> HttpResponse:
 # --- List and search -------------------------------------------------------------
 
 
-def _page_number(request: HttpRequest) -> int:
+def _page_number(request: ShopRequest) -> int:
     try:
         return max(int(request.GET.get("page", 1)), 1)
     except ValueError:
         return 1
 
 
-def customer_list_view(request: HttpRequest) -> HttpResponse:
+def customer_list_view(request: ShopRequest) -> HttpResponse:
     form = ListFilterForm(request.GET or None)
     filters = ListFilters()
     if form.is_valid():
@@ -98,7 +92,8 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
             extra={ext.name: data[ext.name] for ext in list_filter_extensions() if data.get(ext.name)},
         )
     customers = customer_list_rows(filters=filters, region=request.shop.phone_region)
-    page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))
+    # PreparedListRows pages like a queryset (count and slices); i12b replaces it with a plain queryset.
+    page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))  # type: ignore[arg-type]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "customers/list.html", {
@@ -110,7 +105,7 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def customer_search_view(request: HttpRequest) -> HttpResponse:
+def customer_search_view(request: ShopRequest) -> HttpResponse:
     """The top-bar search: a dropdown of up to 10 as you type (htmx), a paginated page on Enter."""
     q = request.GET.get("q", "").strip()[:100]
 
@@ -131,10 +126,8 @@ def customer_search_view(request: HttpRequest) -> HttpResponse:
 # --- The friend card -----------------------------------------------------------
 
 
-def _parse_before(value: str | None) -> "TimelineCursor | None":
+def _parse_before(value: str | None) -> TimelineCursor | None:
     """The timeline page cursor from ?before= (a bare time from older links counts as one)."""
-    from touchpoints.timeline import TimelineCursor
-
     if not value:
         return None
     try:
@@ -142,16 +135,13 @@ def _parse_before(value: str | None) -> "TimelineCursor | None":
     except ValueError:
         raise Http404("No such page of the timeline.") from None
     if timezone.is_naive(cursor.at):
-        cursor = replace(cursor, at=timezone.make_aware(cursor.at, dt_timezone.utc))
+        cursor = replace(cursor, at=timezone.make_aware(cursor.at, UTC))
     return cursor
 
 
-def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
-    """Everything the friend card shows; other apps' panels come from customers.panels."""
-    from touchpoints.forms import TouchpointForm
-    from touchpoints.selectors import TIMELINE_FIRST_PAGE, timeline_page
-
-    today = _today(request)
+def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
+    """Everything the friend card shows; other apps' panels (the log form too) come from customers.registry."""
+    today = shop_today()
     panels = card_panels_for(request, customer)
     ctx = {
         "customer": customer,
@@ -166,11 +156,10 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
         "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before")),
                                   limit=TIMELINE_FIRST_PAGE),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
-        "main_panels": [p for p in panels if p["panel"].column != "side"],
-        "touchpoint_form": TouchpointForm(),
+        "log_panels": [p for p in panels if p["panel"].column == "log"],
+        "main_panels": [p for p in panels if p["panel"].column not in ("side", "log")],
         "followup_form": FollowUpForm(initial={"due_date": today}),
         "important_date_form": ImportantDateForm(),
-        "product_names": active_product_names(),
         "snooze_choices": SNOOZE_CHOICES,
         "today": today,
     }
@@ -178,14 +167,12 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
     return ctx
 
 
-def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_detail(request: ShopRequest, customer_id: int) -> HttpResponse:
     try:
         customer = customer_card_get(customer_id=customer_id)
     except Customer.DoesNotExist:
         raise Http404("No such customer.") from None
     if request.htmx and request.GET.get("before"):
-        from touchpoints.selectors import timeline_page
-
         timeline = timeline_page(customer=customer, before=_parse_before(request.GET.get("before")))
         return render(request, "customers/includes/_timeline_page.html", {"customer": customer, "timeline": timeline})
     return render(request, "customers/detail.html", card_context(request, customer))
@@ -204,7 +191,7 @@ def _customer_form_page(request, form, customer=None, status=200) -> HttpRespons
     }, status=status)
 
 
-def customer_create(request: HttpRequest) -> HttpResponse:
+def customer_create(request: ShopRequest) -> HttpResponse:
     region = request.shop.phone_region
     if request.method != "POST":
         initial = {"owner": request.user, "first_name": request.GET.get("first_name", "")[:100]}
@@ -221,7 +208,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     return _customer_form_page(request, form, status=400)
 
 
-def customer_update(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_update(request: ShopRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
     region = request.shop.phone_region
     if request.method != "POST":
@@ -240,7 +227,7 @@ def customer_update(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @require_POST
-def customer_archive(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_archive(request: ShopRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
     archive = request.POST.get("archive") != "0"
     services.customer_archive(customer=customer, archived_by=request.user, archived=archive)
@@ -252,7 +239,7 @@ def customer_archive(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @require_POST
-def important_date_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+def important_date_add(request: ShopRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
     form = ImportantDateForm(request.POST)
     if form.is_valid():
@@ -271,7 +258,7 @@ def important_date_add(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @require_POST
-def important_date_remove(request: HttpRequest, customer_id: int, date_id: int) -> HttpResponse:
+def important_date_remove(request: ShopRequest, customer_id: int, date_id: int) -> HttpResponse:
     important = get_object_or_404(ImportantDate, pk=date_id, customer_id=customer_id)
     services.important_date_remove(important_date=important, removed_by=request.user)
     return _dates_response(request, important.customer, ImportantDateForm())
@@ -293,7 +280,7 @@ def _dates_response(request, customer: Customer, form, status: int = 200) -> Htt
 
 
 @require_POST
-def followup_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+def followup_create(request: ShopRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
     form = FollowUpForm(request.POST)
     if form.is_valid():
@@ -305,7 +292,7 @@ def followup_create(request: HttpRequest, customer_id: int) -> HttpResponse:
         except ValidationError as error:
             form_add_errors(form, error)
         else:
-            form = FollowUpForm(initial={"due_date": _today(request)})
+            form = FollowUpForm(initial={"due_date": shop_today()})
             return _followups_response(request, customer, form)
     return _followups_response(request, customer, form, status=400)
 
@@ -324,7 +311,7 @@ def _followups_response(request, customer: Customer, form, status: int = 200) ->
 
 
 @require_POST
-def followup_action(request: HttpRequest, followup_id: int, action: str) -> HttpResponse:
+def followup_action(request: ShopRequest, followup_id: int, action: str) -> HttpResponse:
     """Done, snooze or cancel in one click; answers the row's new state to htmx."""
     followup = get_object_or_404(FollowUp.objects.select_related("customer"), pk=followup_id)
     try:
@@ -339,7 +326,7 @@ def followup_action(request: HttpRequest, followup_id: int, action: str) -> Http
             if not form.is_valid():
                 return HttpResponse("Choose how long to snooze for.", status=400)
             services.followup_snooze(followup=followup, snoozed_by=request.user, days=form.cleaned_data["days"],
-                                     today=_today(request))
+                                     today=shop_today())
             note = f"Snoozed until {followup.due_date:%a %-d %b}."
         else:
             raise Http404("No such action.")

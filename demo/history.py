@@ -4,7 +4,7 @@ Automated emails over the year in every outbox state (with the planners' own occ
 the real planners never plan one of them again), unsubscribes, follow-ups done and missed,
 segments, a sent newsletter, a past and an upcoming event, gift codes, a "created" history entry
 per customer, and the dashboard's health and stage trend worked out as of past days by
-customers.figures (the one place the rules live). Bulk inserts, so 100,000 customers stay quick.
+touchpoints.figures (the rules themselves live in customers.health). Bulk inserts, so 100,000 customers stay quick.
 """
 
 import json
@@ -24,7 +24,7 @@ from community.services import (
 )
 from crm.models import ShopSettings
 from customers.birthdays import next_occurrence
-from customers.figures import customer_figures_recompute_all
+from touchpoints.figures import customer_figures_recompute_all
 from customers.models import Customer, FollowUp, Tag
 from dashboard.services import daily_snapshot_take, dashboard_backfill, dashboard_nightly
 from gifts.management.commands.seed_demo_gifts import demo_gifts_create

@@ -98,6 +98,10 @@ def test_bad_input_is_a_400_with_field_errors_and_nothing_is_saved(staff_client)
         assert field in response.context["touchpoint_form"].errors, data
     response = _log(staff_client, customer, htmx=False, kind="feedback")
     assert response.status_code == 400 and "feedback_kind" in response.context["touchpoint_form"].errors
+    # The card is drawn again with the log panel showing this form, not an empty one.
+    html = response.content.decode()
+    assert 'form-select-sm is-invalid" id="tp-feedback-kind"' in html
+    assert 'id="kind-feedback" value="feedback" autocomplete="off" checked' in html
 
     assert not Touchpoint.objects.exists()
     customer.refresh_from_db()
@@ -118,7 +122,7 @@ def test_an_archived_customer_can_still_have_a_touchpoint_logged(staff_client):
 def test_entries_at_the_same_moment_are_not_lost_between_timeline_pages(staff):
     from django.utils import timezone
 
-    from touchpoints.selectors import timeline_page
+    from customers.timeline import timeline_page
     from touchpoints.services import touchpoint_log
 
     customer = CustomerFactory()
@@ -140,10 +144,10 @@ def test_paging_through_many_entries_of_one_minute_from_several_sources_shows_ea
     from django.utils import timezone
 
     from automations.models import OutboundMessage
+    from customers.registry import TimelineCursor
+    from customers.timeline import timeline_page
     from gifts.models import GiftCode
     from tests.factories import GiftCodeFactory, OutboundMessageFactory
-    from touchpoints.selectors import timeline_page
-    from touchpoints.timeline import TimelineCursor
 
     customer = CustomerFactory()
     moment = (timezone.now() - timedelta(days=2)).replace(second=0, microsecond=0)

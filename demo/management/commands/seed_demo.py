@@ -5,7 +5,7 @@ before Christmas and in early summer, right up to today), then what that year le
 (demo/history.py): automated emails in every state, follow-ups done and missed, unsubscribes,
 events, a sent newsletter, segments, gift codes, a "created" history entry per customer and the
 dashboard's health and stage trend. Bulk inserts only (COPY on PostgreSQL, executemany elsewhere);
-the customers' figures come from customers.figures (the one place the rules live), so
+the customers' figures come from touchpoints.figures (the rules live in customers.health), so
 100,000 customers and 2,000,000 touchpoints load in a few minutes.
 """
 
@@ -14,10 +14,9 @@ import io
 import math
 import random
 import time
-from contextlib import contextmanager
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -27,9 +26,9 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from faker import Faker
 
-from accounts.roles import OWNER, STAFF
 from crm.models import ShopSettings
-from customers.figures import customer_figures_recompute_all
+from crm.roles import OWNER, STAFF
+from touchpoints.figures import customer_figures_recompute_all
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
 from demo.history import year_history_seed
 from touchpoints.models import Touchpoint
@@ -439,7 +438,7 @@ class Seeder:
                         break
                 happened = self.now - timedelta(seconds=ago)
                 # Shop hours: move the time of day to between 08:00 and 18:00 UTC.
-                happened = happened.replace(hour=8 + int(rng.random() * 10), tzinfo=dt_timezone.utc)
+                happened = happened.replace(hour=8 + int(rng.random() * 10), tzinfo=UTC)
                 if happened > self.now:
                     happened -= timedelta(days=1)
                 note, amount, feedback_kind, sentiment = "", None, "", None
