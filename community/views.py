@@ -284,7 +284,7 @@ def invitation_record_answer(request: ShopRequest, invitation_id: int) -> HttpRe
     invitation = get_object_or_404(Invitation.objects.select_related("event", "customer"), pk=invitation_id)
     form = RsvpForm(request.POST, max_guests=invitation.event.max_guests)
     if not form.is_valid():
-        errors = [e for field_errors in form.errors.values() for e in field_errors]
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
         messages.error(request, f"{invitation.customer.full_name}'s answer was not recorded: {' '.join(errors)}")
     else:
         try:

@@ -48,6 +48,13 @@ def days_until(*, day: int, month: int, today: date) -> int:
     return (next_occurrence(day=day, month=month, today=today) - today).days
 
 
+def birthday_is_near(*, day: int | None, month: int | None, today: date) -> bool:
+    """Within BIRTHDAY_NEAR_DAYS (today included); False without a birthday."""
+    if not day or not month:
+        return False
+    return days_until(day=day, month=month, today=today) <= BIRTHDAY_NEAR_DAYS
+
+
 def yearly_pairs(*, start: date, days: int) -> list[tuple[int, int, int]]:
     """(days ahead, day, month) for each yearly date celebrated in [start, start + days).
 

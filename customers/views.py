@@ -17,7 +17,7 @@ from crm.clock import shop_today
 from crm.forms import form_add_errors
 from crm.http import ShopRequest
 from customers import services
-from customers.birthdays import BIRTHDAY_NEAR_DAYS, birthday_countdown, days_until
+from customers.birthdays import birthday_countdown, birthday_is_near
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from customers.registry import TimelineCursor, card_panels_for, list_filter_extensions
@@ -30,8 +30,8 @@ from customers.selectors import (
     customer_important_dates,
     customer_list_rows,
     customer_open_followups,
-    customer_usual_products,
     customer_search_rows,
+    customer_usual_products,
     my_birthdays,
     my_day_get,
     my_followups,
@@ -148,8 +148,7 @@ def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
         "countdown": birthday_countdown(
             day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         ),
-        "birthday_near": bool(customer.birthday_day and customer.birthday_month) and days_until(
-            day=customer.birthday_day, month=customer.birthday_month, today=today) <= BIRTHDAY_NEAR_DAYS,
+        "birthday_near": birthday_is_near(day=customer.birthday_day, month=customer.birthday_month, today=today),
         "usual_products": customer_usual_products(customer=customer, today=today),
         "followups": customer_open_followups(customer=customer),
         "important_dates": customer_important_dates(customer=customer),

@@ -21,7 +21,7 @@ MAX_HEIGHT = 2000
 
 def save(page, name: str) -> None:
     png = page.screenshot(full_page=True)
-    image = Image.open(io.BytesIO(png))
+    image: Image.Image = Image.open(io.BytesIO(png))
     image = image.crop((0, 0, image.width, min(image.height, MAX_HEIGHT)))
     image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(HERE / f"{name}.png", optimize=True)
     print(HERE / f"{name}.png")
@@ -29,7 +29,9 @@ def save(page, name: str) -> None:
 
 def main(base: str) -> None:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+        )
         for device, (width, height) in WIDTHS.items():
             for username, pages in (("staff", ["my-day"]), ("owner", ["list", "card", "dashboard", "event"])):
                 context = browser.new_context(viewport={"width": width, "height": height}, base_url=base)
@@ -48,15 +50,16 @@ def main(base: str) -> None:
                         # The regular with the longest story: the list sorted by most purchases is not a
                         # page, so open the closest customer from the rings.
                         page.goto("/dashboard/rings/?scope=shop")
-                        page.goto(page.locator("ol a").first.get_attribute("href"))
+                        page.goto(page.locator("ol a").first.get_attribute("href") or "/customers/")
                     elif name == "dashboard":
                         page.goto("/dashboard/?weeks=52")
                         page.wait_for_timeout(800)  # Chart.js animates in
                     elif name == "event":
                         page.goto("/community/")
                         # The upcoming event (the demo makes it last): answers, and who gets no email.
-                        hrefs = page.eval_on_selector_all("a[href*='/community/events/']",
-                                                          "links => links.map(a => a.getAttribute('href'))")
+                        hrefs = page.eval_on_selector_all(
+                            "a[href*='/community/events/']", "links => links.map(a => a.getAttribute('href'))"
+                        )
                         events = [h for h in hrefs if re.fullmatch(r"/community/events/\d+/", h)]
                         page.goto(max(events, key=lambda h: int(h.split("/")[-2])))
                     page.wait_for_load_state("networkidle")

