@@ -24,7 +24,7 @@ def automations_plan_task() -> dict:
 def outbox_sweep_task() -> dict:
     """Send what is due (every minute) and mark rows stuck in `sending` as `unknown`."""
     counts = outbox_sweep()
-    if counts:
+    if any(counts.values()):  # a quiet minute is not worth a log line
         log.info("Outbox sweep: %s", counts)
     return counts
 

@@ -301,5 +301,7 @@ LOGGING = {
         # The worker would log two lines for every task every minute (the sweep); failures still show.
         "celery.app.trace": {"level": "WARNING"},
         "celery.worker.strategy": {"level": "WARNING"},
+        # django-axes tells of every login in four lines; repeated failures and lockouts are warnings.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -101,7 +101,7 @@ def test_bad_input_is_a_400_with_field_errors_and_nothing_is_saved(staff_client)
     # The card is drawn again with the log panel showing this form, not an empty one.
     html = response.content.decode()
     assert 'form-select-sm is-invalid" id="tp-feedback-kind"' in html
-    assert 'id="kind-feedback" value="feedback" autocomplete="off" checked' in html
+    assert 'id="kind-feedback" value="feedback" checked' in html
 
     assert not Touchpoint.objects.exists()
     customer.refresh_from_db()
