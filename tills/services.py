@@ -131,7 +131,7 @@ def delivery_receive(*, vendor: str, body: bytes, headers, now: datetime | None 
             event_type = _header(headers, "x-shopify-topic")
             if not event_id or not event_type:
                 raise vendors.PayloadError("X-Shopify-Event-Id or X-Shopify-Topic is missing")
-            sent_at = vendors._when(_header(headers, "x-shopify-triggered-at") or payload.get("updated_at"))
+            sent_at = vendors.parse_when(_header(headers, "x-shopify-triggered-at") or payload.get("updated_at"))
     except (ValueError, UnicodeDecodeError) as error:  # json and PayloadError are ValueErrors
         return _refuse(vendor=vendor, body=body, headers=headers, http_status=400, why=f"Unreadable: {error}"[:300])
     if sent_at < now - vendors.MAX_AGE[vendor] or sent_at > now + vendors.MAX_CLOCK_SKEW:

@@ -81,7 +81,7 @@ def _text(value, limit: int = 200) -> str:
     return str(value).strip()[:limit] if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
 
 
-def _when(value) -> datetime:
+def parse_when(value) -> datetime:
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None or parsed.tzinfo is None:
         raise PayloadError(f"not a date and time with a zone: {str(value)[:40]!r}")
@@ -134,7 +134,7 @@ def square_event(payload: dict) -> tuple[str, str, datetime]:
     event_id, kind = _text(payload.get("event_id"), 100), _text(payload.get("type"), 60)
     if not event_id or not kind:
         raise PayloadError("event_id or type is missing")
-    return event_id, kind, _when(payload.get("created_at"))
+    return event_id, kind, parse_when(payload.get("created_at"))
 
 
 def _square_object(payload: dict, name: str) -> dict:
@@ -159,7 +159,7 @@ def square_parse(payload: dict) -> Purchase | Refund | None:
             external_id=external_id,
             amount=_minor_units(money.get("amount"), currency),
             currency=currency,
-            happened_at=_when(payment.get("created_at")),
+            happened_at=parse_when(payment.get("created_at")),
             # A payment names no line items (they are on its order, which needs an API call):
             # its note, if staff typed one, is the closest thing.
             products=[note] if note else [],
@@ -178,7 +178,7 @@ def square_parse(payload: dict) -> Purchase | Refund | None:
             raise PayloadError("refund.id or refund.payment_id is missing")
         return Refund(external_id=external_id, purchase_external_id=payment_id,
                       amount=_minor_units(money.get("amount"), currency),
-                      refunded_at=_when(refund.get("updated_at") or refund.get("created_at")))
+                      refunded_at=parse_when(refund.get("updated_at") or refund.get("created_at")))
     return None
 
 
@@ -206,7 +206,7 @@ def shopify_parse(topic: str, payload: dict) -> Purchase | Refund | None:
             external_id=external_id,
             amount=_decimal(payload.get("total_price")),
             currency=_currency(payload.get("currency")),
-            happened_at=_when(payload.get("processed_at") or payload.get("created_at")),
+            happened_at=parse_when(payload.get("processed_at") or payload.get("created_at")),
             products=products[:50],
             vendor_customer_id=_text(customer.get("id"), 100),
             email=_text(payload.get("email") or customer.get("email"), 254),
@@ -225,5 +225,5 @@ def shopify_parse(topic: str, payload: dict) -> Purchase | Refund | None:
         if total == 0:
             return None  # a restock or a note: no money went back
         return Refund(external_id=external_id, purchase_external_id=order_id, amount=_fits(total),
-                      refunded_at=_when(payload.get("processed_at") or payload.get("created_at")))
+                      refunded_at=parse_when(payload.get("processed_at") or payload.get("created_at")))
     return None
