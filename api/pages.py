@@ -12,13 +12,14 @@ from api.forms import ApiKeyForm
 from api.models import ApiKey
 from api.services import api_key_create, api_key_revoke
 from crm.forms import form_add_errors
+from crm.http import ShopRequest
 from crm.roles import owner_required
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
 @owner_required
-def api_keys(request: HttpRequest) -> HttpResponse:
+def api_keys(request: ShopRequest) -> HttpResponse:
     """The keys; a new key's text is shown in the answer to the POST that made it, and never again."""
     form, new_key, status = ApiKeyForm(), None, 200
     if request.method == "POST":
@@ -89,7 +90,7 @@ def api_docs(request: HttpRequest) -> HttpResponse:
             if not op:
                 continue
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-            ok = next((r for code, r in op.get("responses", {}).items() if code.startswith("2")), {})
+            ok: dict = next((r for code, r in op.get("responses", {}).items() if code.startswith("2")), {})
             operations.append({
                 "id": op.get("operationId"), "method": method.upper(), "path": path,
                 "tag": (op.get("tags") or [""])[0], "summary": op.get("description", ""),

@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from customers.forms import CustomerForm, FollowUpForm
-from customers.models import Customer, FollowUp
+from customers.models import Customer, FollowUp, Product, Tag
 from gifts.models import GiftCode
 from touchpoints.forms import TouchpointForm
 from touchpoints.models import Touchpoint
@@ -32,14 +32,14 @@ def _as_form_value(value):
     return str(value)
 
 
-def form_clean(form: forms.Form) -> dict:
+def form_clean(form: forms.BaseForm) -> dict:
     """The form's cleaned data, or its errors (as the page shows them) as a 400."""
     if not form.is_valid():
         raise serializers.ValidationError({name: [str(m) for m in errors] for name, errors in form.errors.items()})
     return form.cleaned_data
 
 
-def form_data(values: dict, *, form: forms.Form | None = None) -> dict:
+def form_data(values: dict, *, form: forms.BaseForm | None = None) -> dict:
     """JSON values as form fields; with `form` (an unbound one on the instance), unchanged fields keep their value."""
     data = {}
     if form is not None:
@@ -68,8 +68,9 @@ class CustomerSerializer(serializers.ModelSerializer):
     # Blank is a value these have: the schema must say so ("" is neither an email nor a method).
     email = serializers.CharField(read_only=True)
     consent_method = serializers.ChoiceField(choices=[("", "—"), *Customer.ConsentMethod.choices], read_only=True)
-    favourite_products = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
-    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    favourite_products: serializers.SlugRelatedField[Product] = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="name")
+    tags: serializers.SlugRelatedField[Tag] = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
 
     class Meta:
         model = Customer

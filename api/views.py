@@ -8,6 +8,7 @@ import binascii
 import json
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
@@ -26,6 +27,7 @@ from simple_history.utils import update_change_reason
 from api import serializers as s
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import idempotent
+from api.models import ApiKey
 from crm.models import ShopSettings
 from customers import services as customer_services
 from customers.models import Customer, FollowUp, Product, Tag
@@ -61,6 +63,12 @@ def page_of(item: type[serializers.Serializer], name: str):
         "previous": serializers.URLField(allow_null=True),
         "results": item(many=True),
     })
+
+
+def _actor(request: Request) -> User:
+    """Who an API write is made as: the owner who created the key (ApiKeyAuthentication)."""
+    key: ApiKey = request.auth  # type: ignore[assignment]  # DRF types auth as a token; ours is a key
+    return key.created_by
 
 
 def _via(key) -> str:
@@ -139,7 +147,7 @@ class CustomerListView(ApiView):
         paginator = self.pagination()
         if q:
             # The search page's own query (prefix matches first), paged by an opaque offset.
-            size = paginator.get_page_size(request)
+            size = paginator.get_page_size(request) or paginator.page_size
             offset = _offset_cursor(request.query_params.get("cursor"))
             ids = list(customer_search_rows(q=q, region=context["region"], start=offset, stop=offset + size + 1)
                        .values_list("pk", flat=True))
@@ -154,7 +162,7 @@ class CustomerListView(ApiView):
         customers = _customers_with_lists().filter(is_archived=params.validated_data.get("archived", False))
         if since is not None:
             customers = customers.filter(updated_at__gte=since)
-        page = paginator.paginate_queryset(customers, request, view=self)
+        page: list | None = paginator.paginate_queryset(customers, request, view=self)
         return paginator.get_paginated_response(s.CustomerSerializer(page, many=True, context=context).data)
 
     @extend_schema(operation_id="customers_create", tags=["customers"], parameters=[IDEMPOTENCY],
@@ -165,7 +173,7 @@ class CustomerListView(ApiView):
         context = self.context()
         incoming = s.CustomerWriteSerializer(data=request.data, context=context)
         incoming.is_valid(raise_exception=True)
-        customer = customer_services.customer_create(created_by=request.user, **incoming.validated_data)
+        customer = customer_services.customer_create(created_by=_actor(request), **incoming.validated_data)
         update_change_reason(customer, _via(request.auth))
         customer = _customers_with_lists().get(pk=customer.pk)
         return Response(s.CustomerSerializer(customer, context=context).data, status=status.HTTP_201_CREATED)
@@ -192,7 +200,7 @@ class CustomerDetailView(ApiView):
             customer = get_object_or_404(Customer.objects.select_for_update(), pk=customer_id)
             incoming = s.CustomerWriteSerializer(data=request.data, context={**context, "customer": customer})
             incoming.is_valid(raise_exception=True)
-            customer_services.customer_update(customer=customer, updated_by=request.user, **incoming.validated_data)
+            customer_services.customer_update(customer=customer, updated_by=_actor(request), **incoming.validated_data)
             update_change_reason(customer, _via(request.auth))
         return Response(s.CustomerSerializer(self.customer(customer_id), context=context).data)
 
@@ -225,7 +233,7 @@ class TouchpointListView(ApiView):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         touchpoint = touchpoint_log(
-            customer=customer, logged_by=request.user, kind=data["kind"], happened_at=data["happened_at"],
+            customer=customer, logged_by=_actor(request), kind=data["kind"], happened_at=data["happened_at"],
             note=data["note"], amount=data["amount"], products=data["products"],
             feedback_kind=data["feedback_kind"], sentiment=data["sentiment"], change_reason=_via(request.auth),
         )
@@ -263,7 +271,7 @@ class PurchaseCreateView(ApiView):
             products=[" ".join(p.split()) for p in data.get("products", []) if p.strip()],
         )
         known = TillPurchase.objects.filter(vendor=Vendor.API, external_id=purchase.external_id).exists()
-        recorded = purchase_record(vendor=Vendor.API, purchase=purchase, logged_by=request.user, customer=customer,
+        recorded = purchase_record(vendor=Vendor.API, purchase=purchase, logged_by=_actor(request), customer=customer,
                                    via=_via(request.auth))
         return Response(s.PurchaseSerializer(recorded).data, status=200 if known else status.HTTP_201_CREATED)
 
@@ -293,7 +301,7 @@ class GiftCodeRedeemView(ApiView):
     @idempotent
     def post(self, request: Request, code: str) -> Response:
         """Redeem a gift code once; logs "gift given" on the customer's timeline."""
-        gift = gift_code_redeem(code=code, redeemed_by=request.user)
+        gift = gift_code_redeem(code=code, redeemed_by=_actor(request))
         update_change_reason(gift, _via(request.auth))
         return Response(s.GiftCodeSerializer(gift, context=self.context()).data)
 
@@ -339,7 +347,7 @@ class FollowUpListView(ApiView):
         customer = Customer.objects.filter(pk=data["customer"]).first()
         if customer is None:
             raise ValidationError({"customer": ["There is no customer with this id."]})
-        followup = customer_services.followup_open(customer=customer, opened_by=request.user, reason=data["reason"],
+        followup = customer_services.followup_open(customer=customer, opened_by=_actor(request), reason=data["reason"],
                                                    due_date=data["due_date"], assignee=data["assignee"])
         update_change_reason(followup, _via(request.auth))
         return Response(s.FollowUpSerializer(followup).data, status=status.HTTP_201_CREATED)
@@ -355,6 +363,6 @@ class FollowUpCompleteView(ApiView):
         """Tick a follow-up off; one already closed is a 400."""
         followup = get_object_or_404(FollowUp, pk=followup_id)
         # Already closed: the service's ValidationError, answered as a 400 (api.errors).
-        customer_services.followup_done(followup=followup, done_by=request.user)
+        customer_services.followup_done(followup=followup, done_by=_actor(request))
         update_change_reason(followup, _via(request.auth))
         return Response(s.FollowUpSerializer(followup).data)

@@ -319,7 +319,7 @@ def _refunds_apply(*, till_purchase: TillPurchase) -> None:
         before = till_purchase.refunded_amount
         till_purchase.refunded_amount = min(till_purchase.amount, before + amount)
         till_purchase.save(update_fields=["refunded_amount"])
-        if till_purchase.touchpoint_id is not None:
+        if till_purchase.touchpoint is not None:
             touchpoint_refund(touchpoint=till_purchase.touchpoint, amount=till_purchase.refunded_amount - before,
                               refunded_at=refund.refunded_at)
         refund.applied_at = now

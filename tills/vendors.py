@@ -195,7 +195,8 @@ def shopify_parse(topic: str, payload: dict) -> Purchase | Refund | None:
         external_id = _text(payload.get("id"), 100)
         if not external_id:
             raise PayloadError("order id is missing")
-        customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+        given = payload.get("customer")
+        customer: dict = given if isinstance(given, dict) else {}
         names = [customer.get("first_name"), customer.get("last_name")]
         products = []
         for item in payload.get("line_items") or []:

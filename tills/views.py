@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from crm.forms import form_add_errors
+from crm.http import ShopRequest
 from crm.roles import owner_required
 from customers.models import Customer
 from customers.selectors import customer_search_rows
@@ -67,7 +68,7 @@ def _page_number(request: HttpRequest) -> int:
         return 1
 
 
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: ShopRequest) -> HttpResponse:
     """Purchases no customer matched, newest first; with ?attach=<id>&q=… the matches for one of them."""
     parked = (TillPurchase.objects.filter(touchpoint__isnull=True, dismissed_at__isnull=True)
               .order_by("-happened_at", "-pk"))
@@ -96,7 +97,7 @@ def _done(request: HttpRequest, error: ValidationError | None, ok: str) -> HttpR
 
 
 @require_POST
-def inbox_attach(request: HttpRequest, purchase_id: int) -> HttpResponse:
+def inbox_attach(request: ShopRequest, purchase_id: int) -> HttpResponse:
     purchase = _parked_or_404(purchase_id)
     customer = get_object_or_404(Customer.objects.filter(erased_at__isnull=True),
                                  pk=request.POST.get("customer", "0") if request.POST.get("customer", "").isdigit()
@@ -109,17 +110,18 @@ def inbox_attach(request: HttpRequest, purchase_id: int) -> HttpResponse:
 
 
 @require_POST
-def inbox_create(request: HttpRequest, purchase_id: int) -> HttpResponse:
+def inbox_create(request: ShopRequest, purchase_id: int) -> HttpResponse:
     purchase = _parked_or_404(purchase_id)
     try:
         purchase = services.till_purchase_customer_create(till_purchase=purchase, created_by=request.user)
     except ValidationError as error:
         return _done(request, error, "")
-    return _done(request, None, f"Added {purchase.customer.full_name} with the purchase on their card.")
+    added = purchase.customer.full_name if purchase.customer else "the customer"
+    return _done(request, None, f"Added {added} with the purchase on their card.")
 
 
 @require_POST
-def inbox_dismiss(request: HttpRequest, purchase_id: int) -> HttpResponse:
+def inbox_dismiss(request: ShopRequest, purchase_id: int) -> HttpResponse:
     purchase = _parked_or_404(purchase_id)
     try:
         services.till_purchase_dismiss(till_purchase=purchase)
@@ -140,7 +142,7 @@ def webhook_url(vendor: str) -> str:
 
 
 @owner_required
-def connect(request: HttpRequest) -> HttpResponse:
+def connect(request: ShopRequest) -> HttpResponse:
     connections = {c.vendor: c for c in TillConnection.objects.all()}
     forms = {}
     status = 200
