@@ -34,7 +34,14 @@ SERIOUS = {"serious", "critical"}
 SKIP_PREFIXES = ("admin/",)  # Django's own admin is not Rapport's to fix
 
 # Values for parameters the model-name rule cannot guess; keyed "namespace:name.param" or "param".
-PARAMS: dict[str, object] = {}
+PARAMS: dict[str, object] = {
+    # The JSON API answers JSON (the walk leaves it out) and its ids use the `id` converter.
+    "api:customer.customer_id": 1, "api:touchpoints.customer_id": 1, "api:followup_complete.followup_id": 1,
+    "api:gift_code.code": "walk", "api:gift_code_redeem.code": "walk",
+    # POST-only actions of the API keys page and the till inbox: GET answers 405.
+    "api_pages:revoke.key_id": 1, "tills:attach.purchase_id": 1, "tills:create.purchase_id": 1,
+    "tills:dismiss.purchase_id": 1,
+}
 
 
 @dataclass
