@@ -40,9 +40,11 @@ STAFF_BAR, OWNER_BAR = 4.0, 10.0
 PAGES = [
     ("bare", "staff", None),
     ("search", "staff", STAFF_BAR),
+    ("search (about 5 match)", "staff", STAFF_BAR),
     ("friend card", "staff", STAFF_BAR),
     ("log touchpoint (POST)", "staff", STAFF_BAR),
     ("my day", "staff", STAFF_BAR),
+    ("customer list", "staff", STAFF_BAR),
     ("list by health", "staff", STAFF_BAR),
     ("rings", "staff", STAFF_BAR),
     ("dashboard", "owner", OWNER_BAR),
@@ -60,6 +62,7 @@ def bench_env(database_url: str) -> dict:
         SECURE_HSTS_SECONDS="0",
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="crm.settings",
+        RAPPORT_BENCH_URLS="1",  # bench/urls.py: the project's URLs plus the bare page
     )
     env.pop("REDIS_URL", None)  # tasks queued by hooks go to the filesystem broker under var/
     return env
@@ -186,7 +189,7 @@ def _inspect_here() -> None:
 
     from customers.birthdays import yearly_dates_between_q
     from customers.models import Customer
-    from customers.selectors import ListFilters, PreparedListRows, customer_search_rows
+    from customers.selectors import ListFilters, customer_list, customer_search_rows
     from customers.views import LIST_PAGE_SIZE
     from dashboard.selectors import birthdays_in_month
     from touchpoints.models import Touchpoint
@@ -195,12 +198,15 @@ def _inspect_here() -> None:
     surname = surnames[0]
     top = Touchpoint.objects.values("customer_id").annotate(n=Count("pk")).order_by("-n")[0]
     post_ids = list(Customer.objects.filter(is_archived=False).order_by("?").values_list("pk", flat=True)[:400])
+    few_name = _name_matching_about_five()
     targets = {
-        "bare": "/dashboard/bare/",
+        "bare": "/bench/bare/",
         "search": "/customers/search/?" + urlencode({"q": surname}),
+        "search (about 5 match)": "/customers/search/?" + urlencode({"q": few_name}),
         "friend card": f"/customers/{top['customer_id']}/",
         "log touchpoint (POST)": "/touchpoints/customer/{id}/log/",
         "my day": "/",
+        "customer list": "/customers/",
         "list by health": "/customers/?health=cooling",
         "rings": "/dashboard/rings/",
         "dashboard": "/dashboard/",
@@ -236,11 +242,46 @@ def _inspect_here() -> None:
                           ("upcoming birthdays (My day)", my_day_birthdays),
                           ("upcoming birthdays (dashboard)", dashboard_birthdays)):
             explain[label] = qs.explain(analyze=True)
-        # The list's count and first page as they run (prepared): an index-only scan for the count.
-        for part, plan in PreparedListRows(ListFilters(health="cooling")).explain(stop=LIST_PAGE_SIZE).items():
-            explain[f"list by health: {part}"] = plan
+        # The lists' first pages and counts as Paginator runs them: index-only scans for the counts.
+        for label, filters in (("customer list", ListFilters()), ("list by health", ListFilters(health="cooling"))):
+            rows = customer_list(filters=filters)
+            explain[f"{label}: rows"] = rows[:LIST_PAGE_SIZE].explain(analyze=True)
+            explain[f"{label}: count"] = _explain_count(rows)
     print(json.dumps({"targets": targets, "post_ids": post_ids, "queries": queries, "explain": explain,
-                      "surname": surname, "surnames": surnames, "top_customer": top}, default=str))
+                      "surname": surname, "few_name": few_name, "surnames": surnames, "top_customer": top},
+                     default=str))
+
+
+def _explain_count(queryset) -> str:
+    """EXPLAIN (ANALYZE) of the COUNT(*) that Paginator runs for `queryset`."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        queryset.count()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN ANALYZE " + ctx.captured_queries[-1]["sql"])
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _name_matching_about_five() -> str:
+    """A "first last" name the search finds about five active customers for (the seed's commonest near 5)."""
+    from django.db.models import Count
+
+    from customers.models import Customer
+    from customers.selectors import customer_search
+
+    pairs = (Customer.objects.filter(is_archived=False).values("first_name", "last_name").annotate(n=Count("pk"))
+             .filter(n__gte=2, n__lte=5).order_by("-n", "last_name", "first_name")[:40])
+    best, best_gap = "", None
+    for pair in pairs:
+        name = f"{pair['first_name']} {pair['last_name']}"
+        gap = abs(customer_search(q=name).count() - 5)
+        if best_gap is None or gap < best_gap:
+            best, best_gap = name, gap
+        if gap == 0:
+            break
+    return best
 
 
 def measure(port: int, targets: dict, post_ids: list[int], *, n: int, warmup: int) -> dict[str, list[float]]:
@@ -307,7 +348,8 @@ def main() -> None:
         prepare(db)
     manage(BIG_DB, "collectstatic", "--no-input")
     small, big = inspect(SMALL_DB), inspect(BIG_DB)
-    print(f"\nCommon surname: {big['surname']!r}; busiest customer: #{big['top_customer']['customer_id']} "
+    print(f"\nCommon surname: {big['surname']!r}; about five match {big['few_name']!r}; "
+          f"busiest customer: #{big['top_customer']['customer_id']} "
           f"with {big['top_customer']['n']} touchpoints.")
 
     port = free_port()

@@ -1,4 +1,4 @@
-"""The owner's dashboard, the Dunbar rings, and a bare page the benchmark compares against."""
+"""The owner's dashboard and the Dunbar rings."""
 
 from django.contrib import messages
 from django.db import transaction
@@ -62,9 +62,3 @@ def rings(request: HttpRequest) -> HttpResponse:
     context = rings_for(user=request.user if scope == "mine" else None, today=timezone.localdate())
     context["scope"] = scope
     return render(request, "dashboard/rings.html", context)
-
-
-@require_GET
-def bare(request: HttpRequest) -> HttpResponse:
-    """A logged-in page with a tiny template extending nothing: the benchmark's yardstick."""
-    return render(request, "dashboard/bare.html", {})
