@@ -30,6 +30,7 @@ from automations.suppression import is_suppressed, suppression_add
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, automation_get
 from automations.templating import CODE_KINDS, TemplateError
 from crm.models import ShopSettings
+from customers.card_cache import card_changed, cards_all_changed
 from customers.models import Customer
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,14 @@ def message_send(*, message_id: int, now: datetime | None = None, connection=Non
 
     Attempt recorded (sending) → SMTP → result recorded in a separate update.
     """
+    try:
+        return _message_send(message_id=message_id, now=now, connection=connection)
+    finally:
+        # Whatever happened (sending, sent, waiting, failed…) shows on the customer's card.
+        card_changed(OutboundMessage.objects.filter(pk=message_id).values_list("customer_id", flat=True))
+
+
+def _message_send(*, message_id: int, now: datetime | None, connection) -> str:
     now = now or timezone.now()
     outcome, message = _claim(message_id, now)
     if message is None:
@@ -231,10 +240,13 @@ def _failure(message: OutboundMessage, exc: Exception) -> str:
 def outbox_mark_stuck(*, now: datetime | None = None) -> int:
     """Rows left `sending` past the timeout (a worker died mid-send) become `unknown`; never resent silently."""
     now = now or timezone.now()
-    return OutboundMessage.objects.filter(status=S.SENDING, claimed_at__lt=now - sending_timeout()).update(
+    stuck = OutboundMessage.objects.filter(status=S.SENDING, claimed_at__lt=now - sending_timeout()).update(
         status=S.UNKNOWN, updated_at=now,
         status_reason="The worker stopped while sending: it may or may not have arrived. Resend by hand if needed.",
     )
+    if stuck:
+        cards_all_changed()
+    return stuck
 
 
 def outbox_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> dict[str, int]:

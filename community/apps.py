@@ -19,7 +19,7 @@ class CommunityConfig(AppConfig):
 
         register_card_panel(
             CardPanel(name="community", template="community/includes/_card_panel.html",
-                      context=card_panel_context, order=60, column="side")
+                      context=card_panel_context, order=60, column="side", cached=True)
         )
 
         from community.selectors import customers_in_segment, segment_choices

@@ -18,6 +18,10 @@ class CardPanel:
     context: Callable[[Any, Any], dict]
     order: int = 50
     column: str = "side"  # "side" (narrow column) or "main" (under the timeline)
+    # Kept in the card's versioned cache (customers/card_cache.py): only for HTML that depends on the
+    # customer's data and the day alone (no form, no CSRF token, nothing of the viewer), whose app
+    # calls card_changed() whenever that data changes.
+    cached: bool = False
 
 
 _panels: dict[str, CardPanel] = {}

@@ -12,10 +12,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from customers import services
 from customers.birthdays import birthday_countdown
+from customers.card_cache import card_fragment_prefix
 from crm.forms import form_add_errors
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.list_filters import list_filter_extensions
@@ -145,12 +147,17 @@ def _parse_before(value: str | None) -> "TimelineCursor | None":
 
 
 def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
-    """Everything the friend card shows; other apps' panels come from customers.panels."""
+    """Everything the friend card shows; other apps' panels come from customers.panels.
+
+    The timeline and the panels marked `cached` are read lazily: when their HTML is in the card's
+    versioned cache (customers/card_cache.py) the template takes it from there and they are never read.
+    """
     from touchpoints.forms import TouchpointForm
     from touchpoints.selectors import TIMELINE_FIRST_PAGE, timeline_page
 
     today = _today(request)
     panels = card_panels_for(request, customer)
+    before = _parse_before(request.GET.get("before"))
     ctx = {
         "customer": customer,
         "countdown": birthday_countdown(
@@ -158,8 +165,11 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
         ),
         "followups": customer_open_followups(customer=customer),
         "important_dates": customer_important_dates(customer=customer),
-        "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before")),
-                                  limit=TIMELINE_FIRST_PAGE),
+        "timeline": SimpleLazyObject(lambda: timeline_page(customer=customer, before=before,
+                                                           limit=TIMELINE_FIRST_PAGE)),
+        # An older page of the timeline (?before=, without htmx) is rare: drawn without the cache.
+        "card_fragment_prefix": None if before else card_fragment_prefix(
+            customer_id=customer.pk, today=today, shop=request.shop),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
         "main_panels": [p for p in panels if p["panel"].column != "side"],
         "touchpoint_form": TouchpointForm(),

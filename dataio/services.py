@@ -17,6 +17,7 @@ from accounts.services import audit_record
 from automations.models import OutboundMessage
 from automations.suppression import email_hash, suppression_add
 from crm.models import ShopSettings
+from customers.card_cache import card_changed, cards_all_changed
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from dataio.importing import (
     TARGET_FIELDS, ImportFileError, ParsedRow, decode, detect_mapping, find_duplicates, parse_row, read_rows,
@@ -267,6 +268,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     try:
         with transaction.atomic():
             counts = _import_rows(job, progress)
+            cards_all_changed()
             finished = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.IMPORTING).update(
                 status=ImportJob.Status.DONE, finished_at=timezone.now(), processed_rows=job.total_rows, **counts
             )
@@ -493,5 +495,6 @@ def customer_erase(*, customer: Customer, erased_by: User, confirm_name: str) ->
     for model in _historical_models_with_customer():
         model.objects.filter(customer_id=pk).delete()
     audit_record(actor=erased_by, action=AuditRecord.Action.CUSTOMER_ERASED, target=customer)
+    card_changed(pk)  # no cached fragment of the card is read again (older ones expire within a day)
     customer.refresh_from_db()
     return customer

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
 from crm.models import ShopSettings
+from customers.card_cache import card_changed
 from customers.models import Customer, Product
 from gifts.models import CODE_ALPHABET, CODE_LENGTH, GiftCode
 from touchpoints.models import Touchpoint
@@ -131,6 +132,7 @@ def gift_code_issue(
         try:
             with transaction.atomic():
                 gift.save()
+            card_changed(customer.pk)
             return gift
         except IntegrityError:
             if attempt == ISSUE_ATTEMPTS - 1:
@@ -216,4 +218,5 @@ def gift_code_redeem(*, code: str, redeemed_by: User) -> GiftCode:
         happened_at=now,
         note=f"Redeemed gift code {gift_code_format(gift.code)}: {worth}.",
     )
+    card_changed(gift.customer_id)
     return gift

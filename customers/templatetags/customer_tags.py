@@ -15,6 +15,8 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import MONTHS_DAYS, TIME_CHUNKS, TIME_STRINGS_KEYS
 from django.utils.translation import get_language
 
+from customers.card_cache import fragment_get, fragment_set
+
 register = template.Library()
 
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "CAD": "C$", "NZD": "NZ$", "JPY": "¥", "INR": "₹"}
@@ -134,3 +136,35 @@ def seen_ago(value):
         if (now - value).days > 0:
             return f"{_english_timesince(value, now)} ago"
     return naturaltime(value)
+
+
+class CardFragmentNode(template.Node):
+    def __init__(self, nodelist, part):
+        self.nodelist, self.part = nodelist, part
+
+    def render(self, context) -> str:
+        prefix = context.get("card_fragment_prefix")
+        if not prefix:
+            return self.nodelist.render(context)
+        key = f"{prefix}:{self.part.resolve(context)}"
+        html = fragment_get(key)
+        if html is None:
+            html = self.nodelist.render(context)
+            fragment_set(key, html)
+        return mark_safe(html)  # HTML this template rendered (escaped then), kept as it was
+
+
+@register.tag
+def card_fragment(parser, token):
+    """{% card_fragment "timeline" %}…{% end_card_fragment %}: the enclosed HTML from the friend card's
+    versioned cache (customers/card_cache.py), rendered only when missing.
+
+    The view puts `card_fragment_prefix` in the context (no prefix: rendered every time). The part
+    must not hold a CSRF token or anything of the viewer's: every staff member is served the same HTML.
+    """
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError("{% card_fragment %} takes the part's name")
+    nodelist = parser.parse(("end_card_fragment",))
+    parser.delete_first_token()
+    return CardFragmentNode(nodelist, parser.compile_filter(bits[1]))

@@ -1,0 +1,96 @@
+"""A versioned cache of the friend card's costly parts: the timeline's first page and the data-only panels.
+
+The card was a dozen queries and ten timeline entries rendered on every visit, though most visits
+change nothing. Its fragments are kept in Django's cache (Redis when REDIS_URL is set, the database
+cache otherwise) under a key that holds two version tokens: the customer's and a shop-wide one.
+
+Every service that changes what a card shows calls `card_changed(customer_ids)` (or
+`cards_all_changed()` for bulk work such as planning a newsletter); when its transaction commits,
+the token is replaced by a new random one and the next visit renders afresh. Nothing is deleted:
+fragments of old versions are never read again and expire after FRAGMENT_TIMEOUT.
+
+Why replace the token after commit: a visit that read the old token and then rows of the new data
+stores new HTML under the old key, which nobody reads once the token has changed; a visit that reads
+the new token runs after the commit and so reads the new rows. A random token (not a counter) cannot
+come back after the cache evicts or loses it.
+
+If the cache cannot be reached the card is rendered as if nothing were cached: never a failed page.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import date
+
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+FRAGMENT_TIMEOUT = 24 * 3600
+# More customers than this in one change: renew the shop-wide token (one key) instead of each one.
+BULK_CHANGE = 200
+_SHOP_KEY = "card:v:shop"
+
+
+def _customer_key(customer_id: int) -> str:
+    return f"card:v:{customer_id}"
+
+
+def _renew(keys: list[str]) -> None:
+    try:
+        cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
+    except Exception:  # the cache is down: it will not serve old fragments either while it is
+        logger.exception("Could not renew friend-card cache versions %s", keys[:5])
+
+
+def card_changed(customer_ids: int | Iterable[int | None]) -> None:
+    """The cards of these customers show something new once the current transaction commits."""
+    ids = {customer_ids} if isinstance(customer_ids, int) else {pk for pk in customer_ids if pk is not None}
+    if not ids:
+        return
+    keys = [_SHOP_KEY] if len(ids) > BULK_CHANGE else [_customer_key(pk) for pk in sorted(ids)]
+    transaction.on_commit(lambda: _renew(keys), robust=True)
+
+
+def cards_all_changed() -> None:
+    """Every card may show something new once the current transaction commits (bulk plans, imports)."""
+    transaction.on_commit(lambda: _renew([_SHOP_KEY]), robust=True)
+
+
+def card_fragment_prefix(*, customer_id: int, today: date, shop) -> str | None:
+    """The key prefix of this customer's fragments now, or None when the cache cannot be reached.
+
+    Today's date and the shop's zone and currency are part of it: entries show local times and
+    money, and gift codes expire by the day.
+    """
+    keys = [_SHOP_KEY, _customer_key(customer_id)]
+    try:
+        found = cache.get_many(keys)
+        if len(found) < len(keys):
+            for key in keys:
+                if key not in found:
+                    cache.add(key, uuid.uuid4().hex, timeout=None)
+            found = cache.get_many(keys)  # another request may have added its token first
+    except Exception:
+        logger.exception("Friend-card cache unreachable; rendering card %s afresh", customer_id)
+        return None
+    if len(found) < len(keys):
+        return None
+    return (f"card:{customer_id}:{found[_SHOP_KEY]}.{found[keys[1]]}:{today.isoformat()}:"
+            f"{shop.time_zone}:{shop.currency}")
+
+
+def fragment_get(key: str) -> str | None:
+    try:
+        return cache.get(key)
+    except Exception:
+        logger.exception("Friend-card cache unreachable reading %s", key)
+        return None
+
+
+def fragment_set(key: str, html: str) -> None:
+    try:
+        cache.set(key, str(html), timeout=FRAGMENT_TIMEOUT)
+    except Exception:
+        logger.exception("Friend-card cache unreachable writing %s", key)
