@@ -149,8 +149,9 @@ def _parse_before(value: str | None) -> "TimelineCursor | None":
 def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
     """Everything the friend card shows; other apps' panels come from customers.panels.
 
-    The timeline and the panels marked `cached` are read lazily: when their HTML is in the card's
-    versioned cache (customers/card_cache.py) the template takes it from there and they are never read.
+    The timeline, the follow-ups, the important dates and the panels marked `cached` are read lazily:
+    when their HTML is in the card's versioned cache (customers/card_cache.py) the template takes it
+    from there and they are never read.
     """
     from touchpoints.forms import TouchpointForm
     from touchpoints.selectors import TIMELINE_FIRST_PAGE, timeline_page
@@ -163,12 +164,13 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
         "countdown": birthday_countdown(
             day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         ),
-        "followups": customer_open_followups(customer=customer),
-        "important_dates": customer_important_dates(customer=customer),
+        "followups": SimpleLazyObject(lambda: customer_open_followups(customer=customer)),
+        "important_dates": SimpleLazyObject(lambda: customer_important_dates(customer=customer)),
         "timeline": SimpleLazyObject(lambda: timeline_page(customer=customer, before=before,
                                                            limit=TIMELINE_FIRST_PAGE)),
-        # An older page of the timeline (?before=, without htmx) is rare: drawn without the cache.
-        "card_fragment_prefix": None if before else card_fragment_prefix(
+        # An older page of the timeline (?before=, without htmx) or a form with errors (`extra`) is
+        # rare: drawn without the cache.
+        "card_fragment_prefix": None if before or extra else card_fragment_prefix(
             customer_id=customer.pk, today=today, shop=request.shop),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
         "main_panels": [p for p in panels if p["panel"].column != "side"],

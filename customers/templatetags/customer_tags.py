@@ -138,6 +138,11 @@ def seen_ago(value):
     return naturaltime(value)
 
 
+# Stands for the viewer's CSRF token in cached HTML. NUL cannot be stored in any text a user typed
+# (PostgreSQL refuses it, the forms reject it), so no user text can contain it.
+CSRF_STAND_IN = "\x00csrf-token\x00"
+
+
 class CardFragmentNode(template.Node):
     def __init__(self, nodelist, part):
         self.nodelist, self.part = nodelist, part
@@ -149,9 +154,11 @@ class CardFragmentNode(template.Node):
         key = f"{prefix}:{self.part.resolve(context)}"
         html = fragment_get(key)
         if html is None:
-            html = self.nodelist.render(context)
+            with context.push(csrf_token=CSRF_STAND_IN):  # what {% csrf_token %} writes inside
+                html = self.nodelist.render(context)
             fragment_set(key, html)
-        return mark_safe(html)  # HTML this template rendered (escaped then), kept as it was
+        # HTML this template rendered (user text escaped then), with this viewer's own token.
+        return mark_safe(html.replace(CSRF_STAND_IN, str(context.get("csrf_token", ""))))
 
 
 @register.tag
@@ -159,8 +166,9 @@ def card_fragment(parser, token):
     """{% card_fragment "timeline" %}…{% end_card_fragment %}: the enclosed HTML from the friend card's
     versioned cache (customers/card_cache.py), rendered only when missing.
 
-    The view puts `card_fragment_prefix` in the context (no prefix: rendered every time). The part
-    must not hold a CSRF token or anything of the viewer's: every staff member is served the same HTML.
+    The view puts `card_fragment_prefix` in the context (no prefix: rendered every time). Every staff
+    member is served the same HTML: nothing of the viewer may be in it but `{% csrf_token %}`, which is
+    stored as a stand-in and filled in with the viewer's token on the way out.
     """
     bits = token.split_contents()
     if len(bits) != 2:
