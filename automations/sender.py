@@ -30,7 +30,7 @@ from automations.suppression import is_suppressed, suppression_add
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, automation_get
 from automations.templating import CODE_KINDS, TemplateError
 from crm.models import ShopSettings
-from customers.card_cache import card_changed, cards_all_changed
+from customers.card_cache import TIMELINE, card_changed, cards_all_changed
 from customers.models import Customer
 
 log = logging.getLogger(__name__)
@@ -194,7 +194,8 @@ def message_send(*, message_id: int, now: datetime | None = None, connection=Non
         return _message_send(message_id=message_id, now=now, connection=connection)
     finally:
         # Whatever happened (sending, sent, waiting, failed…) shows on the customer's card.
-        card_changed(OutboundMessage.objects.filter(pk=message_id).values_list("customer_id", flat=True))
+        customer_ids = OutboundMessage.objects.filter(pk=message_id).values_list("customer_id", flat=True)
+        card_changed(customer_ids, [TIMELINE])
 
 
 def _message_send(*, message_id: int, now: datetime | None, connection) -> str:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from automations.models import Automation, EmailOptOut, MessageTemplate, OutboundMessage, OutboxControl
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, html_clean, placeholder_errors
 from crm.models import ShopSettings
-from customers.card_cache import card_changed, cards_all_changed
+from customers.card_cache import TIMELINE, card_changed, cards_all_changed
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
 from automations.schedule import next_working_day, local_today, next_sending_time
@@ -156,7 +156,7 @@ def message_resend(*, message: OutboundMessage, resent_by: User) -> OutboundMess
     )
     if not changed:
         raise ValidationError("Only a message whose sending failed or is unknown can be resent.")
-    card_changed(message.customer_id)
+    card_changed(message.customer_id, [TIMELINE])
     message.refresh_from_db()
     message_enqueue(message.pk)
     return message
@@ -172,7 +172,7 @@ def message_approve(*, message: OutboundMessage, approved_by: User, personal_lin
     )
     if not changed:
         raise ValidationError("This message is no longer waiting for review.")
-    card_changed(message.customer_id)
+    card_changed(message.customer_id, [TIMELINE])
     message.refresh_from_db()
     if message.planned_at <= now:
         message_enqueue(message.pk)
@@ -188,7 +188,7 @@ def message_skip(*, message: OutboundMessage, skipped_by: User) -> OutboundMessa
     )
     if not changed:
         raise ValidationError("This message is no longer waiting for review.")
-    card_changed(message.customer_id)
+    card_changed(message.customer_id, [TIMELINE])
     message.refresh_from_db()
     return message
 
@@ -211,7 +211,7 @@ def customer_unsubscribe(*, customer: Customer, via: str) -> bool:
     OutboundMessage.objects.filter(
         customer=customer, status__in=(OutboundMessage.Status.PLANNED, OutboundMessage.Status.DRAFT)
     ).update(status=OutboundMessage.Status.SUPPRESSED, status_reason="They unsubscribed", updated_at=timezone.now())
-    card_changed(customer.pk)
+    card_changed(customer.pk, [TIMELINE])
     return True
 
 
@@ -231,7 +231,7 @@ def message_rows_plan(rows: Iterable[OutboundMessage], *, automation: Automation
         elif row.staff_user_id and not row.recipient_key:
             row.recipient_key = f"u:{row.staff_user_id}"
     OutboundMessage.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    card_changed(row.customer_id for row in rows)
+    card_changed((row.customer_id for row in rows), [TIMELINE])
     return len(rows)
 
 
@@ -301,7 +301,7 @@ def _we_miss_you_cancel(*, customer: Customer, now: datetime) -> None:
         customer=customer, kind=Automation.Kind.WE_MISS_YOU,
         status__in=(OutboundMessage.Status.PLANNED, OutboundMessage.Status.DRAFT),
     ).update(status=OutboundMessage.Status.CANCELLED, status_reason="They got in touch again", updated_at=now)
-    card_changed(customer.pk)
+    card_changed(customer.pk, [TIMELINE])
 
 
 def _soon(now: datetime) -> datetime:

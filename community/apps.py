@@ -15,10 +15,11 @@ class CommunityConfig(AppConfig):
         register_renderer("event_place", rendering.render_event_place)
 
         from community.panel import card_panel_context
+        from community.services import COMMUNITY_PANEL
         from customers.panels import CardPanel, register_card_panel
 
         register_card_panel(
-            CardPanel(name="community", template="community/includes/_card_panel.html",
+            CardPanel(name=COMMUNITY_PANEL, template="community/includes/_card_panel.html",
                       context=card_panel_context, order=60, column="side", cached=True)
         )
 

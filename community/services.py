@@ -35,6 +35,7 @@ PLAN_BATCH = 2000
 REMINDER_TIME = time(10, 0)
 # Read as "by …" in the history: the change was made by no staff member but by the customer.
 PROFILE_CHANGE_REASON = "the customer (profile link)"
+COMMUNITY_PANEL = "community"  # the card panel's name (CommunityConfig.ready)
 log = logging.getLogger(__name__)
 
 
@@ -379,7 +380,7 @@ def _waiting_list_move_up(event: Event) -> list[Invitation]:
             _reminder_set(invitation, planned=True)
             free -= invitation.seats
             moved.append(invitation)
-    card_changed(invitation.customer_id for invitation in moved)
+    card_changed((invitation.customer_id for invitation in moved), [COMMUNITY_PANEL])
     _event_place_tell(event, moved)
     return moved
 
@@ -414,7 +415,7 @@ def invitation_answer(
     """
     event = Event.objects.select_for_update().get(pk=invitation.event_id)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    card_changed(invitation.customer_id)
+    card_changed(invitation.customer_id, [COMMUNITY_PANEL])
     now = timezone.now()
     if event.starts_at <= now:
         raise ValidationError("This event has already started, so answers are closed.")
@@ -465,7 +466,7 @@ def invitation_check_in(*, invitation: Invitation, checked_in_by: User) -> Invit
     invitation = Invitation.objects.select_for_update().select_related("event", "customer").get(pk=invitation.pk)
     if invitation.checked_in_at:
         return invitation
-    card_changed(invitation.customer_id)
+    card_changed(invitation.customer_id, [COMMUNITY_PANEL])
     now = timezone.now()
     invitation.checked_in_at, invitation.checked_in_by = now, checked_in_by
     if invitation.answer != Invitation.Answer.GOING:

@@ -1,12 +1,14 @@
 """A versioned cache of the friend card's costly parts: the timeline's first page and the data-only panels.
 
 The card was a dozen queries and ten timeline entries rendered on every visit, though most visits
-change nothing. Its fragments are kept in Django's cache (Redis when REDIS_URL is set, the database
-cache otherwise) under a key that holds two version tokens: the customer's and a shop-wide one.
+change nothing. Its parts (the timeline, the follow-ups, the important dates, the panels marked
+`cached`) are kept in Django's cache (Redis when REDIS_URL is set, the database cache otherwise)
+under keys that hold three version tokens: a shop-wide one, the customer's, and the part's.
 
-Every service that changes what a card shows calls `card_changed(customer_ids)` (or
-`cards_all_changed()` for bulk work such as planning a newsletter); when its transaction commits,
-the token is replaced by a new random one and the next visit renders afresh. Nothing is deleted:
+Every service that changes what a card shows calls `card_changed(customer_ids, parts)` (parts
+left out: the whole card), or `cards_all_changed()` for bulk work such as planning a newsletter;
+when its transaction commits the tokens are replaced by new random ones, and the next visit draws
+those parts afresh (logging a touchpoint redraws the timeline, not the panels). Nothing is deleted:
 fragments of old versions are never read again and expire after FRAGMENT_TIMEOUT.
 
 Why replace the token after commit: a visit that read the old token and then rows of the new data
@@ -31,10 +33,12 @@ FRAGMENT_TIMEOUT = 24 * 3600
 # More customers than this in one change: renew the shop-wide token (one key) instead of each one.
 BULK_CHANGE = 200
 _SHOP_KEY = "card:v:shop"
+# The card's own parts; other apps' cached panels are parts under their panel's name ("gifts").
+TIMELINE, FOLLOWUPS, IMPORTANT_DATES = "timeline", "followups", "important-dates"
 
 
-def _customer_key(customer_id: int) -> str:
-    return f"card:v:{customer_id}"
+def _customer_key(customer_id: int, part: str = "") -> str:
+    return f"card:v:{customer_id}:{part}"
 
 
 def _renew(keys: list[str]) -> None:
@@ -44,12 +48,17 @@ def _renew(keys: list[str]) -> None:
         logger.exception("Could not renew friend-card cache versions %s", keys[:5])
 
 
-def card_changed(customer_ids: int | Iterable[int | None]) -> None:
-    """The cards of these customers show something new once the current transaction commits."""
+def card_changed(customer_ids: int | Iterable[int | None], parts: Iterable[str] = ("",)) -> None:
+    """These parts of these customers' cards (by default all of them) show something new once the
+    current transaction commits."""
     ids = {customer_ids} if isinstance(customer_ids, int) else {pk for pk in customer_ids if pk is not None}
     if not ids:
         return
-    keys = [_SHOP_KEY] if len(ids) > BULK_CHANGE else [_customer_key(pk) for pk in sorted(ids)]
+    parts = tuple(parts)
+    if len(ids) > BULK_CHANGE:
+        keys = [_SHOP_KEY]
+    else:
+        keys = [_customer_key(pk, part) for pk in sorted(ids) for part in parts]
     transaction.on_commit(lambda: _renew(keys), robust=True)
 
 
@@ -58,13 +67,15 @@ def cards_all_changed() -> None:
     transaction.on_commit(lambda: _renew([_SHOP_KEY]), robust=True)
 
 
-def card_fragment_prefix(*, customer_id: int, today: date, shop) -> str | None:
-    """The key prefix of this customer's fragments now, or None when the cache cannot be reached.
+def card_fragment_keys(*, customer_id: int, parts: Iterable[str], today: date, shop) -> dict[str, str] | None:
+    """{part: cache key of its fragment now} for this customer's card (one cache round trip when the
+    tokens exist), or None when the cache cannot be reached.
 
-    Today's date and the shop's zone and currency are part of it: entries show local times and
-    money, and gift codes expire by the day.
+    Today's date and the shop's zone and currency are in the keys: entries show local times and
+    money, follow-ups fall due and gift codes expire by the day.
     """
-    keys = [_SHOP_KEY, _customer_key(customer_id)]
+    parts = list(parts)
+    keys = [_SHOP_KEY, _customer_key(customer_id), *(_customer_key(customer_id, part) for part in parts)]
     try:
         found = cache.get_many(keys)
         if len(found) < len(keys):
@@ -77,8 +88,8 @@ def card_fragment_prefix(*, customer_id: int, today: date, shop) -> str | None:
         return None
     if len(found) < len(keys):
         return None
-    return (f"card:{customer_id}:{found[_SHOP_KEY]}.{found[keys[1]]}:{today.isoformat()}:"
-            f"{shop.time_zone}:{shop.currency}")
+    common = f"{found[keys[0]]}.{found[keys[1]]}:{today.isoformat()}:{shop.time_zone}:{shop.currency}"
+    return {part: f"card:{customer_id}:{part}:{found[key]}.{common}" for part, key in zip(parts, keys[2:])}
 
 
 def fragment_get(key: str) -> str | None:

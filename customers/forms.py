@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIterator
+from django.utils.html import format_html_join
 
 from crm.forms import RejectNullBytesMixin
 from customers.list_filters import list_filter_extensions
@@ -188,7 +189,11 @@ class ListFilterForm(forms.Form):
             )
 
     def selects(self) -> list[dict]:
-        """Every filter but q as a <select>: its (value, label, selected) options, one query per model field."""
+        """Every filter but q as a <select> and its <option>s, one query per model field.
+
+        The options are written here with format_html_join: a {% for %} and an {% if %} per option
+        in the template cost a tenth of the list's time for the tags' and products' hundred-odd.
+        """
         selects = []
         for bound in self:
             if bound.name == "q":
@@ -198,7 +203,10 @@ class ListFilterForm(forms.Form):
             prefix = "Sort: " if bound.name == "sort" else ""
             selects.append({
                 "name": bound.name, "id": bound.id_for_label, "label": bound.label,
-                "options": [(value, f"{prefix}{label}", str(value) == current) for value, label in field.choices],
+                "options": format_html_join("", '<option value="{}"{}>{}</option>', (
+                    (value, " selected" if str(value) == current else "", f"{prefix}{label}")
+                    for value, label in field.choices
+                )),
             })
         return selects
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from customers import services
 from customers.birthdays import birthday_countdown
-from customers.card_cache import card_fragment_prefix
+from customers.card_cache import FOLLOWUPS, IMPORTANT_DATES, TIMELINE, card_fragment_keys
 from crm.forms import form_add_errors
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.list_filters import list_filter_extensions
@@ -170,8 +170,9 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
                                                            limit=TIMELINE_FIRST_PAGE)),
         # An older page of the timeline (?before=, without htmx) or a form with errors (`extra`) is
         # rare: drawn without the cache.
-        "card_fragment_prefix": None if before or extra else card_fragment_prefix(
-            customer_id=customer.pk, today=today, shop=request.shop),
+        "card_fragment_keys": None if before or extra else card_fragment_keys(
+            customer_id=customer.pk, today=today, shop=request.shop,
+            parts=[TIMELINE, FOLLOWUPS, IMPORTANT_DATES, *(p["panel"].name for p in panels if p["panel"].cached)]),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
         "main_panels": [p for p in panels if p["panel"].column != "side"],
         "touchpoint_form": TouchpointForm(),

@@ -10,6 +10,7 @@ class GiftsConfig(AppConfig):
 
         from customers.panels import CardPanel, register_card_panel
         from gifts.panel import card_panel_context
+        from gifts.services import GIFTS_PANEL
         from gifts.timeline import timeline_gifts
         from touchpoints.timeline import register_timeline_source
 
@@ -17,7 +18,7 @@ class GiftsConfig(AppConfig):
 
         register_card_panel(
             CardPanel(
-                name="gifts",
+                name=GIFTS_PANEL,
                 template="gifts/includes/_card_panel.html",
                 # The card's own address to come back to, not the request's: the same HTML for every
                 # visit, so the panel can be kept in the card's cache.

@@ -16,11 +16,13 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
 from crm.models import ShopSettings
-from customers.card_cache import card_changed
+from customers.card_cache import TIMELINE, card_changed
 from customers.models import Customer, Product
 from gifts.models import CODE_ALPHABET, CODE_LENGTH, GiftCode
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log
+
+GIFTS_PANEL = "gifts"  # the card panel's name (GiftsConfig.ready)
 
 # Characters people type that can never be part of a code, for a precise message.
 LOOKALIKES = "0O1I"
@@ -132,7 +134,7 @@ def gift_code_issue(
         try:
             with transaction.atomic():
                 gift.save()
-            card_changed(customer.pk)
+            card_changed(customer.pk, [TIMELINE, GIFTS_PANEL])
             return gift
         except IntegrityError:
             if attempt == ISSUE_ATTEMPTS - 1:
@@ -218,5 +220,5 @@ def gift_code_redeem(*, code: str, redeemed_by: User) -> GiftCode:
         happened_at=now,
         note=f"Redeemed gift code {gift_code_format(gift.code)}: {worth}.",
     )
-    card_changed(gift.customer_id)
+    card_changed(gift.customer_id, [TIMELINE, GIFTS_PANEL])
     return gift

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from customers.card_cache import card_changed
+from customers.card_cache import TIMELINE, card_changed
 from customers.figures import customer_figures_compute, customer_referrer_refresh
 from customers.models import Customer, Product
 from customers.services import product_get_or_create
@@ -99,5 +99,5 @@ def touchpoint_log(
     touchpoint._product_names = sorted(p.name for p in chosen)
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)
     touchpoint_logged(touchpoint)
-    card_changed(customer.pk)
+    card_changed(customer.pk, [TIMELINE])
     return touchpoint

@@ -148,10 +148,9 @@ class CardFragmentNode(template.Node):
         self.nodelist, self.part = nodelist, part
 
     def render(self, context) -> str:
-        prefix = context.get("card_fragment_prefix")
-        if not prefix:
+        key = (context.get("card_fragment_keys") or {}).get(self.part.resolve(context))
+        if not key:
             return self.nodelist.render(context)
-        key = f"{prefix}:{self.part.resolve(context)}"
         html = fragment_get(key)
         if html is None:
             with context.push(csrf_token=CSRF_STAND_IN):  # what {% csrf_token %} writes inside
@@ -166,7 +165,7 @@ def card_fragment(parser, token):
     """{% card_fragment "timeline" %}…{% end_card_fragment %}: the enclosed HTML from the friend card's
     versioned cache (customers/card_cache.py), rendered only when missing.
 
-    The view puts `card_fragment_prefix` in the context (no prefix: rendered every time). Every staff
+    The view puts `card_fragment_keys` ({part: key}) in the context (no key: rendered every time). Every staff
     member is served the same HTML: nothing of the viewer may be in it but `{% csrf_token %}`, which is
     stored as a stand-in and filled in with the viewer's token on the way out.
     """

@@ -216,3 +216,18 @@ def test_each_staff_member_gets_their_own_csrf_token_in_the_cached_card_and_it_w
                             "csrfmiddlewaretoken": token})
     assert response.status_code in (200, 302)
     assert friend.followups.filter(reason="Ring about the party").exists()
+
+
+def test_logging_a_touchpoint_redraws_the_timeline_and_keeps_the_other_parts_cached(committed, staff_client, staff,
+                                                                                    friend):
+    followup_open(customer=friend, reason="Ask about the new puppy", due_date=timezone.localdate(), opened_by=staff)
+    _card(staff_client, friend)
+
+    with committed():
+        touchpoint_log(customer=friend, logged_by=staff, kind="visit", note="Showed us puppy photos")
+    with CaptureQueriesContext(connection) as queries:
+        html = _card(staff_client, friend)
+
+    assert "Showed us puppy photos" in html and "Ask about the new puppy" in html
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "touchpoints_touchpoint" in sql and "customers_followup" not in sql and "gifts_giftcode" not in sql
