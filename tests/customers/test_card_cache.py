@@ -230,4 +230,4 @@ def test_logging_a_touchpoint_redraws_the_timeline_and_keeps_the_other_parts_cac
 
     assert "Showed us puppy photos" in html and "Ask about the new puppy" in html
     sql = " ".join(q["sql"] for q in queries.captured_queries)
-    assert "touchpoints_touchpoint" in sql and "customers_followup" not in sql and "gifts_giftcode" not in sql
+    assert "touchpoints_touchpoint" in sql and "customers_followup" not in sql
