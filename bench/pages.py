@@ -43,6 +43,7 @@ PAGES = [
     ("search", "staff", STAFF_BAR),
     ("search (about 5 match)", "staff", STAFF_BAR),
     ("friend card", "staff", STAFF_BAR),
+    ("card, first visit", "staff", STAFF_BAR),
     ("log touchpoint (POST)", "staff", STAFF_BAR),
     ("card just changed", "staff", STAFF_BAR),
     ("my day", "staff", STAFF_BAR),
@@ -212,8 +213,10 @@ def _inspect_here() -> None:
         "search": "/customers/search/?" + urlencode({"q": surname}),
         "search (about 5 match)": "/customers/search/?" + urlencode({"q": few_name}),
         "friend card": f"/customers/{top['customer_id']}/",
+        # A card nobody opened yet (nothing of it cached), then a touchpoint logged for that customer,
+        # then their card again: the timeline is drawn afresh, the rest comes from the cache.
+        "card, first visit": "/customers/{next_id}/",
         "log touchpoint (POST)": "/touchpoints/customer/{id}/log/",
-        # The card of the customer the POST just changed: its cached fragments are stale, so drawn afresh.
         "card just changed": "/customers/{last_id}/",
         "my day": "/",
         "customer list": "/customers/",
@@ -232,8 +235,8 @@ def _inspect_here() -> None:
             if "{id}" in url:
                 response = clients[who].post(url.format(id=post_ids[0]), {"kind": "visit", "note": "bench"},
                                              HTTP_HX_REQUEST="true")
-            elif "{last_id}" in url:
-                response = clients[who].get(url.format(last_id=post_ids[0]))
+            elif "{last_id}" in url or "{next_id}" in url:
+                response = clients[who].get(url.format(last_id=post_ids[0], next_id=post_ids[0]))
             else:
                 response = clients[who].get(url)
         assert response.status_code in (200, 302), (name, response.status_code)
@@ -313,8 +316,9 @@ def measure(port: int, targets: dict, post_ids: list[int], *, n: int, warmup: in
                     "POST", url.format(id=post_ids[post_index % len(post_ids)]),
                     {"kind": "visit", "note": "benchmark visit"}, headers={"HX-Request": "true"},
                 )
-            elif "{last_id}" in url:
-                status, _ = browsers[who].request("GET", url.format(last_id=post_ids[post_index % len(post_ids)]))
+            elif "{last_id}" in url or "{next_id}" in url:
+                status, _ = browsers[who].request("GET", url.format(
+                    last_id=post_ids[post_index % len(post_ids)], next_id=post_ids[(post_index + 1) % len(post_ids)]))
             else:
                 status, _ = browsers[who].request("GET", url)
             elapsed = (time.perf_counter() - started) * 1000
