@@ -26,8 +26,8 @@ from django.utils import formats, timezone
 from automations.emails import NothingToSay, email_build, message_id_for
 from automations.models import OutboundMessage, OutboxControl
 from automations.schedule import in_sending_hours, local_today, next_sending_time
-from automations.suppression import is_suppressed, suppression_add
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, automation_get
+from automations.suppression import is_suppressed, suppression_add
 from automations.templating import CODE_KINDS, TemplateError
 from crm.models import ShopSettings
 from customers.card_cache import TIMELINE, card_changed, cards_all_changed

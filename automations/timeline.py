@@ -1,8 +1,7 @@
 """The customer's outbox messages and unsubscribes, as entries on their timeline."""
 
-from touchpoints.timeline import TimelineCursor, TimelineEntry
-
 from automations.models import EmailOptOut, OutboundMessage
+from customers.registry import TimelineCursor, TimelineEntry
 
 # What a message's timeline entry shows: the body and headers are most of an outbox row.
 TIMELINE_MESSAGE_FIELDS = ("customer_id", "kind", "status", "planned_at", "sent_at", "subject", "status_reason",

@@ -16,7 +16,7 @@ class CommunityConfig(AppConfig):
 
         from community.panel import card_panel_context
         from community.services import COMMUNITY_PANEL
-        from customers.panels import CardPanel, register_card_panel
+        from customers.registry import CardPanel, register_card_panel
 
         register_card_panel(
             CardPanel(name=COMMUNITY_PANEL, template="community/includes/_card_panel.html",
@@ -24,7 +24,7 @@ class CommunityConfig(AppConfig):
         )
 
         from community.selectors import customers_in_segment, segment_choices
-        from customers.list_filters import ListFilterExtension, register_list_filter
+        from customers.registry import ListFilterExtension, register_list_filter
 
         register_list_filter(
             ListFilterExtension(name="segment", empty_label="Any segment", choices=segment_choices,

@@ -7,8 +7,8 @@ from django.forms.models import ModelChoiceIterator
 from django.utils.html import format_html_join
 
 from crm.forms import RejectNullBytesMixin
-from customers.list_filters import list_filter_extensions
 from customers.models import Customer, Product, Tag
+from customers.registry import list_filter_extensions
 from customers.services import phone_normalise
 
 MONTH_CHOICES = [("", "Month")] + [(m, calendar.month_name[m]) for m in range(1, 13)]

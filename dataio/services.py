@@ -20,7 +20,14 @@ from crm.models import ShopSettings
 from customers.card_cache import card_changed, cards_all_changed
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from dataio.importing import (
-    TARGET_FIELDS, ImportFileError, ParsedRow, decode, detect_mapping, find_duplicates, parse_row, read_rows,
+    TARGET_FIELDS,
+    ImportFileError,
+    ParsedRow,
+    decode,
+    detect_mapping,
+    find_duplicates,
+    parse_row,
+    read_rows,
     sniff_delimiter,
 )
 from dataio.models import ImportJob

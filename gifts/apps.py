@@ -8,11 +8,10 @@ class GiftsConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import reverse
 
-        from customers.panels import CardPanel, register_card_panel
+        from customers.registry import CardPanel, register_card_panel, register_timeline_source
         from gifts.panel import card_panel_context
         from gifts.services import GIFTS_PANEL
         from gifts.timeline import timeline_gifts
-        from touchpoints.timeline import register_timeline_source
 
         register_timeline_source(timeline_gifts)
 
