@@ -8,7 +8,8 @@ from django.template import engines
 from django.urls import path
 from django.views.decorators.http import require_GET
 
-from crm.urls import handler400, handler403, handler404, handler500, urlpatterns as project_urlpatterns
+from crm.urls import handler400, handler403, handler404, handler500
+from crm.urls import urlpatterns as project_urlpatterns
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
 

@@ -23,6 +23,7 @@ from customers.health import (
 from customers.models import Customer
 from touchpoints.models import Touchpoint
 
+
 def _feedback_inputs(customer_id: int, now: datetime) -> tuple[int, int]:
     """(praise count ever, net sentiment of the last SENTIMENT_WINDOW_DAYS days) for one customer (1 query)."""
     since = now - timedelta(days=SENTIMENT_WINDOW_DAYS)

@@ -71,7 +71,7 @@ def test_the_list_is_in_surname_order_and_recent_puts_the_never_seen_last(shop_c
 def test_the_count_reads_no_column_so_an_index_alone_can_answer_it(shop_customers):
     # COUNT(id) made PostgreSQL visit 19,000 table rows for the cooling customers (15 ms instead of 4).
     with CaptureQueriesContext(connection) as queries:
-        Paginator(customer_list(filters=ListFilters(health="cooling")), 25).count
+        assert Paginator(customer_list(filters=ListFilters(health="cooling")), 25).count >= 0
     assert queries[0]["sql"].startswith("SELECT COUNT(*) ")
     assert "JOIN" not in queries[0]["sql"] and "json" not in queries[0]["sql"].lower()
 
