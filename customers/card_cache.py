@@ -29,12 +29,15 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-FRAGMENT_TIMEOUT = 24 * 3600
+# Long enough that a card opened once a week is still cached; an old version is never read again.
+FRAGMENT_TIMEOUT = 7 * 24 * 3600
 # More customers than this in one change: renew the shop-wide token (one key) instead of each one.
 BULK_CHANGE = 200
 _SHOP_KEY = "card:v:shop"
 # The card's own parts; other apps' cached panels are parts under their panel's name ("gifts").
 TIMELINE, FOLLOWUPS, IMPORTANT_DATES = "timeline", "followups", "important-dates"
+# Parts whose HTML does not change with the date (the timeline shows fixed local times): kept across days.
+DATELESS_PARTS = {TIMELINE}
 
 
 def _customer_key(customer_id: int, part: str = "") -> str:
@@ -71,8 +74,8 @@ def card_fragment_keys(*, customer_id: int, parts: Iterable[str], today: date, s
     """{part: cache key of its fragment now} for this customer's card (one cache round trip when the
     tokens exist), or None when the cache cannot be reached.
 
-    Today's date and the shop's zone and currency are in the keys: entries show local times and
-    money, follow-ups fall due and gift codes expire by the day.
+    The shop's zone and currency are in the keys (entries show local times and money), and so is
+    today's date except for DATELESS_PARTS: follow-ups fall due and gift codes expire by the day.
     """
     parts = list(parts)
     keys = [_SHOP_KEY, _customer_key(customer_id), *(_customer_key(customer_id, part) for part in parts)]
@@ -88,8 +91,11 @@ def card_fragment_keys(*, customer_id: int, parts: Iterable[str], today: date, s
         return None
     if len(found) < len(keys):
         return None
-    common = f"{found[keys[0]]}.{found[keys[1]]}:{today.isoformat()}:{shop.time_zone}:{shop.currency}"
-    return {part: f"card:{customer_id}:{part}:{found[key]}.{common}" for part, key in zip(parts, keys[2:])}
+    common = f"{found[keys[0]]}.{found[keys[1]]}:{shop.time_zone}:{shop.currency}"
+    return {
+        part: f"card:{customer_id}:{part}:{found[key]}.{common}" + ("" if part in DATELESS_PARTS else f":{today}")
+        for part, key in zip(parts, keys[2:])
+    }
 
 
 def fragment_get(key: str) -> str | None:

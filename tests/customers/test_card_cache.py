@@ -231,3 +231,17 @@ def test_logging_a_touchpoint_redraws_the_timeline_and_keeps_the_other_parts_cac
     assert "Showed us puppy photos" in html and "Ask about the new puppy" in html
     sql = " ".join(q["sql"] for q in queries.captured_queries)
     assert "touchpoints_touchpoint" in sql and "customers_followup" not in sql
+
+
+def test_the_next_day_the_follow_ups_are_redrawn_and_the_timeline_is_not(staff_client, staff, friend):
+    followup_open(customer=friend, reason="Check the cake order", due_date=timezone.localdate() + timedelta(days=1),
+                  opened_by=staff)
+    _card(staff_client, friend)
+
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        with CaptureQueriesContext(connection) as queries:
+            html = _card(staff_client, friend)
+
+    assert "First flat white" in html and "Check the cake order" in html
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "customers_followup" in sql and "touchpoints_touchpoint" not in sql
