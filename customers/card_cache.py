@@ -70,9 +70,10 @@ def cards_all_changed() -> None:
     transaction.on_commit(lambda: _renew([_SHOP_KEY]), robust=True)
 
 
-def card_fragment_keys(*, customer_id: int, parts: Iterable[str], today: date, shop) -> dict[str, str] | None:
-    """{part: cache key of its fragment now} for this customer's card (one cache round trip when the
-    tokens exist), or None when the cache cannot be reached.
+def card_fragments(*, customer_id: int, parts: Iterable[str], today: date,
+                   shop) -> dict[str, tuple[str, str | None]] | None:
+    """{part: (cache key of its fragment now, its HTML or None)} for this customer's card, in two cache
+    round trips (the tokens, then the fragments), or None when the cache cannot be reached.
 
     The shop's zone and currency are in the keys (entries show local times and money), and so is
     today's date except for DATELESS_PARTS: follow-ups fall due and gift codes expire by the day.
@@ -86,24 +87,18 @@ def card_fragment_keys(*, customer_id: int, parts: Iterable[str], today: date, s
                 if key not in found:
                     cache.add(key, uuid.uuid4().hex, timeout=None)
             found = cache.get_many(keys)  # another request may have added its token first
+        if len(found) < len(keys):
+            return None
+        common = f"{found[keys[0]]}.{found[keys[1]]}:{shop.time_zone}:{shop.currency}"
+        fragment_keys = {
+            part: f"card:{customer_id}:{part}:{found[key]}.{common}" + ("" if part in DATELESS_PARTS else f":{today}")
+            for part, key in zip(parts, keys[2:])
+        }
+        html = cache.get_many(list(fragment_keys.values()))
     except Exception:
         logger.exception("Friend-card cache unreachable; rendering card %s afresh", customer_id)
         return None
-    if len(found) < len(keys):
-        return None
-    common = f"{found[keys[0]]}.{found[keys[1]]}:{shop.time_zone}:{shop.currency}"
-    return {
-        part: f"card:{customer_id}:{part}:{found[key]}.{common}" + ("" if part in DATELESS_PARTS else f":{today}")
-        for part, key in zip(parts, keys[2:])
-    }
-
-
-def fragment_get(key: str) -> str | None:
-    try:
-        return cache.get(key)
-    except Exception:
-        logger.exception("Friend-card cache unreachable reading %s", key)
-        return None
+    return {part: (key, html.get(key)) for part, key in fragment_keys.items()}
 
 
 def fragment_set(key: str, html: str) -> None:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.forms import form_add_errors
 from customers import services
 from customers.birthdays import birthday_countdown
-from customers.card_cache import FOLLOWUPS, IMPORTANT_DATES, TIMELINE, card_fragment_keys
+from customers.card_cache import FOLLOWUPS, IMPORTANT_DATES, TIMELINE, card_fragments
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from customers.registry import TimelineCursor, card_panels_for, list_filter_extensions
@@ -161,7 +161,7 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
                                                            limit=TIMELINE_FIRST_PAGE)),
         # An older page of the timeline (?before=, without htmx) or a form with errors (`extra`) is
         # rare: drawn without the cache.
-        "card_fragment_keys": None if before or extra else card_fragment_keys(
+        "card_fragments": None if before or extra else card_fragments(
             customer_id=customer.pk, today=today, shop=request.shop,
             parts=[TIMELINE, FOLLOWUPS, IMPORTANT_DATES, *(p["panel"].name for p in panels if p["panel"].cached)]),
         "side_panels": [p for p in panels if p["panel"].column == "side"],

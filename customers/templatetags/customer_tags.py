@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timesince import MONTHS_DAYS, TIME_CHUNKS, TIME_STRINGS_KEYS
 from django.utils.translation import get_language
 
-from customers.card_cache import fragment_get, fragment_set
+from customers.card_cache import fragment_set
 
 register = template.Library()
 
@@ -146,10 +146,9 @@ class CardFragmentNode(template.Node):
         self.nodelist, self.part = nodelist, part
 
     def render(self, context) -> str:
-        key = (context.get("card_fragment_keys") or {}).get(self.part.resolve(context))
+        key, html = (context.get("card_fragments") or {}).get(self.part.resolve(context), (None, None))
         if not key:
             return self.nodelist.render(context)
-        html = fragment_get(key)
         if html is None:
             with context.push(csrf_token=CSRF_STAND_IN):  # what {% csrf_token %} writes inside
                 html = self.nodelist.render(context)
@@ -163,7 +162,8 @@ def card_fragment(parser, token):
     """{% card_fragment "timeline" %}…{% end_card_fragment %}: the enclosed HTML from the friend card's
     versioned cache (customers/card_cache.py), rendered only when missing.
 
-    The view puts `card_fragment_keys` ({part: key}) in the context (no key: rendered every time). Every staff
+    The view puts `card_fragments` ({part: (key, cached HTML or None)}) in the context (no key: rendered
+    every time). Every staff
     member is served the same HTML: nothing of the viewer may be in it but `{% csrf_token %}`, which is
     stored as a stand-in and filled in with the viewer's token on the way out.
     """
