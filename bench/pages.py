@@ -5,8 +5,9 @@
 
 Against PostgreSQL (rapport_bench_pages, seeded once with seed_demo and reused; a 1,000-customer
 twin rapport_bench_pages_small is seeded too, to compare query counts), it starts gunicorn with
-DEBUG=False and 2 workers on a free 127.0.0.1 port, logs in as the demo staff member (and the owner
-for the dashboard), warms up, then times 50 requests per page, interleaved, and prints:
+DEBUG=False, 2 workers and RAPPORT_BENCH_URLS=1 (bench/urls.py: the project's URLs plus the bare
+page) on a free 127.0.0.1 port, logs in as the demo staff member (and the owner for the dashboard),
+warms up, then times 50 requests per page, interleaved, and prints:
 
 - a table: median, p95, ratio of medians to the bare page, SQL queries per page at 1,000 and at
   100,000 customers, and whether the bar is met (staff pages <= 4x bare, dashboard <= 10x);

@@ -21,7 +21,7 @@ If the cache cannot be reached the card is rendered as if nothing were cached: n
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from django.core.cache import cache
@@ -101,8 +101,40 @@ def card_fragments(*, customer_id: int, parts: Iterable[str], today: date,
     return {part: (key, html.get(key)) for part, key in fragment_keys.items()}
 
 
-def fragment_set(key: str, html: str) -> None:
+def fragment_set(key: str, value: str | int) -> None:
     try:
-        cache.set(key, str(html), timeout=FRAGMENT_TIMEOUT)
+        cache.set(key, value if isinstance(value, int) else str(value), timeout=FRAGMENT_TIMEOUT)
     except Exception:
         logger.exception("Friend-card cache unreachable writing %s", key)
+
+
+# --- The customer list's total ---------------------------------------------------------------
+# COUNT(*) of 100,000 active customers is an index-only scan of them all, on every opening of the
+# plain list (its most common view). The total changes only when a customer is added, archived,
+# brought back, erased or deleted: Customer's post_save/post_delete (customers/apps.py) and the bulk
+# writers (import, erasure) renew this token on commit, as for the cards.
+_COUNT_KEY = "customers:count:v"
+
+
+def active_customers_changed() -> None:
+    """The number of active customers may have changed, once the current transaction commits."""
+    transaction.on_commit(lambda: _renew([_COUNT_KEY]), robust=True)
+
+
+def active_customer_count(compute: Callable[[], int]) -> int:
+    """The number of active customers: `compute()` (a COUNT query) once per version, then from the cache."""
+    try:
+        token = cache.get(_COUNT_KEY)
+        if token is None:
+            cache.add(_COUNT_KEY, uuid.uuid4().hex, timeout=None)
+            token = cache.get(_COUNT_KEY)
+        key = f"customers:count:{token}"
+        count = cache.get(key) if token else None
+    except Exception:
+        logger.exception("Cache unreachable: counting the customers")
+        return compute()
+    if count is None:
+        count = compute()
+        if token:
+            fragment_set(key, count)
+    return count

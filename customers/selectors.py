@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import phonenumbers
@@ -13,6 +13,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
 from crm.expressions import RelatedNames
+from customers.card_cache import active_customer_count
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
 from customers.lookups import like_contains
 from customers.models import Customer, FollowUp, ImportantDate, Product
@@ -257,6 +258,27 @@ SORTS = {
     # Never-seen customers last, whichever way the database sorts NULLs.
     "recent": (F("last_touchpoint_at").desc(nulls_last=True), "pk"),
 }
+
+
+class CountedRows:
+    """What Paginator asks of a list, `count()` and a slice of rows, with the count from elsewhere."""
+
+    def __init__(self, rows: QuerySet, count: Callable[[], int]):
+        self.rows, self._count = rows, count
+
+    def count(self) -> int:
+        return self._count()
+
+    def __getitem__(self, index):
+        return self.rows[index]
+
+
+def customer_list_rows(*, filters: ListFilters, region: str = "GB") -> "QuerySet[Customer] | CountedRows":
+    """The customer list for Paginator; the plain list (no filter, any sort) takes its total from the cache."""
+    customers = customer_list(filters=filters, region=region)
+    if replace(filters, sort="name") != ListFilters():
+        return customers
+    return CountedRows(customers, lambda: active_customer_count(customers.count))
 
 
 def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Customer]:

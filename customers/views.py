@@ -28,7 +28,7 @@ from customers.selectors import (
     cheap_page,
     customer_card_get,
     customer_important_dates,
-    customer_list,
+    customer_list_rows,
     customer_open_followups,
     customer_search_rows,
     my_birthdays,
@@ -93,7 +93,7 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
             health=data["health"], stage=data["stage"], archived=data["archived"], sort=data["sort"] or "name",
             extra={ext.name: data[ext.name] for ext in list_filter_extensions() if data.get(ext.name)},
         )
-    customers = customer_list(filters=filters, region=request.shop.phone_region)
+    customers = customer_list_rows(filters=filters, region=request.shop.phone_region)
     page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))
     query = request.GET.copy()
     query.pop("page", None)

@@ -1,4 +1,5 @@
 import itertools
+import re
 
 import pytest
 from django.core.paginator import Paginator
@@ -88,3 +89,32 @@ def test_the_list_page_reads_as_many_queries_for_one_customer_as_for_sixty(staff
         CustomerFactory(first_name="Ann", health="cooling").tags.set([tag])
     with django_assert_max_num_queries(len(one)):
         assert staff_client.get(reverse("customers:list") + query).status_code == 200
+
+
+def _total(client) -> int:
+    html = client.get(reverse("customers:list")).content.decode()
+    return int(re.search(r'<h1 class="h3 mb-0">Customers <small[^>]*>([\d,]+)</small>', html).group(1).replace(",", ""))
+
+
+def test_the_plain_lists_total_comes_from_the_cache_and_follows_every_add_and_archive(
+        staff_client, staff, django_capture_on_commit_callbacks):
+    from customers.services import customer_archive, customer_create
+
+    for _ in range(3):
+        CustomerFactory()
+    assert _total(staff_client) == 3
+    with CaptureQueriesContext(connection) as queries:
+        assert _total(staff_client) == 3
+    assert not any(q["sql"].startswith("SELECT COUNT(*)") for q in queries.captured_queries)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        added = customer_create(created_by=staff, first_name="Newcomer")
+    assert _total(staff_client) == 4
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_archive(customer=added, archived_by=staff)
+    assert _total(staff_client) == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        CustomerFactory()  # saved outside the services (the admin, a script): the signal still counts it
+    assert _total(staff_client) == 4
+    # A filtered list counts for itself.
+    assert "Newcomer" in staff_client.get(reverse("customers:list") + "?archived=only").content.decode()
