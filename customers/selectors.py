@@ -13,8 +13,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
 from crm.expressions import RelatedNames
-from customers.card_cache import active_customer_count
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
+from customers.card_cache import active_customer_count
 from customers.lookups import like_contains
 from customers.models import Customer, FollowUp, ImportantDate, Product
 from customers.registry import list_filter_extensions
