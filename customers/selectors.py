@@ -269,6 +269,9 @@ class CountedRows:
     def count(self) -> int:
         return self._count()
 
+    def __len__(self) -> int:
+        return self.count()
+
     def __getitem__(self, index):
         return self.rows[index]
 
