@@ -101,6 +101,16 @@ def card_fragments(*, customer_id: int, parts: Iterable[str], today: date,
     return {part: (key, html.get(key)) for part, key in fragment_keys.items()}
 
 
+def fragments_store(drawn: dict[str, str]) -> None:
+    """Keep the fragments a card view drew (its cache misses), in one round trip after rendering."""
+    if not drawn:
+        return
+    try:
+        cache.set_many(drawn, timeout=FRAGMENT_TIMEOUT)
+    except Exception:
+        logger.exception("Friend-card cache unreachable writing %s fragments", len(drawn))
+
+
 def fragment_set(key: str, value: str | int) -> None:
     try:
         cache.set(key, value if isinstance(value, int) else str(value), timeout=FRAGMENT_TIMEOUT)

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from crm.forms import form_add_errors
 from customers import services
 from customers.birthdays import birthday_countdown
-from customers.card_cache import FOLLOWUPS, IMPORTANT_DATES, TIMELINE, card_fragments
+from customers.card_cache import FOLLOWUPS, IMPORTANT_DATES, TIMELINE, card_fragments, fragments_store
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from customers.registry import TimelineCursor, card_panels_for, list_filter_extensions
@@ -161,6 +161,7 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
                                                            limit=TIMELINE_FIRST_PAGE)),
         # An older page of the timeline (?before=, without htmx) or a form with errors (`extra`) is
         # rare: drawn without the cache.
+        "card_fragments_drawn": {},
         "card_fragments": None if before or extra else card_fragments(
             customer_id=customer.pk, today=today, shop=request.shop,
             parts=[TIMELINE, FOLLOWUPS, IMPORTANT_DATES, *(p["panel"].name for p in panels if p["panel"].cached)]),
@@ -184,7 +185,10 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     if request.htmx and request.GET.get("before"):
         timeline = timeline_page(customer=customer, before=_parse_before(request.GET.get("before")))
         return render(request, "customers/includes/_timeline_page.html", {"customer": customer, "timeline": timeline})
-    return render(request, "customers/detail.html", card_context(request, customer))
+    context = card_context(request, customer)
+    response = render(request, "customers/detail.html", context)
+    fragments_store(context["card_fragments_drawn"])
+    return response
 
 
 # --- Add, edit, archive ------------------------------------------------------------
