@@ -189,8 +189,7 @@ def test_the_owner_resends_an_unknown_message_in_one_click(owner_client, django_
     message.refresh_from_db()
     assert message.status == "planned"
     # A worker is asked to send it now (the other callback renews the customer's card in the cache).
-    assert [c.__qualname__ for c in callbacks if "enqueue" in c.__qualname__] == [
-        "message_enqueue.<locals>.enqueue_in_background"]
+    assert [c.__qualname__ for c in callbacks if "card" not in c.__qualname__] == ["enqueue_on_commit.<locals>.send_soon"]
 
 
 def test_a_sent_message_cannot_be_resent(owner_client):
