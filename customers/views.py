@@ -19,6 +19,7 @@ from crm.forms import form_add_errors
 from crm.http import ShopRequest
 from customers import services
 from customers.birthdays import birthday_countdown
+from customers.birthdays import birthday_countdown, birthday_is_near
 from customers.card_cache import FOLLOWUPS, IMPORTANT_DATES, TIMELINE, card_fragments, fragments_store
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.models import Customer, FollowUp, ImportantDate, Tag
@@ -33,6 +34,7 @@ from customers.selectors import (
     customer_list_rows,
     customer_open_followups,
     customer_search_rows,
+    customer_usual_products,
     my_birthdays,
     my_day_get,
     my_followups,
@@ -88,17 +90,17 @@ def customer_list_view(request: ShopRequest) -> HttpResponse:
         filters = ListFilters(
             q=data["q"], tag=data["tag"].pk if data["tag"] else None, owner=data["owner"].pk if data["owner"] else None,
             product=data["product"].pk if data["product"] else None, birthday_month=data["birthday_month"],
+            bought=data["bought"].pk if data["bought"] else None,
             health=data["health"], stage=data["stage"], archived=data["archived"], sort=data["sort"] or "name",
             extra={ext.name: data[ext.name] for ext in list_filter_extensions() if data.get(ext.name)},
         )
     customers = customer_list_rows(filters=filters, region=request.shop.phone_region)
-    # PreparedListRows pages like a queryset (count and slices); i12b replaces it with a plain queryset.
-    page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))  # type: ignore[arg-type]
+    page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "customers/list.html", {
         "form": form, "page": page, "query": query.urlencode(), "filtered": bool(request.GET.get("q")) or any(
-            request.GET.get(k) for k in ("tag", "owner", "product", "birthday_month", "health", "stage", "archived",
+            request.GET.get(k) for k in ("tag", "owner", "product", "bought", "birthday_month", "health", "stage", "archived",
                                          *(extension.name for extension in list_filter_extensions()))
         ),
     })
@@ -154,6 +156,8 @@ def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
         "countdown": birthday_countdown(
             day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         ),
+        "birthday_near": birthday_is_near(day=customer.birthday_day, month=customer.birthday_month, today=today),
+        "usual_products": customer_usual_products(customer=customer, today=today),
         "followups": SimpleLazyObject(lambda: customer_open_followups(customer=customer)),
         "important_dates": SimpleLazyObject(lambda: customer_important_dates(customer=customer)),
         "timeline": SimpleLazyObject(lambda: timeline_page(customer=customer, before=before,

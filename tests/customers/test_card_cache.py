@@ -30,6 +30,7 @@ from touchpoints.services import touchpoint_log
 pytestmark = pytest.mark.django_db
 
 NOON = at("2027-06-15 11:00")  # 12:00 in London, inside sending hours
+TIMELINE_READ = '"touchpoints_touchpoint"."note"'  # the timeline's touchpoints (the card reads that table otherwise too)
 
 
 def _card(client, customer) -> str:
@@ -68,7 +69,7 @@ def test_a_second_visit_draws_the_timeline_from_the_cache_the_same_as_the_first(
     assert "First flat white" in second_html
     assert _without_tokens(second_html) == _without_tokens(first_html)
     assert len(second) < len(first)
-    assert not any("touchpoints_touchpoint" in q["sql"] for q in second.captured_queries)
+    assert TIMELINE_READ not in " ".join(q["sql"] for q in second.captured_queries)
 
 
 def test_a_logged_touchpoint_shows_on_the_next_visit(committed, staff_client, staff, friend):
@@ -230,7 +231,7 @@ def test_logging_a_touchpoint_redraws_the_timeline_and_keeps_the_other_parts_cac
 
     assert "Showed us puppy photos" in html and "Ask about the new puppy" in html
     sql = " ".join(q["sql"] for q in queries.captured_queries)
-    assert "touchpoints_touchpoint" in sql and "customers_followup" not in sql
+    assert TIMELINE_READ in sql and "customers_followup" not in sql
 
 
 def test_the_next_day_the_follow_ups_are_redrawn_and_the_timeline_is_not(staff_client, staff, friend):
@@ -244,4 +245,4 @@ def test_the_next_day_the_follow_ups_are_redrawn_and_the_timeline_is_not(staff_c
 
     assert "First flat white" in html and "Check the cake order" in html
     sql = " ".join(q["sql"] for q in queries.captured_queries)
-    assert "customers_followup" in sql and "touchpoints_touchpoint" not in sql
+    assert "customers_followup" in sql and TIMELINE_READ not in sql
