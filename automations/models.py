@@ -21,6 +21,16 @@ class OutboundMessage(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         UNKNOWN = "unknown", "Unknown (worker stopped mid-send)"
 
+    class Delivery(models.TextChoices):
+        """What the provider reported after sending (its webhooks); the rank below decides which sticks."""
+
+        DEFERRED = "deferred", "Delayed"
+        SOFT_BOUNCE = "soft_bounce", "Soft bounce"
+        DELIVERED = "delivered", "Delivered"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Marked as spam"
+
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
     )
@@ -47,6 +57,11 @@ class OutboundMessage(models.Model):
     last_error = models.TextField(blank=True)
     status_reason = models.CharField(max_length=200, blank=True, help_text="Why it waits, or was not sent.")
     message_id = models.CharField(max_length=200, blank=True)
+    # The id the mail provider gave the message (our Message-ID over SMTP): its webhooks refer to it.
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    delivery_status = models.CharField(max_length=12, choices=Delivery.choices, blank=True)
+    delivery_detail = models.CharField(max_length=200, blank=True, help_text="The provider's words, e.g. the bounce.")
+    delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,6 +79,8 @@ class OutboundMessage(models.Model):
             models.Index(fields=["status", "planned_at"], name="outbound_due_idx"),
             models.Index(fields=["customer", "-planned_at"], name="outbound_customer_idx"),
             models.Index(fields=["kind", "status"], name="outbound_kind_idx"),
+            models.Index(fields=["provider_message_id"], condition=~Q(provider_message_id=""),
+                         name="outbound_provider_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -183,6 +200,7 @@ class EmailOptOut(models.Model):
     class Via(models.TextChoices):
         LINK = "link", "Unsubscribe link"
         ONE_CLICK = "one_click", "One-click unsubscribe in their mail app"
+        PROVIDER = "provider", "Unsubscribed through the mail service"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="email_opt_outs")
     via = models.CharField(max_length=10, choices=Via.choices)

@@ -25,6 +25,7 @@ from django.utils import formats, timezone
 
 from automations.emails import NothingToSay, email_build, message_id_for
 from automations.models import OutboundMessage, OutboxControl
+from automations.providers import SEND_ERRORS, provider_error_code, provider_message_id
 from automations.schedule import in_sending_hours, local_today, next_sending_time
 from automations.suppression import is_suppressed, suppression_add
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, automation_get
@@ -181,7 +182,7 @@ def _smtp_code(exc: Exception) -> int | None:
         return min(codes) if codes else None
     if isinstance(exc, smtplib.SMTPResponseException):
         return exc.smtp_code
-    return None
+    return provider_error_code(exc)
 
 
 def message_send(*, message_id: int, now: datetime | None = None, connection=None) -> str:
@@ -203,9 +204,10 @@ def message_send(*, message_id: int, now: datetime | None = None, connection=Non
         return "failed"
     try:
         email.send(fail_silently=False)
-    except (smtplib.SMTPException, OSError) as exc:
+    except SEND_ERRORS as exc:
         return _failure(message, exc)
     _record(message, status=S.SENT, sent_at=timezone.now(), subject=email.subject[:200],
+            provider_message_id=provider_message_id(email),
             body_text=email.body, body_html=email.alternatives[0][0] if email.alternatives else "",
             last_error="", next_attempt_at=None)
     return "sent"

@@ -157,6 +157,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
         "kinds": selectors.outbox_kinds(), "status": status, "kind": kind,
         "statuses": [(value, label, counts[value]) for value, label in OutboundMessage.Status.choices],
         "control": OutboxControl.load(), "now": selectors.now_for_templates(),
+        "rates": selectors.delivery_rates(),
     }
     return render(request, "automations/outbox.html", ctx)
 
