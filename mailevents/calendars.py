@@ -13,7 +13,6 @@ from django.urls import reverse
 from icalendar import Event as ICalEvent
 
 from automations.models import Automation
-from automations.services import automation_get
 from community.ics import calendar_new, uid_host
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp, ImportantDate
@@ -56,11 +55,13 @@ def _all_day(*, uid: str, day: date, summary: str, description: str, stamp: date
 
 
 def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
-    """The whole feed in five queries, however many customers."""
+    """The whole feed in a fixed number of queries (shop, setting, customers, dates, follow-ups)."""
     shop = ShopSettings.load()
     today = now.astimezone(shop.tz).date()
     start, end = today - timedelta(days=DAYS_BACK), today + timedelta(days=DAYS_AHEAD)
-    leap_rule = automation_get(Automation.Kind.BIRTHDAY).leap_day_on_march_1
+    # The shop's choice for birthday greetings (automations settings); no row yet means the default, 28 February.
+    leap_rule = bool(Automation.objects.filter(kind=Automation.Kind.BIRTHDAY)
+                     .values_list("leap_day_on_march_1", flat=True).first())
     whole_shop = feed.scope == CalendarFeed.Scope.SHOP
 
     customers = Customer.objects.filter(is_archived=False, erased_at__isnull=True)

@@ -113,7 +113,10 @@ def reply_parse(raw: bytes) -> ParsedReply:
         except (TypeError, ValueError, IndexError):
             sent_at = None
     attachments = []
-    for part in message.iter_attachments():
+    for part in message.walk():
+        # Files can sit inline in multipart/related too (as providers rebuild them): a file name is what counts.
+        if part.is_multipart() or not (part.get_filename() or part.get_content_disposition() == "attachment"):
+            continue
         name = part.get_filename() or part.get_content_type()
         payload = part.get_payload(decode=True) or b""
         attachments.append((str(name)[:120], _size_label(len(payload))))
