@@ -58,9 +58,11 @@ class OutboundMessage(models.Model):
     status_reason = models.CharField(max_length=200, blank=True, help_text="Why it waits, or was not sent.")
     message_id = models.CharField(max_length=200, blank=True)
     # The id the mail provider gave the message (our Message-ID over SMTP): its webhooks refer to it.
-    provider_message_id = models.CharField(max_length=200, blank=True)
-    delivery_status = models.CharField(max_length=12, choices=Delivery.choices, blank=True)
-    delivery_detail = models.CharField(max_length=200, blank=True, help_text="The provider's words, e.g. the bounce.")
+    # db_default too: the planners' INSERT … SELECT names its columns, so a new one needs a database default.
+    provider_message_id = models.CharField(max_length=200, blank=True, default="", db_default="")
+    delivery_status = models.CharField(max_length=12, choices=Delivery.choices, blank=True, default="", db_default="")
+    delivery_detail = models.CharField(max_length=200, blank=True, default="", db_default="",
+                                       help_text="The provider's words, e.g. the bounce.")
     delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import is_owner, owner_required
+from automations.selectors import delivery_rates
 from customers.models import Customer
 from customers.services import followup_open
 from dashboard.selectors import DEFAULT_WEEKS, PERIODS, dashboard_for, rings_for
@@ -30,6 +31,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = dashboard_for(weeks=weeks, today=timezone.localdate(), now=timezone.now())
     context["periods"] = PERIODS
     context["weeks"] = weeks
+    context["rates"] = delivery_rates()
     return render(request, "dashboard/dashboard.html", context)
 
 

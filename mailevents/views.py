@@ -2,12 +2,27 @@
 
 import logging
 
-from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure
-from anymail.webhooks.amazon_ses import AmazonSESInboundWebhookView, AmazonSESTrackingWebhookView
+from anymail.exceptions import (
+    AnymailConfigurationError,
+    AnymailWebhookValidationFailure,
+)
+from anymail.webhooks.amazon_ses import (
+    AmazonSESInboundWebhookView,
+    AmazonSESTrackingWebhookView,
+)
 from anymail.webhooks.brevo import BrevoInboundWebhookView, BrevoTrackingWebhookView
-from anymail.webhooks.mailgun import MailgunInboundWebhookView, MailgunTrackingWebhookView
-from anymail.webhooks.postmark import PostmarkInboundWebhookView, PostmarkTrackingWebhookView
-from anymail.webhooks.sendgrid import SendGridInboundWebhookView, SendGridTrackingWebhookView
+from anymail.webhooks.mailgun import (
+    MailgunInboundWebhookView,
+    MailgunTrackingWebhookView,
+)
+from anymail.webhooks.postmark import (
+    PostmarkInboundWebhookView,
+    PostmarkTrackingWebhookView,
+)
+from anymail.webhooks.sendgrid import (
+    SendGridInboundWebhookView,
+    SendGridTrackingWebhookView,
+)
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -23,7 +38,12 @@ from crm.forms import form_add_errors
 from mailevents.calendars import calendar_feed_ics
 from mailevents.forms import CalendarFeedForm
 from mailevents.models import CalendarFeed
-from mailevents.services import calendar_feed_create, calendar_feed_live, calendar_feed_revoke, mail_event_refused_record
+from mailevents.services import (
+    calendar_feed_create,
+    calendar_feed_live,
+    calendar_feed_revoke,
+    mail_event_refused_record,
+)
 
 log = logging.getLogger(__name__)
 

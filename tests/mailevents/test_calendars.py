@@ -10,7 +10,12 @@ from automations.services import automation_get
 from mailevents.models import CalendarFeed
 from mailevents.services import calendar_feed_create
 from tests.automations.conftest import at, shop_zone  # noqa: F401  (the fixture)
-from tests.factories import CustomerFactory, FollowUpFactory, ImportantDateFactory, StaffFactory
+from tests.factories import (
+    CustomerFactory,
+    FollowUpFactory,
+    ImportantDateFactory,
+    StaffFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +72,7 @@ def test_it_lists_my_customers_birthdays_important_dates_and_open_follow_ups_onl
     }
 
 
-def test_today_is_the_shops_today_not_utcs(client, staff, time_machine, shop_zone):
+def test_today_is_the_shops_today_not_utcs(client, staff, time_machine, shop_zone):  # noqa: F811
     shop_zone("Pacific/Auckland")  # 2 December 20:00 UTC is already 3 December there
     time_machine.move_to(at("2026-12-02 20:00"), tick=False)
     mine = CustomerFactory(owner=staff)
