@@ -40,7 +40,7 @@ S = OutboundMessage.Status
 DELIVERY_RANK = {D.DEFERRED: 1, D.SOFT_BOUNCE: 2, D.DELIVERED: 3, D.UNSUBSCRIBED: 4, D.BOUNCED: 5, D.COMPLAINED: 6}
 # Postmark names the kind of bounce; these mean the address will never work.
 POSTMARK_HARD_BOUNCES = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "Blocked", "DMARCPolicy"}
-RAW_LIMIT = 20_000  # characters of a refused request kept for the owner to look at
+RAW_LIMIT = 4_000  # characters of a refused request kept for the owner to look at (a flood stays small)
 
 
 def task_enqueue_after_commit(task: Any, **kwargs: Any) -> None:

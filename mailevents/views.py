@@ -23,6 +23,7 @@ from anymail.webhooks.sendgrid import (
     SendGridInboundWebhookView,
     SendGridTrackingWebhookView,
 )
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -46,6 +47,8 @@ from mailevents.services import (
 )
 
 log = logging.getLogger(__name__)
+# Providers whose every call anymail checks against a signing key (on top of the optional password).
+SIGNED_PROVIDERS = {"mailgun"}
 
 # anymail checks each provider's signature or basic auth and normalises the payload; its signals
 # (mailevents.receivers) store the events. One view per provider and direction, built once.
@@ -71,6 +74,10 @@ def webhook(request: HttpRequest, provider: str, direction: str) -> HttpResponse
     view = WEBHOOK_VIEWS.get((provider, direction))
     if view is None:
         raise Http404("No such mail provider webhook.")
+    if provider not in SIGNED_PROVIDERS and not (getattr(settings, "ANYMAIL", {}) or {}).get("WEBHOOK_SECRET"):
+        # anymail would accept (and only warn about) calls without a password: anyone could then
+        # suppress any address. Without ANYMAIL_WEBHOOK_SECRET these URLs are simply not there.
+        raise Http404("Mail provider webhooks need ANYMAIL_WEBHOOK_SECRET.")
     try:
         return view(request)
     except AnymailWebhookValidationFailure as exc:

@@ -248,3 +248,15 @@ def test_the_delivery_shows_on_the_customers_timeline(client, ada, owner_client,
 
     assert "Bounced" in page
     assert "550 5.1.1" in page
+
+
+@pytest.mark.parametrize("provider", ["postmark", "amazon_ses"])
+def test_without_a_webhook_password_the_unsigned_providers_webhooks_are_not_there(client, ada, settings, provider,
+                                                                                  django_capture_on_commit_callbacks):
+    settings.ANYMAIL = {}
+    sent_to(ada, provider)
+
+    response = post(client, provider, PROVIDERS[provider][1], django_capture_on_commit_callbacks, auth="")
+
+    assert response.status_code == 404
+    assert not MailEvent.objects.exists() and not Suppression.objects.exists()
