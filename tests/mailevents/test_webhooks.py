@@ -260,3 +260,19 @@ def test_without_a_webhook_password_the_unsigned_providers_webhooks_are_not_ther
 
     assert response.status_code == 404
     assert not MailEvent.objects.exists() and not Suppression.objects.exists()
+
+
+def test_an_event_that_beats_the_sender_recording_the_id_is_matched_by_the_row_id_in_its_metadata(
+    client, ada, django_capture_on_commit_callbacks
+):
+    # The provider answered, the delivery webhook came, but the sender has not saved the provider's id yet.
+    message = OutboundMessageFactory(customer=ada, status="sending", to_email=ADA, kind="thankyou")
+    payload = json.loads(fixture_body("postmark", "delivery"))
+    payload["Metadata"] = {"rapport_outbox": str(message.pk)}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(client, "postmark", json.dumps(payload).encode())
+
+    message.refresh_from_db()
+    assert message.delivery_status == "delivered"
+    assert message.status == "sending"  # the sender's own columns are left to the sender
