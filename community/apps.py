@@ -15,7 +15,7 @@ class CommunityConfig(AppConfig):
         register_renderer("event_place", rendering.render_event_place)
 
         from community.panel import card_panel_context
-        from customers.panels import CardPanel, register_card_panel
+        from customers.registry import CardPanel, register_card_panel
 
         register_card_panel(
             CardPanel(name="community", template="community/includes/_card_panel.html",
@@ -23,7 +23,7 @@ class CommunityConfig(AppConfig):
         )
 
         from community.selectors import customers_in_segment, segment_choices
-        from customers.list_filters import ListFilterExtension, register_list_filter
+        from customers.registry import ListFilterExtension, register_list_filter
 
         register_list_filter(
             ListFilterExtension(name="segment", empty_label="Any segment", choices=segment_choices,

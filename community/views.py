@@ -12,18 +12,24 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from accounts.roles import is_owner, owner_required
 from automations.links import customer_id_from_profile_token
 from community import selectors, services
 from community.forms import (
-    EventForm, InviteForm, NewsletterForm, NewsletterSendForm, PreviewForm, ProfileForm, RsvpForm, SegmentForm,
+    EventForm,
+    InviteForm,
+    NewsletterForm,
+    NewsletterSendForm,
+    PreviewForm,
+    ProfileForm,
+    RsvpForm,
+    SegmentForm,
 )
 from community.links import invitation_id_from_rsvp_token
 from community.models import Event, Invitation, Newsletter, Segment
 from community.rendering import newsletter_render_for
-from customers.models import Customer
 from crm.forms import form_add_errors
-
+from crm.roles import is_owner, owner_required
+from customers.models import Customer
 
 # --- Community home ----------------------------------------------------------------
 

@@ -19,7 +19,14 @@ from automations.suppression import email_hash, suppression_add
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from dataio.importing import (
-    TARGET_FIELDS, ImportFileError, ParsedRow, decode, detect_mapping, find_duplicates, parse_row, read_rows,
+    TARGET_FIELDS,
+    ImportFileError,
+    ParsedRow,
+    decode,
+    detect_mapping,
+    find_duplicates,
+    parse_row,
+    read_rows,
     sniff_delimiter,
 )
 from dataio.models import ImportJob

@@ -81,6 +81,7 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
         "pk", "first_name", "last_name", "preferred_name", "birthday_day", "birthday_month", "birthday_year"
     ).order_by("pk")
     for customer in birthdays:
+        assert customer.birthday_day and customer.birthday_month  # filtered above
         for day in _yearly_dates(day=customer.birthday_day, month=customer.birthday_month, start=start, end=end,
                                  leap_day_on_march_1=leap_rule):
             turns = f" (turns {day.year - customer.birthday_year})" if customer.birthday_year else ""

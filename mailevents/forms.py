@@ -13,4 +13,5 @@ class CalendarFeedForm(RejectNullBytesMixin, forms.Form):
     def __init__(self, *args, owner: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if not owner:
-            self.fields["scope"].choices = [(CalendarFeed.Scope.MINE.value, CalendarFeed.Scope.MINE.label)]
+            mine = [(CalendarFeed.Scope.MINE.value, CalendarFeed.Scope.MINE.label)]
+            self.fields["scope"].choices = mine  # type: ignore[attr-defined]

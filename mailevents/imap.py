@@ -44,8 +44,8 @@ def imap_poll(*, url: str, timeout: float = 30) -> int:
     try:
         client.login(conf.user, conf.password)
         client.select(conf.mailbox)
-        _, found = client.uid("search", None, "UNSEEN")
-        for uid in (found[0] or b"").split()[:FETCH_LIMIT]:
+        _, found = client.uid("search", "UNSEEN")
+        for uid in (found[0] or b"").decode().split()[:FETCH_LIMIT]:
             _, parts = client.uid("fetch", uid, "(BODY.PEEK[])")
             raw = next((part[1] for part in parts if isinstance(part, tuple)), None)
             if raw is None:

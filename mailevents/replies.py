@@ -93,7 +93,8 @@ def _body_text(message: EmailMessage) -> str:
     try:
         content = part.get_content()
     except (LookupError, UnicodeError):  # an unknown or lying charset: keep what can be read
-        content = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     if part.get_content_type() == "text/html":
         # Block ends become line breaks so "On … wrote:" still starts a line; tags go, the text is escaped on display.
         content = strip_tags(re.sub(r"(?i)<br\s*/?>|</(p|div|blockquote|li|tr)>", "\n", content))

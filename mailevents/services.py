@@ -12,6 +12,7 @@ import json
 import logging
 import secrets
 import threading
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -37,7 +38,7 @@ D = OutboundMessage.Delivery
 S = OutboundMessage.Status
 
 # Which report sticks on the outbox row when several arrive (in any order): the higher rank wins.
-DELIVERY_RANK = {D.DEFERRED: 1, D.SOFT_BOUNCE: 2, D.DELIVERED: 3, D.UNSUBSCRIBED: 4, D.BOUNCED: 5, D.COMPLAINED: 6}
+DELIVERY_RANK: dict[str, int] = {D.DEFERRED: 1, D.SOFT_BOUNCE: 2, D.DELIVERED: 3, D.UNSUBSCRIBED: 4, D.BOUNCED: 5, D.COMPLAINED: 6}
 # Postmark names the kind of bounce; these mean the address will never work.
 POSTMARK_HARD_BOUNCES = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "Blocked", "DMARCPolicy"}
 RAW_LIMIT = 4_000  # characters of a refused request kept for the owner to look at (a flood stays small)
@@ -187,8 +188,8 @@ def _consent_off(*, customer: Customer, reason: str) -> None:
         customer.email_consent = False
         customer.consent_at = None
         customer.consent_method = ""
-        customer._history_user = None  # the mail service reported it, no staff member did
-        customer._change_reason = reason[:100]
+        customer._history_user = None  # type: ignore[attr-defined]  # the mail service reported it, no staff member did
+        customer._change_reason = reason[:100]  # type: ignore[attr-defined]  # simple_history keeps it with the change
         customer.save(update_fields=["email_consent", "consent_at", "consent_method", "updated_at"])
     OutboundMessage.objects.filter(customer=customer, status__in=(S.PLANNED, S.DRAFT)).update(
         status=S.SUPPRESSED, status_reason=reason[:200], updated_at=timezone.now()
@@ -237,7 +238,7 @@ def mail_event_process(*, event_id: int) -> str:
 
 def mail_events_sweep(*, older_than_seconds: int = 60, limit: int = 500) -> int:
     """Process events still `received` a minute after they came (their task was lost); returns how many."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     done = 0
     for pk in MailEvent.objects.filter(status=MailEvent.Status.RECEIVED, received_at__lte=cutoff) \
             .order_by("received_at").values_list("pk", flat=True)[:limit]:
@@ -343,7 +344,7 @@ def inbound_process(*, inbound_id: int) -> str:
 
 
 def _scope_check(*, user: User, scope: str) -> None:
-    from accounts.roles import is_owner
+    from crm.roles import is_owner
 
     if scope not in CalendarFeed.Scope.values:
         raise ValidationError({"scope": "Choose whose dates the calendar shows."})

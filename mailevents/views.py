@@ -1,6 +1,7 @@
 """Provider webhooks (delivery events and replies), and the staff calendar feed with its settings page."""
 
 import logging
+from typing import cast
 
 from anymail.exceptions import (
     AnymailConfigurationError,
@@ -26,6 +27,7 @@ from anymail.webhooks.sendgrid import (
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -34,8 +36,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.roles import is_owner
 from crm.forms import form_add_errors
+from crm.roles import is_owner
 from mailevents.calendars import calendar_feed_ics
 from mailevents.forms import CalendarFeedForm
 from mailevents.models import CalendarFeed
@@ -111,14 +113,15 @@ def _feed_url(request: HttpRequest, feed: CalendarFeed | None) -> str:
 @require_http_methods(["GET", "POST"])
 def calendar_settings(request: HttpRequest) -> HttpResponse:
     """Show the user's secret calendar URL; make a new one (the old stops working) or revoke it."""
-    owner = is_owner(request.user)
-    feed = CalendarFeed.objects.filter(user=request.user, revoked_at__isnull=True).first()
+    user = cast(User, request.user)  # LoginRequiredMiddleware: never anonymous here
+    owner = is_owner(user)
+    feed = CalendarFeed.objects.filter(user=user, revoked_at__isnull=True).first()
     form = CalendarFeedForm(request.POST or None, owner=owner, initial={"scope": feed.scope if feed else "mine"})
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                calendar_feed_create(user=request.user, scope=form.cleaned_data["scope"])
+                calendar_feed_create(user=user, scope=form.cleaned_data["scope"])
             except ValidationError as error:
                 form_add_errors(form, error)
             else:
@@ -132,6 +135,6 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def calendar_revoke(request: HttpRequest) -> HttpResponse:
-    if calendar_feed_revoke(user=request.user):
+    if calendar_feed_revoke(user=cast(User, request.user)):
         messages.success(request, "Calendar address revoked: subscribed calendars stop updating.")
     return redirect("mailevents:calendar_settings")

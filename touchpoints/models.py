@@ -5,7 +5,6 @@ from simple_history.models import HistoricalRecords
 
 from customers.models import Customer, Product
 
-
 KIND_ICONS = {
     "visit": "shop", "purchase": "bag-check", "call": "telephone", "email": "envelope", "message": "chat-dots",
     "event": "calendar-event", "feedback": "megaphone", "gift": "gift", "note": "sticky",

@@ -1,0 +1,212 @@
+"""The relationship figures kept on the customer (health, stage, closeness), from the touchpoints.
+
+The rules live once, in `customers.health`; this module feeds them. Two paths apply them and must
+agree: `customer_figures_compute` / `customer_figures_refresh` (one customer, Python, run by the
+touchpoint service in its transaction) and `customer_figures_recompute_all` (every customer, a few
+set-based SQL statements, run nightly so time passing cools people down). Tests check both.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count, DateTimeField, IntegerField, Q, Sum
+
+from crm.expressions import Whole
+from crm.models import ShopSettings
+from crm.prepared import PreparedQuery
+from customers.health import (
+    FREQUENCY_WINDOW_DAYS,
+    SENTIMENT_WINDOW_DAYS,
+    closeness_for,
+    figures_sql,
+    health_for,
+    stage_for,
+)
+from customers.models import Customer
+from touchpoints.models import Touchpoint
+
+# Read on every touchpoint logged (crm.prepared): built once, they cost PostgreSQL's time only.
+_feedback_totals = PreparedQuery(
+    lambda customer_id, since, now: Touchpoint.objects
+    .filter(customer_id=customer_id, kind="feedback").order_by()
+    .values_list(Whole(Count("pk", filter=Q(feedback_kind="praise"))),
+                 Whole(Sum("sentiment", filter=Q(happened_at__gte=since, happened_at__lte=now)))),
+    customer_id=IntegerField(), since=DateTimeField(), now=DateTimeField(),
+)
+_referral_buyers = PreparedQuery(
+    lambda customer_id: Customer.objects.filter(referred_by_id=customer_id, purchase_count__gt=0).order_by()
+    .values_list(Whole(Count("*")), flat=True),
+    customer_id=IntegerField(),
+)
+
+
+def _feedback_inputs(customer_id: int, now: datetime) -> tuple[int, int]:
+    """(praise count ever, net sentiment of the last SENTIMENT_WINDOW_DAYS days) for one customer."""
+    [(praises, sentiment)] = _feedback_totals.fetch(
+        customer_id=customer_id, since=now - timedelta(days=SENTIMENT_WINDOW_DAYS), now=now
+    )
+    return praises or 0, sentiment or 0
+
+
+def _figures_for(customer: Customer, now: datetime, default_cadence: int) -> dict:
+    praises, sentiment = _feedback_inputs(customer.pk, now)
+    [referral_buyers] = _referral_buyers.fetch(customer_id=customer.pk)
+    return {
+        "health": health_for(
+            last_touchpoint_at=customer.last_touchpoint_at,
+            cadence_days=customer.cadence_days or default_cadence,
+            now=now,
+            touchpoints_90d=customer.touchpoints_90d,
+            recent_sentiment=sentiment,
+        ),
+        "stage": stage_for(
+            purchase_count=customer.purchase_count, referral_buyers=referral_buyers, praise_count=praises
+        ),
+        "closeness": closeness_for(
+            last_touchpoint_at=customer.last_touchpoint_at,
+            now=now,
+            touchpoints_90d=customer.touchpoints_90d,
+            lifetime_spend=customer.lifetime_spend,
+            referral_buyers=referral_buyers,
+            praise_count=praises,
+            recent_sentiment=sentiment,
+        ),
+        "figures_updated_at": now,
+    }
+
+
+def customer_figures_compute(*, customer: Customer, now: datetime, default_cadence: int | None = None) -> dict:
+    """One customer's health, stage and closeness from its counters, without writing (2 indexed queries).
+
+    The caller writes them, e.g. in the same UPDATE as the counters (touchpoint service).
+    """
+    if default_cadence is None:
+        default_cadence = ShopSettings.load().default_cadence_days
+    return _figures_for(customer, now, default_cadence)
+
+
+def customer_referrer_refresh(*, customer: Customer, now: datetime, default_cadence: int | None = None) -> None:
+    """Recompute the figures of whoever referred `customer` (their friend's first purchase counts for them)."""
+    if not customer.referred_by_id:
+        return
+    referrer = Customer.objects.filter(pk=customer.referred_by_id).first()
+    if referrer is None:
+        return
+    if default_cadence is None:
+        default_cadence = ShopSettings.load().default_cadence_days
+    Customer.objects.filter(pk=referrer.pk).update(**_figures_for(referrer, now, default_cadence))
+
+
+def customer_figures_refresh(*, customer: Customer, now: datetime) -> None:
+    """Recompute one customer's health, stage and closeness from its counters (a few indexed queries).
+
+    A referred friend's purchase makes the referrer an advocate, so the referrer is refreshed too.
+    """
+    default_cadence = ShopSettings.load().default_cadence_days
+    figures = _figures_for(customer, now, default_cadence)
+    for name, value in figures.items():
+        setattr(customer, name, value)
+    Customer.objects.filter(pk=customer.pk).update(**figures)
+    if customer.referred_by_id and customer.purchase_count > 0:
+        customer_referrer_refresh(customer=customer, now=now, default_cadence=default_cadence)
+
+
+@transaction.atomic
+def customer_figures_recompute_all(*, now: datetime) -> int:
+    """Recompute every customer's figures from the touchpoints, set-based; returns customers changed.
+
+    A handful of statements whatever the number of customers: build a temporary table with one
+    row per customer (one grouped pass over the touchpoints, the rules applied as CASE
+    expressions), index it, UPDATE … FROM it, drop it. Same rules as customer_figures_refresh.
+    """
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    touchpoints = quote(Touchpoint._meta.db_table)
+    customers = quote(Customer._meta.db_table)
+    agg = quote("rapport_figures_agg")
+    default_cadence = ShopSettings.load().default_cadence_days
+    cadences = sorted(
+        {default_cadence}
+        # order_by(): the model's default ordering would otherwise join the DISTINCT (a 100,000-row sort).
+        | set(
+            Customer.objects.filter(cadence_days__isnull=False).order_by()
+            .values_list("cadence_days", flat=True).distinct()
+        )
+    )
+    # The inputs per customer, one row each. LEFT JOINs keep customers with no touchpoints.
+    inputs_sql = f"""
+        WITH t AS (
+            SELECT customer_id,
+                   MAX(happened_at) AS last_at,
+                   SUM(CASE WHEN happened_at >= %s AND happened_at <= %s THEN 1 ELSE 0 END) AS n90,
+                   SUM(CASE WHEN kind = 'purchase' THEN 1 ELSE 0 END) AS purchases,
+                   SUM(CASE WHEN kind = 'purchase' THEN COALESCE(amount, 0) ELSE 0 END) AS spend,
+                   MIN(CASE WHEN kind = 'purchase' THEN happened_at END) AS first_purchase,
+                   SUM(CASE WHEN kind = 'feedback' AND feedback_kind = 'praise' THEN 1 ELSE 0 END) AS praises,
+                   SUM(CASE WHEN kind = 'feedback' AND happened_at >= %s AND happened_at <= %s
+                            THEN COALESCE(sentiment, 0) ELSE 0 END) AS sentiment
+            FROM {touchpoints}
+            GROUP BY customer_id
+        ),
+        r AS (
+            SELECT c2.referred_by_id AS customer_id, COUNT(*) AS buyers
+            FROM {customers} c2 JOIN t ON t.customer_id = c2.id
+            WHERE c2.referred_by_id IS NOT NULL AND t.purchases > 0
+            GROUP BY c2.referred_by_id
+        )
+        SELECT c.id AS customer_id, COALESCE(c.cadence_days, %s) AS cadence,
+               t.last_at AS last_at, COALESCE(t.n90, 0) AS n90, COALESCE(t.purchases, 0) AS purchases,
+               COALESCE(t.spend, 0) AS spend, t.first_purchase AS first_purchase,
+               COALESCE(t.praises, 0) AS praises, COALESCE(t.sentiment, 0) AS sentiment,
+               COALESCE(r.buyers, 0) AS buyers
+        FROM {customers} c
+        LEFT JOIN t ON t.customer_id = c.id
+        LEFT JOIN r ON r.customer_id = c.id
+    """
+    inputs_params = [
+        adapt(now - timedelta(days=FREQUENCY_WINDOW_DAYS)), adapt(now),
+        adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)), adapt(now),
+        default_cadence,
+    ]
+    select_sql, select_params = figures_sql(inputs_sql, now=now, cadences=cadences)
+    sql = f"CREATE TEMPORARY TABLE {agg} AS {select_sql}"
+    params = [*select_params, *inputs_params]
+    # Only rows whose figures change are written: every write updates all of the customer
+    # table's indexes (trigram ones included), and on a given night few customers change.
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    changed = " OR ".join(
+        f"{customers}.{column} {differs} a.{source}"
+        for column, source in (
+            ("last_touchpoint_at", "last_at"), ("touchpoints_90d", "n90"), ("purchase_count", "purchases"),
+            ("lifetime_spend", "spend"), ("first_purchase_at", "first_purchase"), ("health", "health"),
+            ("stage", "stage"), ("closeness", "closeness"),
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {agg}")
+        cursor.execute(sql, params)
+        # Without an index and statistics PostgreSQL joins the fresh table by nested loops
+        # (minutes at 100,000 customers instead of seconds).
+        cursor.execute(f"CREATE INDEX {quote('rapport_figures_agg_customer')} ON {agg} (customer_id)")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {agg}")
+        cursor.execute(
+            f"""
+            UPDATE {customers} SET
+                last_touchpoint_at = a.last_at,
+                touchpoints_90d = a.n90,
+                purchase_count = a.purchases,
+                lifetime_spend = a.spend,
+                first_purchase_at = a.first_purchase,
+                health = a.health,
+                stage = a.stage,
+                closeness = a.closeness,
+                figures_updated_at = %s
+            FROM {agg} a
+            WHERE a.customer_id = {customers}.id AND ({changed})
+            """,
+            [adapt(now)],
+        )
+        updated = cursor.rowcount
+        cursor.execute(f"DROP TABLE {agg}")
+    return updated
