@@ -34,7 +34,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from crm.forms import form_add_errors
 from crm.roles import is_owner
@@ -93,7 +93,7 @@ def webhook(request: HttpRequest, provider: str, direction: str) -> HttpResponse
 
 
 @login_not_required
-@require_GET
+@require_safe  # calendar apps may ask with HEAD first
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     """The .ics a phone or Outlook subscribes to; the URL's token is the secret, so no login."""
     feed = calendar_feed_live(token=token)

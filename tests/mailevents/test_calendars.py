@@ -149,3 +149,8 @@ def test_staff_cannot_take_the_whole_shops_calendar(staff_client, staff):
 def test_the_settings_page_needs_a_login(client):
     response = client.get(reverse("mailevents:calendar_settings"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_a_calendar_app_may_check_the_feed_with_head(client, staff):
+    feed = calendar_feed_create(user=staff)
+    assert client.head(reverse("mailevents:calendar_feed", args=[feed.token])).status_code == 200
