@@ -38,8 +38,9 @@ def _yearly_dates(*, day: int, month: int, start: date, end: date, leap_day_on_m
     return found
 
 
-def _card_url(customer_id: int) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("customers:detail", args=[customer_id])
+def _card_urls() -> str:
+    """"https://…/customers/{}/": reversed once per feed, not once per entry (a shop's feed has thousands)."""
+    return settings.SITE_URL.rstrip("/") + reverse("customers:detail", args=[987654321]).replace("987654321", "{}")
 
 
 def _all_day(*, uid: str, day: date, summary: str, description: str, stamp: datetime) -> ICalEvent:
@@ -72,6 +73,7 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
     dates = ImportantDate.objects.filter(customer__in=customers).select_related("customer").order_by("pk")
     who = "the shop" if whole_shop else (feed.user.get_full_name() or feed.user.get_username())
 
+    card_url = _card_urls().format
     cal = calendar_new(prodid="-//Rapport//Staff calendar//EN")
     cal.add("x-wr-calname", f"{shop.name}: birthdays and follow-ups ({who})")
     cal.add("x-wr-timezone", shop.time_zone)
@@ -87,7 +89,7 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
             turns = f" (turns {day.year - customer.birthday_year})" if customer.birthday_year else ""
             cal.add_component(_all_day(
                 uid=f"birthday-{customer.pk}-{day.year}", day=day, stamp=now,
-                summary=f"Birthday: {customer.full_name}{turns}", description=_card_url(customer.pk),
+                summary=f"Birthday: {customer.full_name}{turns}", description=card_url(customer.pk),
             ))
     for important in dates:
         for day in _yearly_dates(day=important.date_day, month=important.date_month, start=start, end=end,
@@ -95,7 +97,7 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
             cal.add_component(_all_day(
                 uid=f"date-{important.pk}-{day.year}", day=day, stamp=now,
                 summary=f"{important.label}: {important.customer.full_name}",
-                description=_card_url(important.customer_id),
+                description=card_url(important.customer_id),
             ))
     for followup in followups.select_related("customer", "assignee").order_by("due_date", "pk"):
         overdue = followup.due_date < today
@@ -106,6 +108,6 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
             # Overdue ones sit on today until they are done, so they are not lost in the past.
             uid=f"followup-{followup.pk}", day=today if overdue else followup.due_date, stamp=now,
             summary=f"{'Overdue: ' if overdue else ''}{followup.reason}: {followup.customer.full_name}{for_whom}",
-            description=(f"Due {followup.due_date:%d %b %Y}. " if overdue else "") + _card_url(followup.customer_id),
+            description=(f"Due {followup.due_date:%d %b %Y}. " if overdue else "") + card_url(followup.customer_id),
         ))
     return cal.to_ical()
