@@ -4,6 +4,7 @@ import logging
 from typing import cast
 
 from anymail.exceptions import (
+    AnymailAPIError,
     AnymailConfigurationError,
     AnymailWebhookValidationFailure,
 )
@@ -86,6 +87,11 @@ def webhook(request: HttpRequest, provider: str, direction: str) -> HttpResponse
         mail_event_refused_record(provider=provider, body=request.body, reason=f"{direction}: {exc}")
         log.warning("Refused a %s %s webhook call: %s", provider, direction, exc)
         return HttpResponse("Refused: signature or password check failed.", status=400, content_type="text/plain")
+    except (AnymailAPIError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        # Past the check but not in the provider's shape (not JSON, fields missing): kept, answered 400.
+        mail_event_refused_record(provider=provider, body=request.body, reason=f"{direction}: unreadable: {exc!r}")
+        log.warning("Unreadable %s %s webhook call: %r", provider, direction, exc)
+        return HttpResponse("Refused: not a payload this webhook understands.", status=400, content_type="text/plain")
     except AnymailConfigurationError as exc:
         # e.g. Mailgun's signing key is not set: the provider is not connected, so there is nothing here.
         log.warning("A %s webhook was called but the provider is not configured: %s", provider, exc)

@@ -22,9 +22,13 @@ def post_webhook(client, provider: str, body: bytes, *, auth: str | None = None,
     """POST a body as the provider would: JSON, basic auth, and SNS's headers for Amazon SES."""
     headers = {"HTTP_AUTHORIZATION": auth if auth is not None else basic_auth()}
     if provider == "amazon_ses":
-        envelope = json.loads(body)
-        headers.update(HTTP_X_AMZ_SNS_MESSAGE_TYPE=envelope["Type"], HTTP_X_AMZ_SNS_MESSAGE_ID=envelope["MessageId"],
-                       HTTP_X_AMZ_SNS_TOPIC_ARN=envelope["TopicArn"])
+        try:
+            envelope = json.loads(body)
+            headers.update(HTTP_X_AMZ_SNS_MESSAGE_TYPE=envelope["Type"],
+                           HTTP_X_AMZ_SNS_MESSAGE_ID=str(envelope["MessageId"]),
+                           HTTP_X_AMZ_SNS_TOPIC_ARN=envelope.get("TopicArn", ""))
+        except (ValueError, TypeError, KeyError):  # a broken body gets no SNS headers, as from a stranger
+            pass
     url = reverse("mailevents:webhook", args=[provider, direction])
     return client.post(url, data=body, content_type="application/json", **headers)
 

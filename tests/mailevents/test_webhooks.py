@@ -276,3 +276,37 @@ def test_an_event_that_beats_the_sender_recording_the_id_is_matched_by_the_row_i
     message.refresh_from_db()
     assert message.delivery_status == "delivered"
     assert message.status == "sending"  # the sender's own columns are left to the sender
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("body", [b"not json at all", b"[1, 2]", b'"just a string"'])
+def test_a_payload_that_is_not_the_providers_json_gets_a_400_and_is_kept_as_refused(client, ada, provider, body):
+    message = sent_to(ada, provider)
+
+    response = post_webhook(client, provider, body)
+
+    assert response.status_code == 400
+    assert MailEvent.objects.get().status == "refused"
+    message.refresh_from_db()
+    assert message.delivery_status == ""
+
+
+@pytest.mark.parametrize("provider", ["postmark", "amazon_ses"])
+@pytest.mark.parametrize("inner", [{}, {"RecordType": "Bounce"}, {"eventType": "Bounce", "bounce": {}}])
+def test_json_in_a_shape_no_event_has_changes_nothing(client, ada, provider, inner,
+                                                       django_capture_on_commit_callbacks):
+    body = json.dumps(inner).encode()
+    if provider == "amazon_ses":
+        body = json.dumps({"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:eu-west-1:1:t",
+                           "Message": body.decode()}).encode()
+    message = sent_to(ada, provider)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_webhook(client, provider, body)
+
+    assert response.status_code in (200, 400)
+    message.refresh_from_db()
+    assert message.delivery_status == ""
+    assert not Suppression.objects.exists()
+    ada.refresh_from_db()
+    assert ada.email_consent is True
