@@ -315,8 +315,14 @@ def inbound_process(*, inbound_id: int) -> str:
         inbound = InboundMail.objects.select_for_update().filter(pk=inbound_id).first()
         if inbound is None or inbound.status != InboundMail.Status.RECEIVED:
             return inbound.status if inbound else "missing"
-        reply = reply_parse(bytes(inbound.raw))
         inbound.processed_at = timezone.now()
+        try:
+            reply = reply_parse(bytes(inbound.raw))
+        except (ValueError, LookupError, TypeError, AttributeError, IndexError) as exc:
+            # A mangled message must not come back to the sweep every five minutes: kept, marked, left.
+            inbound.status, inbound.outcome = InboundMail.Status.UNMATCHED, f"Unreadable: {exc!r}"[:300]
+            inbound.save()
+            return inbound.status
         if reply.auto_reason:
             inbound.status, inbound.outcome = InboundMail.Status.AUTO_REPLY, reply.auto_reason[:300]
             inbound.save()

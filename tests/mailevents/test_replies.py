@@ -159,3 +159,13 @@ def test_the_inbound_webhook_refuses_a_wrong_password(client):
                             auth="Basic bm86cGU=")
     assert response.status_code == 400
     assert not InboundMail.objects.exists()
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x00\xff\xfe garbage", b"From: =?bogus?Q?x?=\r\nSubject: =?utf-8?B?####?=\r\n\r\nhi",
+                                 b"Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nbroken"])
+def test_a_mangled_message_is_kept_and_never_crashes_the_task(raw, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        inbound = inbound_store(source="imap", raw=raw)
+    inbound.refresh_from_db()
+    assert inbound.status in ("unmatched", "auto_reply")
+    assert not Touchpoint.objects.exists()
