@@ -165,7 +165,8 @@ def _message_for(event: MailEvent) -> OutboundMessage | None:
         found = OutboundMessage.objects.filter(provider_message_id=event.provider_message_id).first()
         if found:
             return found
-    outbox_id = str((event.metadata or {}).get("rapport_outbox", ""))
+    metadata = event.metadata if isinstance(event.metadata, dict) else {}
+    outbox_id = str(metadata.get("rapport_outbox", ""))
     if outbox_id.isdigit() and event.recipient:
         return OutboundMessage.objects.filter(pk=int(outbox_id), to_email__iexact=event.recipient).first()
     return None
