@@ -9,6 +9,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower, Upper
 from simple_history.models import HistoricalRecords
 
+from crm.models import HistoryNotes
+
 # Days in each month with 29 February allowed: a birthday has no year to check against.
 MAX_DAY_IN_MONTH = {m: (29 if m == 2 else calendar.monthrange(2001, m)[1]) for m in range(1, 13)}
 
@@ -64,7 +66,7 @@ class Product(models.Model):
         return self.name
 
 
-class Customer(models.Model):
+class Customer(HistoryNotes, models.Model):
     class ConsentMethod(models.TextChoices):
         IN_PERSON = "in_person", "Asked in person"
         SIGNED_FORM = "signed_form", "Signed form"
@@ -221,7 +223,7 @@ HEALTH_LABELS = dict(Customer.Health.choices)
 STAGE_LABELS = dict(Customer.Stage.choices)
 
 
-class ImportantDate(models.Model):
+class ImportantDate(HistoryNotes, models.Model):
     """Anniversaries, children's birthdays: a day and month, with an optional year."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="important_dates")
@@ -243,7 +245,7 @@ class ImportantDate(models.Model):
         validate_day_month_year(self.date_day, self.date_month, self.date_year, "date")
 
 
-class FollowUp(models.Model):
+class FollowUp(HistoryNotes, models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         SNOOZED = "snoozed", "Snoozed"

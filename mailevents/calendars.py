@@ -14,6 +14,7 @@ from icalendar import Event as ICalEvent
 
 from automations.models import Automation
 from community.ics import calendar_new, uid_host
+from crm.clock import shop_today
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp, ImportantDate
 from mailevents.models import CalendarFeed
@@ -58,7 +59,7 @@ def _all_day(*, uid: str, day: date, summary: str, description: str, stamp: date
 def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
     """The whole feed in a fixed number of queries (shop, setting, customers, dates, follow-ups)."""
     shop = ShopSettings.load()
-    today = now.astimezone(shop.tz).date()
+    today = shop_today(now, shop.tz)
     start, end = today - timedelta(days=DAYS_BACK), today + timedelta(days=DAYS_AHEAD)
     # The shop's choice for birthday greetings (automations settings); no row yet means the default, 28 February.
     leap_rule = bool(Automation.objects.filter(kind=Automation.Kind.BIRTHDAY)

@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import secrets
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -22,10 +21,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from automations.models import EmailOptOut, OutboundMessage
-from automations.schedule import local_today
 from automations.services import customer_unsubscribe
 from automations.suppression import suppression_add
-from crm.models import ShopSettings
+from crm.clock import shop_today
+from crm.tasks import enqueue_on_commit
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
 from mailevents.models import CalendarFeed, InboundMail, MailEvent
@@ -42,29 +41,6 @@ DELIVERY_RANK: dict[str, int] = {D.DEFERRED: 1, D.SOFT_BOUNCE: 2, D.DELIVERED: 3
 # Postmark names the kind of bounce; these mean the address will never work.
 POSTMARK_HARD_BOUNCES = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "Blocked", "DMARCPolicy"}
 RAW_LIMIT = 4_000  # characters of a refused request kept for the owner to look at (a flood stays small)
-
-
-def task_enqueue_after_commit(task: Any, **kwargs: Any) -> None:
-    """Queue `task` once the transaction commits, from a thread: a dead broker must not hold up a webhook.
-
-    Never raises: every row this queues is also found by a periodic sweep.
-    """
-
-    def enqueue() -> None:
-        try:
-            task.apply_async(kwargs=kwargs, retry=False)
-        except Exception:  # broker down: kombu/redis errors vary; the sweep picks the row up
-            log.warning("Could not queue %s(%s); the sweep will process it", task.name, kwargs, exc_info=True)
-
-    def enqueue_soon() -> None:
-        from crm.celery import app
-
-        if app.conf.task_always_eager:
-            enqueue()
-        else:
-            threading.Thread(target=enqueue, name=f"enqueue-{task.name}", daemon=True).start()
-
-    transaction.on_commit(enqueue_soon)
 
 
 # --- delivery events ----------------------------------------------------------------------------------
@@ -118,7 +94,7 @@ def mail_event_record(*, provider: str, event: Any) -> MailEvent | None:
             row.save()
     except IntegrityError:
         return None
-    task_enqueue_after_commit(mail_event_process_task, event_id=row.pk)
+    enqueue_on_commit(mail_event_process_task, backstop="the mail events sweep, every 5 minutes", event_id=row.pk)
     return row
 
 
@@ -189,8 +165,8 @@ def _consent_off(*, customer: Customer, reason: str) -> None:
         customer.email_consent = False
         customer.consent_at = None
         customer.consent_method = ""
-        customer._history_user = None  # type: ignore[attr-defined]  # the mail service reported it, no staff member did
-        customer._change_reason = reason[:100]  # type: ignore[attr-defined]  # simple_history keeps it with the change
+        customer._history_user = None  # the mail service reported it, no staff member did
+        customer._change_reason = reason[:100]  # simple_history keeps it with the change
         customer.save(update_fields=["email_consent", "consent_at", "consent_method", "updated_at"])
     OutboundMessage.objects.filter(customer=customer, status__in=(S.PLANNED, S.DRAFT)).update(
         status=S.SUPPRESSED, status_reason=reason[:200], updated_at=timezone.now()
@@ -275,7 +251,7 @@ def inbound_store(*, source: str, raw: bytes) -> InboundMail | None:
             row.save()
     except IntegrityError:
         return None
-    task_enqueue_after_commit(inbound_process_task, inbound_id=row.pk)
+    enqueue_on_commit(inbound_process_task, backstop="the mail events sweep, every 5 minutes", inbound_id=row.pk)
     return row
 
 
@@ -340,7 +316,7 @@ def inbound_process(*, inbound_id: int) -> str:
         reason = f"Reply to {customer.display_name}"[:200]
         if not FollowUp.objects.filter(customer=customer, status=FollowUp.Status.OPEN, reason=reason).exists():
             followup_open(customer=customer, reason=reason, opened_by=None,
-                          due_date=local_today(now, ShopSettings.load().tz), source=FollowUp.Source.AUTOMATION)
+                          due_date=shop_today(now), source=FollowUp.Source.AUTOMATION)
         inbound.status, inbound.customer, inbound.touchpoint = InboundMail.Status.LOGGED, customer, touchpoint
         inbound.outcome = how
         inbound.save()

@@ -1,7 +1,6 @@
 """Provider webhooks (delivery events and replies), and the staff calendar feed with its settings page."""
 
 import logging
-from typing import cast
 
 from anymail.exceptions import (
     AnymailAPIError,
@@ -28,7 +27,6 @@ from anymail.webhooks.sendgrid import (
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -38,6 +36,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from crm.forms import form_add_errors
+from crm.http import ShopRequest
 from crm.roles import is_owner
 from mailevents.calendars import calendar_feed_ics
 from mailevents.forms import CalendarFeedForm
@@ -112,14 +111,14 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
-def _feed_url(request: HttpRequest, feed: CalendarFeed | None) -> str:
+def _feed_url(request: ShopRequest, feed: CalendarFeed | None) -> str:
     return request.build_absolute_uri(reverse("mailevents:calendar_feed", args=[feed.token])) if feed else ""
 
 
 @require_http_methods(["GET", "POST"])
-def calendar_settings(request: HttpRequest) -> HttpResponse:
+def calendar_settings(request: ShopRequest) -> HttpResponse:
     """Show the user's secret calendar URL; make a new one (the old stops working) or revoke it."""
-    user = cast(User, request.user)  # LoginRequiredMiddleware: never anonymous here
+    user = request.user
     owner = is_owner(user)
     feed = CalendarFeed.objects.filter(user=user, revoked_at__isnull=True).first()
     form = CalendarFeedForm(request.POST or None, owner=owner, initial={"scope": feed.scope if feed else "mine"})
@@ -140,7 +139,7 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def calendar_revoke(request: HttpRequest) -> HttpResponse:
-    if calendar_feed_revoke(user=cast(User, request.user)):
+def calendar_revoke(request: ShopRequest) -> HttpResponse:
+    if calendar_feed_revoke(user=request.user):
         messages.success(request, "Calendar address revoked: subscribed calendars stop updating.")
     return redirect("mailevents:calendar_settings")

@@ -128,10 +128,12 @@ def customer_figures_recompute_all(*, now: datetime) -> int:
     cadences = sorted(
         {default_cadence}
         # order_by(): the model's default ordering would otherwise join the DISTINCT (a 100,000-row sort).
-        | set(
-            Customer.objects.filter(cadence_days__isnull=False).order_by()
+        | {
+            cadence
+            for cadence in Customer.objects.filter(cadence_days__isnull=False).order_by()
             .values_list("cadence_days", flat=True).distinct()
-        )
+            if cadence is not None
+        }
     )
     # The inputs per customer, one row each. LEFT JOINs keep customers with no touchpoints.
     inputs_sql = f"""
