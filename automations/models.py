@@ -19,7 +19,7 @@ class OutboundMessage(models.Model):
         FAILED = "failed", "Failed"
         SUPPRESSED = "suppressed", "Suppressed"
         CANCELLED = "cancelled", "Cancelled"
-        UNKNOWN = "unknown", "Unknown (worker stopped mid-send)"
+        UNKNOWN = "unknown", "May have arrived"
 
     class Delivery(models.TextChoices):
         """What the provider reported after sending (its webhooks); the rank below decides which sticks."""
@@ -53,6 +53,11 @@ class OutboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Start of the retry window: a message gives up OUTBOX_RETRY_WINDOW after its first attempt.
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Written and committed just before SMTP DATA: without it nothing can have arrived, so a stuck
+    # or failed attempt is safely retried; with it and no answer, the message "may have arrived".
+    handed_over_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     status_reason = models.CharField(max_length=200, blank=True, help_text="Why it waits, or was not sent.")
@@ -188,6 +193,13 @@ class OutboxControl(models.Model):
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    # The circuit breaker, shared by every worker: set when the mail server stops answering (or
+    # answers 4xx to the whole session); while retry_at is in the future no worker tries to send.
+    mail_down_since = models.DateTimeField(null=True, blank=True)
+    mail_retry_at = models.DateTimeField(null=True, blank=True)
+    mail_failures = models.PositiveIntegerField(default=0)
+    mail_last_error = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return "Sending paused" if self.paused else "Sending on"

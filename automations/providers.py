@@ -1,24 +1,41 @@
-"""What the outbox needs from the mail transport, whichever backend is configured.
+"""What the outbox needs from a mail provider's API (django-anymail: Postmark, Mailgun, Amazon SES, Brevo,
+SendGrid), in the sender's terms (automations.transport): how far a failed send got, and the provider's id.
 
-SMTP raises smtplib errors that carry a code; django-anymail (Postmark, Mailgun, Amazon SES,
-Brevo, SendGrid) raises AnymailError. A provider refusing every recipient counts as a 550
-(failed, address suppressed); any other API or network error is temporary and retried, so the
-outbox's rules hold with every backend.
+- every recipient refused (e.g. Postmark's "inactive recipient") → like an SMTP 550: failed, suppressed;
+- the API answered with an error (429, 5xx, a bad key) or could not be reached → the service is unwell:
+  nothing was taken, the breaker waits and the row is tried again;
+- a message the API calls malformed (400/422) → this message only, retried until its window ends;
+- no answer after the request went out (a read timeout) → it may have arrived: `unknown`, never resent silently.
 """
 
-import smtplib
-
-from anymail.exceptions import AnymailError, AnymailRecipientsRefused
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.core.mail import EmailMessage
+from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import ConnectTimeout
 
-SEND_ERRORS: tuple[type[Exception], ...] = (smtplib.SMTPException, OSError, AnymailError)
+from automations.transport import DeliveryError, Stage
+
+PROVIDER_ERRORS: tuple[type[Exception], ...] = (AnymailError,)
 
 
-def provider_error_code(exc: Exception) -> int | None:
-    """An SMTP-like code for a provider's answer: 550 for refused recipients, else None (temporary)."""
+def provider_delivery_error(exc: AnymailError) -> DeliveryError:
+    """The DeliveryError (stage, SMTP-like code) the sender's rules expect for a provider's error."""
     if isinstance(exc, AnymailRecipientsRefused):
-        return 550
-    return None
+        return DeliveryError(Stage.RECIPIENT, exc, 550)
+    if isinstance(exc, AnymailRequestsAPIError):
+        status = getattr(exc, "status_code", None)
+        if status in (400, 422):
+            return DeliveryError(Stage.RECIPIENT, exc)
+        if status is not None:
+            return DeliveryError(Stage.SESSION, exc)
+        cause = exc.__cause__
+        if isinstance(cause, ConnectTimeout) or (
+            isinstance(cause, RequestsConnectionError) and "timed out" not in str(cause).lower()
+        ):
+            return DeliveryError(Stage.SESSION, exc)  # never connected: nothing went out
+        return DeliveryError(Stage.HANDED_OVER, exc)
+    # Refused before any request (an address or feature the provider cannot take): this message only.
+    return DeliveryError(Stage.RECIPIENT, exc)
 
 
 def provider_message_id(email: EmailMessage) -> str:

@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.db.models import Case, CharField, Count, Max, Q, Value, When
 from django.utils import timezone
 
-from automations.models import OutboundMessage
+from automations.models import OutboundMessage, OutboxControl
 from customers.models import Customer
 
 PAGE_SIZE = 50
@@ -16,6 +16,16 @@ def outbox_status_counts() -> dict[str, int]:
     for row in OutboundMessage.objects.order_by().values("status").annotate(n=Count("pk")):
         counts[row["status"]] = row["n"]
     return counts
+
+
+def outbox_mail_outage(*, control: OutboxControl, now=None) -> dict | None:
+    """While the mail breaker is open: since when the server has not answered and how many due rows wait."""
+    if control.mail_down_since is None:
+        return None
+    now = now or timezone.now()
+    waiting = OutboundMessage.objects.filter(status=OutboundMessage.Status.PLANNED, planned_at__lte=now).count()
+    return {"since": control.mail_down_since, "retry_at": control.mail_retry_at, "waiting": waiting,
+            "error": control.mail_last_error}
 
 
 def outbox_kinds() -> list[str]:

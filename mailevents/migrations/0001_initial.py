@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('automations', '0005_optout_via_provider'),
+        ('automations', '0007_optout_via_provider'),
         ('customers', '0005_list_last_seen_index'),
         ('touchpoints', '0002_touchpoint_kind_email_reply'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

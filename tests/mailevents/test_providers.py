@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from automations.links import customer_id_from_reply_address
-from automations.models import Suppression
+from automations.models import OutboxControl, Suppression
 from automations.sender import message_send
 from automations.suppression import email_hash
 from tests.automations.conftest import at
@@ -146,24 +146,51 @@ def test_postmark_an_inactive_recipient_fails_the_row_and_suppresses_the_address
     assert Suppression.objects.filter(email_hash=email_hash(email)).exists()
 
 
-def test_postmark_an_outage_is_retried_not_lost(postmark, time_machine, settings):
-    settings.OUTBOX_RETRY_BASE_SECONDS = 60
+def test_postmark_an_outage_opens_the_breaker_and_the_message_goes_once_it_is_back(postmark, time_machine, settings):
+    settings.OUTBOX_BREAKER_BASE_SECONDS = 30
     time_machine.move_to(at("2027-06-15 11:00"), tick=False)
     message = OutboundMessageFactory()
     postmark.answers.append((500, {"ErrorCode": 500, "Message": "Internal server error"}))
 
-    assert message_send(message_id=message.pk) == "retry"
+    # The API answered with an error: nothing was taken, so it is not "unknown"; every worker waits.
+    assert message_send(message_id=message.pk) == "mail_down"
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("planned", 1)
-    assert message.next_attempt_at == at("2027-06-15 11:01")
+    assert message.status_reason.startswith("Waiting for the mail server")
+    assert OutboxControl.load().mail_down_since == at("2027-06-15 11:00")
 
-    time_machine.move_to(at("2027-06-15 11:01"), tick=False)
+    time_machine.move_to(at("2027-06-15 11:00:30"), tick=False)
     postmark.answers.append((200, {"To": message.customer.email, "MessageID": "second-try", "ErrorCode": 0,
-                                   "Message": "OK", "SubmittedAt": "2027-06-15T11:01:00Z"}))
+                                   "Message": "OK", "SubmittedAt": "2027-06-15T11:00:30Z"}))
     assert message_send(message_id=message.pk) == "sent"
     message.refresh_from_db()
     assert (message.status, message.attempts, message.provider_message_id) == ("sent", 2, "second-try")
     assert len(postmark.requests) == 2
+    assert OutboxControl.load().mail_down_since is None
+
+
+def test_postmark_a_message_it_calls_malformed_is_retried_on_its_own(postmark, time_machine):
+    time_machine.move_to(at("2027-06-15 11:00"), tick=False)
+    message = OutboundMessageFactory()
+    postmark.answers.append((422, {"ErrorCode": 300, "Message": "Invalid 'From' address: 'x'."}))
+
+    assert message_send(message_id=message.pk) == "retry"
+
+    message.refresh_from_db()
+    assert (message.status, message.next_attempt_at is not None) == ("planned", True)
+    assert OutboxControl.load().mail_down_since is None  # the service itself is fine
+    assert not Suppression.objects.exists()
+
+
+def test_a_provider_that_cannot_be_reached_is_an_outage_not_an_unknown(settings, time_machine):
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "t", "POSTMARK_API_URL": f"http://127.0.0.1:{free_port()}/"}
+    time_machine.move_to(at("2027-06-15 11:00"), tick=False)
+    message = OutboundMessageFactory()
+
+    assert message_send(message_id=message.pk) == "mail_down"
+    message.refresh_from_db()
+    assert message.status == "planned"
 
 
 def test_mailgun_the_providers_message_id_is_stored_on_the_row(settings, provider_api, time_machine):

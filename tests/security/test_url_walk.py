@@ -36,6 +36,7 @@ OWNER_ONLY = {
     # shop settings, automations and the outbox
     "shop:settings", "automations:settings", "automations:pause", "automations:automation_save",
     "automations:template_edit", "automations:template_preview", "automations:outbox", "automations:resend",
+    "automations:resend_unknown", "automations:resend_failed",
     # the owner dashboard
     "dashboard:index", "dashboard:refresh", "dashboard:drifting_followup",
     # newsletters and organising events

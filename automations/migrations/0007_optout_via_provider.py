@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('automations', '0004_outbound_delivery_status'),
+        ('automations', '0006_outbound_delivery_status'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('automations', '0003_outbound_provider_message_id'),
+        ('automations', '0005_outbound_provider_message_id'),
     ]
 
     operations = [
