@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "dashboard",
     "dataio",
     "demo",
+    "mailevents",
 ]
 
 MIDDLEWARE = [
@@ -204,11 +205,19 @@ SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # kombu's Redis transport, except that losing Redis with unacked tasks does not kill the worker.
+    CELERY_BROKER_TRANSPORT = "crm.redis_transport:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Longer than any task, so a slow task is not redelivered while it runs.
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
         "unacked_restore_interval": 2,
         "unacked_restore_throttle": 1,
+        # Issue 14: a Redis restart must not kill the worker. Bounded socket waits and a
+        # periodic PING make a dead connection fail fast and be rebuilt by the retry below.
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        "retry_on_timeout": True,
+        "health_check_interval": 10,
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -232,6 +241,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep reconnecting to the broker for as long as it takes (the default gives up after 100 tries
+# and the worker exits); the outbox in the database is the truth, so nothing is lost meanwhile.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
 # Each app adds its periodic tasks here (see crm/celery.py); times are UTC.
 CELERY_BEAT_SCHEDULE: dict = {}
 # Dashboard (issue #5): every customer's figures for the passage of time, health/ring snapshots and
@@ -247,7 +261,15 @@ CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "automations.tasks.outbox_sweep_
 # A row `sending` longer than this (a worker died mid-send) becomes `unknown`; keep it above EMAIL_TIMEOUT.
 OUTBOX_SENDING_TIMEOUT = env.int("OUTBOX_SENDING_TIMEOUT", default=600)
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
-OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
+# Issue 14 (docs/outbox.md): a message with temporary errors is retried for this long after its
+# first attempt (backoff from the base up to the maximum), then fails.
+OUTBOX_RETRY_WINDOW_SECONDS = env.int("OUTBOX_RETRY_WINDOW_SECONDS", default=24 * 3600)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+# The mail breaker: after a connection-level failure nobody sends for base, 2×base… up to max seconds.
+OUTBOX_BREAKER_BASE_SECONDS = env.int("OUTBOX_BREAKER_BASE_SECONDS", default=30)
+OUTBOX_BREAKER_MAX_SECONDS = env.int("OUTBOX_BREAKER_MAX_SECONDS", default=300)
+# How long a worker keeps trying to write down a send's result while the database is unreachable.
+OUTBOX_RECORD_RETRY_SECONDS = env.int("OUTBOX_RECORD_RETRY_SECONDS", default=60)
 # Community (issue #7): scheduled newsletters are planned when due; day-before event reminders.
 CELERY_BEAT_SCHEDULE["newsletters-plan-due"] = {"task": "community.tasks.newsletters_plan_due_task", "schedule": 60}
 CELERY_BEAT_SCHEDULE["event-reminders-plan"] = {"task": "community.tasks.event_reminders_plan_task", "schedule": 15 * 60}
@@ -305,3 +327,32 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Mail providers, delivery events, replies, calendars (issue 17; docs/mail-providers.md) ----------
+# EMAIL_PROVIDER=postmark|mailgun|amazon_ses|brevo|sendgrid sends through django-anymail with the
+# provider's key from the environment; without it EMAIL_URL (SMTP) or the files under var/mail/ stay.
+MAIL_PROVIDERS = ("postmark", "mailgun", "amazon_ses", "brevo", "sendgrid")
+EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="").strip().lower()
+if EMAIL_PROVIDER:
+    if EMAIL_PROVIDER not in MAIL_PROVIDERS:
+        from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+        raise ImproperlyConfigured(f"EMAIL_PROVIDER must be one of {', '.join(MAIL_PROVIDERS)}")
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+# Keys are read from variables of the same name; Amazon SES uses boto3's own AWS_* variables.
+ANYMAIL = {
+    name: env(name)
+    for name in ("POSTMARK_SERVER_TOKEN", "MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN", "MAILGUN_API_URL",
+                 "MAILGUN_WEBHOOK_SIGNING_KEY", "BREVO_API_KEY", "SENDGRID_API_KEY")
+    if env(name, default="")
+}
+# "user:password" that each provider's webhook URL carries (basic auth); Mailgun's are also signed.
+if env("ANYMAIL_WEBHOOK_SECRET", default=""):
+    ANYMAIL["WEBHOOK_SECRET"] = env.list("ANYMAIL_WEBHOOK_SECRET")
+# Replies: every customer email's Reply-To is this mailbox with a per-customer tag (box+r42.<sig>@domain).
+# Empty: the address in DEFAULT_FROM_EMAIL.
+REPLY_TO_EMAIL = env("REPLY_TO_EMAIL", default="")
+# A plain mailbox polled for replies: imaps://user:password@host:993/INBOX (imap:// for no TLS). Empty: off.
+IMAP_URL = env("IMAP_URL", default="")
+CELERY_BEAT_SCHEDULE["mail-events-sweep"] = {"task": "mailevents.tasks.mail_events_sweep_task", "schedule": 5 * 60}
+CELERY_BEAT_SCHEDULE["imap-poll"] = {"task": "mailevents.tasks.imap_poll_task", "schedule": 60}
