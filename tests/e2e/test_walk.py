@@ -34,7 +34,13 @@ SERIOUS = {"serious", "critical"}
 SKIP_PREFIXES = ("admin/",)  # Django's own admin is not Rapport's to fix
 
 # Values for parameters the model-name rule cannot guess; keyed "namespace:name.param" or "param".
-PARAMS: dict[str, object] = {}
+PARAMS: dict[str, object] = {
+    # A provider's webhook takes POSTs only (a GET is a 405, left out); these values just build its URL.
+    "mailevents:webhook.provider": "mailgun",
+    "mailevents:webhook.direction": "tracking",
+    # The calendar feed is an .ics, not a page (left out); a made-up token builds its URL.
+    "mailevents:calendar_feed.token": "walk-no-such-feed",
+}
 
 
 @dataclass
