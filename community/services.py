@@ -174,18 +174,17 @@ def newsletter_send_test(*, newsletter: Newsletter, customer: Customer | None, t
     Not through the outbox: it goes to the owner's own address, is not a message to a
     customer, and must arrive now rather than after quiet hours or caps.
     """
-    from django.core.mail import EmailMultiAlternatives
-
-    from community.rendering import newsletter_render_for
+    from automations.emails import email_build
 
     if not to_user.email:
         raise ValidationError("Your account has no email address: add one to receive tests.")
-    rendered = newsletter_render_for(newsletter=newsletter, customer=customer)
-    email = EmailMultiAlternatives(
-        subject=f"[Test] {rendered.subject}", body=rendered.text, to=[to_user.email],
+    # An unsaved row, as the planner would make it, so the same code builds footer and links.
+    message = OutboundMessage(
+        customer=customer, staff_user=None if customer else to_user,
+        recipient_key=f"c:{customer.pk}" if customer else f"u:{to_user.pk}", kind=NEWSLETTER,
+        occasion_key=newsletter.occasion_key, to_email=to_user.email, context={"newsletter_id": newsletter.pk},
     )
-    email.attach_alternative(rendered.html, "text/html")
-    email.send()
+    email_build(message, test=True).send()
 
 
 # --- Events ------------------------------------------------------------------------

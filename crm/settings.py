@@ -5,9 +5,12 @@ to files under var/); DATABASE_URL, REDIS_URL and EMAIL_URL switch to
 PostgreSQL, Redis and SMTP with no code change.
 """
 
+import os
+import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -18,8 +21,41 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
-# A development key only works with DEBUG on; production must set SECRET_KEY.
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)
+
+# "Local HTTP" is a shop running Rapport on its own machine over http://127.0.0.1 (`make run`):
+# DEBUG may be off, but there is no HTTPS, so Secure cookies, the SSL redirect and HSTS would lock
+# everyone out. It is on only while no production setting is given: setting SECRET_KEY or
+# ALLOWED_HOSTS (every real deployment must) turns it off, and with it the HTTPS-only defaults
+# below come back, so `manage.py check --deploy` stays clean there. LOCAL_HTTP=False/True forces it.
+LOCAL_HTTP = env.bool("LOCAL_HTTP", default=not ("SECRET_KEY" in env or "ALLOWED_HOSTS" in env))
+
+
+def _local_secret_key(path: Path) -> str:
+    """The key kept in var/secret_key, made once (0600, written whole then linked, so the web
+    workers, the Celery worker and beat starting together all read the same complete key)."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(50))
+    try:
+        os.link(tmp, path)  # fails if another process got there first: then theirs is the key
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
+
+
+if "SECRET_KEY" in env:
+    SECRET_KEY = env("SECRET_KEY")
+elif DEBUG or LOCAL_HTTP:
+    SECRET_KEY = _local_secret_key(VAR_DIR / "secret_key")
+else:
+    raise ImproperlyConfigured("Set SECRET_KEY (50+ random characters) when DEBUG is off outside local HTTP.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -48,6 +84,7 @@ INSTALLED_APPS = [
     "community",
     "dashboard",
     "dataio",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +140,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # The covering indexes' INCLUDE columns are a PostgreSQL speed-up; SQLite just ignores them.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -125,6 +164,8 @@ AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# No "AXES: BEGIN ..." banner from every process at start; lockouts are still logged.
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-gb"
 # Stored and computed in UTC; pages and planning use the shop's zone (ShopSettings).
@@ -157,7 +198,7 @@ else:
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Rapport <hello@rapport.invalid>")
 # Absolute links in emails (unsubscribe, profile) are built from this.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 
 # --- Celery ----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -260,7 +301,7 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from a meta tag, not the co
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+if not DEBUG and not LOCAL_HTTP:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
@@ -274,4 +315,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # A 403 or 404 is an answer, not an error: Django would log each as a warning with a
+        # traceback. The server's access log already has one line per request; 500s stay ERROR.
+        "django.request": {"level": "ERROR"},
+        # The worker would log two lines for every task every minute (the sweep); failures still show.
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+        # django-axes tells of every login in four lines; repeated failures and lockouts are warnings.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -1,11 +1,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # Django's default LOGIN_URL, which people (and password managers) try: send them to ours.
+    path("accounts/login/", login_not_required(RedirectView.as_view(pattern_name="login", query_string=True))),
     path("accounts/", include("accounts.urls")),
     path("touchpoints/", include("touchpoints.urls")),
     path("gifts/", include("gifts.urls")),

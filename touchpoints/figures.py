@@ -148,6 +148,7 @@ def customer_figures_recompute_all(*, now: datetime) -> int:
                    SUM(CASE WHEN kind = 'feedback' AND happened_at >= %s AND happened_at <= %s
                             THEN COALESCE(sentiment, 0) ELSE 0 END) AS sentiment
             FROM {touchpoints}
+            WHERE happened_at <= %s
             GROUP BY customer_id
         ),
         r AS (
@@ -168,6 +169,7 @@ def customer_figures_recompute_all(*, now: datetime) -> int:
     inputs_params = [
         adapt(now - timedelta(days=FREQUENCY_WINDOW_DAYS)), adapt(now),
         adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)), adapt(now),
+        adapt(now),  # touchpoints after `now` do not count yet: the figures as of a past day (the demo's trend)
         default_cadence,
     ]
     select_sql, select_params = figures_sql(inputs_sql, now=now, cadences=cadences)

@@ -40,6 +40,8 @@ class TouchpointForm(RejectNullBytesMixin, forms.Form):
         kind = data.get("kind")
         if kind == Touchpoint.Kind.FEEDBACK and not data.get("feedback_kind"):
             self.add_error("feedback_kind", "Is it praise, a complaint or an idea?")
+        if kind == Touchpoint.Kind.NOTE and not (data.get("note") or "").strip():
+            self.add_error("note", "Write the note first: an empty note says nothing on the timeline.")
         if kind == Touchpoint.Kind.PURCHASE and data.get("amount") is None and not data.get("products"):
             self.add_error("amount", "Give the amount or the products bought.")
         return data
