@@ -34,6 +34,7 @@ from django.utils import formats, timezone
 from automations.eligibility import customer_ineligible_reason
 from automations.emails import NothingToSay, email_build, message_id_for
 from automations.models import OutboundMessage, OutboxControl
+from automations.providers import provider_message_id
 from automations.schedule import in_sending_hours, local_today, next_sending_time
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, REFUSED, automation_get
 from automations.suppression import suppression_add
@@ -309,6 +310,7 @@ def message_send(*, message_id: int, now: datetime | None = None, connection=Non
 def _sent(message: OutboundMessage, email) -> None:
     """The server said 250: record it (what was sent, when) and close the breaker."""
     _record(message, status=S.SENT, sent_at=timezone.now(), subject=email.subject[:200],
+            provider_message_id=provider_message_id(email),
             body_text=email.body, body_html=email.alternatives[0][0] if email.alternatives else "",
             last_error="", status_reason="", next_attempt_at=None)
     _with_database_retry(mail_breaker_reset)
