@@ -216,6 +216,9 @@ def _nu_errors(files: dict[Path, str]) -> list[str]:
     return list(problems.values())
 
 
+# One test walks ~150 page visits with axe and the Nu checker: about 90 s alone, several minutes on a busy
+# 2-core machine, so it gets more than the suite's 300 s guard against hangs.
+@pytest.mark.timeout(900)
 def test_every_page_is_accessible_and_valid_for_staff_owner_and_public(browser, live_server, tmp_path):
     from django.contrib.auth.models import User
 
