@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import formats
 from django.utils.html import escape
 
-from automations.links import profile_url, unsubscribe_url
+from automations.links import profile_url, reply_address, unsubscribe_url
 from automations.models import OutboundMessage
 from automations.rendering import RenderedEmail, register_renderer, renderer_for
 from automations.services import template_get
@@ -150,7 +150,9 @@ def email_build(message: OutboundMessage, *, connection=None, test: bool = False
     else:
         headers = {"Message-ID": message_id_for(message), "X-Rapport-Occasion": message.occasion_key}
     unsubscribe = profile = ""
+    reply_to = []
     if message.customer_id:
+        reply_to = [reply_address(customer_id=message.customer_id)]  # their answer comes back to their card
         unsubscribe = unsubscribe_url(recipient_key=message.recipient_key)
         profile = profile_url(customer_id=message.customer_id)
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
@@ -161,8 +163,10 @@ def email_build(message: OutboundMessage, *, connection=None, test: bool = False
     html = render_to_string("automations/email/wrapper.html", ctx)
     email = EmailMultiAlternatives(
         subject=content.subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.to_email], headers=headers, connection=connection,
+        to=[message.to_email], headers=headers, connection=connection, reply_to=reply_to,
     )
+    # Providers echo this in their webhooks (SMTP ignores it): a fallback to find the row.
+    email.metadata = {"rapport_outbox": str(message.pk)}  # type: ignore[attr-defined]
     email.attach_alternative(html, "text/html")
     for name, data, mimetype in content.attachments:
         email.attach(name, data, mimetype)

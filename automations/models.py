@@ -21,6 +21,16 @@ class OutboundMessage(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         UNKNOWN = "unknown", "May have arrived"
 
+    class Delivery(models.TextChoices):
+        """What the provider reported after sending (its webhooks); the rank below decides which sticks."""
+
+        DEFERRED = "deferred", "Delayed"
+        SOFT_BOUNCE = "soft_bounce", "Soft bounce"
+        DELIVERED = "delivered", "Delivered"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Marked as spam"
+
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
     )
@@ -52,6 +62,13 @@ class OutboundMessage(models.Model):
     last_error = models.TextField(blank=True)
     status_reason = models.CharField(max_length=200, blank=True, help_text="Why it waits, or was not sent.")
     message_id = models.CharField(max_length=200, blank=True)
+    # The id the mail provider gave the message (our Message-ID over SMTP): its webhooks refer to it.
+    # db_default too: the planners' INSERT … SELECT names its columns, so a new one needs a database default.
+    provider_message_id = models.CharField(max_length=200, blank=True, default="", db_default="")
+    delivery_status = models.CharField(max_length=12, choices=Delivery.choices, blank=True, default="", db_default="")
+    delivery_detail = models.CharField(max_length=200, blank=True, default="", db_default="",
+                                       help_text="The provider's words, e.g. the bounce.")
+    delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -69,6 +86,8 @@ class OutboundMessage(models.Model):
             models.Index(fields=["status", "planned_at"], name="outbound_due_idx"),
             models.Index(fields=["customer", "-planned_at"], name="outbound_customer_idx"),
             models.Index(fields=["kind", "status"], name="outbound_kind_idx"),
+            models.Index(fields=["provider_message_id"], condition=~Q(provider_message_id=""),
+                         name="outbound_provider_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -197,6 +216,7 @@ class EmailOptOut(models.Model):
     class Via(models.TextChoices):
         LINK = "link", "Unsubscribe link"
         ONE_CLICK = "one_click", "One-click unsubscribe in their mail app"
+        PROVIDER = "provider", "Unsubscribed through the mail service"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="email_opt_outs")
     via = models.CharField(max_length=10, choices=Via.choices)

@@ -1,7 +1,7 @@
 """Page reads for the automations pages: a fixed number of queries however many rows."""
 
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Case, CharField, Count, Max, Q, Value, When
 from django.utils import timezone
 
 from automations.models import OutboundMessage, OutboxControl
@@ -57,3 +57,41 @@ def preview_customers():
 
 def now_for_templates():
     return timezone.now()
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def delivery_rates() -> list[dict]:
+    """Delivered, bounced and complained shares of sent emails per automation and per newsletter: one query.
+
+    A complaint or a provider unsubscribe means the email arrived, so both count as delivered too;
+    bounced counts hard bounces (a soft bounce may still arrive).
+    """
+    D = OutboundMessage.Delivery
+    newsletter = Case(When(kind="newsletter", then="occasion_key"), default=Value(""), output_field=CharField())
+    rows = (
+        OutboundMessage.objects.filter(status=OutboundMessage.Status.SENT).order_by()
+        .values("kind", group=newsletter)
+        .annotate(
+            sent=Count("pk"),
+            delivered=Count("pk", filter=Q(delivery_status__in=(D.DELIVERED, D.UNSUBSCRIBED, D.COMPLAINED))),
+            bounced=Count("pk", filter=Q(delivery_status=D.BOUNCED)),
+            complained=Count("pk", filter=Q(delivery_status=D.COMPLAINED)),
+            subject=Max("subject"),
+        )
+    )
+    out = []
+    for row in rows:
+        is_newsletter = bool(row["group"])
+        label = f"Newsletter “{row['subject']}”" if is_newsletter else OutboundMessage(kind=row["kind"]).kind_label
+        out.append({
+            "label": label, "kind": row["kind"], "group": row["group"], "sent": row["sent"],
+            "delivered": row["delivered"], "bounced": row["bounced"], "complained": row["complained"],
+            "delivered_rate": _rate(row["delivered"], row["sent"]),
+            "bounced_rate": _rate(row["bounced"], row["sent"]),
+            "complained_rate": _rate(row["complained"], row["sent"]),
+        })
+    out.sort(key=lambda r: (bool(r["group"]), r["label"].lower()))
+    return out

@@ -48,15 +48,18 @@ class HandoverRefused(Exception):
 def deliver(email: EmailMessage, *, connection, on_handover: Callable[[], bool]) -> None:
     """Send `email` over `connection` (an open-able Django mail backend); raises DeliveryError or HandoverRefused."""
     if not isinstance(connection, SMTPBackend):
+        from automations.providers import PROVIDER_ERRORS, provider_delivery_error  # it imports this module
         # Other backends (files in development, memory in tests, an HTTP provider) have no DATA
-        # step to stop before: the mark is written before the call, and any failure without an
-        # SMTP code is treated as "may have arrived".
+        # step to stop before: the mark is written before the call; a provider's API error says how
+        # far it got (automations.providers), and any other failure is treated as "may have arrived".
         if not on_handover():
             raise HandoverRefused
         try:
             connection.send_messages([email])
         except smtplib.SMTPResponseException as exc:
             raise DeliveryError(Stage.RECIPIENT, exc, exc.smtp_code) from exc
+        except PROVIDER_ERRORS as exc:  # django-anymail: its errors say how far the API call got
+            raise provider_delivery_error(exc) from exc
         except Exception as exc:  # providers raise their own errors; none of them proves "not sent"
             raise DeliveryError(Stage.HANDED_OVER, exc) from exc
         return

@@ -172,6 +172,7 @@ def outbox(request: ShopRequest) -> HttpResponse:
         "control": control, "now": selectors.now_for_templates(),
         "retry_window_hours": round(retry_window().total_seconds() / 3600),
         "outage": selectors.outbox_mail_outage(control=control), "failed_count": counts[OutboundMessage.Status.FAILED],
+        "rates": selectors.delivery_rates(),
     }
     return render(request, "automations/outbox.html", ctx)
 

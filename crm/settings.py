@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "dashboard",
     "dataio",
     "demo",
+    "mailevents",
     "rest_framework",
     "drf_spectacular",
     "tills",
@@ -112,7 +113,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "crm.urls"
+# bench/pages.py adds its bare yardstick page (bench/urls.py); never set in production.
+ROOT_URLCONF = "bench.urls" if env.bool("RAPPORT_BENCH_URLS", default=False) else "crm.urls"
 
 TEMPLATES = [
     {
@@ -330,6 +332,35 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Mail providers, delivery events, replies, calendars (issue 17; docs/mail-providers.md) ----------
+# EMAIL_PROVIDER=postmark|mailgun|amazon_ses|brevo|sendgrid sends through django-anymail with the
+# provider's key from the environment; without it EMAIL_URL (SMTP) or the files under var/mail/ stay.
+MAIL_PROVIDERS = ("postmark", "mailgun", "amazon_ses", "brevo", "sendgrid")
+EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="").strip().lower()
+if EMAIL_PROVIDER:
+    if EMAIL_PROVIDER not in MAIL_PROVIDERS:
+        from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+        raise ImproperlyConfigured(f"EMAIL_PROVIDER must be one of {', '.join(MAIL_PROVIDERS)}")
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+# Keys are read from variables of the same name; Amazon SES uses boto3's own AWS_* variables.
+ANYMAIL = {
+    name: env(name)
+    for name in ("POSTMARK_SERVER_TOKEN", "MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN", "MAILGUN_API_URL",
+                 "MAILGUN_WEBHOOK_SIGNING_KEY", "BREVO_API_KEY", "SENDGRID_API_KEY")
+    if env(name, default="")
+}
+# "user:password" that each provider's webhook URL carries (basic auth); Mailgun's are also signed.
+if env("ANYMAIL_WEBHOOK_SECRET", default=""):
+    ANYMAIL["WEBHOOK_SECRET"] = env.list("ANYMAIL_WEBHOOK_SECRET")
+# Replies: every customer email's Reply-To is this mailbox with a per-customer tag (box+r42.<sig>@domain).
+# Empty: the address in DEFAULT_FROM_EMAIL.
+REPLY_TO_EMAIL = env("REPLY_TO_EMAIL", default="")
+# A plain mailbox polled for replies: imaps://user:password@host:993/INBOX (imap:// for no TLS). Empty: off.
+IMAP_URL = env("IMAP_URL", default="")
+CELERY_BEAT_SCHEDULE["mail-events-sweep"] = {"task": "mailevents.tasks.mail_events_sweep_task", "schedule": 5 * 60}
+CELERY_BEAT_SCHEDULE["imap-poll"] = {"task": "mailevents.tasks.imap_poll_task", "schedule": 60}
 
 # --- JSON API and tills (issue #13) -------------------------------------------
 REST_FRAMEWORK = {

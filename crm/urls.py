@@ -17,6 +17,7 @@ urlpatterns = [
     path("community/", include("community.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("data/", include("dataio.urls")),
+    path("", include("mailevents.urls")),
     path("", include("crm.shop_urls")),
     path("api/v1/", include("api.urls")),
     path("", include("api.page_urls")),

@@ -1,4 +1,4 @@
-"""The owner's dashboard, the Dunbar rings, and a bare page the benchmark compares against."""
+"""The owner's dashboard and the Dunbar rings."""
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from automations.selectors import delivery_rates
 from crm.clock import shop_today
 from crm.http import ShopRequest
 from crm.roles import is_owner, owner_required
@@ -31,6 +32,7 @@ def dashboard(request: ShopRequest) -> HttpResponse:
     context = dashboard_for(weeks=weeks, today=shop_today(), now=timezone.now())
     context["periods"] = PERIODS
     context["weeks"] = weeks
+    context["rates"] = delivery_rates()
     return render(request, "dashboard/dashboard.html", context)
 
 
@@ -63,9 +65,3 @@ def rings(request: ShopRequest) -> HttpResponse:
     context = rings_for(user=request.user if scope == "mine" else None, today=shop_today())
     context["scope"] = scope
     return render(request, "dashboard/rings.html", context)
-
-
-@require_GET
-def bare(request: ShopRequest) -> HttpResponse:
-    """A logged-in page with a tiny template extending nothing: the benchmark's yardstick."""
-    return render(request, "dashboard/bare.html", {})

@@ -7,11 +7,14 @@ from crm.forms import RejectNullBytesMixin
 from customers.forms import NamesField
 from touchpoints.models import KIND_ICONS, Touchpoint
 
+# An email reply is logged by Rapport itself when the customer answers (the mailevents app).
+HAND_LOGGED_KINDS = [(value, label) for value, label in Touchpoint.Kind.choices if value != Touchpoint.Kind.REPLY]
+
 
 class TouchpointForm(RejectNullBytesMixin, forms.Form):
     """One short form for every kind; purchase and feedback fields only count for their kind."""
 
-    kind = forms.ChoiceField(choices=Touchpoint.Kind.choices, widget=forms.RadioSelect, initial=Touchpoint.Kind.VISIT)
+    kind = forms.ChoiceField(choices=HAND_LOGGED_KINDS, widget=forms.RadioSelect, initial=Touchpoint.Kind.VISIT)
     note = forms.CharField(required=False, max_length=2000,
                            widget=forms.TextInput(attrs={"placeholder": "A note (optional) — Enter to save",
                                                          "autocomplete": "off"}))
@@ -48,4 +51,4 @@ class TouchpointForm(RejectNullBytesMixin, forms.Form):
 
     def kinds(self):
         """(value, label, icon) for the kind buttons."""
-        return [(value, label, KIND_ICONS[value]) for value, label in Touchpoint.Kind.choices]
+        return [(value, label, KIND_ICONS[value]) for value, label in HAND_LOGGED_KINDS]

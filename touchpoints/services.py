@@ -7,11 +7,10 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import IntegerField
 from django.utils import timezone
 
 from crm.models import ShopSettings
-from crm.prepared import PreparedQuery
+from customers.card_cache import TIMELINE, card_changed
 from customers.health import FREQUENCY_WINDOW_DAYS
 from customers.models import Customer, Product
 from customers.services import product_get_or_create
@@ -22,12 +21,6 @@ from touchpoints.signals import touchpoint_logged
 # The counters and the figures the touchpoint service keeps up to date on the customer row.
 _COUNTER_FIELDS = ("last_touchpoint_at", "touchpoints_90d", "purchase_count", "lifetime_spend", "first_purchase_at")
 _LOCKED_FIELDS = (*_COUNTER_FIELDS, "cadence_days", "referred_by_id")
-# Run on every touchpoint logged: prepared once (crm.prepared).
-_locked_counters = PreparedQuery(
-    lambda customer_id: Customer.objects.select_for_update(no_key=True).filter(pk=customer_id)
-    .values_list(*_LOCKED_FIELDS),
-    customer_id=IntegerField(),
-)
 
 
 def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: datetime) -> None:
@@ -37,7 +30,7 @@ def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: da
     touchpoint INSERT's key-share lock), so two touchpoints logged at once for the same customer
     queue up instead of losing a count. The same queries whoever the customer is.
     """
-    current = _locked_counters.get(customer_id=customer.pk)
+    current = Customer.objects.select_for_update(no_key=True).values_list(*_LOCKED_FIELDS).get(pk=customer.pk)
     for name, value in zip(_LOCKED_FIELDS, current):
         setattr(customer, name, value)
     if customer.last_touchpoint_at is None or touchpoint.happened_at > customer.last_touchpoint_at:
@@ -120,6 +113,7 @@ def touchpoint_log(
     touchpoint._product_names = sorted(p.name for p in chosen)
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)
     touchpoint_logged.send(sender=Touchpoint, touchpoint=touchpoint)
+    card_changed(customer.pk, [TIMELINE])
     return touchpoint
 
 
@@ -148,7 +142,7 @@ def touchpoint_refund(*, touchpoint: Touchpoint, amount: Decimal | None, refunde
     locked._history_user = refunded_by
     locked.save(update_fields=["refunded_amount", "refunded_at"])
     customer = locked.customer
-    current = _locked_counters.get(customer_id=customer.pk)
+    current = Customer.objects.select_for_update(no_key=True).values_list(*_LOCKED_FIELDS).get(pk=customer.pk)
     for name, value in zip(_LOCKED_FIELDS, current):
         setattr(customer, name, value)
     if _in_shop_currency(locked):
@@ -165,4 +159,5 @@ def touchpoint_refund(*, touchpoint: Touchpoint, amount: Decimal | None, refunde
     Customer.objects.filter(pk=customer.pk).update(
         **{name: getattr(customer, name) for name in _COUNTER_FIELDS}, **figures
     )
+    card_changed(customer.pk, [TIMELINE])  # the card shows the purchase as refunded
     return locked

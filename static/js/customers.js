@@ -2,9 +2,14 @@
 (() => {
   // Choosing a kind puts the cursor in the note: click "Visit", type, Enter.
   // "click" (not "change") so it also works for the kind that is already chosen.
+  // Arrow keys move along the kinds (and select as they go) without leaving them; Space, Enter or a
+  // click on a kind then goes to the note.
+  let arrowing = false;
+  document.addEventListener("keydown", (event) => { arrowing = event.key.startsWith("Arrow"); });
+  document.addEventListener("pointerdown", () => { arrowing = false; });
   document.addEventListener("click", (event) => {
     const radio = event.target.closest(".tp-form input[name=kind]");
-    if (radio) radio.form.querySelector("[name=note]").focus();
+    if (radio && !arrowing) radio.form.querySelector("[name=note]").focus();
   });
 
   // Comma-separated inputs with a <datalist>: suggest completions for the last name typed.

@@ -93,10 +93,11 @@ def test_a_worker_killed_in_the_middle_of_a_newsletter_sends_nobody_a_second_cop
     newsletter_plan_task.delay(newsletter_id=newsletter.pk)
     wait_until(lambda: OutboundMessage.objects.filter(kind="newsletter").count() == 6, message="6 rows planned")
     outbox_sweep_task.delay()
-    wait_until(lambda: len(received_ids(slow_smtp)) >= 2
-               and OutboundMessage.objects.filter(status="sending").exists(), message="half the newsletter sent")
+    wait_until(lambda: len(received_ids(slow_smtp)) >= 2 and slow_smtp.in_flight(), interval=0.02,
+               message="half the newsletter sent, one message in the server's hands")
     worker.kill()
-    in_flight = OutboundMessage.objects.filter(status="sending").count()
+    # Only a row already handed to the server may have arrived; one claimed but not yet handed over is sent again.
+    in_flight = OutboundMessage.objects.filter(status="sending", handed_over_at__isnull=False).count()
     assert OutboundMessage.objects.filter(status="planned").exists()  # the newsletter really was cut short
 
     start_worker(redis_url=own_redis.url, email_url=slow_smtp.url, **env)
@@ -108,5 +109,5 @@ def test_a_worker_killed_in_the_middle_of_a_newsletter_sends_nobody_a_second_cop
     time.sleep(1)
 
     # The row cut off mid-send is shown as unknown (the owner decides), never resent silently.
-    assert OutboundMessage.objects.filter(status="unknown").count() == in_flight
+    assert OutboundMessage.objects.filter(status="unknown").count() == in_flight >= 1
     assert_at_most_once_and_none_lost(slow_smtp, total=6)

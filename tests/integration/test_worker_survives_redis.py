@@ -60,7 +60,7 @@ def test_a_worker_outlives_a_redis_kill_and_finishes_the_backlog_once_redis_is_b
     wait_until(sweep_queued, timeout=30, interval=0.5, message="Redis to accept a task again")
     wait_until(
         lambda: OutboundMessage.objects.filter(status="sent").count() == TOTAL,
-        timeout=90,
+        timeout=180,  # the worker reconnects with a growing pause (2, 4, 6 … s); slow on a busy machine
         message=f"the backlog to be finished by the same worker; log:\n{worker.log()[-3000:]}",
     )
 

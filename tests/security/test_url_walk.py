@@ -21,6 +21,8 @@ PUBLIC = {
     "login", "logout",
     "automations:unsubscribe", "automations:unsubscribe_done",
     "community:profile", "community:profile_done", "community:rsvp", "community:rsvp_done",
+    # issue 17: providers' webhooks (their own signature or basic auth) and the secret calendar feed URL
+    "mailevents:webhook", "mailevents:calendar_feed",
 }
 # Pages only the owner may open: staff get 403 (on GET, or on POST for POST-only pages).
 OWNER_ONLY = {

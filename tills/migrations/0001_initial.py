@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0005_list_last_seen_index'),
-        ('touchpoints', '0002_purchase_currency_and_refunds'),
+        ('touchpoints', '0003_purchase_currency_and_refunds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
