@@ -1,21 +1,19 @@
 """How newsletters and event emails become emails; registered with automations.rendering in ready().
 
-The owner's Markdown is rendered to HTML and cleaned by nh3 *before* placeholders are
-filled, and the values are HTML-escaped, so neither the owner's text nor a customer's
-name can put markup of its own into an email.
+The owner's Markdown is rendered to HTML and cleaned by nh3, placeholders are filled in as
+escaped text, and the result is cleaned again (automations.templating.fill_html), so neither
+the owner's text nor a customer's name can put markup or a `javascript:` link into an email.
 """
 
-import html
 import re
 
 import markdown
-import nh3
 from django.template.loader import render_to_string
 from django.utils import formats, timezone
 
 from automations.emails import placeholder_values as automation_placeholder_values
 from automations.rendering import RenderedEmail
-from automations.templating import TOKEN
+from automations.templating import TOKEN, fill_html, header_line, html_clean
 from automations.templating import placeholder_errors as automation_placeholder_errors
 from community.ics import event_ics
 from community.links import rsvp_url
@@ -23,6 +21,7 @@ from community.models import Event, Invitation, Newsletter
 from crm.models import ShopSettings
 from customers.models import Customer
 
+IMG_TAG = re.compile(r"<img\b", re.IGNORECASE)
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "b", "i", "a", "ul", "ol", "li", "h1", "h2", "h3", "h4",
     "blockquote", "hr", "code", "pre",
@@ -41,31 +40,29 @@ def placeholder_values(*, customer: Customer | None, shop: ShopSettings) -> dict
     return automation_placeholder_values(customer=customer, message=None, shop=shop)
 
 
-def fill(template: str, values: dict[str, str], *, escape: bool) -> str:
-    """Replace {name} with its value; unknown {words} stay as typed."""
-
-    def replace(match: re.Match) -> str:
-        key = match.group(1).strip()
-        if key not in values:
-            return match.group(0)
-        return html.escape(values[key]) if escape else values[key]
-
-    return TOKEN.sub(replace, template)
+def fill(template: str, values: dict[str, str]) -> str:
+    """Replace {name} with its value in plain text; unknown {words} stay as typed."""
+    return TOKEN.sub(lambda match: values.get(match.group(1).strip(), match.group(0)), template)
 
 
 def markdown_to_html(body: str) -> str:
-    """Markdown to HTML with only harmless tags left (no scripts, styles or event handlers)."""
+    """Markdown to HTML with only harmless tags left (no scripts, styles, event handlers or images)."""
+    return html_clean(markdown.markdown(body, extensions=["sane_lists", "nl2br"]), tags=ALLOWED_TAGS)
+
+
+def dropped_images(body: str) -> int:
+    """How many images the Markdown holds: emails carry none (they are dropped), so the owner is told."""
     raw = markdown.markdown(body, extensions=["sane_lists", "nl2br"])
-    return nh3.clean(raw, tags=ALLOWED_TAGS, link_rel="noopener noreferrer")
+    return len(IMG_TAG.findall(raw))
 
 
 def newsletter_render_for(*, newsletter: Newsletter, customer: Customer | None) -> RenderedEmail:
     """The newsletter as this customer will get it (the sender adds footer and links)."""
     values = placeholder_values(customer=customer, shop=ShopSettings.load())
     return RenderedEmail(
-        subject=fill(newsletter.subject, values, escape=False),
-        text=fill(newsletter.body, values, escape=False),
-        html=fill(markdown_to_html(newsletter.body), values, escape=True),
+        subject=header_line(fill(newsletter.subject, values)),
+        text=fill(newsletter.body, values),
+        html=fill_html(markdown_to_html(newsletter.body), values, tags=ALLOWED_TAGS, strict=False),
     )
 
 
@@ -100,7 +97,7 @@ def _event_email(message, template: str, subject: str, with_ics: bool) -> Render
     if with_ics:
         attachments.append(("event.ics", event_ics(event=event, tz=ctx["shop"].tz), "text/calendar"))
     return RenderedEmail(
-        subject=subject.format(title=event.title),
+        subject=header_line(subject.format(title=event.title)),
         text=render_to_string(f"community/emails/{template}.txt", ctx),
         html=render_to_string(f"community/emails/{template}.html", ctx),
         attachments=attachments,

@@ -20,7 +20,7 @@ from community.forms import (
 )
 from community.links import invitation_id_from_rsvp_token
 from community.models import Event, Invitation, Newsletter, Segment
-from community.rendering import newsletter_render_for
+from community.rendering import dropped_images, newsletter_render_for
 from customers.models import Customer
 from crm.forms import form_add_errors
 
@@ -123,6 +123,9 @@ def newsletter_edit(request: HttpRequest, newsletter_id: int | None = None) -> H
                 form_add_errors(form, error)
             else:
                 messages.success(request, "Draft saved. Preview it, send yourself a test, then send it.")
+                if images := dropped_images(newsletter.body):
+                    messages.warning(request, f"{images} image{'s' if images != 1 else ''} will be dropped: "
+                                              "emails carry no pictures. Link to them instead.")
                 return redirect("community:newsletter_detail", newsletter.pk)
         return render(request, "community/newsletter_form.html", {"form": form, "newsletter": newsletter}, status=400)
     return render(request, "community/newsletter_form.html", {"form": form, "newsletter": newsletter})
@@ -150,6 +153,7 @@ def newsletter_detail(request: HttpRequest, newsletter_id: int) -> HttpResponse:
         # Safe to show as HTML: nh3 cleaned the owner's Markdown and placeholder values are escaped.
         "preview_html": mark_safe(preview.html),  # noqa: S308
         "send_form": NewsletterSendForm(),
+        "dropped_images": dropped_images(newsletter.body),
         "counts": selectors.segment_count(newsletter.segment.filters) if newsletter.segment else None,
         "report": selectors.newsletter_report(newsletter) if newsletter.status == Newsletter.Status.PLANNED else None,
     }
