@@ -88,8 +88,9 @@ class ShopSettingsForm(RejectNullBytesMixin, forms.ModelForm):
 
     class Meta:
         model = ShopSettings
-        fields = ["name", "postal_address", "time_zone", "currency", "phone_region", "default_cadence_days"]
-        widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
+        fields = ["name", "postal_address", "time_zone", "currency", "phone_region", "default_cadence_days",
+                  "opened_on", "max_amount"]
+        widgets = {"postal_address": forms.Textarea(attrs={"rows": 3}), "opened_on": forms.DateInput(attrs={"type": "date"})}
         labels = {"default_cadence_days": "Default keep-in-touch cadence (days)", "phone_region": "Phone region"}
 
     def __init__(self, *args, **kwargs):
@@ -102,8 +103,10 @@ class ShopSettingsForm(RejectNullBytesMixin, forms.ModelForm):
     def clean_phone_region(self) -> str:
         return self.cleaned_data["phone_region"].upper()
 
-    def clean_default_cadence_days(self) -> int:
-        days = self.cleaned_data["default_cadence_days"]
-        if not 1 <= days <= 730:
-            raise forms.ValidationError("Give a number of days between 1 and 730.")
-        return days
+    def clean_opened_on(self):
+        from django.utils import timezone
+
+        opened_on = self.cleaned_data["opened_on"]
+        if opened_on and opened_on > timezone.localdate():
+            raise forms.ValidationError("Give a day that has already come.")
+        return opened_on
