@@ -18,16 +18,17 @@ from automations.models import OutboundMessage
 from automations.suppression import email_hash, suppression_add
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp, ImportantDate, Tag
+from crm.validators import CSV_MAX_BYTES
 from dataio.importing import (
-    TARGET_FIELDS, ImportFileError, ParsedRow, decode, detect_mapping, find_duplicates, parse_row, read_rows,
-    sniff_delimiter,
+    TARGET_FIELDS, ImportFileError, ParsedRow, date_order_from, decode, detect_mapping, find_duplicates,
+    has_ambiguous_dates, parse_row, read_records, sniff_delimiter,
 )
 from dataio.models import ImportJob
 from touchpoints.models import Touchpoint
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_BYTES = CSV_MAX_BYTES
 MAX_STORED_ERRORS = 500
 BATCH = 1000
 
@@ -39,24 +40,37 @@ BATCH = 1000
 def import_job_create(*, uploaded_by: User, file_name: str, raw: bytes) -> ImportJob:
     """Read an uploaded CSV and guess its column mapping; raises ValidationError if unreadable."""
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": "The file is larger than 20 MB: split it into smaller files."})
+        raise ValidationError({"file": f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB: "
+                                       "split it into smaller files."})
     try:
         text, encoding = decode(raw)
         delimiter = sniff_delimiter(text)
-        headers, rows = read_rows(text, delimiter)
+        headers, records = read_records(text, delimiter)
     except ImportFileError as exc:
         raise ValidationError({"file": str(exc)})
-    if not rows:
+    if not records:
         raise ValidationError({"file": "The file has a header row but no customers under it."})
     detected, mapping = detect_mapping(headers)
     job = ImportJob(
         created_by=uploaded_by, file_name=file_name[:255], encoding=encoding, delimiter=delimiter, text=text,
-        detected_format=detected, headers=headers, mapping=mapping, total_rows=len(rows),
-        date_order=ImportJob.DateOrder.MDY if detected == "square" else ImportJob.DateOrder.DMY,
+        detected_format=detected, headers=headers, mapping=mapping, total_rows=len(records),
+        date_order=_date_order_guess(headers, mapping, records),
     )
     job.full_clean()
     job.save()
     return job
+
+
+def _date_order_guess(headers: list[str], mapping: dict[str, str], records) -> str:
+    """The date order when the birthdays settle it, else "" so the owner is asked (04/03/1990 is never guessed)."""
+    column = next((int(i) for i, target in mapping.items() if target == "birthday"), None)
+    if column is None:
+        return ImportJob.DateOrder.DMY  # no dates to read: any order will do
+    values = [r.cells[column] for r in records if not r.error and column < len(r.cells)]
+    settled = date_order_from(values)
+    if settled:
+        return settled
+    return "" if has_ambiguous_dates(values) else ImportJob.DateOrder.DMY
 
 
 def _check_mapping(mapping: dict[str, str], headers: list[str]) -> dict[str, str]:
@@ -84,6 +98,9 @@ def import_job_configure(
     if job.status in (ImportJob.Status.IMPORTING, ImportJob.Status.DONE):
         raise ValidationError("This import has already started.")
     job.mapping = _check_mapping(mapping, job.headers)
+    if date_order not in ImportJob.DateOrder.values:
+        raise ValidationError({"date_order": "Say whether dates like 04/03/1990 mean 4 March (day first) or "
+                                             "3 April (month first)."})
     job.date_order = date_order
     job.status = ImportJob.Status.CHECKING
     job.processed_rows = 0
@@ -114,13 +131,16 @@ def _parse_all(job: ImportJob, progress=None) -> list[ParsedRow]:
     if job.parsed_rows and job.status == ImportJob.Status.IMPORTING:
         return _rows_from_store(job.parsed_rows)
     region = ShopSettings.load().phone_region
-    _, cells = read_rows(job.text, job.delimiter)
+    _, records = read_records(job.text, job.delimiter)
     parsed = []
-    for offset, row in enumerate(cells):
-        parsed.append(parse_row(
-            number=offset + 2, cells=row, headers=job.headers, mapping=job.mapping,
-            date_order=job.date_order, region=region,
-        ))
+    for offset, record in enumerate(records):
+        if record.error:
+            parsed.append(ParsedRow(number=record.line, errors=[("", record.error)]))
+        else:
+            parsed.append(parse_row(
+                number=record.line, cells=record.cells, headers=job.headers, mapping=job.mapping,
+                date_order=job.date_order, region=region,
+            ))
         if progress and offset % BATCH == BATCH - 1:
             progress(offset + 1)
     headers_for = {target: job.headers[int(i)] for i, target in job.mapping.items() if target}

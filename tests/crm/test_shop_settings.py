@@ -6,7 +6,7 @@ from crm.models import ShopSettings
 pytestmark = pytest.mark.django_db
 URL = reverse("shop:settings")
 GOOD = {"name": "Corner Café", "postal_address": "1 High St", "time_zone": "Europe/Paris", "currency": "EUR",
-        "phone_region": "fr", "default_cadence_days": "45"}
+        "phone_region": "fr", "default_cadence_days": "45", "opened_on": "2010-05-01", "max_amount": "5000"}
 
 
 def test_staff_get_403_on_shop_settings(staff_client):
