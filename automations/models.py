@@ -213,3 +213,36 @@ class EmailOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} unsubscribed ({self.via})"
+
+
+class ProfileLinkEvent(models.Model):
+    """The customer's own profile link at work, shown on the friend card.
+
+    A saved change or a confirmed one moves the customer's link generation on (see
+    automations.links): every profile link sent before it stops working, so a link works for one save.
+    """
+
+    class Kind(models.TextChoices):
+        SAVED = "saved", "Changed their details"
+        CONFIRM_SENT = "confirm_sent", "Asked to change their email or consent (confirmation sent)"
+        CONFIRMED = "confirmed", "Confirmed a change by email"
+        LINK_SENT = "link_sent", "Asked for a new link"
+
+    # The kinds that use a link up.
+    USING = (Kind.SAVED, Kind.CONFIRMED)
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="profile_link_events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.CharField(max_length=200, blank=True, help_text="What changed, in words.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["customer", "kind"], name="profilelink_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.kind}"
+
+    @property
+    def kind_label(self) -> str:
+        return dict(self.Kind.choices).get(self.kind, self.kind)

@@ -25,6 +25,7 @@ from django.utils import formats, timezone
 
 from automations.emails import NothingToSay, email_build, message_id_for
 from automations.models import OutboundMessage, OutboxControl
+from automations.rendering import is_transactional
 from automations.schedule import in_sending_hours, local_today, next_sending_time
 from automations.suppression import is_suppressed, suppression_add
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, automation_get
@@ -76,6 +77,9 @@ def _stop(message_id: int, status: str, reason: str) -> str:
 def _customer_block_reason(message: OutboundMessage, customer: Customer) -> str:
     if customer.erased_at or customer.is_archived:
         return "Customer archived or erased"
+    if is_transactional(message.kind):
+        # Asked for by the customer, to the address they gave: consent is about marketing, not this.
+        return "Address suppressed (bounced or asked to stop)" if is_suppressed(message.to_email) else ""
     if not customer.email:
         return "No email address"
     if not customer.email_consent:
@@ -141,17 +145,17 @@ def _claim(message_id: int, now: datetime) -> tuple[str, OutboundMessage | None]
                 # The occasion is the date of the last touchpoint when planned: a newer one means they came back.
                 if message.occasion_key != f"wemissyou:{local_today(customer.last_touchpoint_at, shop.tz).isoformat()}":
                     return _stop(message.pk, S.CANCELLED, "They got in touch again"), None
-            if not in_sending_hours(now, shop.tz):
+            if not is_transactional(message.kind) and not in_sending_hours(now, shop.tz):
                 until = next_sending_time(now, shop.tz)
                 return _wait(message.pk, until, f"Quiet hours: waits until {_local(until, shop.tz)}"), None
-            if message.kind in CAPPED_KINDS:
+            if message.kind in CAPPED_KINDS and not is_transactional(message.kind):
                 slot = _cap_slot(customer.pk, now)
                 if slot:
                     until = next_sending_time(slot, shop.tz)
                     return _wait(message.pk, until, f"Already {CAP_PER_WEEK} emails this week: waits until "
                                                     f"{_local(until, shop.tz)}"), None
             _gift_code_ensure(message, customer, now)
-            to_email = customer.email
+            to_email = message.to_email if is_transactional(message.kind) else customer.email
         else:
             user = User.objects.get(pk=message.staff_user_id)
             if not user.is_active or not user.email:

@@ -21,6 +21,7 @@ from automations.services import (
     message_resend, message_skip, message_template_update, outbox_pause, template_errors, template_get,
 )
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateError
+from crm.ratelimits import rate_limited
 from customers.models import Customer
 
 TEMPLATE_KINDS = list(DEFAULT_TEMPLATES)
@@ -214,6 +215,7 @@ def review_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
 
 
 @login_not_required
+@rate_limited(group="public-links", rate_setting="RATELIMIT_PUBLIC_PAGES")
 @csrf_exempt  # mail apps POST the one-click unsubscribe with no cookie or token (RFC 8058); the URL's token is the secret
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:

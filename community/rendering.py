@@ -117,3 +117,36 @@ def render_event_reminder(message) -> RenderedEmail:
 def render_event_place(message) -> RenderedEmail:
     """Renderer for kind "event_place": someone cancelled, so the first in line now has a place."""
     return _event_email(message, "event_place", "Good news: there's a place for you at {title}", with_ics=True)
+
+
+def render_profile_confirm(message) -> RenderedEmail:
+    """Renderer for kind "profile_confirm": the link that makes an email or consent change real."""
+    from automations.links import profile_confirm_url
+
+    shop = ShopSettings.load()
+    url = profile_confirm_url(token=message.context["token"])
+    what = message.context.get("what", "a change to your details")
+    text = (f"Hello,\n\nSomeone (we hope you) asked to make {what} through the “your details” page of "
+            f"{shop.name}. To confirm it, open this link:\n\n{url}\n\nIt works once, for a week. "
+            "If it wasn't you, ignore this email and nothing changes.")
+    return RenderedEmail(subject=header_line(f"Please confirm: {what}"), text=text, html=text_to_html_link(text, url))
+
+
+def render_profile_link(message) -> RenderedEmail:
+    """Renderer for kind "profile_link": a fresh "keep your details up to date" link, asked for by the customer."""
+    from automations.links import profile_url
+
+    shop = ShopSettings.load()
+    url = profile_url(customer_id=message.customer_id)
+    text = (f"Hello,\n\nHere is a new link to check and correct the details {shop.name} keeps about you:\n\n{url}\n\n"
+            "It works for one save. If you didn't ask for it, ignore this email.")
+    return RenderedEmail(subject=header_line(f"Your details at {shop.name}"), text=text,
+                         html=text_to_html_link(text, url))
+
+
+def text_to_html_link(text: str, url: str) -> str:
+    """Plain text as escaped paragraphs, with `url` (ours, absolute) as the one link."""
+    from django.utils.html import escape, linebreaks
+
+    html = linebreaks(escape(text))
+    return html.replace(escape(url), f'<a href="{escape(url)}">{escape(url)}</a>', 1)

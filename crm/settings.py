@@ -183,6 +183,9 @@ else:
         "control_folder": str(BROKER_DIR / "control"),
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rapport_cache"}}
+    # Without Redis (a laptop), rate limits count in the database cache: shared by every process, but its
+    # increment is read-then-write, so two requests at the same instant may count once. Redis is atomic.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -252,3 +255,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# --- Limits on guessing, sessions, password reset (issue 15; docs/security.md) ------------------
+# Counted in the default cache, shared by every process (see crm/ratelimits.py).
+RATELIMIT_GIFT_CODES = env("RATELIMIT_GIFT_CODES", default="30/m")
+RATELIMIT_PUBLIC_PAGES = env("RATELIMIT_PUBLIC_PAGES", default="30/m")
+RATELIMIT_USE_CACHE = "default"
+# A session not used for this long ends (a counter PC left logged in): crm.middleware.IdleSessionTimeoutMiddleware.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=8 * 60 * 60)
+# However busy, a login lasts at most this long (it was Django's two weeks).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=24 * 60 * 60)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "crm.middleware.IdleSessionTimeoutMiddleware")
+MIDDLEWARE.append("crm.middleware.NoStoreForLoggedInMiddleware")
+MIDDLEWARE.append("crm.middleware.LogClientErrorsMiddleware")
+INSTALLED_APPS.append("django_ratelimit")
+

@@ -54,15 +54,19 @@ def import_job_create(*, uploaded_by: User, file_name: str, raw: bytes) -> Impor
     job = ImportJob(
         created_by=uploaded_by, file_name=file_name[:255], encoding=encoding, delimiter=delimiter, text=text,
         detected_format=detected, headers=headers, mapping=mapping, total_rows=len(records),
-        date_order=_date_order_guess(headers, mapping, records),
+        date_order=_date_order_guess(headers, mapping, records, detected),
     )
     job.full_clean()
     job.save()
     return job
 
 
-def _date_order_guess(headers: list[str], mapping: dict[str, str], records) -> str:
-    """The date order when the birthdays settle it, else "" so the owner is asked (04/03/1990 is never guessed)."""
+def _date_order_guess(headers: list[str], mapping: dict[str, str], records, detected: str) -> str:
+    """The date order when the birthdays or the vendor settle it, else "" so the owner is asked.
+
+    04/03/1990 in a spreadsheet is never guessed. Square documents its dates month first
+    (see dataio.importing), unless a date in the file says otherwise.
+    """
     column = next((int(i) for i, target in mapping.items() if target == "birthday"), None)
     if column is None:
         return ImportJob.DateOrder.DMY  # no dates to read: any order will do
@@ -70,6 +74,8 @@ def _date_order_guess(headers: list[str], mapping: dict[str, str], records) -> s
     settled = date_order_from(values)
     if settled:
         return settled
+    if detected == "square":
+        return ImportJob.DateOrder.MDY
     return "" if has_ambiguous_dates(values) else ImportJob.DateOrder.DMY
 
 

@@ -9,6 +9,7 @@ from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.ratelimits import rate_limited
 from customers.models import Customer
 from gifts.forms import IssueForm, RedeemForm
 from gifts.models import CODE_LENGTH, GiftCode
@@ -45,6 +46,8 @@ def _preview(raw: str) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited(group="gift-codes", rate_setting="RATELIMIT_GIFT_CODES",
+              when=lambda request: bool(request.GET.get("code") or request.POST.get("code")))
 def redeem(request: HttpRequest) -> HttpResponse:
     """The counter: one box, a preview of whose code it is, one click to redeem."""
     if request.method == "GET":

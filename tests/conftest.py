@@ -71,3 +71,15 @@ def owner_client(client, owner):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Rate-limit counters live in the shared cache (Redis or the database): each test starts from none."""
+    if "integration" in request.keywords or "django_db" not in request.keywords and "db" not in request.fixturenames:
+        yield
+        return
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

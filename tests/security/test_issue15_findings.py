@@ -178,7 +178,7 @@ def test_a_profile_link_works_for_one_save_only(client):
 
 def test_a_consent_change_through_the_profile_link_waits_for_the_email_confirmation(client):
     customer = CustomerFactory(email_consent=False, consent_method="")
-    client.post(_path(profile_url(customer_id=customer.pk)), {"email_consent": "on"})
+    client.post(_path(profile_url(customer_id=customer.pk)), {"email_consent": "yes"})
     customer.refresh_from_db()
     assert customer.email_consent is False
     assert OutboundMessage.objects.filter(customer=customer, kind="profile_confirm").exists()
@@ -187,14 +187,24 @@ def test_a_consent_change_through_the_profile_link_waits_for_the_email_confirmat
 # --- 6. the smaller ones ----------------------------------------------------------------------
 
 
-def test_a_square_export_with_last_name_is_read_as_square_and_asks_the_date_order(owner):
+def test_a_square_export_with_last_name_is_read_as_square_with_its_subscription_column(owner):
     from dataio.services import import_job_create
 
     raw = ("First Name,Last Name,Email Address,Phone Number,Birthday,Email Subscription Status\n"
            "Ann,Lee,ann@example.com,,04/03/1990,subscribed\n").encode()
     job = import_job_create(uploaded_by=owner, file_name="square.csv", raw=raw)
     assert job.detected_format == "square"
-    assert job.date_order == ""  # ambiguous: the owner is asked
+    assert job.mapping["5"] == "email_consent"
+    assert job.date_order == "mdy"  # Square documents its dates month first: not a guess
+
+
+def test_a_spreadsheet_whose_dates_read_either_way_asks_the_date_order(owner):
+    from dataio.services import import_job_create
+
+    raw = "First Name,Email,Birthday\nAnn,ann@example.com,04/03/1990\nBob,bob@example.com,05/06/1980\n".encode()
+    job = import_job_create(uploaded_by=owner, file_name="sheet.csv", raw=raw)
+    assert job.detected_format == "generic"
+    assert job.date_order == ""  # the owner is asked
 
 
 def test_an_unclosed_quote_is_an_error_on_its_row_with_the_line_number(owner):
@@ -242,12 +252,14 @@ def test_a_newsletter_with_an_image_warns_that_it_is_dropped(owner_client):
 
 
 def test_an_over_long_upload_name_gets_a_reason(owner_client):
-    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test.client import BOUNDARY
 
-    upload = SimpleUploadedFile("x" * 400 + ".csv", b"First name\nAnn\n", content_type="text/csv")
-    response = owner_client.post(reverse("dataio:import_upload"), {"file": upload})
+    body = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{"x" * 2000}.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\nFirst name\nAnn\n\r\n--{BOUNDARY}--\r\n").encode()
+    response = owner_client.generic("POST", reverse("dataio:import_upload"), body,
+                                    content_type=f"multipart/form-data; boundary={BOUNDARY}")
     assert response.status_code == 400
-    assert "name" in response.content.decode().lower() and "255" in response.content.decode()
+    assert "file name longer than 255 characters" in response.content.decode()
 
 
 def test_an_idle_session_ends_after_the_timeout(staff_client, settings, time_machine):
