@@ -270,8 +270,10 @@ def test_an_idle_session_ends_after_the_timeout(staff_client, settings, time_mac
     assert response.status_code == 302 and reverse("login") in response["Location"]
 
 
-def test_staff_can_reset_a_forgotten_password_by_email_and_the_owner_is_told(client, staff, owner):
-    response = client.post(reverse("password_reset"), {"email": staff.email})
+def test_staff_can_reset_a_forgotten_password_by_email_and_the_owner_is_told(client, staff, owner,
+                                                                           django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("password_reset"), {"email": staff.email})
     assert response.status_code == 302
     assert any(staff.email in m.to for m in mail.outbox)
     assert any(owner.email in m.to for m in mail.outbox)
