@@ -84,3 +84,9 @@ class LogClientErrorsMiddleware:
                 request.META.get("REMOTE_ADDR", "-"),
             )
         return response
+
+
+def idle_clock_start(sender, request, user, **kwargs) -> None:
+    """At login the idle clock starts: the first page after it has no session to write."""
+    if request is not None and hasattr(request, "session"):
+        request.session[IdleSessionTimeoutMiddleware.KEY] = int(timezone.now().timestamp())

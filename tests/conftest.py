@@ -74,12 +74,9 @@ def staff_client(client, staff):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits(request):
+def _fresh_rate_limits(request, db):
     """Rate-limit counters live in the shared cache (Redis or the database): each test starts from none."""
-    if "integration" in request.keywords or "django_db" not in request.keywords and "db" not in request.fixturenames:
-        yield
-        return
-    from django.core.cache import cache
+    if "integration" not in request.keywords:
+        from django.core.cache import cache
 
-    cache.clear()
-    yield
+        cache.clear()

@@ -21,6 +21,9 @@ PUBLIC = {
     "login", "logout",
     "automations:unsubscribe", "automations:unsubscribe_done",
     "community:profile", "community:profile_done", "community:rsvp", "community:rsvp_done",
+    # the profile link's confirmation, new-link request and thank-you pages; password reset (issue 15)
+    "community:profile_saved", "community:profile_confirm", "community:profile_link_request",
+    "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
 }
 # Pages only the owner may open: staff get 403 (on GET, or on POST for POST-only pages).
 OWNER_ONLY = {
