@@ -155,9 +155,11 @@ class Customer(models.Model):
                 condition=Q(cadence_days__isnull=True)
                 | Q(cadence_days__gte=CADENCE_MIN_DAYS, cadence_days__lte=CADENCE_MAX_DAYS),
                 name="customer_cadence_range",
+                violation_error_message="Give a number of days between 1 and 3,650 (ten years).",
             ),
             models.CheckConstraint(condition=Q(birthday_year__isnull=True) | Q(birthday_year__gte=YEAR_MIN),
-                                   name="customer_birthday_year_from_1900"),
+                                   name="customer_birthday_year_from_1900",
+                                   violation_error_message=f"Give a year between {YEAR_MIN} and this year."),
         ]
         indexes = [
             models.Index(fields=["birthday_month", "birthday_day"], name="customer_birthday_idx"),
@@ -251,7 +253,8 @@ class ImportantDate(models.Model):
         constraints = [
             models.CheckConstraint(condition=birthday_check("date"), name="important_date_valid"),
             models.CheckConstraint(condition=Q(date_year__isnull=True) | Q(date_year__gte=YEAR_MIN),
-                                   name="important_date_year_from_1900"),
+                                   name="important_date_year_from_1900",
+                                   violation_error_message=f"Give a year between {YEAR_MIN} and this year."),
         ]
         indexes = [models.Index(fields=["date_month", "date_day"], name="important_date_md_idx")]
 

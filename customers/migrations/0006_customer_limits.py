@@ -111,14 +111,14 @@ class Migration(migrations.Migration):
         ),
         PostgresOnlyAddConstraint(
             model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('cadence_days__isnull', True), models.Q(('cadence_days__gte', 1), ('cadence_days__lte', 3650)), _connector='OR'), name='customer_cadence_range'),
+            constraint=models.CheckConstraint(condition=models.Q(('cadence_days__isnull', True), models.Q(('cadence_days__gte', 1), ('cadence_days__lte', 3650)), _connector='OR'), name='customer_cadence_range', violation_error_message='Give a number of days between 1 and 3,650 (ten years).'),
         ),
         PostgresOnlyAddConstraint(
             model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('birthday_year__isnull', True), ('birthday_year__gte', 1900), _connector='OR'), name='customer_birthday_year_from_1900'),
+            constraint=models.CheckConstraint(condition=models.Q(('birthday_year__isnull', True), ('birthday_year__gte', 1900), _connector='OR'), name='customer_birthday_year_from_1900', violation_error_message='Give a year between 1900 and this year.'),
         ),
         migrations.AddConstraint(
             model_name='importantdate',
-            constraint=models.CheckConstraint(condition=models.Q(('date_year__isnull', True), ('date_year__gte', 1900), _connector='OR'), name='important_date_year_from_1900'),
+            constraint=models.CheckConstraint(condition=models.Q(('date_year__isnull', True), ('date_year__gte', 1900), _connector='OR'), name='important_date_year_from_1900', violation_error_message='Give a year between 1900 and this year.'),
         ),
     ]
