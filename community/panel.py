@@ -4,8 +4,8 @@ from django.db.models import DateTimeField, IntegerField
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from automations.models import ProfileLinkEvent
 from community.models import Invitation
-from community.services import PROFILE_CHANGE_REASON
 from crm.prepared import PreparedQuery
 from customers.models import Customer
 
@@ -16,19 +16,14 @@ _upcoming_invitations = PreparedQuery(
     .order_by("event__starts_at")[:5],
     customer_id=IntegerField(), now=DateTimeField(),
 )
-_own_changes = PreparedQuery(
-    # The history model's own manager: Customer.history's queryset costs more to build on each card.
-    lambda customer_id: Customer.history.model.objects.filter(id=customer_id, history_change_reason=PROFILE_CHANGE_REASON)
-    .order_by("-history_date").values_list("history_date", flat=True)[:3],
-    customer_id=IntegerField(),
-)
-
-
 def card_panel_context(request, customer: Customer) -> dict:
-    """Two queries, run when the panel is drawn: their upcoming invitations, the changes they made themselves."""
+    """Two queries, run when the panel is drawn: their upcoming invitations, their own uses of the profile link."""
     now = timezone.now()
     return {
         "customer": customer,
         "invitations": SimpleLazyObject(lambda: _upcoming_invitations.fetch(customer_id=customer.pk, now=now)),
-        "own_changes": SimpleLazyObject(lambda: _own_changes.fetch(customer_id=customer.pk)),
+        # Each use of their profile link: saves, confirmations asked for and given, new links asked for.
+        "own_changes": SimpleLazyObject(lambda: list(
+            ProfileLinkEvent.objects.filter(customer_id=customer.pk).order_by("-created_at", "-pk")[:5]
+        )),
     }

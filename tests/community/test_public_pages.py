@@ -208,7 +208,7 @@ def test_the_friend_card_shows_their_invitations_and_that_they_corrected_their_o
 
     assert 'data-testid="community-panel"' in card
     assert "Cheese night" in card and "Coming +1" in card
-    assert "Updated their own details" in card
+    assert "Changed their details: name" in card  # each use of the profile link is on the card
 
 
 def test_the_customers_history_page_says_the_customer_made_the_change(client, owner_client):
