@@ -52,13 +52,19 @@ def import_job_create(*, uploaded_by: User, file_name: str, raw: bytes) -> Impor
         raise ValidationError({"file": "The file has a header row but no customers under it."})
     detected, mapping = detect_mapping(headers)
     job = ImportJob(
-        created_by=uploaded_by, file_name=file_name[:255], encoding=encoding, delimiter=delimiter, text=text,
+        created_by=uploaded_by, file_name=_file_name_clean(file_name), encoding=encoding, delimiter=delimiter, text=text,
         detected_format=detected, headers=headers, mapping=mapping, total_rows=len(records),
         date_order=_date_order_guess(headers, mapping, records, detected),
     )
     job.full_clean()
     job.save()
     return job
+
+
+def _file_name_clean(name: str) -> str:
+    """The upload's name as shown on the page: no control characters (PostgreSQL refuses NUL), at most 255."""
+    cleaned = "".join(ch for ch in name if ch.isprintable()).strip()
+    return cleaned[:255] or "upload.csv"
 
 
 def _date_order_guess(headers: list[str], mapping: dict[str, str], records, detected: str) -> str:
