@@ -18,7 +18,14 @@ from automations.links import profile_url, unsubscribe_url
 from automations.models import OutboundMessage
 from automations.rendering import RenderedEmail, register_renderer, renderer_for
 from automations.services import template_get
-from automations.templating import DEFAULT_TEMPLATES, TemplateError, fill, fill_html, header_line, text_to_html
+from automations.templating import (
+    DEFAULT_TEMPLATES,
+    TemplateError,
+    fill,
+    fill_html,
+    header_line,
+    text_to_html,
+)
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp
 from gifts.models import GiftCode

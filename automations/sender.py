@@ -27,8 +27,8 @@ from automations.emails import NothingToSay, email_build, message_id_for
 from automations.models import OutboundMessage, OutboxControl
 from automations.rendering import is_transactional
 from automations.schedule import in_sending_hours, local_today, next_sending_time
-from automations.suppression import is_suppressed, suppression_add
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, automation_get
+from automations.suppression import is_suppressed, suppression_add
 from automations.templating import CODE_KINDS, TemplateError
 from crm.models import ShopSettings
 from customers.models import Customer

@@ -9,7 +9,6 @@ from community.models import Invitation
 from crm.prepared import PreparedQuery
 from customers.models import Customer
 
-
 _upcoming_invitations = PreparedQuery(
     lambda customer_id, now: Invitation.objects.filter(customer_id=customer_id, event__ends_at__gte=now)
     .select_related("event").only("answer", "guests", "event__title", "event__starts_at")

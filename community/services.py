@@ -3,7 +3,6 @@
 import json
 import logging
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -18,7 +17,7 @@ from community.models import Event, Invitation, Newsletter, Segment
 from community.rendering import placeholder_errors
 from community.selectors import segment_customers
 from crm.models import ShopSettings
-from customers.models import Customer, Product
+from customers.models import Customer
 from customers.services import customer_update
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log

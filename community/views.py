@@ -13,19 +13,29 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import is_owner, owner_required
-from automations.links import ProfileLinkUsed, customer_id_from_profile_token, profile_confirm_from_token
+from automations.links import (
+    ProfileLinkUsed,
+    customer_id_from_profile_token,
+    profile_confirm_from_token,
+)
 from community import selectors, services
 from community.forms import (
-    EventForm, InviteForm, NewsletterForm, NewsletterSendForm, PreviewForm, ProfileForm, ProfileLinkRequestForm,
-    RsvpForm, SegmentForm,
+    EventForm,
+    InviteForm,
+    NewsletterForm,
+    NewsletterSendForm,
+    PreviewForm,
+    ProfileForm,
+    ProfileLinkRequestForm,
+    RsvpForm,
+    SegmentForm,
 )
 from community.links import invitation_id_from_rsvp_token
 from community.models import Event, Invitation, Newsletter, Segment
 from community.rendering import dropped_images, newsletter_render_for
-from customers.models import Customer
 from crm.forms import form_add_errors
 from crm.ratelimits import rate_limited
-
+from customers.models import Customer
 
 # --- Community home ----------------------------------------------------------------
 
@@ -342,18 +352,18 @@ def rsvp(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "community/rsvp.html", ctx, status=status)
 
 
-PROFILE_BAD_LINK = ("This link does not work", "It may have been cut short when it was copied. "
-                    "Please open it again from our email.")
+PROFILE_BAD_LINK = ("This link does not work",
+                    "It may have been cut short when it was copied. Please open it again from our email.")
 
 
 def _profile_link_problem(request: HttpRequest, exc: Exception) -> HttpResponse:
     """The page for a profile or confirmation link that cannot be used, with a way to ask for a new one."""
     if isinstance(exc, ProfileLinkUsed):
-        title, text, status = ("This link has been used", "For your privacy, each link works for one save. "
-                               "Ask for a new one below and we'll email it to you.", 410)
+        title, status = "This link has been used", 410
+        text = "For your privacy, each link works for one save. Ask for a new one below and we'll email it to you."
     elif isinstance(exc, signing.SignatureExpired):
-        title, text, status = ("This link has expired", "For your privacy, these links only work for a while. "
-                               "Ask for a new one below, or just ask us in the shop.", 410)
+        title, status = "This link has expired", 410
+        text = "For your privacy, these links only work for a while. Ask for a new one below, or just ask us in the shop."
     else:
         (title, text), status = PROFILE_BAD_LINK, 400
     ctx = {"title": title, "text": text, "link_request_form": ProfileLinkRequestForm()}

@@ -51,7 +51,11 @@ def server_error(request, *args, **kwargs) -> HttpResponse:
 
 def bad_request_reason(exception: BaseException | None) -> str:
     """Words for why Django refused a request before any view saw it: every 400 says why."""
-    from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+    from django.core.exceptions import (
+        RequestDataTooBig,
+        TooManyFieldsSent,
+        TooManyFilesSent,
+    )
     from django.http.multipartparser import MultiPartParserError
 
     if isinstance(exception, MultiPartParserError):

@@ -9,6 +9,7 @@ from django.forms.models import ModelChoiceIterator
 from crm.models import ShopSettings
 from crm.prepared import PreparedQuery
 
+
 def form_add_errors(form: forms.Form, error: ValidationError) -> None:
     """Put a service's ValidationError onto the form: by field where the form has it, else on top."""
     if hasattr(error, "error_dict"):

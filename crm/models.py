@@ -1,18 +1,27 @@
 import zoneinfo
 from collections.abc import Iterator
-from datetime import date
-from decimal import Decimal
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+)
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from crm.validators import (
-    AMOUNT_CEILING, CADENCE_MAX_DAYS, CADENCE_MIN_DAYS, YEAR_MIN, cadence_validators, validate_single_line,
+    AMOUNT_CEILING,
+    CADENCE_MAX_DAYS,
+    CADENCE_MIN_DAYS,
+    YEAR_MIN,
+    cadence_validators,
+    validate_single_line,
 )
 
 

@@ -11,7 +11,12 @@ from django.db.models.functions import Lower, Upper
 from simple_history.models import HistoricalRecords
 
 from crm.validators import (
-    CADENCE_MAX_DAYS, CADENCE_MIN_DAYS, TEXT_MAX_LENGTH, YEAR_MIN, cadence_validators, validate_single_line,
+    CADENCE_MAX_DAYS,
+    CADENCE_MIN_DAYS,
+    TEXT_MAX_LENGTH,
+    YEAR_MIN,
+    cadence_validators,
+    validate_single_line,
 )
 
 # Days in each month with 29 February allowed: a birthday has no year to check against.

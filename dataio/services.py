@@ -17,11 +17,20 @@ from accounts.services import audit_record
 from automations.models import OutboundMessage
 from automations.suppression import email_hash, suppression_add
 from crm.models import ShopSettings
-from customers.models import Customer, FollowUp, ImportantDate, Tag
 from crm.validators import CSV_MAX_BYTES
+from customers.models import Customer, FollowUp, ImportantDate, Tag
 from dataio.importing import (
-    TARGET_FIELDS, ImportFileError, ParsedRow, date_order_from, decode, detect_mapping, find_duplicates,
-    has_ambiguous_dates, parse_row, read_records, sniff_delimiter,
+    TARGET_FIELDS,
+    ImportFileError,
+    ParsedRow,
+    date_order_from,
+    decode,
+    detect_mapping,
+    find_duplicates,
+    has_ambiguous_dates,
+    parse_row,
+    read_records,
+    sniff_delimiter,
 )
 from dataio.models import ImportJob
 from touchpoints.models import Touchpoint

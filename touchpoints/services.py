@@ -18,7 +18,6 @@ from customers.services import product_get_or_create
 from touchpoints.hooks import touchpoint_logged
 from touchpoints.models import Touchpoint
 
-
 # The counters and the figures the touchpoint service keeps up to date on the customer row.
 _COUNTER_FIELDS = ("last_touchpoint_at", "touchpoints_90d", "purchase_count", "lifetime_spend", "first_purchase_at")
 _LOCKED_FIELDS = (*_COUNTER_FIELDS, "cadence_days", "referred_by_id")

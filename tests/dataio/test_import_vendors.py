@@ -8,7 +8,13 @@ https://help.shopify.com/en/manual/customers/import-export-customers (the custom
 import pytest
 
 from customers.models import Customer
-from dataio.services import import_job_check, import_job_configure, import_job_create, import_job_run, import_job_start
+from dataio.services import (
+    import_job_check,
+    import_job_configure,
+    import_job_create,
+    import_job_run,
+    import_job_start,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,12 @@ from community.models import Event, Newsletter, Segment
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp, ImportantDate
 from gifts.models import GiftCode
-from tests.factories import CustomerFactory, EventFactory, InvitationFactory, SegmentFactory
+from tests.factories import (
+    CustomerFactory,
+    EventFactory,
+    InvitationFactory,
+    SegmentFactory,
+)
 from touchpoints.models import Touchpoint
 
 pytestmark = pytest.mark.django_db
@@ -173,7 +178,7 @@ def said(html: str) -> str:
     import re
 
     found = re.findall(r'class="[^"]*(?:invalid-feedback|errorlist|alert-danger|text-danger)[^"]*"[^>]*>(.*?)</', html,
-                       re.S)
+                       re.DOTALL)
     return " | ".join(" ".join(re.sub(r"<[^>]+>", " ", f).split()) for f in found)
 
 

@@ -190,8 +190,8 @@ def test_a_consent_change_through_the_profile_link_waits_for_the_email_confirmat
 def test_a_square_export_with_last_name_is_read_as_square_with_its_subscription_column(owner):
     from dataio.services import import_job_create
 
-    raw = ("First Name,Last Name,Email Address,Phone Number,Birthday,Email Subscription Status\n"
-           "Ann,Lee,ann@example.com,,04/03/1990,subscribed\n").encode()
+    raw = (b"First Name,Last Name,Email Address,Phone Number,Birthday,Email Subscription Status\n"
+           b"Ann,Lee,ann@example.com,,04/03/1990,subscribed\n")
     job = import_job_create(uploaded_by=owner, file_name="square.csv", raw=raw)
     assert job.detected_format == "square"
     assert job.mapping["5"] == "email_consent"
@@ -201,16 +201,20 @@ def test_a_square_export_with_last_name_is_read_as_square_with_its_subscription_
 def test_a_spreadsheet_whose_dates_read_either_way_asks_the_date_order(owner):
     from dataio.services import import_job_create
 
-    raw = "First Name,Email,Birthday\nAnn,ann@example.com,04/03/1990\nBob,bob@example.com,05/06/1980\n".encode()
+    raw = b"First Name,Email,Birthday\nAnn,ann@example.com,04/03/1990\nBob,bob@example.com,05/06/1980\n"
     job = import_job_create(uploaded_by=owner, file_name="sheet.csv", raw=raw)
     assert job.detected_format == "generic"
     assert job.date_order == ""  # the owner is asked
 
 
 def test_an_unclosed_quote_is_an_error_on_its_row_with_the_line_number(owner):
-    from dataio.services import import_job_check, import_job_configure, import_job_create
+    from dataio.services import (
+        import_job_check,
+        import_job_configure,
+        import_job_create,
+    )
 
-    raw = 'First name,Email\nAnn,ann@example.com\n"Bob,bob@example.com\nCyd,cyd@example.com\n'.encode()
+    raw = b'First name,Email\nAnn,ann@example.com\n"Bob,bob@example.com\nCyd,cyd@example.com\n'
     job = import_job_create(uploaded_by=owner, file_name="q.csv", raw=raw)
     import_job_configure(job=job, configured_by=owner, mapping=job.mapping, date_order="dmy")
     job = import_job_check(job_id=job.pk)

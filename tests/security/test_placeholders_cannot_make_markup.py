@@ -18,7 +18,13 @@ from automations.models import OutboundMessage
 from automations.services import message_template_update
 from automations.templating import DEFAULT_TEMPLATES
 from crm.models import ShopSettings
-from tests.factories import CustomerFactory, EventFactory, InvitationFactory, NewsletterFactory, ProductFactory
+from tests.factories import (
+    CustomerFactory,
+    EventFactory,
+    InvitationFactory,
+    NewsletterFactory,
+    ProductFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

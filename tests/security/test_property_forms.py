@@ -12,8 +12,7 @@ list, issuing a gift, an upload).
 
 import os
 from contextlib import contextmanager
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -29,10 +28,20 @@ from accounts.services import staff_create
 from automations.emails import placeholder_values, render_template_for
 from automations.forms import AutomationForm, TemplateForm
 from automations.models import Automation
-from automations.services import automation_get, automation_update, message_template_update
+from automations.services import (
+    automation_get,
+    automation_update,
+    message_template_update,
+)
 from community import services as community_services
 from community.forms import (
-    EventForm, NewsletterForm, NewsletterSendForm, ProfileForm, ProfileLinkRequestForm, RsvpForm, SegmentForm,
+    EventForm,
+    NewsletterForm,
+    NewsletterSendForm,
+    ProfileForm,
+    ProfileLinkRequestForm,
+    RsvpForm,
+    SegmentForm,
 )
 from community.rendering import newsletter_render_for
 from community.selectors import segment_count
@@ -40,14 +49,26 @@ from crm.forms import ShopSettingsForm
 from crm.models import ShopSettings
 from crm.services import shop_settings_update
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, SnoozeForm
-from customers.services import customer_create, followup_open, followup_snooze, important_date_add
+from customers.services import (
+    customer_create,
+    followup_open,
+    followup_snooze,
+    important_date_add,
+)
 from dataio.forms import EraseForm
 from dataio.services import customer_erase, import_job_create
 from gifts.forms import RedeemForm
 from gifts.services import gift_code_redeem
 from tests.factories import (
-    CustomerFactory, EventFactory, FollowUpFactory, InvitationFactory, NewsletterFactory, OwnerFactory, ProductFactory,
-    SegmentFactory, TagFactory,
+    CustomerFactory,
+    EventFactory,
+    FollowUpFactory,
+    InvitationFactory,
+    NewsletterFactory,
+    OwnerFactory,
+    ProductFactory,
+    SegmentFactory,
+    TagFactory,
 )
 from touchpoints.forms import TouchpointForm
 from touchpoints.services import touchpoint_log
