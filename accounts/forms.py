@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.models import User
 
-from accounts.roles import OWNER, STAFF
+from crm.roles import OWNER, STAFF
 
 
 class _PasswordPair(forms.Form):

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 
-from accounts.roles import OWNER
+from crm.roles import OWNER
 from automations.models import OutboundMessage
 from automations.rendering import RenderedEmail
 from automations.services import message_enqueue

@@ -7,7 +7,7 @@ from django.db import models, transaction
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import AuditRecord
-from accounts.roles import OWNER, STAFF
+from crm.roles import OWNER, STAFF
 
 
 def audit_record(*, actor: User | None, action: str, target: models.Model | None = None,

@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.forms import HandoverForm, PasswordResetForm, StaffCreateForm
-from accounts.roles import OWNER, owner_required
 from accounts.services import staff_create, staff_handover, staff_set_active, staff_set_password
 from crm.forms import form_add_errors
+from crm.roles import OWNER, owner_required
 
 
 @owner_required

@@ -9,9 +9,9 @@ class AutomationsConfig(AppConfig):
         from automations.emails import register_renderers
         from automations.services import on_touchpoint_logged
         from automations.timeline import timeline_messages
-        from touchpoints.hooks import on_touchpoint_logged as register_hook
-        from touchpoints.timeline import register_timeline_source
+        from customers.registry import register_timeline_source
+        from touchpoints.signals import touchpoint_logged
 
         register_renderers()
-        register_hook(on_touchpoint_logged)
+        touchpoint_logged.connect(on_touchpoint_logged, dispatch_uid="automations.on_touchpoint_logged")
         register_timeline_source(timeline_messages)

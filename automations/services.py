@@ -13,11 +13,11 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from automations.models import Automation, EmailOptOut, MessageTemplate, OutboundMessage, OutboxControl
+from automations.schedule import local_today, next_sending_time, next_working_day
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, html_clean, placeholder_errors
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
-from automations.schedule import next_working_day, local_today, next_sending_time
 
 log = logging.getLogger(__name__)
 
@@ -271,10 +271,10 @@ def message_rows_plan_from(
         return max(cursor.rowcount, 0)
 
 
-# --- Hooks on touchpoints (registered in AutomationsConfig.ready) -------------------
+# --- On touchpoints (connected to touchpoints.signals.touchpoint_logged in AutomationsConfig.ready) --------
 
 
-def on_touchpoint_logged(touchpoint) -> None:
+def on_touchpoint_logged(sender: type, *, touchpoint, **kwargs) -> None:
     """Runs inside touchpoint_log's transaction: cancel "we miss you", plan loyalty/referral, make it right."""
     customer = touchpoint.customer
     now = timezone.now()

@@ -2,10 +2,9 @@
 
 from django.db.models import IntegerField
 
-from crm.prepared import PreparedQuery
-from touchpoints.timeline import TimelineCursor, TimelineEntry
-
 from automations.models import EmailOptOut, OutboundMessage
+from crm.prepared import PreparedQuery
+from customers.registry import TimelineCursor, TimelineEntry
 
 # What a message's timeline entry shows: the body and headers are most of an outbox row.
 TIMELINE_MESSAGE_FIELDS = ("customer_id", "kind", "status", "planned_at", "sent_at", "subject", "status_reason",

@@ -10,18 +10,27 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.roles import owner_required
 from automations import selectors
 from automations.emails import placeholder_values, render_template_for
-from automations.forms import DESCRIPTIONS, AutomationForm, ApproveForm, TemplateForm
+from automations.forms import DESCRIPTIONS, ApproveForm, AutomationForm, TemplateForm
 from automations.links import recipient_from_unsubscribe_token
 from automations.models import Automation, EmailOptOut, OutboundMessage, OutboxControl
 from automations.services import (
-    automation_get, automation_update, automations_all, customer_unsubscribe, message_approve,
-    message_resend, message_skip, message_template_update, outbox_pause, template_errors, template_get,
+    automation_get,
+    automation_update,
+    automations_all,
+    customer_unsubscribe,
+    message_approve,
+    message_resend,
+    message_skip,
+    message_template_update,
+    outbox_pause,
+    template_errors,
+    template_get,
 )
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateError
 from crm.ratelimits import rate_limited
+from crm.roles import owner_required
 from customers.models import Customer
 
 TEMPLATE_KINDS = list(DEFAULT_TEMPLATES)

@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+
 from locust import HttpUser, between, events, task
 
 TARGETS = json.loads(open(os.environ.get("RAPPORT_BENCH_TARGETS", "var/bench_targets.json")).read())

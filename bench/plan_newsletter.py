@@ -22,6 +22,7 @@ BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
 from bench.common import ensure_database  # noqa: E402
+
 SEED_DOMAIN = "newsletter.bench"
 TAG = "bench-newsletter"
 

@@ -12,16 +12,17 @@ import argparse
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
 from bench.common import ensure_database  # noqa: E402
+
 SEED_DOMAIN = "plan.bench"
 # The day planned: a fixed Tuesday, so every run plans the same set.
-NOW = datetime(2026, 6, 16, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 16, 6, 0, tzinfo=UTC)
 
 
 def seed(n: int) -> None:
@@ -53,7 +54,7 @@ def seed(n: int) -> None:
             [NOW, have + 1, n],
         )
         cur.execute(
-            f"""
+            """
             INSERT INTO gifts_giftcode (customer_id, code, kind, value, issued_at, expires_on, source)
             SELECT c.id, 'B' || upper(lpad(to_hex(c.id), 7, '0')), 'percent', 10, now(),
                    %s::date + (c.id / 10 %% 365)::int, 'bench'

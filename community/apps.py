@@ -17,7 +17,7 @@ class CommunityConfig(AppConfig):
         register_renderer("profile_link", rendering.render_profile_link, transactional=True)
 
         from community.panel import card_panel_context
-        from customers.panels import CardPanel, register_card_panel
+        from customers.registry import CardPanel, register_card_panel
 
         register_card_panel(
             CardPanel(name="community", template="community/includes/_card_panel.html",
@@ -25,7 +25,7 @@ class CommunityConfig(AppConfig):
         )
 
         from community.selectors import customers_in_segment, segment_choices
-        from customers.list_filters import ListFilterExtension, register_list_filter
+        from customers.registry import ListFilterExtension, register_list_filter
 
         register_list_filter(
             ListFilterExtension(name="segment", empty_label="Any segment", choices=segment_choices,

@@ -116,7 +116,7 @@ def newsletter_report(newsletter: Newsletter) -> dict[str, int]:
         .values("status")
         .annotate(n=Count("pk"))
     )
-    counts = {status: 0 for status in OutboundMessage.Status.values}
+    counts = dict.fromkeys(OutboundMessage.Status.values, 0)
     for row in rows:
         counts[row["status"]] = row["n"]
     counts["total"] = sum(counts[s] for s in OutboundMessage.Status.values)

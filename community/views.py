@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.roles import is_owner, owner_required
 from automations.links import (
     ProfileLinkUsed,
     customer_id_from_profile_token,
@@ -35,6 +34,7 @@ from community.models import Event, Invitation, Newsletter, Segment
 from community.rendering import dropped_images, newsletter_render_for
 from crm.forms import form_add_errors
 from crm.ratelimits import rate_limited
+from crm.roles import is_owner, owner_required
 from customers.models import Customer
 
 # --- Community home ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-from accounts.roles import is_owner
+from crm.roles import is_owner
 
 
 def shop(request) -> dict:

@@ -26,10 +26,9 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.transaction import TransactionManagementError
 from django.db.models import Expression, Field, QuerySet
-from django.db.models.query import (FlatValuesListIterable, ModelIterable, ValuesListIterable,
-                                    get_related_populators)
+from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesListIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
 
 
 class Placeholder(Expression):

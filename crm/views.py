@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from accounts.roles import owner_required
 from crm.forms import ShopSettingsForm
+from crm.roles import owner_required
 from crm.services import shop_settings_update
 
 

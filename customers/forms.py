@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 
 from crm.forms import ListedModelChoiceField, RejectNullBytesMixin
 from crm.templatetags.form_options import options_html
-from customers.list_filters import list_filter_extensions
 from customers.models import Customer, Product, Tag
+from customers.registry import list_filter_extensions
 from customers.services import phone_normalise
 
 MONTH_CHOICES = [("", "Month")] + [(m, calendar.month_name[m]) for m in range(1, 13)]

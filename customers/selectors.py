@@ -16,8 +16,8 @@ from crm.expressions import RelatedNames, Whole
 from crm.prepared import PreparedQuery
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
 from customers.lookups import like_contains
-from customers.list_filters import list_filter_extensions
 from customers.models import Customer, FollowUp, ImportantDate, Product
+from customers.registry import list_filter_extensions
 
 SEARCH_DROPDOWN_LIMIT = 10
 

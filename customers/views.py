@@ -1,8 +1,7 @@
 """Customer pages: My day, the list, search, the friend card, add/edit/archive, follow-ups."""
 
 from dataclasses import replace
-from datetime import timezone as dt_timezone
-from typing import TYPE_CHECKING
+from datetime import UTC
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -14,31 +13,28 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.forms import form_add_errors
 from customers import services
 from customers.birthdays import birthday_countdown
-from crm.forms import form_add_errors
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
-from customers.list_filters import list_filter_extensions
 from customers.models import Customer, FollowUp, ImportantDate, Tag
-from customers.panels import card_panels_for
+from customers.registry import TimelineCursor, card_panels_for, list_filter_extensions
 from customers.selectors import (
     SEARCH_DROPDOWN_LIMIT,
     ListFilters,
     active_product_names,
-    customer_card_get,
-    customer_list_rows,
-    customer_important_dates,
-    customer_open_followups,
     cheap_page,
+    customer_card_get,
+    customer_important_dates,
+    customer_list_rows,
+    customer_open_followups,
     customer_search_rows,
     my_birthdays,
     my_day_get,
     my_followups,
     with_birthday_countdowns,
 )
-
-if TYPE_CHECKING:
-    from touchpoints.timeline import TimelineCursor
+from customers.timeline import TIMELINE_FIRST_PAGE, timeline_page
 
 LIST_PAGE_SIZE = 25
 SEARCH_PAGE_SIZE = 25
@@ -129,10 +125,8 @@ def customer_search_view(request: HttpRequest) -> HttpResponse:
 # --- The friend card -----------------------------------------------------------
 
 
-def _parse_before(value: str | None) -> "TimelineCursor | None":
+def _parse_before(value: str | None) -> TimelineCursor | None:
     """The timeline page cursor from ?before= (a bare time from older links counts as one)."""
-    from touchpoints.timeline import TimelineCursor
-
     if not value:
         return None
     try:
@@ -140,15 +134,12 @@ def _parse_before(value: str | None) -> "TimelineCursor | None":
     except ValueError:
         raise Http404("No such page of the timeline.") from None
     if timezone.is_naive(cursor.at):
-        cursor = replace(cursor, at=timezone.make_aware(cursor.at, dt_timezone.utc))
+        cursor = replace(cursor, at=timezone.make_aware(cursor.at, UTC))
     return cursor
 
 
 def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
-    """Everything the friend card shows; other apps' panels come from customers.panels."""
-    from touchpoints.forms import TouchpointForm
-    from touchpoints.selectors import TIMELINE_FIRST_PAGE, timeline_page
-
+    """Everything the friend card shows; other apps' panels (the log form too) come from customers.registry."""
     today = _today(request)
     panels = card_panels_for(request, customer)
     ctx = {
@@ -161,11 +152,10 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
         "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before")),
                                   limit=TIMELINE_FIRST_PAGE),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
-        "main_panels": [p for p in panels if p["panel"].column != "side"],
-        "touchpoint_form": TouchpointForm(),
+        "log_panels": [p for p in panels if p["panel"].column == "log"],
+        "main_panels": [p for p in panels if p["panel"].column not in ("side", "log")],
         "followup_form": FollowUpForm(initial={"due_date": today}),
         "important_date_form": ImportantDateForm(),
-        "product_names": active_product_names(),
         "snooze_choices": SNOOZE_CHOICES,
         "today": today,
     }
@@ -179,8 +169,6 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     except Customer.DoesNotExist:
         raise Http404("No such customer.") from None
     if request.htmx and request.GET.get("before"):
-        from touchpoints.selectors import timeline_page
-
         timeline = timeline_page(customer=customer, before=_parse_before(request.GET.get("before")))
         return render(request, "customers/includes/_timeline_page.html", {"customer": customer, "timeline": timeline})
     return render(request, "customers/detail.html", card_context(request, customer))

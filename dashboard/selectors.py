@@ -10,7 +10,6 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db.models import Exists, Max, OuterRef, Q, Sum

@@ -14,12 +14,12 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from accounts.roles import STAFF, OWNER
 from automations.models import OutboundMessage
 from crm.models import ShopSettings
-from customers.figures import customer_figures_recompute_all
+from crm.roles import OWNER, STAFF
 from customers.models import Customer, FollowUp
 from dashboard.models import DailyActivity, DailyFollowUp, DailyMessage, DailySnapshot, RingSnapshot
+from touchpoints.figures import customer_figures_recompute_all
 from touchpoints.models import Touchpoint
 
 log = logging.getLogger(__name__)

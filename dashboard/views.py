@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.roles import is_owner, owner_required
+from crm.roles import is_owner, owner_required
 from customers.models import Customer
 from customers.services import followup_open
 from dashboard.selectors import DEFAULT_WEEKS, PERIODS, dashboard_for, rings_for

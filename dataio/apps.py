@@ -7,8 +7,8 @@ class DataioConfig(AppConfig):
     verbose_name = "Data in and out"
 
     def ready(self) -> None:
-        from accounts.roles import is_owner
-        from customers.panels import CardPanel, register_card_panel
+        from crm.roles import is_owner
+        from customers.registry import CardPanel, register_card_panel
 
         # History and Data links on the friend card, for the owner only (no extra query: the
         # owner check is cached on the user for the nav already).

@@ -5,8 +5,8 @@ from datetime import datetime
 
 from django.apps import apps
 from django.contrib.auth.models import User
-from django.utils import timezone
 from django.db.models import Model, QuerySet
+from django.utils import timezone
 
 from accounts.models import AuditRecord
 from customers.models import Customer

@@ -8,15 +8,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import AuditRecord
-from accounts.roles import owner_required
 from accounts.services import audit_record
+from crm.forms import form_add_errors
+from crm.roles import owner_required
 from customers.models import Customer
 from dataio import exporting, selectors
 from dataio.forms import EraseForm, MappingForm, StartForm, UploadForm
 from dataio.importing import FORMAT_LABELS, read_rows
 from dataio.models import ImportJob
 from dataio.services import customer_erase, import_job_configure, import_job_create, import_job_start
-from crm.forms import form_add_errors
 
 PREVIEW_ROWS = 8
 

@@ -6,10 +6,9 @@ class GiftsConfig(AppConfig):
     name = "gifts"
 
     def ready(self) -> None:
-        from customers.panels import CardPanel, register_card_panel
+        from customers.registry import CardPanel, register_card_panel, register_timeline_source
         from gifts.panel import card_panel_context
         from gifts.timeline import timeline_gifts
-        from touchpoints.timeline import register_timeline_source
 
         register_timeline_source(timeline_gifts)
 

@@ -1,8 +1,8 @@
 """Issued gift codes on the customer's timeline (redemptions are already touchpoints)."""
 
+from customers.registry import TimelineCursor, TimelineEntry
 from gifts.models import GiftCode
 from gifts.selectors import newest_gift_codes
-from touchpoints.timeline import TimelineCursor, TimelineEntry
 
 TEMPLATE = "gifts/includes/_timeline_gift.html"
 

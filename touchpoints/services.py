@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from crm.models import ShopSettings
 from crm.prepared import PreparedQuery
-from customers.figures import customer_figures_compute, customer_referrer_refresh
 from customers.models import Customer, Product
 from customers.services import product_get_or_create
-from touchpoints.hooks import touchpoint_logged
+from touchpoints.figures import customer_figures_compute, customer_referrer_refresh
 from touchpoints.models import Touchpoint
+from touchpoints.signals import touchpoint_logged
 
 # The counters and the figures the touchpoint service keeps up to date on the customer row.
 _COUNTER_FIELDS = ("last_touchpoint_at", "touchpoints_90d", "purchase_count", "lifetime_spend", "first_purchase_at")
@@ -120,5 +120,5 @@ def touchpoint_log(
     # Its products are known: showing the new entry needs no query for them.
     touchpoint._product_names = sorted(p.name for p in chosen)
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)
-    touchpoint_logged(touchpoint)
+    touchpoint_logged.send(sender=Touchpoint, touchpoint=touchpoint)
     return touchpoint

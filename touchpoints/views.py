@@ -7,8 +7,9 @@ from django.views.decorators.http import require_POST
 
 from customers.models import Customer
 from customers.selectors import active_product_names, customer_get
+from customers.timeline import TIMELINE_FIRST_PAGE, timeline_page
 from touchpoints.forms import TouchpointForm
-from touchpoints.selectors import TIMELINE_FIRST_PAGE, timeline_page, touchpoint_entry
+from touchpoints.selectors import touchpoint_entry
 from touchpoints.services import touchpoint_log
 
 

@@ -1,15 +1,13 @@
 """Small display helpers for customer pages."""
 
 import calendar
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.utils import timezone
+from django.utils import numberformat, timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
-from django.utils import numberformat
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.timesince import MONTHS_DAYS, TIME_CHUNKS, TIME_STRINGS_KEYS
@@ -130,7 +128,7 @@ def seen_ago(value):
     lazily-pluralised strings were most of those rows' rendering time.
     """
     if isinstance(value, datetime) and timezone.is_aware(value) and (get_language() or "").startswith("en"):
-        now = datetime.now(dt_timezone.utc)
+        now = datetime.now(UTC)
         if (now - value).days > 0:
             return f"{_english_timesince(value, now)} ago"
     return naturaltime(value)

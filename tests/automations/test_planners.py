@@ -9,7 +9,12 @@ from django.utils import timezone
 
 from automations.models import Automation, OutboundMessage
 from automations.planners import (
-    plan_all, plan_birthdays, plan_digests, plan_gift_expiry_reminders, plan_thank_yous, plan_we_miss_you,
+    plan_all,
+    plan_birthdays,
+    plan_digests,
+    plan_gift_expiry_reminders,
+    plan_thank_yous,
+    plan_we_miss_you,
 )
 from automations.services import automation_get
 from automations.tasks import automations_plan_task

@@ -14,7 +14,11 @@ from django.utils import timezone
 from automations.models import OutboundMessage
 from community.models import Invitation
 from community.services import (
-    event_invite, event_reminders_plan, event_save, invitation_answer, invitation_check_in,
+    event_invite,
+    event_reminders_plan,
+    event_save,
+    invitation_answer,
+    invitation_check_in,
 )
 from tests.conftest import skip_or_fail
 from tests.factories import CustomerFactory, EventFactory, InvitationFactory, SegmentFactory

@@ -13,7 +13,12 @@ from community.selectors import segment_count, segment_customers
 from community.services import segment_create, segment_delete
 from customers.models import Customer
 from tests.factories import (
-    CustomerFactory, NewsletterFactory, ProductFactory, SegmentFactory, StaffFactory, TagFactory,
+    CustomerFactory,
+    NewsletterFactory,
+    ProductFactory,
+    SegmentFactory,
+    StaffFactory,
+    TagFactory,
 )
 
 LONDON = ZoneInfo("Europe/London")

@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
-from django.db.transaction import TransactionManagementError
 from django.db.models import CharField, DateTimeField, IntegerField
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 

@@ -126,7 +126,7 @@ def test_my_full_follow_up_and_birthday_lists_run_the_same_queries_for_1_and_50(
 
 def test_an_older_page_of_the_timeline_runs_the_same_queries_however_long_the_history(
         staff_client, staff, django_assert_max_num_queries):
-    from touchpoints.selectors import TIMELINE_FIRST_PAGE, timeline_page
+    from customers.timeline import TIMELINE_FIRST_PAGE, timeline_page
 
     customer = CustomerFactory(owner=staff)
     card_url = reverse("customers:detail", args=[customer.pk])

@@ -1,7 +1,6 @@
 """The owner dashboard: every figure against numbers worked out by hand from a small shop."""
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -23,7 +22,7 @@ from tests.factories import (
 )
 
 # Wednesday 17 June 2026, 13:00 in London (BST, UTC+1); weeks start on Mondays 8 and 15 June.
-NOW = datetime(2026, 6, 17, 12, 0, tzinfo=dt_timezone.utc)
+NOW = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
 TODAY = date(2026, 6, 17)
 WEEK_15, WEEK_8 = date(2026, 6, 15), date(2026, 6, 8)
 Health, Stage = Customer.Health, Customer.Stage
@@ -32,7 +31,7 @@ pytestmark = pytest.mark.django_db
 
 
 def utc(month, day, hour=10, minute=0):
-    return datetime(2026, month, day, hour, minute, tzinfo=dt_timezone.utc)
+    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture

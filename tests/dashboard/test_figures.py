@@ -1,24 +1,20 @@
 """Health, stage and closeness: the rules at their boundaries, and the nightly set-based recompute."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
 
 from crm.models import ShopSettings
-from customers.figures import (
-    closeness_for,
-    customer_figures_recompute_all,
-    health_for,
-    stage_for,
-)
+from customers.health import closeness_for, health_for, stage_for
 from customers.models import Customer
 from tests.factories import CustomerFactory, TouchpointFactory
+from touchpoints.figures import customer_figures_recompute_all
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log
 
-NOW = datetime(2026, 6, 15, 12, 0, tzinfo=dt_timezone.utc)
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 Health, Stage = Customer.Health, Customer.Stage
 
 
@@ -169,7 +165,7 @@ def test_the_nightly_recompute_agrees_with_the_per_touchpoint_refresh(staff):
         touchpoint_log(customer=unhappy, logged_by=staff, kind="purchase", amount=Decimal("12.50"))
         touchpoint_log(customer=unhappy, logged_by=staff, kind="feedback", feedback_kind="complaint", sentiment=-1)
     # Refresh everyone "now" one at a time, the way the touchpoint service would.
-    from customers.figures import customer_figures_refresh
+    from touchpoints.figures import customer_figures_refresh
 
     for customer in Customer.objects.all():
         customer_figures_refresh(customer=customer, now=NOW)

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from customers.figures import customer_figures_recompute_all
+from touchpoints.figures import customer_figures_recompute_all
 from customers.models import Customer
 from tests.factories import CustomerFactory, TouchpointFactory
 
@@ -40,7 +40,7 @@ def test_one_customer_with_a_billion_day_cadence_is_logged_and_everyone_else_is_
     _force_cadence(bad, 1_000_000_000)
     Customer.objects.update(health=Customer.Health.COLD, touchpoints_90d=0)
 
-    with caplog.at_level(logging.ERROR, logger="customers.figures"):
+    with caplog.at_level(logging.ERROR, logger="touchpoints.figures"):
         changed = customer_figures_recompute_all(now=now)
 
     assert changed == len(good)

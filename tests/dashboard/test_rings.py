@@ -1,7 +1,6 @@
 """Dunbar rings: who is in which ring, "your 150", and who is slipping outwards."""
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -14,7 +13,7 @@ from dashboard.services import ring_for_rank, ring_snapshot_take
 from tests.factories import CustomerFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
-NOW = datetime(2026, 6, 17, 12, 0, tzinfo=dt_timezone.utc)
+NOW = datetime(2026, 6, 17, 12, 0, tzinfo=UTC)
 TODAY = date(2026, 6, 17)
 
 

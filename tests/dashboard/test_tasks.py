@@ -1,7 +1,6 @@
 """The beat tasks: the nightly run cools customers down and snapshots; the hourly one keeps today current."""
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -14,7 +13,7 @@ from dashboard.tasks import dashboard_hourly_task, dashboard_nightly_task
 from tests.factories import CustomerFactory, TouchpointFactory
 
 pytestmark = pytest.mark.django_db
-NOW = datetime(2026, 6, 17, 1, 30, tzinfo=dt_timezone.utc)  # 02:30 in London
+NOW = datetime(2026, 6, 17, 1, 30, tzinfo=UTC)  # 02:30 in London
 
 
 def test_the_nightly_task_recomputes_figures_and_takes_the_snapshots(staff):

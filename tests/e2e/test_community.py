@@ -3,9 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
+from automations.links import profile_token
 from community.links import rsvp_token
 from community.models import Invitation, Newsletter
-from automations.links import profile_token
 from tests.e2e.conftest import has_no_sideways_scroll, log_in, screenshot
 from tests.factories import CustomerFactory, EventFactory, InvitationFactory, ProductFactory, SegmentFactory, TagFactory
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from dashboard.models import DailySnapshot
-from dashboard.services import dashboard_backfill, daily_snapshot_take, ring_snapshot_take
+from dashboard.services import daily_snapshot_take, dashboard_backfill, ring_snapshot_take
 from tests.e2e.conftest import has_no_sideways_scroll, log_in, screenshot
 from tests.factories import CustomerFactory, FollowUpFactory, StaffFactory, TouchpointFactory
 
@@ -42,7 +42,7 @@ def small_shop(owner):
                 sentiment=(1 if j % 2 else -1) if kind == "feedback" else None,
             )
         FollowUpFactory(customer=c, due_date=timezone.localdate() - timedelta(days=i * 3), status="done" if i % 3 else "open")
-    from customers.figures import customer_figures_recompute_all
+    from touchpoints.figures import customer_figures_recompute_all
 
     customer_figures_recompute_all(now=now)
     # make two of them drift: warm a month ago, cooling now

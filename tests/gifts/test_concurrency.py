@@ -11,8 +11,8 @@ from gifts.models import GiftCode
 from gifts.services import gift_code_redeem
 from tests.conftest import skip_or_fail
 from tests.factories import GiftCodeFactory, StaffFactory
-from touchpoints import hooks
 from touchpoints.models import Touchpoint
+from touchpoints.signals import touchpoint_logged
 
 
 def _redeem_in_thread(code: str, user, results: dict, name: str) -> None:
@@ -38,13 +38,13 @@ def test_a_second_till_waits_for_the_first_and_is_then_told_the_code_was_redeeme
     first, second = StaffFactory(first_name="Ana", last_name="First"), StaffFactory()
     inside_first, release_first = threading.Event(), threading.Event()
 
-    def hold_first_open(touchpoint) -> None:
+    def hold_first_open(sender: type, *, touchpoint, **kwargs) -> None:
         # Runs inside till A's transaction, after it has locked and claimed the code.
         if threading.current_thread().name == "till-a":
             inside_first.set()
             release_first.wait(10)
 
-    hooks.on_touchpoint_logged(hold_first_open)
+    touchpoint_logged.connect(hold_first_open)
     results: dict = {}
     try:
         till_a = threading.Thread(target=_redeem_in_thread, args=(gift.code, first, results, "a"), name="till-a")
@@ -68,7 +68,7 @@ def test_a_second_till_waits_for_the_first_and_is_then_told_the_code_was_redeeme
         till_b.join(15)
     finally:
         release_first.set()
-        hooks._logged_hooks.remove(hold_first_open)
+        touchpoint_logged.disconnect(hold_first_open)
 
     assert isinstance(results["a"], GiftCode)
     assert isinstance(results["b"], ValidationError) and results["b"].code == "redeemed"

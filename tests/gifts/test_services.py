@@ -1,6 +1,6 @@
 """Gift codes: format, issuing, redeeming, and every way a redeem is refused."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.panels import card_panels_for
+from customers.registry import card_panels
 from gifts.models import GiftCode
 from tests.factories import CustomerFactory, GiftCodeFactory, ProductFactory, StaffFactory
 from touchpoints.models import Touchpoint
@@ -143,8 +143,9 @@ def test_the_redeem_page_never_redeems_on_get(staff_client):
 def test_the_card_panel_lists_active_expired_and_redeemed_codes_in_a_fixed_number_of_queries(
     rf, staff, django_assert_max_num_queries
 ):
-    from crm.models import ShopSettings
     from django.template.loader import render_to_string
+
+    from crm.models import ShopSettings
 
     customer = CustomerFactory()
     for _ in range(2):
@@ -156,8 +157,8 @@ def test_the_card_panel_lists_active_expired_and_redeemed_codes_in_a_fixed_numbe
     request.user, request.shop = staff, ShopSettings.load()
 
     def render_panel() -> str:
-        [panel] = [p for p in card_panels_for(request, customer) if p["panel"].name == "gifts"]
-        return render_to_string(panel["panel"].template, {"ctx": panel["ctx"]}, request=request)
+        [panel] = [p for p in card_panels() if p.name == "gifts"]
+        return render_to_string(panel.template, {"ctx": panel.context(request, customer)}, request=request)
 
     with django_assert_max_num_queries(2):  # the codes (and the owner check); the form loads when opened
         html = render_panel()

@@ -2,7 +2,7 @@
 
 import asyncio
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from tests.integration.conftest import RecordingSMTP, free_port
 
 def daytime_zone() -> str:
     """A fixed-offset zone where it is about noon now, so quiet hours never hold these tests up."""
-    offset = 12 - datetime.now(timezone.utc).hour  # -11 … +12
+    offset = 12 - datetime.now(UTC).hour  # -11 … +12
     return "Etc/GMT" + (f"{-offset:+d}" if offset else "")
 
 

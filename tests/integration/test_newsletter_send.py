@@ -17,7 +17,10 @@ from community.tasks import newsletter_plan_task
 from tests.factories import CustomerFactory, NewsletterFactory, OutboundMessageFactory, SegmentFactory
 from tests.integration.conftest import wait_until
 from tests.integration.outbox_helpers import (  # noqa: F401  (slow_smtp is a fixture)
-    assert_at_most_once_and_none_lost, received_ids, shop_in_daytime, slow_smtp,
+    assert_at_most_once_and_none_lost,
+    received_ids,
+    shop_in_daytime,
+    slow_smtp,
 )
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,10 @@ from automations.tasks import outbox_sweep_task
 from tests.factories import CustomerFactory, OutboundMessageFactory, OwnerFactory
 from tests.integration.conftest import wait_until
 from tests.integration.outbox_helpers import (  # noqa: F401  (slow_smtp is a fixture)
-    assert_at_most_once_and_none_lost, received_ids, shop_in_daytime, slow_smtp,
+    assert_at_most_once_and_none_lost,
+    received_ids,
+    shop_in_daytime,
+    slow_smtp,
 )
 
 pytestmark = pytest.mark.integration

@@ -118,7 +118,7 @@ def test_an_archived_customer_can_still_have_a_touchpoint_logged(staff_client):
 def test_entries_at_the_same_moment_are_not_lost_between_timeline_pages(staff):
     from django.utils import timezone
 
-    from touchpoints.selectors import timeline_page
+    from customers.timeline import timeline_page
     from touchpoints.services import touchpoint_log
 
     customer = CustomerFactory()
@@ -140,10 +140,10 @@ def test_paging_through_many_entries_of_one_minute_from_several_sources_shows_ea
     from django.utils import timezone
 
     from automations.models import OutboundMessage
+    from customers.registry import TimelineCursor
+    from customers.timeline import timeline_page
     from gifts.models import GiftCode
     from tests.factories import GiftCodeFactory, OutboundMessageFactory
-    from touchpoints.selectors import timeline_page
-    from touchpoints.timeline import TimelineCursor
 
     customer = CustomerFactory()
     moment = (timezone.now() - timedelta(days=2)).replace(second=0, microsecond=0)

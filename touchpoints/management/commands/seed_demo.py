@@ -7,12 +7,11 @@ and 2,000,000 touchpoints load in a few minutes.
 
 import calendar
 import io
-from contextlib import contextmanager
 import random
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -22,8 +21,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from faker import Faker
 
-from accounts.roles import OWNER, STAFF
 from crm.models import ShopSettings
+from crm.roles import OWNER, STAFF
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
 from touchpoints.models import Touchpoint
 
@@ -215,7 +214,7 @@ def customer_figures_set_based(*, first_id: int, last_id: int, now: datetime) ->
 
 def figures_recompute(*, first_id: int, last_id: int, now: datetime) -> None:
     """Every figure on the customer, set-based: customers.figures' recompute when it has one."""
-    from customers import figures
+    from touchpoints import figures
 
     recompute_all = getattr(figures, "customer_figures_recompute_all", None)
     if recompute_all is not None:
@@ -459,7 +458,7 @@ class Seeder:
                 ago = rng.uniform(ended, started)
                 happened = self.now - timedelta(seconds=ago)
                 # Shop hours: move the time of day to between 08:00 and 18:00 UTC.
-                happened = happened.replace(hour=8 + int(rng.random() * 10), tzinfo=dt_timezone.utc)
+                happened = happened.replace(hour=8 + int(rng.random() * 10), tzinfo=UTC)
                 if happened > self.now:
                     happened -= timedelta(days=1)
                 note, amount, feedback_kind, sentiment = "", None, "", None

@@ -1,123 +1,36 @@
-"""Relationship figures kept on the customer: health, stage and closeness.
+"""The relationship figures kept on the customer (health, stage, closeness), from the touchpoints.
 
-The rules (also in the README, "Relationship health"):
-
-- **Health** starts from recency against the customer's keep-in-touch cadence
-  (their own, else the shop's default): seen within the cadence is warm, within
-  twice the cadence cooling, later (or never) cold. Then two nudges, one step each:
-  a frequent customer (``FREQUENT_TOUCHPOINTS_90D`` or more touchpoints in the last
-  90 days) is one step warmer; net negative feedback in the last
-  ``SENTIMENT_WINDOW_DAYS`` days makes them one step colder. Never seen stays cold.
-- **Stage**: prospect (no purchase), customer (1-2 purchases), regular (3 or more),
-  advocate (referred a friend who bought, or praised the shop and is a regular).
-- **Closeness** (0-100) for the Dunbar rings: recency up to 35, frequency up to 25
-  (2.5 per touchpoint in 90 days, up to 10), spend up to 20 (1 per 50 spent, up to
-  1,000), referrals up to 12 (4 per referred friend who bought, up to 3), feedback
-  up to 8 (2 per praise, up to 4), minus 8 for net negative recent feedback.
-
-Two implementations of the same rules must agree: ``customer_figures_refresh`` /
-``customer_figures_compute`` (one customer, Python, run by the touchpoint service in its transaction) and
-``customer_figures_recompute_all`` (every customer, a few set-based SQL statements,
-run nightly so time passing cools people down). Tests check that they agree.
-
-This module reads the touchpoint table through the app registry: customers sits
-above touchpoints and must not import it.
+The rules live once, in `customers.health`; this module feeds them. Two paths apply them and must
+agree: `customer_figures_compute` / `customer_figures_refresh` (one customer, Python, run by the
+touchpoint service in its transaction) and `customer_figures_recompute_all` (every customer, a few
+set-based SQL statements, run nightly so time passing cools people down). Tests check both.
 """
 
 import logging
 from datetime import datetime, timedelta
-from decimal import Decimal
 
-from django.apps import apps
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, DateTimeField, IntegerField, Max, Min, Q, Sum
 
 from crm.expressions import Whole
 from crm.models import ShopSettings
 from crm.prepared import PreparedQuery
+from customers.health import (
+    FREQUENCY_WINDOW_DAYS,
+    SENTIMENT_WINDOW_DAYS,
+    closeness_for,
+    figures_sql,
+    health_for,
+    stage_for,
+)
 from customers.models import Customer
+from touchpoints.models import Touchpoint
 
 log = logging.getLogger(__name__)
 
-FREQUENT_TOUCHPOINTS_90D = 6
-SENTIMENT_WINDOW_DAYS = 30
-# (days since the last touchpoint at most, points), checked in order.
-RECENCY_POINTS = ((14, 35), (30, 30), (90, 20), (180, 10), (365, 5))
-FREQUENCY_POINTS_EACH, FREQUENCY_CAP = 2.5, 10
-SPEND_PER_POINT, SPEND_CAP = 50, 1000
-REFERRAL_POINTS_EACH, REFERRAL_CAP = 4, 3
-PRAISE_POINTS_EACH, PRAISE_CAP = 2, 4
-NEGATIVE_FEEDBACK_PENALTY = 8
-
-_HEALTH_BY_STEP = (Customer.Health.WARM, Customer.Health.COOLING, Customer.Health.COLD)
-
-
-def health_for(
-    *,
-    last_touchpoint_at: datetime | None,
-    cadence_days: int,
-    now: datetime,
-    touchpoints_90d: int = 0,
-    recent_sentiment: int = 0,
-) -> str:
-    """Warm within the cadence, cooling up to twice it, cold after; nudged by frequency and feedback."""
-    if last_touchpoint_at is None:
-        return Customer.Health.COLD
-    age = now - last_touchpoint_at
-    if age <= timedelta(days=cadence_days):
-        step = 0
-    elif age <= timedelta(days=2 * cadence_days):
-        step = 1
-    else:
-        step = 2
-    if touchpoints_90d >= FREQUENT_TOUCHPOINTS_90D:
-        step -= 1
-    if recent_sentiment < 0:
-        step += 1
-    return _HEALTH_BY_STEP[min(max(step, 0), 2)]
-
-
-def stage_for(*, purchase_count: int, referral_buyers: int = 0, praise_count: int = 0) -> str:
-    """Prospect, customer (1-2 purchases), regular (3+), advocate (referred a buyer, or praised and regular)."""
-    if referral_buyers > 0:
-        return Customer.Stage.ADVOCATE
-    if purchase_count >= 3:
-        return Customer.Stage.ADVOCATE if praise_count > 0 else Customer.Stage.REGULAR
-    if purchase_count > 0:
-        return Customer.Stage.CUSTOMER
-    return Customer.Stage.PROSPECT
-
-
-def closeness_for(
-    *,
-    last_touchpoint_at: datetime | None,
-    now: datetime,
-    touchpoints_90d: int,
-    lifetime_spend: Decimal | float,
-    referral_buyers: int,
-    praise_count: int,
-    recent_sentiment: int,
-) -> float:
-    """The closeness score (0-100) that orders the Dunbar rings."""
-    score = 0.0
-    if last_touchpoint_at is not None:
-        age = now - last_touchpoint_at
-        for days, points in RECENCY_POINTS:
-            if age <= timedelta(days=days):
-                score += points
-                break
-    score += min(touchpoints_90d, FREQUENCY_CAP) * FREQUENCY_POINTS_EACH
-    score += min(float(lifetime_spend), SPEND_CAP) / SPEND_PER_POINT
-    score += min(referral_buyers, REFERRAL_CAP) * REFERRAL_POINTS_EACH
-    score += min(praise_count, PRAISE_CAP) * PRAISE_POINTS_EACH
-    if recent_sentiment < 0:
-        score -= NEGATIVE_FEEDBACK_PENALTY
-    return round(max(score, 0.0), 2)
-
-
 # Read on every touchpoint logged (crm.prepared): built once, they cost PostgreSQL's time only.
 _feedback_totals = PreparedQuery(
-    lambda customer_id, since, now: apps.get_model("touchpoints", "Touchpoint").objects
+    lambda customer_id, since, now: Touchpoint.objects
     .filter(customer_id=customer_id, kind="feedback").order_by()
     .values_list(Whole(Count("pk", filter=Q(feedback_kind="praise"))),
                  Whole(Sum("sentiment", filter=Q(happened_at__gte=since, happened_at__lte=now)))),
@@ -201,29 +114,6 @@ def customer_figures_refresh(*, customer: Customer, now: datetime) -> None:
         customer_referrer_refresh(customer=customer, now=now, default_cadence=default_cadence)
 
 
-def _health_step_sql(cadences: list[int], now: datetime, params: list) -> str:
-    """A CASE giving the recency step (0 warm, 1 cooling, 2 cold, 3 never seen) for each cadence.
-
-    Thresholds are computed in Python and passed as parameters, so the comparison is the
-    same exact datetime comparison on SQLite and PostgreSQL (no date arithmetic in SQL).
-    """
-    adapt = connection.ops.adapt_datetimefield_value
-    whens = []
-    for cadence in cadences:
-        params += [cadence, adapt(now - timedelta(days=cadence)), adapt(now - timedelta(days=2 * cadence))]
-        whens.append("WHEN %s THEN (CASE WHEN i.last_at >= %s THEN 0 WHEN i.last_at >= %s THEN 1 ELSE 2 END)")
-    return f"(CASE WHEN i.last_at IS NULL THEN 3 ELSE (CASE i.cadence {' '.join(whens)} ELSE 2 END) END)"
-
-
-def _recency_points_sql(now: datetime, params: list) -> str:
-    adapt = connection.ops.adapt_datetimefield_value
-    whens = []
-    for days, points in RECENCY_POINTS:
-        params += [adapt(now - timedelta(days=days)), points]
-        whens.append("WHEN i.last_at >= %s THEN %s")
-    return f"(CASE WHEN i.last_at IS NULL THEN 0 {' '.join(whens)} ELSE 0 END)"
-
-
 # What one customer's bad data can raise in the recompute: a date out of range, a numeric overflow.
 _RECOMPUTE_ERRORS = (DatabaseError, ArithmeticError, OverflowError, ValueError)
 
@@ -268,7 +158,7 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
     """The set-based pass, over every customer or (bounds) over the customers whose id is in a range."""
     quote = connection.ops.quote_name
     adapt = connection.ops.adapt_datetimefield_value
-    touchpoints = quote(apps.get_model("touchpoints", "Touchpoint")._meta.db_table)
+    touchpoints = quote(Touchpoint._meta.db_table)
     customers = quote(Customer._meta.db_table)
     agg = quote("rapport_figures_agg")
     default_cadence = ShopSettings.load().default_cadence_days
@@ -298,40 +188,8 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
             WHERE c2.referred_by_id IS NOT NULL AND t.purchases > 0
             GROUP BY c2.referred_by_id
     """
-    # Level i: the inputs per customer. LEFT JOINs keep customers with no touchpoints.
+    # The inputs per customer, one row each. LEFT JOINs keep customers with no touchpoints.
     inputs_sql = f"""
-        SELECT c.id AS customer_id, COALESCE(c.cadence_days, %s) AS cadence,
-               t.last_at AS last_at, COALESCE(t.n90, 0) AS n90, COALESCE(t.purchases, 0) AS purchases,
-               COALESCE(t.spend, 0) AS spend, t.first_purchase AS first_purchase,
-               COALESCE(t.praises, 0) AS praises, COALESCE(t.sentiment, 0) AS sentiment,
-               COALESCE(r.buyers, 0) AS buyers
-        FROM {customers} c
-        LEFT JOIN t ON t.customer_id = c.id
-        LEFT JOIN r ON r.customer_id = c.id
-        {c_where}
-    """
-    # Level s: recency step and points (thresholds for "now" are parameters).
-    step_params: list = []
-    step_sql = _health_step_sql(cadences, now, step_params)
-    recency_sql = _recency_points_sql(now, step_params)
-    # Parameters in the order their %s appear in the statement below.
-    params: list = [
-        adapt(now - timedelta(days=90)), adapt(now),
-        adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)), adapt(now),
-        *range_params,  # t's WHERE
-        *range_params,  # r's WHERE
-        FREQUENT_TOUCHPOINTS_90D, FREQUENT_TOUCHPOINTS_90D,
-        FREQUENCY_CAP, FREQUENCY_CAP, FREQUENCY_POINTS_EACH,
-        SPEND_CAP, SPEND_CAP, SPEND_PER_POINT,
-        REFERRAL_CAP, REFERRAL_CAP, REFERRAL_POINTS_EACH,
-        PRAISE_CAP, PRAISE_CAP, PRAISE_POINTS_EACH,
-        NEGATIVE_FEEDBACK_PENALTY,
-        *step_params,
-        default_cadence,
-        *range_params,
-    ]
-    sql = f"""
-        CREATE TEMPORARY TABLE {agg} AS
         WITH t AS (
             SELECT customer_id,
                    MAX(happened_at) AS last_at,
@@ -347,29 +205,27 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
             GROUP BY customer_id
         ),
         r AS ({r_sql})
-        SELECT x.*, CASE WHEN x.score < 0 THEN 0 ELSE ROUND(CAST(x.score AS NUMERIC), 2) END AS closeness
-        FROM (
-        SELECT s.customer_id, s.last_at, s.n90, s.purchases, s.spend, s.first_purchase,
-               CASE WHEN s.step = 3 THEN 'cold'
-                    WHEN s.step - (CASE WHEN s.n90 >= %s THEN 1 ELSE 0 END)
-                                + (CASE WHEN s.sentiment < 0 THEN 1 ELSE 0 END) <= 0 THEN 'warm'
-                    WHEN s.step - (CASE WHEN s.n90 >= %s THEN 1 ELSE 0 END)
-                                + (CASE WHEN s.sentiment < 0 THEN 1 ELSE 0 END) = 1 THEN 'cooling'
-                    ELSE 'cold' END AS health,
-               CASE WHEN s.buyers > 0 THEN 'advocate'
-                    WHEN s.purchases >= 3 AND s.praises > 0 THEN 'advocate'
-                    WHEN s.purchases >= 3 THEN 'regular'
-                    WHEN s.purchases > 0 THEN 'customer'
-                    ELSE 'prospect' END AS stage,
-               s.recency
-                 + (CASE WHEN s.n90 >= %s THEN %s ELSE s.n90 END) * %s
-                 + (CASE WHEN s.spend >= %s THEN %s ELSE s.spend END) * 1.0 / %s
-                 + (CASE WHEN s.buyers >= %s THEN %s ELSE s.buyers END) * %s
-                 + (CASE WHEN s.praises >= %s THEN %s ELSE s.praises END) * %s
-                 - (CASE WHEN s.sentiment < 0 THEN %s ELSE 0 END) AS score
-        FROM (SELECT i.*, {step_sql} AS step, {recency_sql} AS recency FROM ({inputs_sql}) i) s
-        ) x
+        SELECT c.id AS customer_id, COALESCE(c.cadence_days, %s) AS cadence,
+               t.last_at AS last_at, COALESCE(t.n90, 0) AS n90, COALESCE(t.purchases, 0) AS purchases,
+               COALESCE(t.spend, 0) AS spend, t.first_purchase AS first_purchase,
+               COALESCE(t.praises, 0) AS praises, COALESCE(t.sentiment, 0) AS sentiment,
+               COALESCE(r.buyers, 0) AS buyers
+        FROM {customers} c
+        LEFT JOIN t ON t.customer_id = c.id
+        LEFT JOIN r ON r.customer_id = c.id
+        {c_where}
     """
+    inputs_params = [
+        adapt(now - timedelta(days=FREQUENCY_WINDOW_DAYS)), adapt(now),
+        adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)), adapt(now),
+        *range_params,  # t's WHERE
+        *range_params,  # r's WHERE
+        default_cadence,
+        *range_params,  # the customers' WHERE
+    ]
+    select_sql, select_params = figures_sql(inputs_sql, now=now, cadences=cadences)
+    sql = f"CREATE TEMPORARY TABLE {agg} AS {select_sql}"
+    params = [*select_params, *inputs_params]
     # Only rows whose figures change are written: every write updates all of the customer
     # table's indexes (trigram ones included), and on a given night few customers change.
     differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"

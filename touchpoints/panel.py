@@ -1,0 +1,12 @@
+"""The friend card's "Log a touchpoint" panel (registered in TouchpointsConfig.ready)."""
+
+from typing import Any
+
+from customers.models import Customer
+from customers.selectors import active_product_names
+from touchpoints.forms import TouchpointForm
+
+
+def card_panel_context(request: Any, customer: Customer) -> dict:
+    """An empty form and the product suggestions; a view re-showing the card passes its bound form instead."""
+    return {"form": TouchpointForm(), "product_names": active_product_names()}
