@@ -281,3 +281,14 @@ def test_staff_can_reset_a_forgotten_password_by_email_and_the_owner_is_told(cli
     assert response.status_code == 302
     assert any(staff.email in m.to for m in mail.outbox)
     assert any(owner.email in m.to for m in mail.outbox)
+
+
+def test_a_403_and_a_404_are_each_logged_in_one_line_with_who_asked(staff_client, staff, caplog):
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="rapport.access"):
+        staff_client.get(reverse("shop:settings"))
+        staff_client.get("/no-such-page/")
+    lines = [r.getMessage() for r in caplog.records if r.name == "rapport.access"]
+    assert lines == [f"403 GET /settings/shop/ by user {staff.pk} from 127.0.0.1",
+                     f"404 GET /no-such-page/ by user {staff.pk} from 127.0.0.1"]
