@@ -23,6 +23,7 @@ def _force_cadence(customer: Customer, days: int) -> None:
     table = connection.ops.quote_name(Customer._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred FK checks pending: ALTER may run
             cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS customer_cadence_range")
             cursor.execute(f"UPDATE {table} SET cadence_days = %s WHERE id = %s", [days, customer.pk])
         else:
