@@ -16,12 +16,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 
-from crm.roles import OWNER
 from automations.models import OutboundMessage
 from automations.rendering import RenderedEmail
 from automations.services import message_enqueue
+from automations.templating import header_line, text_to_html
 from crm.models import ShopSettings
 from crm.ratelimits import rate_limited
+from crm.roles import OWNER
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +68,16 @@ def render_password_reset(message: OutboundMessage) -> RenderedEmail:
     text = (f"Hello,\n\nSomeone (we hope you) asked to reset your password for Rapport at {shop.name}. "
             f"To choose a new one, open this link within the hour:\n\n{link}\n\nIt works once. If you didn't ask, "
             "ignore this email: your password stays as it is. The shop's owner has been told of the request.")
-    from django.utils.html import escape, linebreaks
-
-    html = linebreaks(escape(text)).replace(escape(link), f'<a href="{escape(link)}">{escape(link)}</a>', 1)
-    return RenderedEmail(subject=f"Reset your Rapport password ({shop.name})", text=text, html=html)
+    return RenderedEmail(subject=f"Reset your Rapport password ({shop.name})", text=text,
+                         html=text_to_html(text, link=link))
 
 
 def render_password_reset_notice(message: OutboundMessage) -> RenderedEmail:
-    from django.utils.html import escape, linebreaks
-
     who = message.context.get("who", "A staff member")
     text = (f"Hello,\n\n{who} (user name {message.context.get('username', '?')}) asked for a password reset link "
             f"at {timezone.localtime(message.planned_at, ShopSettings.load().tz):%H:%M on %d %B %Y}. "
             "It went to their own email address. If they didn't ask for it, check their account under Staff.")
-    return RenderedEmail(subject=f"Password reset asked for by {who}", text=text, html=linebreaks(escape(text)))
+    return RenderedEmail(subject=header_line(f"Password reset asked for by {who}"), text=text, html=text_to_html(text))
 
 
 def register_renderers() -> None:

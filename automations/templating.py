@@ -109,9 +109,12 @@ def fill(text: str, values: dict[str, str]) -> str:
     return TOKEN.sub(replace, text)
 
 
-def text_to_html(text: str) -> str:
-    """Paragraphs and line breaks from plain text, with everything escaped."""
-    return linebreaks(escape(text))
+def text_to_html(text: str, *, link: str = "") -> str:
+    """Paragraphs and line breaks from plain text, with everything escaped; `link` (ours) made clickable once."""
+    html = linebreaks(escape(text))
+    if link:
+        html = html.replace(escape(link), f'<a href="{escape(link)}">{escape(link)}</a>', 1)
+    return html
 
 
 def html_clean(html: str, *, tags: set[str] | None = None) -> str:

@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 
 from automations.emails import placeholder_values as automation_placeholder_values
 from automations.rendering import RenderedEmail
-from automations.templating import TOKEN, fill_html, header_line, html_clean
+from automations.templating import TOKEN, fill_html, header_line, html_clean, text_to_html
 from automations.templating import placeholder_errors as automation_placeholder_errors
 from community.ics import event_ics
 from community.links import rsvp_url
@@ -129,7 +129,7 @@ def render_profile_confirm(message) -> RenderedEmail:
     text = (f"Hello,\n\nSomeone (we hope you) asked to make {what} through the “your details” page of "
             f"{shop.name}. To confirm it, open this link:\n\n{url}\n\nIt works once, for a week. "
             "If it wasn't you, ignore this email and nothing changes.")
-    return RenderedEmail(subject=header_line(f"Please confirm: {what}"), text=text, html=text_to_html_link(text, url))
+    return RenderedEmail(subject=header_line(f"Please confirm: {what}"), text=text, html=text_to_html(text, link=url))
 
 
 def render_profile_link(message) -> RenderedEmail:
@@ -141,12 +141,5 @@ def render_profile_link(message) -> RenderedEmail:
     text = (f"Hello,\n\nHere is a new link to check and correct the details {shop.name} keeps about you:\n\n{url}\n\n"
             "It works for one save. If you didn't ask for it, ignore this email.")
     return RenderedEmail(subject=header_line(f"Your details at {shop.name}"), text=text,
-                         html=text_to_html_link(text, url))
+                         html=text_to_html(text, link=url))
 
-
-def text_to_html_link(text: str, url: str) -> str:
-    """Plain text as escaped paragraphs, with `url` (ours, absolute) as the one link."""
-    from django.utils.html import escape, linebreaks
-
-    html = linebreaks(escape(text))
-    return html.replace(escape(url), f'<a href="{escape(url)}">{escape(url)}</a>', 1)
