@@ -5,6 +5,7 @@ from django import forms
 from django.contrib.auth.models import User
 
 from community.models import Event, Newsletter, Segment
+from crm.forms import BoundedModelMultipleChoiceField
 from crm.validators import YEAR_MIN, validate_single_line
 from customers.models import Customer, Product, Tag
 
@@ -16,7 +17,7 @@ class SegmentForm(forms.Form):
     """A named filter; each filter left empty does not narrow the segment."""
 
     name = forms.CharField(max_length=100, help_text="For example “Wine lovers” or “Cooling regulars”.")
-    tags = forms.ModelMultipleChoiceField(
+    tags = BoundedModelMultipleChoiceField(
         Tag.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, help_text="Any of these tags."
     )
     health = forms.MultipleChoiceField(choices=Customer.Health.choices, required=False, widget=forms.CheckboxSelectMultiple)
@@ -24,7 +25,7 @@ class SegmentForm(forms.Form):
     birthday_months = forms.TypedMultipleChoiceField(
         choices=MONTHS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label="Birthday in"
     )
-    favourite_products = forms.ModelMultipleChoiceField(
+    favourite_products = BoundedModelMultipleChoiceField(
         Product.objects.filter(is_active=True), required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Any of these favourites.",
     )
@@ -34,7 +35,7 @@ class SegmentForm(forms.Form):
     last_touchpoint_to = forms.DateField(required=False, label="Last seen until", widget=forms.DateInput(attrs={"type": "date"}))
     min_purchases = forms.IntegerField(required=False, min_value=0, label="At least this many purchases")
     min_spend = forms.DecimalField(required=False, min_value=0, decimal_places=2, label="Spent at least")
-    owners = forms.ModelMultipleChoiceField(
+    owners = BoundedModelMultipleChoiceField(
         User.objects.filter(is_active=True).order_by("first_name", "username"), required=False,
         widget=forms.CheckboxSelectMultiple, label="Relationship owner",
     )
@@ -171,7 +172,7 @@ class ProfileForm(forms.Form):
         choices=[("", "Month")] + MONTHS, coerce=int, empty_value=None, required=False, label="Month"
     )
     birthday_year = forms.IntegerField(required=False, min_value=YEAR_MIN, max_value=9999, label="Year (optional)")
-    favourite_products = forms.ModelMultipleChoiceField(
+    favourite_products = BoundedModelMultipleChoiceField(
         Product.objects.filter(is_active=True), required=False, widget=forms.CheckboxSelectMultiple,
         label="Your favourites",
     )

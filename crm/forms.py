@@ -111,3 +111,22 @@ class ShopSettingsForm(RejectNullBytesMixin, forms.ModelForm):
         if opened_on and opened_on > timezone.localdate():
             raise forms.ValidationError("Give a day that has already come.")
         return opened_on
+
+
+# The largest primary key a BigAutoField holds: a bigger one is no row, and SQLite cannot even compare it.
+_PK_MAX = 2**63 - 1
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """A multiple choice of rows that refuses a number no row can have before asking the database.
+
+    Django checks `pk__in=[…]` as given; on SQLite a value past 2**63 raises OverflowError (a 500).
+    """
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk).strip()
+            if not text.isdecimal() or not 0 < int(text) <= _PK_MAX:
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                      params={"pk": text[:20]})
+        return super()._check_values(value)
