@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test bench migrate demo-data clean-var check
+.PHONY: run test lint bench migrate demo-data clean-var check
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -28,8 +28,16 @@ run: migrate
 	@echo ""
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
 
-## make test: the whole suite (PostgreSQL/Redis/worker/SMTP tests run when DATABASE_URL/REDIS_URL are set).
-test: $(VENV)/.installed
+## make lint: ruff, mypy and the import-linter layers contract, configured in pyproject.toml.
+## The format check runs last so the others still report while formatting alone is off.
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m mypy .
+	$(VENV)/bin/lint-imports
+	$(PY) -m ruff format --check .
+
+## make test: lint, then the whole suite (PostgreSQL/Redis/worker/SMTP tests run when DATABASE_URL/REDIS_URL are set).
+test: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.contrib.auth.models import User
 
@@ -11,7 +13,8 @@ class _PasswordPair(forms.Form):
                                 strip=False)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return data
@@ -37,6 +40,6 @@ class HandoverForm(forms.Form):
 
     def __init__(self, *args, from_user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_user"].queryset = User.objects.filter(is_active=True).exclude(pk=from_user.pk).order_by(
-            "first_name", "username")
-        self.fields["to_user"].label_from_instance = lambda u: u.get_full_name() or u.get_username()
+        to_user = cast(forms.ModelChoiceField, self.fields["to_user"])
+        to_user.queryset = User.objects.filter(is_active=True).exclude(pk=from_user.pk).order_by("first_name", "username")
+        to_user.label_from_instance = lambda u: u.get_full_name() or u.get_username()  # type: ignore[assignment]  # a label per instance, as Django documents

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch
 from django.utils import formats
 
 from automations.links import profile_url, unsubscribe_url
@@ -26,6 +25,7 @@ from automations.templating import (
     header_line,
     text_to_html,
 )
+from crm.clock import shop_today
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp
 from gifts.models import GiftCode
@@ -74,6 +74,8 @@ def gift_for(message: OutboundMessage) -> GiftCode | None:
 
 def render_automation(message: OutboundMessage) -> RenderedEmail:
     """A customer email from the owner's template for its kind."""
+    if message.customer is None:
+        raise TemplateError(f"A message of kind “{message.kind}” needs a customer.")
     template = template_get(message.kind)
     shop = ShopSettings.load()
     values = placeholder_values(customer=message.customer, message=message, shop=shop, gift=gift_for(message))
@@ -107,7 +109,7 @@ def _next_in_week(customer: Customer, week: list) -> object:
 
 def render_digest(message: OutboundMessage) -> RenderedEmail:
     shop = ShopSettings.load()
-    today = message.planned_at.astimezone(shop.tz).date()
+    today = shop_today(message.planned_at, shop.tz)
     ctx = {**digest_context(user=message.staff_user, today=today), "shop": shop, "site_url": settings.SITE_URL}
     if not (ctx["followups"] or ctx["birthdays"] or ctx["drifting"]):
         raise NothingToSay("Nothing to report today")
@@ -145,10 +147,7 @@ def email_build(message: OutboundMessage, *, connection=None) -> EmailMultiAlter
     unsubscribe = profile = ""
     if message.customer_id:
         unsubscribe = unsubscribe_url(recipient_key=message.recipient_key)
-        try:
-            profile = profile_url(customer_id=message.customer_id)
-        except NoReverseMatch:  # the community app's profile page is not there yet
-            profile = ""
+        profile = profile_url(customer_id=message.customer_id)
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     ctx = {"content": content, "shop": shop, "unsubscribe_url": unsubscribe, "profile_url": profile}

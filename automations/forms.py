@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 from automations.models import Automation
@@ -48,7 +50,7 @@ class AutomationForm(forms.ModelForm):
                 del self.fields[name]
         if "days" in self.fields:
             self.fields["days"].label = DAYS_LABELS.get(kind, "Days")
-            self.fields["days"].min_value = 0
+            cast(forms.IntegerField, self.fields["days"]).min_value = 0
             self.fields["days"].widget.attrs.update(min=0, max=365)
         if "every_k" in self.fields:
             self.fields["every_k"].widget.attrs.update(min=1)
@@ -69,7 +71,8 @@ class AutomationForm(forms.ModelForm):
         return k
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("code_kind") == "percent" and data.get("code_value") and data["code_value"] > 100:
             self.add_error("code_value", "A percentage off can be at most 100.")
         if "code_value" in self.fields and data.get("code_value") is not None and data["code_value"] <= 0:
@@ -96,7 +99,8 @@ class TemplateForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not self.errors:
             for error in template_errors(kind=self.kind, subject=data["subject"], body_text=data["body_text"],
                                          body_html=data.get("body_html", "")):

@@ -76,12 +76,12 @@ def profile_confirm_from_token(token: str) -> tuple[int, dict]:
 
 
 def unsubscribe_url(*, recipient_key: str) -> str:
-    """Absolute URL; the view (automations:unsubscribe) is built with the automations issue."""
+    """Absolute URL of the one-click unsubscribe (automations:unsubscribe) for this recipient."""
     return _absolute(reverse("automations:unsubscribe", args=[unsubscribe_token(recipient_key=recipient_key)]))
 
 
 def profile_url(*, customer_id: int) -> str:
-    """Absolute URL; the view (community:profile) is built with the community issue."""
+    """Absolute URL of the customer's own profile page (community:profile), for every email's footer."""
     return _absolute(reverse("community:profile", args=[profile_token(customer_id=customer_id)]))
 
 

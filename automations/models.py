@@ -87,7 +87,9 @@ class OutboundMessage(models.Model):
     def recipient_name(self) -> str:
         if self.customer_id:
             return str(self.customer)
-        return self.staff_user.get_full_name() or self.staff_user.get_username() if self.staff_user_id else ""
+        if self.staff_user is not None:
+            return self.staff_user.get_full_name() or self.staff_user.get_username()
+        return ""
 
 
 class Suppression(models.Model):

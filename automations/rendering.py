@@ -1,12 +1,14 @@
 """How each kind of outbound message becomes an email.
 
-Apps below automations (community: newsletters, event invitations) register a
+Apps above automations (community: newsletters, event invitations) register a
 renderer for their kinds in AppConfig.ready(); the sender looks the kind up here
 when it sends a row, and adds the shop footer, unsubscribe and profile links itself.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from automations.models import OutboundMessage
 
 
 @dataclass
@@ -18,7 +20,7 @@ class RenderedEmail:
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)
 
 
-Renderer = Callable[["OutboundMessage"], RenderedEmail]  # noqa: F821
+Renderer = Callable[[OutboundMessage], RenderedEmail]
 
 _renderers: dict[str, Renderer] = {}
 # Kinds the customer asked for themselves (confirm a change, a new profile link): they go to the address

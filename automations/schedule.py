@@ -3,6 +3,9 @@
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# The planners and the sender ask for the shop's date of a moment as local_today(now, tz): one implementation.
+from crm.clock import shop_today as local_today  # noqa: F401
+
 # Customer emails go out only between these times, shop time.
 QUIET_END = time(9, 0)  # sending may start
 QUIET_START = time(19, 0)  # sending stops
@@ -14,10 +17,6 @@ DIGEST_TIME = time(8, 0)
 def local_datetime(day: date, at: time, tz: ZoneInfo) -> datetime:
     """`day` at `at` in the shop's zone, as an aware datetime (UTC when stored)."""
     return datetime.combine(day, at, tzinfo=tz)
-
-
-def local_today(now: datetime, tz: ZoneInfo) -> date:
-    return now.astimezone(tz).date()
 
 
 def in_sending_hours(moment: datetime, tz: ZoneInfo) -> bool:

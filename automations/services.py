@@ -1,7 +1,5 @@
 """Writes for the automations: owner settings, templates, the outbox rows, unsubscribes, hooks."""
 
-import logging
-import threading
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -13,15 +11,15 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from automations.models import Automation, EmailOptOut, MessageTemplate, OutboundMessage, OutboxControl
-from automations.schedule import local_today, next_sending_time, next_working_day
+from automations.schedule import next_sending_time, next_working_day
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, html_clean, placeholder_errors
+from crm.clock import shop_today
 from crm.models import ShopSettings
+from crm.tasks import enqueue_on_commit
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
 
-log = logging.getLogger(__name__)
-
-# Lower goes first when the 7-day cap makes messages wait (documented in the README).
+# Lower goes first when the 7-day cap makes messages wait (the user guide lists the order).
 PRIORITY = {
     "digest": 5,
     "birthday": 10,
@@ -123,25 +121,9 @@ def outbox_pause(*, paused: bool, changed_by: User) -> OutboxControl:
 
 def message_enqueue(message_id: int) -> None:
     """After commit, ask a worker to send this row soon. Never fails the caller: the sweep is the backstop."""
+    from automations.tasks import message_send_task
 
-    def enqueue() -> None:
-        from automations.tasks import message_send_task
-
-        try:
-            message_send_task.apply_async(kwargs={"message_id": message_id}, retry=False)
-        except Exception:  # broker down: kombu/redis errors vary; the sweep sends it within a minute
-            log.warning("Could not queue message %s; the outbox sweep will send it", message_id, exc_info=True)
-
-    def enqueue_in_background() -> None:
-        from crm.celery import app
-
-        if app.conf.task_always_eager:
-            enqueue()
-        else:
-            # A dead broker takes seconds to refuse (the Redis client retries): don't make the page wait.
-            threading.Thread(target=enqueue, name=f"enqueue-message-{message_id}", daemon=True).start()
-
-    transaction.on_commit(enqueue_in_background)
+    enqueue_on_commit(message_send_task, backstop="the outbox sweep (every minute)", message_id=message_id)
 
 
 @transaction.atomic
@@ -331,7 +313,7 @@ def _make_it_right(*, touchpoint) -> FollowUp | None:
     if not automation.enabled:
         return None
     customer = touchpoint.customer
-    day = next_working_day(local_today(touchpoint.happened_at, ShopSettings.load().tz))
+    day = next_working_day(shop_today(touchpoint.happened_at))
     note = " ".join(touchpoint.note.split())
     reason = f"Make it right: {note[:150]}" if note else "Make it right after their complaint"
     return followup_open(

@@ -29,9 +29,12 @@ from automations.services import (
     template_get,
 )
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateError
+from crm.clock import shop_today
+from crm.http import ShopRequest
 from crm.ratelimits import rate_limited
 from crm.roles import owner_required
 from customers.models import Customer
+from gifts.models import GiftCode
 
 TEMPLATE_KINDS = list(DEFAULT_TEMPLATES)
 
@@ -43,7 +46,7 @@ def _kind_or_404(kind: str, allowed) -> str:
 
 
 @owner_required
-def settings_page(request: HttpRequest) -> HttpResponse:
+def settings_page(request: ShopRequest) -> HttpResponse:
     """Every automation with its switch and numbers, the pause switch, links to templates."""
     return _settings_render(request, forms={})
 
@@ -62,7 +65,7 @@ def _settings_render(request, forms: dict, status: int = 200) -> HttpResponse:
 
 @owner_required
 @require_POST
-def automation_save(request: HttpRequest, kind: str) -> HttpResponse:
+def automation_save(request: ShopRequest, kind: str) -> HttpResponse:
     automation = automation_get(_kind_or_404(kind, Automation.Kind.values))
     form = AutomationForm(request.POST, instance=automation, prefix=kind)
     if not form.is_valid():
@@ -76,7 +79,7 @@ def automation_save(request: HttpRequest, kind: str) -> HttpResponse:
 
 @owner_required
 @require_POST
-def pause_toggle(request: HttpRequest) -> HttpResponse:
+def pause_toggle(request: ShopRequest) -> HttpResponse:
     paused = request.POST.get("paused") == "1"
     outbox_pause(paused=paused, changed_by=request.user)
     messages.success(request, "All sending is paused." if paused else "Sending is on again.")
@@ -85,7 +88,7 @@ def pause_toggle(request: HttpRequest) -> HttpResponse:
 
 @owner_required
 @require_http_methods(["GET", "POST"])
-def template_edit(request: HttpRequest, kind: str) -> HttpResponse:
+def template_edit(request: ShopRequest, kind: str) -> HttpResponse:
     """Edit one email's subject and body; the preview uses a real customer."""
     _kind_or_404(kind, TEMPLATE_KINDS)
     template = template_get(kind)
@@ -117,14 +120,12 @@ def _preview(kind: str, data, customer: Customer | None) -> dict:
         return {"errors": errors or ["Add a customer to see a preview."], "customer": None}
     if errors:
         return {"errors": errors, "customer": customer}
-    from types import SimpleNamespace
-
     from automations.templating import html_clean
     from crm.models import ShopSettings
 
     shop = ShopSettings.load()
-    # A sample code for the preview only: nothing is issued.
-    sample_gift = SimpleNamespace(display_code="ABCD-EFGH", expires_on=_sample_expiry(shop)) if kind in CODE_KINDS else None
+    # A sample code for the preview only: never saved, nothing is issued.
+    sample_gift = GiftCode(code="ABCDEFGH", expires_on=_sample_expiry(shop)) if kind in CODE_KINDS else None
     values = placeholder_values(customer=customer, message=None, shop=shop, gift=sample_gift)
     try:
         rendered = render_template_for(kind=kind, subject=subject, body_text=body_text,
@@ -137,14 +138,13 @@ def _preview(kind: str, data, customer: Customer | None) -> dict:
 def _sample_expiry(shop):
     from datetime import timedelta
 
-    from django.utils import timezone
 
-    return timezone.now().astimezone(shop.tz).date() + timedelta(days=30)
+    return shop_today(tz=shop.tz) + timedelta(days=30)
 
 
 @owner_required
 @require_POST
-def template_preview(request: HttpRequest, kind: str) -> HttpResponse:
+def template_preview(request: ShopRequest, kind: str) -> HttpResponse:
     """htmx: the preview panel for the form as typed, for the chosen customer."""
     _kind_or_404(kind, TEMPLATE_KINDS)
     customer = Customer.objects.filter(pk=request.POST.get("customer") or 0).first()
@@ -155,7 +155,7 @@ def template_preview(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 @owner_required
-def outbox(request: HttpRequest) -> HttpResponse:
+def outbox(request: ShopRequest) -> HttpResponse:
     """Every message: filter by status and kind; failed and unknown ones can be resent."""
     status = request.GET.get("status", "")
     kind = request.GET.get("kind", "")
@@ -173,14 +173,14 @@ def outbox(request: HttpRequest) -> HttpResponse:
 
 @owner_required
 @require_POST
-def message_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
+def message_resend_view(request: ShopRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(OutboundMessage, pk=pk)
     try:
         message_resend(message=message, resent_by=request.user)
         messages.success(request, f"{message.kind_label} to {message.recipient_name} will be sent again now.")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
-    return redirect(request.POST.get("next") if _safe_next(request) else "automations:outbox")
+    return redirect(request.POST.get("next") or "automations:outbox" if _safe_next(request) else "automations:outbox")
 
 
 def _safe_next(request) -> bool:
@@ -188,14 +188,14 @@ def _safe_next(request) -> bool:
 
 
 @require_http_methods(["GET"])
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: ShopRequest) -> HttpResponse:
     """Staff: drafts from automations in review mode; add a personal line and approve in one click."""
     drafts = [{"message": m, "form": ApproveForm(prefix=f"m{m.pk}")} for m in selectors.review_queue()]
     return render(request, "automations/review.html", {"drafts": drafts})
 
 
 @require_POST
-def review_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+def review_decide(request: ShopRequest, pk: int, decision: str) -> HttpResponse:
     message = get_object_or_404(OutboundMessage, pk=pk)
     form = ApproveForm(request.POST, prefix=f"m{pk}")
     error = ""

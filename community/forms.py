@@ -1,8 +1,10 @@
 import calendar
 from datetime import date
+from typing import cast
 
 from django import forms
 from django.contrib.auth.models import User
+from django.core.validators import MaxValueValidator
 
 from community.models import Event, Newsletter, Segment
 from crm.forms import BoundedModelMultipleChoiceField
@@ -43,11 +45,13 @@ class SegmentForm(forms.Form):
 
     def __init__(self, *args, require_name: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owners"].label_from_instance = lambda u: u.get_full_name() or u.username
+        owners = cast(forms.ModelMultipleChoiceField, self.fields["owners"])
+        owners.label_from_instance = lambda u: u.get_full_name() or u.username  # type: ignore[assignment]  # a label per instance, as Django documents
         self.fields["name"].required = require_name
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("last_touchpoint_from"), data.get("last_touchpoint_to")
         if start and end and end < start:
             self.add_error("last_touchpoint_to", "This date is before the “from” date.")
@@ -102,7 +106,7 @@ class NewsletterForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["segment"].required = True
-        self.fields["segment"].empty_label = "Pick a segment…"
+        cast(forms.ModelChoiceField, self.fields["segment"]).empty_label = "Pick a segment…"
 
 
 class NewsletterSendForm(forms.Form):
@@ -112,7 +116,8 @@ class NewsletterSendForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("when") == "later" and not data.get("send_at") and "send_at" not in self.errors:
             self.add_error("send_at", "Pick the date and time to send it.")
         return data
@@ -123,8 +128,9 @@ class PreviewForm(forms.Form):
 
     def __init__(self, *args, members=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = members if members is not None else Customer.objects.none()
-        self.fields["customer"].empty_label = None
+        customer = cast(forms.ModelChoiceField, self.fields["customer"])
+        customer.queryset = members if members is not None else Customer.objects.none()
+        customer.empty_label = None
 
 
 class EventForm(forms.ModelForm):
@@ -155,9 +161,10 @@ class RsvpForm(forms.Form):
 
     def __init__(self, *args, max_guests: int = 3, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["guests"].max_value = max_guests
-        self.fields["guests"].widget.attrs.update({"min": 0, "max": max_guests, "inputmode": "numeric"})
-        self.fields["guests"].validators.append(forms.fields.validators.MaxValueValidator(max_guests))
+        guests = cast(forms.IntegerField, self.fields["guests"])
+        guests.max_value = max_guests
+        guests.widget.attrs.update({"min": 0, "max": max_guests, "inputmode": "numeric"})
+        guests.validators.append(MaxValueValidator(max_guests))
 
 
 class ProfileForm(forms.Form):
@@ -166,10 +173,10 @@ class ProfileForm(forms.Form):
     preferred_name = forms.CharField(max_length=100, required=False, label="What should we call you?",
                                      validators=[validate_single_line])
     birthday_day = forms.TypedChoiceField(
-        choices=[("", "Day")] + [(d, d) for d in range(1, 32)], coerce=int, empty_value=None, required=False, label="Day"
+        choices=[("", "Day"), *((d, d) for d in range(1, 32))], coerce=int, empty_value=None, required=False, label="Day"
     )
     birthday_month = forms.TypedChoiceField(
-        choices=[("", "Month")] + MONTHS, coerce=int, empty_value=None, required=False, label="Month"
+        choices=[("", "Month"), *MONTHS], coerce=int, empty_value=None, required=False, label="Month"
     )
     birthday_year = forms.IntegerField(required=False, min_value=YEAR_MIN, max_value=9999, label="Year (optional)")
     favourite_products = BoundedModelMultipleChoiceField(

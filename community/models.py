@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from crm.models import HistoryNotes
 from crm.validators import TEXT_MAX_LENGTH, validate_header_line, validate_single_line
 from customers.models import Customer
 
@@ -16,7 +17,7 @@ from customers.models import Customer
 EVENT_MAX_CAPACITY, EVENT_MAX_GUESTS = 10_000, 20
 
 
-class Segment(models.Model):
+class Segment(HistoryNotes, models.Model):
     """A saved filter over customers; `filters` is JSON read by selectors.segment_customers."""
 
     name = models.CharField(max_length=100, validators=[validate_single_line])
@@ -35,7 +36,7 @@ class Segment(models.Model):
         return self.name
 
 
-class Newsletter(models.Model):
+class Newsletter(HistoryNotes, models.Model):
     """A friendly note to a segment; planned into the outbox when it is due."""
 
     class Status(models.TextChoices):
@@ -75,7 +76,7 @@ class Newsletter(models.Model):
         return self.status != self.Status.PLANNED
 
 
-class Event(models.Model):
+class Event(HistoryNotes, models.Model):
     """A tasting, a charity day, a class: people say yes up to `capacity` seats (guests included)."""
 
     title = models.CharField(max_length=150, validators=[validate_header_line])
@@ -117,7 +118,7 @@ class Event(models.Model):
             raise ValidationError({"capacity": "Give at least one seat."})
 
 
-class Invitation(models.Model):
+class Invitation(HistoryNotes, models.Model):
     """One customer invited to one event, and their answer."""
 
     class Answer(models.TextChoices):

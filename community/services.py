@@ -1,8 +1,6 @@
 """Writes for segments, newsletters, events, invitations and the customer's own profile link."""
 
 import json
-import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -16,7 +14,9 @@ from automations.models import OutboundMessage, ProfileLinkEvent
 from community.models import Event, Invitation, Newsletter, Segment
 from community.rendering import placeholder_errors
 from community.selectors import segment_customers
+from crm.clock import shop_today
 from crm.models import ShopSettings
+from crm.tasks import enqueue_on_commit
 from customers.models import Customer
 from customers.services import customer_update
 from touchpoints.models import Touchpoint
@@ -36,8 +36,6 @@ PLAN_BATCH = 2000
 REMINDER_TIME = time(10, 0)
 # Read as "by …" in the history: the change was made by no staff member but by the customer.
 PROFILE_CHANGE_REASON = "the customer (profile link)"
-log = logging.getLogger(__name__)
-
 
 # --- Segments -------------------------------------------------------------------
 
@@ -121,26 +119,9 @@ def newsletter_schedule(*, newsletter: Newsletter, send_at: datetime | None, sch
 
 def _newsletter_plan_enqueue(newsletter_id: int) -> None:
     """After commit, ask a worker to plan it now. Never fails the page: the beat task plans it within a minute."""
+    from community.tasks import newsletter_plan_task
 
-    def enqueue() -> None:
-        from community.tasks import newsletter_plan_task
-
-        try:
-            newsletter_plan_task.apply_async(kwargs={"newsletter_id": newsletter_id}, retry=False)
-        except Exception:  # broker down (kombu/redis errors vary); newsletters-plan-due is the backstop
-            log.warning("Could not queue planning newsletter %s; the beat task will plan it", newsletter_id,
-                        exc_info=True)
-
-    def enqueue_soon() -> None:
-        from crm.celery import app
-
-        if app.conf.task_always_eager:
-            enqueue()
-        else:
-            # A dead broker takes seconds to refuse: don't make the owner's page wait for it.
-            threading.Thread(target=enqueue, name=f"plan-newsletter-{newsletter_id}", daemon=True).start()
-
-    transaction.on_commit(enqueue_soon)
+    enqueue_on_commit(newsletter_plan_task, backstop="newsletters-plan-due (every minute)", newsletter_id=newsletter_id)
 
 
 @transaction.atomic
@@ -295,7 +276,7 @@ def event_save(*, event: Event | None = None, saved_by: User, **fields) -> Event
 def event_reminder_at(event: Event) -> datetime:
     """10:00 in the shop's zone on the day before the event starts."""
     tz = ShopSettings.load().tz
-    day_before = event.starts_at.astimezone(tz).date() - timedelta(days=1)
+    day_before = shop_today(event.starts_at, tz) - timedelta(days=1)
     return datetime.combine(day_before, REMINDER_TIME, tzinfo=tz)
 
 

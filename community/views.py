@@ -33,6 +33,7 @@ from community.links import invitation_id_from_rsvp_token
 from community.models import Event, Invitation, Newsletter, Segment
 from community.rendering import dropped_images, newsletter_render_for
 from crm.forms import form_add_errors
+from crm.http import ShopRequest
 from crm.ratelimits import rate_limited
 from crm.roles import is_owner, owner_required
 from customers.models import Customer
@@ -40,7 +41,7 @@ from customers.models import Customer
 # --- Community home ----------------------------------------------------------------
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: ShopRequest) -> HttpResponse:
     """Upcoming events and saved segments for everyone; newsletters for the owner."""
     ctx = {
         "events": selectors.event_list(upcoming=True)[:20],
@@ -53,7 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
 # --- Segments ----------------------------------------------------------------------
 
 
-def segment_edit(request: HttpRequest, segment_id: int | None = None) -> HttpResponse:
+def segment_edit(request: ShopRequest, segment_id: int | None = None) -> HttpResponse:
     segment = get_object_or_404(Segment, pk=segment_id) if segment_id else None
     if request.method == "POST":
         form = SegmentForm(request.POST)
@@ -81,7 +82,7 @@ def segment_edit(request: HttpRequest, segment_id: int | None = None) -> HttpRes
 
 
 @require_POST
-def segment_count(request: HttpRequest) -> HttpResponse:
+def segment_count(request: ShopRequest) -> HttpResponse:
     """htmx: the live count while a filter is built."""
     form = SegmentForm(request.POST, require_name=False)
     if not form.is_valid():
@@ -89,7 +90,7 @@ def segment_count(request: HttpRequest) -> HttpResponse:
     return render(request, "community/includes/_segment_count.html", {"counts": selectors.segment_count(form.filters())})
 
 
-def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
+def segment_detail(request: ShopRequest, segment_id: int) -> HttpResponse:
     """A segment's members, 50 to a page."""
     segment = get_object_or_404(Segment, pk=segment_id)
     members = selectors.segment_customers(segment).select_related("owner").order_by("first_name", "last_name", "pk")
@@ -99,7 +100,7 @@ def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
 
 
 @require_POST
-def segment_delete(request: HttpRequest, segment_id: int) -> HttpResponse:
+def segment_delete(request: ShopRequest, segment_id: int) -> HttpResponse:
     segment = get_object_or_404(Segment, pk=segment_id)
     try:
         services.segment_delete(segment=segment, deleted_by=request.user)
@@ -114,12 +115,12 @@ def segment_delete(request: HttpRequest, segment_id: int) -> HttpResponse:
 
 
 @owner_required
-def newsletter_list(request: HttpRequest) -> HttpResponse:
+def newsletter_list(request: ShopRequest) -> HttpResponse:
     return render(request, "community/newsletter_list.html", {"newsletters": selectors.newsletter_list()})
 
 
 @owner_required
-def newsletter_edit(request: HttpRequest, newsletter_id: int | None = None) -> HttpResponse:
+def newsletter_edit(request: ShopRequest, newsletter_id: int | None = None) -> HttpResponse:
     newsletter = get_object_or_404(Newsletter, pk=newsletter_id) if newsletter_id else None
     if newsletter and not newsletter.is_editable:
         return redirect("community:newsletter_detail", newsletter.pk)
@@ -144,7 +145,7 @@ def newsletter_edit(request: HttpRequest, newsletter_id: int | None = None) -> H
 
 
 @owner_required
-def newsletter_detail(request: HttpRequest, newsletter_id: int) -> HttpResponse:
+def newsletter_detail(request: ShopRequest, newsletter_id: int) -> HttpResponse:
     """Preview for a real customer, test, send; once planned, the report."""
     newsletter = get_object_or_404(Newsletter.objects.select_related("segment"), pk=newsletter_id)
     members = (
@@ -174,7 +175,7 @@ def newsletter_detail(request: HttpRequest, newsletter_id: int) -> HttpResponse:
 
 @owner_required
 @require_POST
-def newsletter_send(request: HttpRequest, newsletter_id: int) -> HttpResponse:
+def newsletter_send(request: ShopRequest, newsletter_id: int) -> HttpResponse:
     newsletter = get_object_or_404(Newsletter, pk=newsletter_id)
     form = NewsletterSendForm(request.POST)
     if form.is_valid():
@@ -191,13 +192,13 @@ def newsletter_send(request: HttpRequest, newsletter_id: int) -> HttpResponse:
                 messages.success(request, "On its way: the outbox sends it within the quiet hours and caps.")
             return redirect("community:newsletter_detail", newsletter.pk)
     else:
-        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
     return redirect("community:newsletter_detail", newsletter.pk)
 
 
 @owner_required
 @require_POST
-def newsletter_unschedule(request: HttpRequest, newsletter_id: int) -> HttpResponse:
+def newsletter_unschedule(request: ShopRequest, newsletter_id: int) -> HttpResponse:
     newsletter = get_object_or_404(Newsletter, pk=newsletter_id)
     try:
         services.newsletter_unschedule(newsletter=newsletter, by=request.user)
@@ -209,7 +210,7 @@ def newsletter_unschedule(request: HttpRequest, newsletter_id: int) -> HttpRespo
 
 @owner_required
 @require_POST
-def newsletter_test(request: HttpRequest, newsletter_id: int) -> HttpResponse:
+def newsletter_test(request: ShopRequest, newsletter_id: int) -> HttpResponse:
     """Email the owner the newsletter as the previewed customer would get it, now."""
     newsletter = get_object_or_404(Newsletter, pk=newsletter_id)
     customer = None
@@ -228,7 +229,7 @@ def newsletter_test(request: HttpRequest, newsletter_id: int) -> HttpResponse:
 
 
 @owner_required
-def event_edit(request: HttpRequest, event_id: int | None = None) -> HttpResponse:
+def event_edit(request: ShopRequest, event_id: int | None = None) -> HttpResponse:
     event = get_object_or_404(Event, pk=event_id) if event_id else None
     form = EventForm(request.POST or None, instance=event)
     if request.method == "POST":
@@ -245,7 +246,7 @@ def event_edit(request: HttpRequest, event_id: int | None = None) -> HttpRespons
     return render(request, "community/event_form.html", {"form": form, "event": event})
 
 
-def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+def event_detail(request: ShopRequest, event_id: int) -> HttpResponse:
     event = get_object_or_404(Event, pk=event_id)
     answer_order = Case(
         *(When(answer=a, then=Value(i)) for i, a in enumerate(["going", "waiting", "pending", "declined"])),
@@ -262,7 +263,7 @@ def event_detail(request: HttpRequest, event_id: int) -> HttpResponse:
 
 @owner_required
 @require_POST
-def event_invite(request: HttpRequest, event_id: int) -> HttpResponse:
+def event_invite(request: ShopRequest, event_id: int) -> HttpResponse:
     event = get_object_or_404(Event, pk=event_id)
     form = InviteForm(request.POST)
     if not form.is_valid():
@@ -277,7 +278,7 @@ def event_invite(request: HttpRequest, event_id: int) -> HttpResponse:
     return redirect("community:event_detail", event.pk)
 
 
-def event_checkin(request: HttpRequest, event_id: int) -> HttpResponse:
+def event_checkin(request: ShopRequest, event_id: int) -> HttpResponse:
     """The door list for a phone: one tap checks someone in."""
     event = get_object_or_404(Event, pk=event_id)
     ctx = {"event": event, "invitations": selectors.event_checkin_list(event), "figures": selectors.event_figures(event)}
@@ -285,7 +286,7 @@ def event_checkin(request: HttpRequest, event_id: int) -> HttpResponse:
 
 
 @require_POST
-def invitation_check_in(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_check_in(request: ShopRequest, invitation_id: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.select_related("event"), pk=invitation_id)
     invitation = services.invitation_check_in(invitation=invitation, checked_in_by=request.user)
     if request.htmx:

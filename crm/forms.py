@@ -10,7 +10,7 @@ from crm.models import ShopSettings
 from crm.prepared import PreparedQuery
 
 
-def form_add_errors(form: forms.Form, error: ValidationError) -> None:
+def form_add_errors(form: forms.BaseForm, error: ValidationError) -> None:
     """Put a service's ValidationError onto the form: by field where the form has it, else on top."""
     if hasattr(error, "error_dict"):
         for name, errors in error.error_dict.items():

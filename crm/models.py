@@ -5,6 +5,7 @@ from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import (
     MaxLengthValidator,
@@ -37,12 +38,22 @@ def validate_phone_region(value: str) -> None:
         raise ValidationError(f"“{value}” is not a known phone region (two letters, like GB or US).")
 
 
+class HistoryNotes:
+    """What django-simple-history reads off an instance as it saves it: who changed it, and why.
+
+    Services set them before save(); declared here so the type checker knows them (no columns).
+    """
+
+    _history_user: "AbstractBaseUser | None"
+    _change_reason: str | None
+
+
 # The row read for the request being served (crm.middleware): services that ask for the settings
 # again during the request (figures, gifts, automations) get it without another query.
 _request_shop: ContextVar["ShopSettings | None"] = ContextVar("request_shop", default=None)
 
 
-class ShopSettings(models.Model):
+class ShopSettings(HistoryNotes, models.Model):
     """The one row of shop-wide settings; read it with ShopSettings.load()."""
 
     name = models.CharField(max_length=120, default="Our Shop", validators=[validate_single_line])

@@ -215,6 +215,8 @@ OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
 # Community (issue #7): scheduled newsletters are planned when due; day-before event reminders.
 CELERY_BEAT_SCHEDULE["newsletters-plan-due"] = {"task": "community.tasks.newsletters_plan_due_task", "schedule": 60}
 CELERY_BEAT_SCHEDULE["event-reminders-plan"] = {"task": "community.tasks.event_reminders_plan_task", "schedule": 15 * 60}
+# Data: an import whose task was lost with the broker is queued again (crm.tasks.enqueue_on_commit).
+CELERY_BEAT_SCHEDULE["import-jobs-requeue"] = {"task": "dataio.tasks.import_jobs_requeue_task", "schedule": 60}
 
 # --- Security ----------------------------------------------------------------
 from csp.constants import NONE, SELF  # noqa: E402

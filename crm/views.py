@@ -2,16 +2,17 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from crm.forms import ShopSettingsForm
+from crm.http import ShopRequest
 from crm.roles import owner_required
 from crm.services import shop_settings_update
 
 
 @owner_required
-def shop_settings(request: HttpRequest) -> HttpResponse:
+def shop_settings(request: ShopRequest) -> HttpResponse:
     shop = request.shop
     if request.method != "POST":
         return render(request, "crm/shop_settings.html", {"form": ShopSettingsForm(instance=shop)})

@@ -108,7 +108,8 @@ class CustomerForm(RejectNullBytesMixin, forms.ModelForm):
         return referred_by
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("email_consent"):
             if not data.get("email"):
                 self.add_error("email_consent", "Add their email address to record consent.")

@@ -29,9 +29,9 @@ Health, Stage = Customer.Health, Customer.Stage
 # Step 0 within 1× the cadence, 1 within 2×, 2 after; never seen is cold whatever the nudges.
 HEALTH_RECENCY_MULTIPLES = (1, 2)
 HEALTH_BY_STEP = (Health.WARM, Health.COOLING, Health.COLD)
-FREQUENT_TOUCHPOINTS_90D = 6  # this many touchpoints in the last 90 days: one step warmer
+FREQUENCY_WINDOW_DAYS = 90  # the customer's touchpoints_90d counts touchpoints this recent
+FREQUENT_TOUCHPOINTS_90D = 6  # this many of them: one step warmer
 SENTIMENT_WINDOW_DAYS = 30  # net negative feedback within this many days: one step colder
-FREQUENCY_WINDOW_DAYS = 90
 
 # --- Stage ------------------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ STAGE_RULES = (
 
 # (days since the last touchpoint at most, points), checked in order; older or never: 0.
 RECENCY_POINTS = ((14, 35), (30, 30), (90, 20), (180, 10), (365, 5))
-FREQUENCY_POINTS_EACH, FREQUENCY_CAP = 2.5, 10  # per touchpoint in 90 days, counted up to 10
+FREQUENCY_POINTS_EACH, FREQUENCY_CAP = 2.5, 10  # per touchpoint in the frequency window, counted up to 10
 SPEND_PER_POINT, SPEND_CAP = 50, 1000  # one point per 50 spent, counted up to 1,000
 REFERRAL_POINTS_EACH, REFERRAL_CAP = 4, 3  # per referred friend who bought, up to 3
 PRAISE_POINTS_EACH, PRAISE_CAP = 2, 4  # per praise, up to 4
@@ -62,8 +62,13 @@ def health_step(*, last_touchpoint_at: datetime | None, cadence_days: int, now: 
     """0, 1 or 2: how many recency multiples of the cadence have passed; 3 for never seen."""
     if last_touchpoint_at is None:
         return len(HEALTH_BY_STEP)
-    age = now - last_touchpoint_at
-    return sum(1 for multiple in HEALTH_RECENCY_MULTIPLES if age > timedelta(days=multiple * cadence_days))
+    bounds = (recency_bound(now=now, cadence_days=cadence_days, step=s) for s in range(len(HEALTH_RECENCY_MULTIPLES)))
+    return sum(1 for bound in bounds if last_touchpoint_at < bound)
+
+
+def recency_bound(*, now: datetime, cadence_days: int, step: int = 0) -> datetime:
+    """The earliest last touchpoint that still has recency step `step` or warmer at `now` (0: within the cadence)."""
+    return now - timedelta(days=HEALTH_RECENCY_MULTIPLES[step] * cadence_days)
 
 
 def health_for(
@@ -150,8 +155,8 @@ def figures_sql(inputs_sql: str, *, now: datetime, cadences: list[int]) -> tuple
     step_whens = []
     for cadence in cadences:
         bounds = []
-        for step, multiple in enumerate(HEALTH_RECENCY_MULTIPLES):
-            params.append(adapt(now - timedelta(days=multiple * cadence)))
+        for step in range(len(HEALTH_RECENCY_MULTIPLES)):
+            params.append(adapt(recency_bound(now=now, cadence_days=cadence, step=step)))
             bounds.append(f"WHEN i.last_at >= %s THEN {step}")
         step_whens.append(f"WHEN {int(cadence)} THEN (CASE {' '.join(bounds)} ELSE {len(HEALTH_RECENCY_MULTIPLES)} END)")
     step_whens.append(f"ELSE {len(HEALTH_RECENCY_MULTIPLES)}")  # every cadence is listed; never reached

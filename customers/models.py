@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower, Upper
 from simple_history.models import HistoricalRecords
 
+from crm.models import HistoryNotes
 from crm.validators import (
     CADENCE_MAX_DAYS,
     CADENCE_MIN_DAYS,
@@ -74,7 +75,7 @@ class Product(models.Model):
         return self.name
 
 
-class Customer(models.Model):
+class Customer(HistoryNotes, models.Model):
     class ConsentMethod(models.TextChoices):
         IN_PERSON = "in_person", "Asked in person"
         SIGNED_FORM = "signed_form", "Signed form"
@@ -242,7 +243,7 @@ HEALTH_LABELS = dict(Customer.Health.choices)
 STAGE_LABELS = dict(Customer.Stage.choices)
 
 
-class ImportantDate(models.Model):
+class ImportantDate(HistoryNotes, models.Model):
     """Anniversaries, children's birthdays: a day and month, with an optional year."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="important_dates")
@@ -270,7 +271,7 @@ class ImportantDate(models.Model):
         validate_day_month_year(self.date_day, self.date_month, self.date_year, "date")
 
 
-class FollowUp(models.Model):
+class FollowUp(HistoryNotes, models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         SNOOZED = "snoozed", "Snoozed"

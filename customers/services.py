@@ -51,7 +51,10 @@ def _tags_resolve(items: Iterable[Tag | str]) -> list[Tag]:
 
 
 def _email_taken(email: str, exclude_pk: int | None) -> bool:
-    return Customer.objects.filter(email__iexact=email).exclude(pk=exclude_pk).exists()
+    others = Customer.objects.filter(email__iexact=email)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    return others.exists()
 
 
 def _customer_validate_and_save(customer: Customer) -> None:

@@ -7,13 +7,15 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.clock import shop_today
 from crm.forms import form_add_errors
+from crm.http import ShopRequest
 from customers import services
 from customers.birthdays import birthday_countdown
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
@@ -41,30 +43,26 @@ SEARCH_PAGE_SIZE = 25
 SNOOZE_CHOICES = [(1, "+1 day"), (7, "+1 week")]
 
 
-def _today(request: HttpRequest):
-    return timezone.localdate(timezone.now(), request.shop.tz)
-
-
 # --- My day ------------------------------------------------------------------
 
 
-def my_day(request: HttpRequest) -> HttpResponse:
-    day = my_day_get(user=request.user, today=_today(request))
+def my_day(request: ShopRequest) -> HttpResponse:
+    day = my_day_get(user=request.user, today=shop_today())
     return render(request, "customers/my_day.html", {"day": day, "snooze_choices": SNOOZE_CHOICES})
 
 
-def my_day_followups(request: HttpRequest) -> HttpResponse:
+def my_day_followups(request: ShopRequest) -> HttpResponse:
     """Every follow-up of mine due by today, a page at a time (My day shows the first few)."""
-    today = _today(request)
+    today = shop_today()
     page = Paginator(my_followups(user=request.user, today=today), LIST_PAGE_SIZE).get_page(_page_number(request))
     return render(request, "customers/my_followups.html", {
         "page": page, "today": today, "snooze_choices": SNOOZE_CHOICES,
     })
 
 
-def my_day_birthdays(request: HttpRequest) -> HttpResponse:
+def my_day_birthdays(request: ShopRequest) -> HttpResponse:
     """Every birthday among my customers this week, a page at a time (My day shows the first few)."""
-    today = _today(request)
+    today = shop_today()
     page = Paginator(my_birthdays(user=request.user, today=today), LIST_PAGE_SIZE).get_page(_page_number(request))
     page.object_list = with_birthday_countdowns(page.object_list, today=today)
     return render(request, "customers/my_birthdays.html", {"page": page, "today": today})
@@ -73,14 +71,14 @@ def my_day_birthdays(request: HttpRequest) -> HttpResponse:
 # --- List and search -------------------------------------------------------------
 
 
-def _page_number(request: HttpRequest) -> int:
+def _page_number(request: ShopRequest) -> int:
     try:
         return max(int(request.GET.get("page", 1)), 1)
     except ValueError:
         return 1
 
 
-def customer_list_view(request: HttpRequest) -> HttpResponse:
+def customer_list_view(request: ShopRequest) -> HttpResponse:
     form = ListFilterForm(request.GET or None)
     filters = ListFilters()
     if form.is_valid():
@@ -92,7 +90,8 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
             extra={ext.name: data[ext.name] for ext in list_filter_extensions() if data.get(ext.name)},
         )
     customers = customer_list_rows(filters=filters, region=request.shop.phone_region)
-    page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))
+    # PreparedListRows pages like a queryset (count and slices); i12b replaces it with a plain queryset.
+    page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))  # type: ignore[arg-type]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "customers/list.html", {
@@ -104,7 +103,7 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def customer_search_view(request: HttpRequest) -> HttpResponse:
+def customer_search_view(request: ShopRequest) -> HttpResponse:
     """The top-bar search: a dropdown of up to 10 as you type (htmx), a paginated page on Enter."""
     q = request.GET.get("q", "").strip()[:100]
 
@@ -138,9 +137,9 @@ def _parse_before(value: str | None) -> TimelineCursor | None:
     return cursor
 
 
-def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
+def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
     """Everything the friend card shows; other apps' panels (the log form too) come from customers.registry."""
-    today = _today(request)
+    today = shop_today()
     panels = card_panels_for(request, customer)
     ctx = {
         "customer": customer,
@@ -163,7 +162,7 @@ def card_context(request: HttpRequest, customer: Customer, **extra) -> dict:
     return ctx
 
 
-def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_detail(request: ShopRequest, customer_id: int) -> HttpResponse:
     try:
         customer = customer_card_get(customer_id=customer_id)
     except Customer.DoesNotExist:
@@ -187,7 +186,7 @@ def _customer_form_page(request, form, customer=None, status=200) -> HttpRespons
     }, status=status)
 
 
-def customer_create(request: HttpRequest) -> HttpResponse:
+def customer_create(request: ShopRequest) -> HttpResponse:
     region = request.shop.phone_region
     if request.method != "POST":
         initial = {"owner": request.user, "first_name": request.GET.get("first_name", "")[:100]}
@@ -204,7 +203,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     return _customer_form_page(request, form, status=400)
 
 
-def customer_update(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_update(request: ShopRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
     region = request.shop.phone_region
     if request.method != "POST":
@@ -223,7 +222,7 @@ def customer_update(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @require_POST
-def customer_archive(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_archive(request: ShopRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
     archive = request.POST.get("archive") != "0"
     services.customer_archive(customer=customer, archived_by=request.user, archived=archive)
@@ -235,7 +234,7 @@ def customer_archive(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @require_POST
-def important_date_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+def important_date_add(request: ShopRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
     form = ImportantDateForm(request.POST)
     if form.is_valid():
@@ -254,7 +253,7 @@ def important_date_add(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @require_POST
-def important_date_remove(request: HttpRequest, customer_id: int, date_id: int) -> HttpResponse:
+def important_date_remove(request: ShopRequest, customer_id: int, date_id: int) -> HttpResponse:
     important = get_object_or_404(ImportantDate, pk=date_id, customer_id=customer_id)
     services.important_date_remove(important_date=important, removed_by=request.user)
     return _dates_response(request, important.customer, ImportantDateForm())
@@ -276,7 +275,7 @@ def _dates_response(request, customer: Customer, form, status: int = 200) -> Htt
 
 
 @require_POST
-def followup_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+def followup_create(request: ShopRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=customer_id)
     form = FollowUpForm(request.POST)
     if form.is_valid():
@@ -288,7 +287,7 @@ def followup_create(request: HttpRequest, customer_id: int) -> HttpResponse:
         except ValidationError as error:
             form_add_errors(form, error)
         else:
-            form = FollowUpForm(initial={"due_date": _today(request)})
+            form = FollowUpForm(initial={"due_date": shop_today()})
             return _followups_response(request, customer, form)
     return _followups_response(request, customer, form, status=400)
 
@@ -307,7 +306,7 @@ def _followups_response(request, customer: Customer, form, status: int = 200) ->
 
 
 @require_POST
-def followup_action(request: HttpRequest, followup_id: int, action: str) -> HttpResponse:
+def followup_action(request: ShopRequest, followup_id: int, action: str) -> HttpResponse:
     """Done, snooze or cancel in one click; answers the row's new state to htmx."""
     followup = get_object_or_404(FollowUp.objects.select_related("customer"), pk=followup_id)
     try:
@@ -322,7 +321,7 @@ def followup_action(request: HttpRequest, followup_id: int, action: str) -> Http
             if not form.is_valid():
                 return HttpResponse("Choose how long to snooze for.", status=400)
             services.followup_snooze(followup=followup, snoozed_by=request.user, days=form.cleaned_data["days"],
-                                     today=_today(request))
+                                     today=shop_today())
             note = f"Snoozed until {followup.due_date:%a %-d %b}."
         else:
             raise Http404("No such action.")

@@ -10,14 +10,17 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.db.models.functions import TruncWeek
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from crm.models import ShopSettings
+from customers.health import recency_bound
 from customers.models import Customer, FollowUp
 from dashboard.models import DailyActivity, DailyFollowUp, DailyMessage, DailySnapshot, RingSnapshot
 from dashboard.services import RINGS, ring_for_rank
@@ -39,12 +42,7 @@ def customer_card_url(pk: int) -> str:
     """The friend card's address (reversed once: pages link up to 150 cards)."""
     global _card_url_pattern
     if _card_url_pattern is None:
-        try:
-            _card_url_pattern = reverse("customers:detail", args=[_CARD_PLACEHOLDER]).replace(
-                str(_CARD_PLACEHOLDER), "{}"
-            )
-        except NoReverseMatch:  # the card's page is not in this checkout yet
-            _card_url_pattern = "/customers/{}/"
+        _card_url_pattern = reverse("customers:detail", args=[_CARD_PLACEHOLDER]).replace(str(_CARD_PLACEHOLDER), "{}")
     return _card_url_pattern.format(int(pk))
 
 
@@ -72,7 +70,7 @@ class Period:
         return [f"{d.day} {calendar.month_abbr[d.month]}" for d in self.week_starts]
 
 
-def _pct(part: float, whole: float) -> float | None:
+def _pct(part: float | Decimal, whole: float | Decimal) -> float | None:
     return round(100 * float(part) / float(whole), 1) if whole else None
 
 
@@ -255,6 +253,12 @@ def birthday_window(*, today: date, days: int = BIRTHDAY_DAYS) -> tuple[Q, dict[
     return q, offsets
 
 
+def _month_day(customer: Customer) -> tuple[int, int]:
+    """(month, day) of a birthday read by birthdays_in_month, which only returns customers who have one."""
+    assert customer.birthday_month is not None and customer.birthday_day is not None
+    return customer.birthday_month, customer.birthday_day
+
+
 def birthdays_in_month(*, month: int, first_day: int, last_day: int):
     """Live customers with a birthday between two days of one month, in (month, day) index order."""
     # A range (not IN) so the (month, day) index yields rows in order and a LIMIT stops it early.
@@ -277,18 +281,18 @@ def upcoming_birthdays(
     (month, day) index and cut at `limit`; the count comes from today's nightly snapshot.
     """
     q, offsets = birthday_window(today=today)
-    months = list(dict.fromkeys(m for m, _ in sorted(offsets, key=offsets.get)))
+    months = list(dict.fromkeys(m for m, _ in sorted(offsets, key=lambda month_day: offsets[month_day])))
     people: list[Customer] = []
     # One query per month in the window even when the first fills the list: the count of
     # queries depends on the date only, never on how many customers there are.
     for month in months:
         days = sorted(d for m, d in offsets if m == month)  # contiguous within a month
         people += list(birthdays_in_month(month=month, first_day=days[0], last_day=days[-1])[:limit])
-    people.sort(key=lambda c: (offsets[(c.birthday_month, c.birthday_day)], c.pk))
+    people.sort(key=lambda c: (offsets[_month_day(c)], c.pk))
     people = people[:limit]
     rows = []
     for c in people:
-        when = today + timedelta(days=offsets[(c.birthday_month, c.birthday_day)])
+        when = today + timedelta(days=offsets[_month_day(c)])
         rows.append({
             "customer": c, "url": customer_card_url(c.pk), "date": when, "in_days": (when - today).days,
             "turns": when.year - c.birthday_year if c.birthday_year else None,
@@ -303,18 +307,17 @@ def upcoming_birthdays(
 def cadences_in_use() -> list[int]:
     """The distinct keep-in-touch cadences customers have (the shop default aside)."""
     # order_by(): the model's default ordering would otherwise join the DISTINCT (a 100,000-row sort).
-    return sorted(
-        Customer.objects.filter(cadence_days__isnull=False).order_by().values_list("cadence_days", flat=True).distinct()
-    )
+    cadences = Customer.objects.filter(cadence_days__isnull=False).order_by().values_list("cadence_days", flat=True)
+    return sorted(c for c in cadences.distinct() if c is not None)
 
 
 def drifting_queryset(*, now: datetime, cadences: list[int]):
     """Cooling or cold now, yet a month ago their last touchpoint was within their cadence (warm then)."""
     default = ShopSettings.load().default_cadence_days
     then = now - timedelta(days=DRIFT_LOOKBACK_DAYS)
-    warm_then = Q(cadence_days__isnull=True, last_touchpoint_at__gte=then - timedelta(days=default))
+    warm_then = Q(cadence_days__isnull=True, last_touchpoint_at__gte=recency_bound(now=then, cadence_days=default))
     for cadence in cadences:
-        warm_then |= Q(cadence_days=cadence, last_touchpoint_at__gte=then - timedelta(days=cadence))
+        warm_then |= Q(cadence_days=cadence, last_touchpoint_at__gte=recency_bound(now=then, cadence_days=cadence))
     return Customer.objects.filter(
         warm_then,
         is_archived=False,
@@ -355,7 +358,7 @@ def drifting_away(
 def dashboard_for(*, weeks: int, today: date, now: datetime) -> dict:
     """Everything the dashboard shows, in a fixed number of queries."""
     period = Period.ending(today=today, weeks=weeks)
-    context = {"period": period}
+    context: dict[str, Any] = {"period": period}
     context.update(_health_section(period))
     context.update(_activity_section(period))
     context.update(_followup_section(period))
@@ -442,7 +445,7 @@ def rings_for(*, user: User | None, today: date) -> dict:
         qs.order_by("-closeness", "pk")
         .only("pk", "first_name", "last_name", "preferred_name", "health", "closeness", "stage")[: RINGS[-1]]
     )
-    members = [
+    members: list[dict[str, Any]] = [
         {"customer": c, "rank": rank, "ring": ring_for_rank(rank), "url": customer_card_url(c.pk), "initials": _initials(c)}
         for rank, c in enumerate(people, start=1)
     ]
@@ -468,7 +471,7 @@ def rings_for(*, user: User | None, today: date) -> dict:
                     "customer": snap.customer, "url": customer_card_url(snap.customer_id),
                     "was": snap.ring, "now": ring_now,
                 })
-    rings = [{"size": size, "members": [m for m in members if m["ring"] == size]} for size in RINGS]
+    rings: list[dict[str, Any]] = [{"size": size, "members": [m for m in members if m["ring"] == size]} for size in RINGS]
     for ring in rings:
         ring["names_html"] = _names_list(ring["members"])
     dots = _ring_dots(members)

@@ -8,15 +8,15 @@ import logging
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.apps import apps
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count, Q, Sum
-from django.utils import timezone
 
-from automations.models import OutboundMessage
+from automations.models import EmailOptOut, OutboundMessage
+from crm.clock import shop_today
 from crm.models import ShopSettings
 from crm.roles import OWNER, STAFF
+from crm.tasks import enqueue_on_commit
 from customers.models import Customer, FollowUp
 from dashboard.models import DailyActivity, DailyFollowUp, DailyMessage, DailySnapshot, RingSnapshot
 from touchpoints.figures import customer_figures_recompute_all
@@ -30,11 +30,6 @@ TOP_REFERRERS = 10
 FOLLOWUP_REFRESH_DAYS = 120
 # A touchpoint may be logged late ("it happened yesterday"): nightly refresh this far back.
 ACTIVITY_REFRESH_DAYS = 7
-
-
-def shop_today(*, now: datetime | None = None) -> date:
-    """Today in the shop's time zone."""
-    return timezone.localtime(now or timezone.now(), ShopSettings.load().tz).date()
 
 
 def _day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -95,12 +90,8 @@ def daily_followup_rollup(*, start: date, end: date) -> int:
 
 
 def _opt_outs_between(start: datetime, end: datetime) -> int:
-    """Unsubscribes in [start, end): the automations app's opt-out log, when it has one."""
-    try:
-        opt_out = apps.get_model("automations", "EmailOptOut")
-    except LookupError:
-        return 0
-    return opt_out.objects.filter(created_at__gte=start, created_at__lt=end).count()
+    """Unsubscribes in [start, end), from the automations app's opt-out log."""
+    return EmailOptOut.objects.filter(created_at__gte=start, created_at__lt=end).count()
 
 
 @transaction.atomic
@@ -177,9 +168,9 @@ def ring_snapshot_take(*, day: date) -> int:
     objs = []
     for user in [None, *people]:
         for rank, customer_id in enumerate(rings_ranked(user=user), start=1):
-            objs.append(
-                RingSnapshot(day=day, user=user, customer_id=customer_id, ring=ring_for_rank(rank), rank=rank)
-            )
+            ring = ring_for_rank(rank)
+            assert ring is not None, "rings_ranked returns at most the outer ring's size"
+            objs.append(RingSnapshot(day=day, user=user, customer_id=customer_id, ring=ring, rank=rank))
     RingSnapshot.objects.bulk_create(objs, batch_size=1000)
     return len(objs)
 
@@ -220,3 +211,10 @@ def dashboard_backfill(*, start: date, end: date) -> int:
         days += 1
     daily_followup_rollup(start=start, end=end)
     return days
+
+
+def dashboard_refresh_enqueue() -> None:
+    """The owner's "recompute now": queue the nightly run after commit; if the broker is down, tonight's run does it."""
+    from dashboard.tasks import dashboard_nightly_task
+
+    enqueue_on_commit(dashboard_nightly_task, backstop="the nightly run (dashboard-nightly, 02:30 UTC)")

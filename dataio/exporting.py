@@ -117,7 +117,7 @@ def customer_data(customer: Customer) -> dict[str, list[dict]]:
             continue
         model = relation.related_model
         rows = model._default_manager.filter(**{relation.field.name: customer}).order_by("pk")
-        data[relation.get_accessor_name()] = [_record(row) for row in rows]
+        data[relation.get_accessor_name() or relation.name] = [_record(row) for row in rows]
     data["referrals"] = [
         {"id": c.pk, "name": c.full_name} for c in Customer.objects.filter(referred_by=customer).order_by("pk")
     ]

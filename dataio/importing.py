@@ -25,9 +25,11 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import models
 
 from crm.validators import CSV_MAX_COLUMNS
 from customers.models import Customer, validate_day_month_year
@@ -249,6 +251,7 @@ def parse_birthday(value: str, date_order: str) -> tuple[int | None, int | None,
     if not value:
         return None, None, None
     value = value.split("T")[0].split(" 00:00")[0].lstrip("-")
+    year: int | None
     if m := DATE_ISO.match(value):
         year, month, day = (int(g) for g in m.groups())
     elif m := DATE_PARTS.match(value):
@@ -286,7 +289,10 @@ class ParsedRow:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (column header, reason)
 
 
-_FIELD_MAX = {f: Customer._meta.get_field(f).max_length for f in ("first_name", "last_name", "preferred_name")}
+_FIELD_MAX: dict[str, int] = {
+    name: cast(models.CharField, Customer._meta.get_field(name)).max_length or 0
+    for name in ("first_name", "last_name", "preferred_name")
+}
 
 
 def parse_row(

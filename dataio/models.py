@@ -59,6 +59,9 @@ class ImportJob(models.Model):
     # does not parse the file a second time; matches with existing customers are redone then.
     parsed_rows = models.JSONField(default=list, blank=True, editable=False)
     failure = models.TextField(blank=True)
+    # When its check or import was last queued: a job queued a while ago that has not started was lost
+    # with the broker, and import_jobs_requeue (every minute) queues it again.
+    queued_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

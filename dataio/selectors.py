@@ -93,7 +93,7 @@ def _entries(records: list, source_model: type[Model], label, usernames: dict[in
 
 def _usernames() -> dict[int, str]:
     """All accounts by id in one query (a shop has a handful), to show people by name."""
-    return {pk: name for pk, name in User.objects.values_list("pk", "username")}
+    return dict(User.objects.values_list("pk", "username"))
 
 
 def _history_for(model: type[Model], queryset: QuerySet, label) -> list[HistoryEntry]:

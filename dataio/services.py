@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from django.apps import apps
@@ -17,6 +18,7 @@ from accounts.services import audit_record
 from automations.models import OutboundMessage
 from automations.suppression import email_hash, suppression_add
 from crm.models import ShopSettings
+from crm.tasks import enqueue_on_commit
 from crm.validators import CSV_MAX_BYTES
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from dataio.importing import (
@@ -128,11 +130,10 @@ def import_job_configure(
     job.errors = []
     job.parsed_rows = []
     job.failure = ""
+    job.queued_at = timezone.now()
     job.full_clean()
     job.save()
-    from dataio.tasks import import_job_check_task
-
-    transaction.on_commit(lambda: import_job_check_task.delay(job_id=job.pk))
+    _import_job_enqueue(job)
     return job
 
 
@@ -187,9 +188,9 @@ def _existing_matches(parsed: list[ParsedRow]) -> dict[int, int]:
             by_phone.setdefault(phone, pk)
     matches: dict[int, int] = {}
     for row in parsed:
-        pk = by_email.get(row.values.get("email", "")) or by_phone.get(row.values.get("phone", ""))
-        if pk is not None:
-            matches[row.number] = pk
+        match = by_email.get(row.values.get("email", "")) or by_phone.get(row.values.get("phone", ""))
+        if match is not None:
+            matches[row.number] = match
     return matches
 
 
@@ -277,17 +278,45 @@ def import_job_start(*, job: ImportJob, started_by: User, mode: str, on_match: s
     job.mode, job.on_match = mode, on_match
     job.status = ImportJob.Status.IMPORTING
     job.processed_rows = 0
+    job.queued_at = timezone.now()
     job.full_clean()
     job.save()
-    from dataio.tasks import import_job_run_task
-
-    transaction.on_commit(lambda: import_job_run_task.delay(job_id=job.pk))
+    _import_job_enqueue(job)
     return job
+
+
+def _import_job_enqueue(job: ImportJob) -> None:
+    """After commit, queue the job's check or import; a lost one is queued again by import_jobs_requeue."""
+    from dataio.tasks import import_job_check_task, import_job_run_task
+
+    task = import_job_check_task if job.status == ImportJob.Status.CHECKING else import_job_run_task
+    enqueue_on_commit(task, backstop="import_jobs_requeue (every minute)", job_id=job.pk)
+
+
+# A check or import that has not reported a row this long after it was queued was lost (a broker down,
+# a worker killed before it began). Running one twice is safe: see import_job_check and import_job_run.
+REQUEUE_AFTER = timedelta(minutes=2)
+
+
+def import_jobs_requeue(*, now: datetime) -> int:
+    """Queue again every check or import that never started; returns how many (the beat task's backstop)."""
+    stuck = ImportJob.objects.filter(
+        status__in=(ImportJob.Status.CHECKING, ImportJob.Status.IMPORTING),
+        processed_rows=0,
+        queued_at__lt=now - REQUEUE_AFTER,
+    )
+    count = 0
+    for job in stuck.only("pk", "status"):
+        # Claimed with a conditional UPDATE, so two beat runs at once queue it once.
+        if ImportJob.objects.filter(pk=job.pk, queued_at__lt=now - REQUEUE_AFTER).update(queued_at=now):
+            _import_job_enqueue(job)
+            count += 1
+    return count
 
 
 def _tags_by_name(names: Iterable[str]) -> dict[str, Tag]:
     wanted = {n.lower(): n for n in names}
-    found = {t.name.lower(): t for t in Tag.objects.annotate(l=Lower("name")).filter(l__in=list(wanted))}
+    found: dict[str, Tag] = {t.name.lower(): t for t in Tag.objects.annotate(l=Lower("name")).filter(l__in=list(wanted))}
     missing = [Tag(name=wanted[key]) for key in wanted if key not in found]
     if missing:
         Tag.objects.bulk_create(missing)
@@ -350,7 +379,8 @@ def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
         for start in range(0, len(wanted), BATCH):
             existing_by_pk.update(Customer.objects.in_bulk(wanted[start:start + BATCH]))
 
-    new_customers: list[tuple[Customer, ParsedRow]] = []
+    # Customer, or on PostgreSQL a plain record with the same attributes (see _insert_with_history_pg).
+    new_customers: list[tuple[Customer | SimpleNamespace, ParsedRow]] = []
     changed: dict[int, tuple[Customer, ParsedRow]] = {}
     changed_fields: set[str] = set()
     tag_only: dict[int, tuple[Customer, ParsedRow]] = {}
@@ -439,7 +469,7 @@ def _insert_with_history_pg(customers: list, *, user: User | None, now) -> None:
     fields = [f for f in Customer._meta.concrete_fields if not f.primary_key]
     for customer in customers:
         customer.created_at = customer.updated_at = now
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields if f.column)
     rows = [tuple(getattr(c, f.attname) for f in fields) for c in customers]
     # wrap_database_errors: a constraint failure surfaces as Django's IntegrityError, as with the ORM.
     with connection.cursor() as cursor, connection.wrap_database_errors:

@@ -4,11 +4,11 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import AuditRecord
 from accounts.services import audit_record
+from crm.clock import shop_today
 from crm.forms import form_add_errors
 from crm.roles import owner_required
 from customers.models import Customer
@@ -109,7 +109,7 @@ def import_start(request, job_id: int):
 
 def _csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
     response = StreamingHttpResponse(exporting.csv_stream(header, rows), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localdate().isoformat()
+    stamp = shop_today().isoformat()
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     return response
 

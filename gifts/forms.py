@@ -61,7 +61,8 @@ class IssueForm(forms.Form):
                 widget.attrs["aria-invalid"] = "true"
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         if kind == GiftCode.Kind.FREE_PRODUCT:
             if not data.get("product"):

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from crm.models import ShopSettings
+from crm.models import HistoryNotes, ShopSettings
 from customers.models import Customer, Product
 
 # Easy to read aloud: no 0/O, 1/I.
@@ -14,7 +14,7 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 
 
-class GiftCode(models.Model):
+class GiftCode(HistoryNotes, models.Model):
     class Kind(models.TextChoices):
         PERCENT_OFF = "percent", "Percent off"
         AMOUNT_OFF = "amount", "Amount off"

@@ -1,18 +1,12 @@
 """The gifts panel on the friend card (registered in GiftsConfig.ready())."""
 
 from django.middleware.csrf import get_token
-from django.utils import timezone
 
+from crm.clock import shop_today
 from crm.models import ShopSettings
 from customers.models import Customer
 from gifts.forms import IssueForm
 from gifts.selectors import gift_codes_for_card
-
-
-def shop_today_for(request):
-    """Today in the shop's zone, from the row the middleware already loaded (no query)."""
-    shop = getattr(request, "shop", None) or ShopSettings.load()
-    return timezone.now().astimezone(shop.tz).date()
 
 
 def issue_form_context(request, customer: Customer, *, form: IssueForm | None = None,
@@ -22,7 +16,7 @@ def issue_form_context(request, customer: Customer, *, form: IssueForm | None = 
     `with_form=False` leaves the form out (issue_form is None) for a panel that fetches it when opened.
     """
     shop = getattr(request, "shop", None) or ShopSettings.load()
-    today = timezone.now().astimezone(shop.tz).date()
+    today = shop_today(tz=shop.tz)
     # Self-contained (currency, CSRF token) so the card may include it with `only`.
     return {
         "customer": customer,

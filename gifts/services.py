@@ -15,7 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
+from crm.clock import shop_today
 from crm.models import ShopSettings
+from crm.money import money_format
 from customers.models import Customer, Product
 from gifts.models import CODE_ALPHABET, CODE_LENGTH, GiftCode
 from touchpoints.models import Touchpoint
@@ -24,7 +26,6 @@ from touchpoints.services import touchpoint_log
 # Characters people type that can never be part of a code, for a precise message.
 LOOKALIKES = "0O1I"
 ISSUE_ATTEMPTS = 5
-CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "CAD": "C$", "NZD": "NZ$", "JPY": "¥", "INR": "₹"}
 
 
 def gift_code_generate() -> str:
@@ -70,30 +71,19 @@ def gift_code_normalise(raw: str) -> str:
     return code
 
 
-def _money(value: Decimal, currency: str) -> str:
-    amount = f"{value:.0f}" if value == value.to_integral_value() else f"{value:.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency.upper())
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency.upper()}"
-
-
 def gift_code_value_display(gift: GiftCode, *, currency: str | None = None) -> str:
     """What the code is worth in words: "10% off", "£5 off" (shop currency), "a free Flat white".
 
     Pass `currency` when rendering many codes to avoid loading the shop settings each time.
     """
     if gift.kind == GiftCode.Kind.FREE_PRODUCT:
-        return f"a free {gift.product.name}" if gift.product_id else "a free product"
+        return f"a free {gift.product.name}" if gift.product is not None else "a free product"
     if gift.value is None:
         return ""
     if gift.kind == GiftCode.Kind.PERCENT_OFF:
         value = gift.value.normalize()
         return f"{value:f}% off"
-    return f"{_money(gift.value, currency or ShopSettings.load().currency)} off"
-
-
-def shop_today() -> date:
-    """Today's date in the shop's time zone."""
-    return timezone.now().astimezone(ShopSettings.load().tz).date()
+    return f"{money_format(gift.value, currency or ShopSettings.load().currency, whole=True)} off"
 
 
 @transaction.atomic
@@ -160,7 +150,7 @@ def gift_code_check(gift: GiftCode, *, now=None) -> None:
             code="redeemed",
             params={"code": shown, "when": _shop_datetime(gift.redeemed_at, shop.tz), "who": _user_name(gift.redeemed_by)},
         )
-    if now.astimezone(shop.tz).date() > gift.expires_on:
+    if shop_today(now, shop.tz) > gift.expires_on:
         raise ValidationError(
             "Code %(code)s has expired: its last day was %(day)s.",
             code="expired",

@@ -11,11 +11,9 @@ def timeline_gifts(customer, before: TimelineCursor | None, limit: int) -> list[
     """Newest first, at most `limit` codes after the cursor `before`: one query per page (none more on
     the first page when the card's gifts panel already read them)."""
     if before is None:
-        gifts = newest_gift_codes(customer=customer, limit=limit)
-        return [_entry(g) for g in gifts]
-    gifts = GiftCode.objects.filter(customer=customer).filter(before.after_q(source="gift", at_field="issued_at"))
-    gifts = gifts.select_related("product", "issued_by").order_by("-issued_at", "-pk")[:limit]
-    return [_entry(g) for g in gifts]
+        return [_entry(g) for g in newest_gift_codes(customer=customer, limit=limit)]
+    older = GiftCode.objects.filter(customer=customer).filter(before.after_q(source="gift", at_field="issued_at"))
+    return [_entry(g) for g in older.select_related("product", "issued_by").order_by("-issued_at", "-pk")[:limit]]
 
 
 def _entry(gift: GiftCode) -> TimelineEntry:

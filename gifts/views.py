@@ -2,18 +2,20 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.clock import shop_today
+from crm.http import ShopRequest
 from crm.ratelimits import rate_limited
 from customers.models import Customer
 from gifts.forms import IssueForm, RedeemForm
 from gifts.models import CODE_LENGTH, GiftCode
-from gifts.panel import card_panel_context, issue_form_context, shop_today_for
+from gifts.panel import card_panel_context, issue_form_context
 from gifts.services import (
     gift_code_check,
     gift_code_issue,
@@ -48,7 +50,7 @@ def _preview(raw: str) -> dict:
 @require_http_methods(["GET", "POST"])
 @rate_limited(group="gift-codes", rate_setting="RATELIMIT_GIFT_CODES",
               when=lambda request: bool(request.GET.get("code") or request.POST.get("code")))
-def redeem(request: HttpRequest) -> HttpResponse:
+def redeem(request: ShopRequest) -> HttpResponse:
     """The counter: one box, a preview of whose code it is, one click to redeem."""
     if request.method == "GET":
         raw = request.GET.get("code", "")[:40]
@@ -77,7 +79,7 @@ def redeem(request: HttpRequest) -> HttpResponse:
     return render(request, template, ctx, status=status)
 
 
-def _back(request: HttpRequest, customer: Customer) -> HttpResponse:
+def _back(request: ShopRequest, customer: Customer) -> HttpResponse:
     """No-JS: back to the page the form was on (the friend card), else the customer's gifts page."""
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
@@ -85,7 +87,7 @@ def _back(request: HttpRequest, customer: Customer) -> HttpResponse:
     return redirect(target)
 
 
-def _panel(request: HttpRequest, customer: Customer, status: int = 200, **extra) -> HttpResponse:
+def _panel(request: ShopRequest, customer: Customer, status: int = 200, **extra) -> HttpResponse:
     ctx = {"ctx": card_panel_context(request, customer, **extra)}
     if request.htmx:
         return render(request, "gifts/includes/_card_panel.html", ctx, status=status)
@@ -93,14 +95,14 @@ def _panel(request: HttpRequest, customer: Customer, status: int = 200, **extra)
 
 
 @require_GET
-def customer_gifts(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_gifts(request: ShopRequest, customer_id: int) -> HttpResponse:
     """A customer's gift codes on their own page (the panel, refreshed or without the card)."""
     customer = get_object_or_404(Customer, pk=customer_id)
     return _panel(request, customer)
 
 
 @require_http_methods(["GET", "POST"])
-def issue(request: HttpRequest, customer_id: int) -> HttpResponse:
+def issue(request: ShopRequest, customer_id: int) -> HttpResponse:
     """Issue a gift by hand from the friend card (GET: the form, which the card loads when opened)."""
     customer = get_object_or_404(Customer, pk=customer_id)
     if request.method == "GET":
@@ -108,7 +110,7 @@ def issue(request: HttpRequest, customer_id: int) -> HttpResponse:
             return redirect("gifts:customer", customer.pk)
         ctx = issue_form_context(request, customer, next_page=request.GET.get("next", ""))
         return render(request, "gifts/includes/_issue_form.html", {"ctx": ctx})
-    form = IssueForm(request.POST, today=shop_today_for(request), prefix="gift")
+    form = IssueForm(request.POST, today=shop_today(), prefix="gift")
     if not form.is_valid():
         return _panel(request, customer, status=400, form=form, error="The gift was not issued: see below.")
     data = form.cleaned_data
@@ -130,7 +132,7 @@ def issue(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @require_POST
-def card_redeem(request: HttpRequest, customer_id: int, gift_id: int) -> HttpResponse:
+def card_redeem(request: ShopRequest, customer_id: int, gift_id: int) -> HttpResponse:
     """The redeem button next to an active code on the friend card."""
     gift = get_object_or_404(GiftCode.objects.select_related("customer"), pk=gift_id, customer_id=customer_id)
     customer = gift.customer

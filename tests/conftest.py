@@ -3,7 +3,7 @@ import os
 import pytest
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM would
-# otherwise refuse to run beside it (see shared/PITFALLS.md, item 7).
+# otherwise refuse to run beside it (SynchronousOnlyOperation).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -166,10 +166,12 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
     cadences = sorted(
         {default_cadence}
         # order_by(): the model's default ordering would otherwise join the DISTINCT (a 100,000-row sort).
-        | set(
-            in_range.filter(cadence_days__isnull=False).order_by()
+        | {
+            cadence
+            for cadence in in_range.filter(cadence_days__isnull=False).order_by()
             .values_list("cadence_days", flat=True).distinct()
-        )
+            if cadence is not None
+        }
     )
     # Within a range, the touchpoints read and the customers written are only those of the range; a
     # referrer's friends may be outside it, so their purchases are read from the touchpoints directly.

@@ -35,7 +35,8 @@ class TouchpointForm(RejectNullBytesMixin, forms.Form):
         return happened_at
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         if kind == Touchpoint.Kind.FEEDBACK and not data.get("feedback_kind"):
             self.add_error("feedback_kind", "Is it praise, a complaint or an idea?")

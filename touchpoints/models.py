@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from crm.models import HistoryNotes
 from crm.validators import NOTE_MAX_LENGTH
 from customers.models import Customer, Product
 
@@ -13,7 +14,7 @@ KIND_ICONS = {
 }
 
 
-class Touchpoint(models.Model):
+class Touchpoint(HistoryNotes, models.Model):
     """One interaction with a customer; a customer's timeline is the list of these."""
 
     class Kind(models.TextChoices):

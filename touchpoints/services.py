@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from crm.models import ShopSettings
 from crm.prepared import PreparedQuery
+from customers.health import FREQUENCY_WINDOW_DAYS
 from customers.models import Customer, Product
 from customers.services import product_get_or_create
 from touchpoints.figures import customer_figures_compute, customer_referrer_refresh
@@ -41,7 +42,7 @@ def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: da
         setattr(customer, name, value)
     if customer.last_touchpoint_at is None or touchpoint.happened_at > customer.last_touchpoint_at:
         customer.last_touchpoint_at = touchpoint.happened_at
-    if touchpoint.happened_at >= now - timedelta(days=90):
+    if touchpoint.happened_at >= now - timedelta(days=FREQUENCY_WINDOW_DAYS):
         customer.touchpoints_90d += 1
     if touchpoint.kind == Touchpoint.Kind.PURCHASE:
         customer.purchase_count += 1

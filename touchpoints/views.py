@@ -1,10 +1,11 @@
 """Logging a touchpoint from the friend card: htmx puts the new entry on the timeline at once."""
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from crm.http import ShopRequest
 from customers.models import Customer
 from customers.selectors import active_product_names, customer_get
 from customers.timeline import TIMELINE_FIRST_PAGE, timeline_page
@@ -13,7 +14,7 @@ from touchpoints.selectors import touchpoint_entry
 from touchpoints.services import touchpoint_log
 
 
-def _form_response(request: HttpRequest, customer: Customer, form: TouchpointForm, *, entry=None,
+def _form_response(request: ShopRequest, customer: Customer, form: TouchpointForm, *, entry=None,
                    status: int = 200, names_changed: bool = False, backdated: bool = False) -> HttpResponse:
     # The product suggestions sit outside the swapped form: sent again only when products were named.
     return render(request, "touchpoints/includes/_log_form.html", {
@@ -26,7 +27,7 @@ def _form_response(request: HttpRequest, customer: Customer, form: TouchpointFor
 
 
 @require_POST
-def touchpoint_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+def touchpoint_create(request: ShopRequest, customer_id: int) -> HttpResponse:
     try:
         customer = customer_get(customer_id=customer_id)
     except Customer.DoesNotExist:

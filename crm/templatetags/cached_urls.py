@@ -23,7 +23,7 @@ def _url_format(view_name: str, script_prefix: str, args: tuple) -> str:
     url = reverse(view_name, args=stand_ins).replace("{", "{{").replace("}", "}}")
     for i, arg in enumerate(args):
         if arg is None:
-            url = url.replace(str(_STAND_IN + i), "{%d}" % i, 1)
+            url = url.replace(str(_STAND_IN + i), f"{{{i}}}", 1)
     return url
 
 

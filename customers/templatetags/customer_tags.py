@@ -2,30 +2,24 @@
 
 import calendar
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.utils import numberformat, timezone
+from django.utils import timezone
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.timesince import MONTHS_DAYS, TIME_CHUNKS, TIME_STRINGS_KEYS
 from django.utils.translation import get_language
 
+from crm.money import money_format
+
 register = template.Library()
-
-SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "AUD": "A$", "CAD": "C$", "NZD": "NZ$", "JPY": "¥", "INR": "₹"}
-
 
 @register.filter
 def money(amount, currency: str = "GBP") -> str:
-    """12.5, "GBP" -> "£12.50", 94818.2 -> "£94,818.20"; unknown currencies keep their code ("CHF 12.50")."""
-    if amount in (None, ""):
-        return ""
-    value = numberformat.format(Decimal(amount), ".", decimal_pos=2, grouping=3, thousand_sep=",", force_grouping=True)
-    symbol = SYMBOLS.get((currency or "").upper())
-    return f"{symbol}{value}" if symbol else f"{currency} {value}"
+    """{{ amount|money:shop.currency }}: crm.money.money_format ("£94,818.20")."""
+    return money_format(amount, currency)
 
 
 @register.filter

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import AuditRecord
@@ -100,7 +101,7 @@ def test_a_hand_over_moves_customers_and_open_followups_in_one_step(owner_client
 def test_a_failing_hand_over_changes_nothing(owner):
     leaving = StaffFactory()
     customer = CustomerFactory(owner=leaving)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         staff_handover(from_user=leaving, to_user=leaving, handed_over_by=owner)
     customer.refresh_from_db()
     assert customer.owner == leaving

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def test_related_names_hold_each_rows_own_names_a_to_z_or_id_name_pairs():
     zebra, apple, mango = TagFactory(name="zebra"), TagFactory(name="apple"), TagFactory(name="mango <b>")
-    first, second, nobody = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    first, second, _nobody = CustomerFactory(), CustomerFactory(), CustomerFactory()
     first.tags.set([zebra, apple, mango])
     second.tags.set([mango])
 

@@ -362,7 +362,7 @@ def test_the_list_filters_by_tag_owner_product_month_health_and_stage(staff_clie
 
 
 def test_the_list_sorts_by_last_touchpoint(staff_client, staff):
-    old, new, never = CustomerFactory(first_name="Old"), CustomerFactory(first_name="New"), CustomerFactory(first_name="Never")
+    old, new, _never = CustomerFactory(first_name="Old"), CustomerFactory(first_name="New"), CustomerFactory(first_name="Never")
     touchpoint_log(customer=old, logged_by=staff, kind="visit", happened_at=timezone.now() - timedelta(days=9))
     touchpoint_log(customer=new, logged_by=staff, kind="visit")
 

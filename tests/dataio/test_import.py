@@ -1,6 +1,7 @@
 """CSV import: formats, encodings, validation, matching, all-or-nothing."""
 
 import pytest
+from django.db import IntegrityError
 from django.urls import reverse
 
 from accounts.models import AuditRecord
@@ -181,7 +182,7 @@ def test_a_failure_half_way_leaves_nothing_imported(owner):
     services._existing_matches = lambda parsed: {}  # the race: the match is not seen
     CustomerFactory(email="p2400@example.com")
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(IntegrityError):
             import_job_run(job_id=job.pk)
     finally:
         services._existing_matches = original

@@ -1,4 +1,4 @@
-"""One Chromium for the whole session, driven by Playwright's sync API (PITFALLS 7)."""
+"""One Chromium for the whole session, driven by Playwright's sync API (a second sync_playwright() cannot open beside it)."""
 
 import os
 import shutil

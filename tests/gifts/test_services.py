@@ -140,7 +140,7 @@ def test_the_value_reads_naturally_for_each_kind():
     product = ProductFactory(name="Flat white")
     assert gift_code_value_display(GiftCodeFactory(kind="product", value=None, product=product)) == "a free Flat white"
     assert gift_code_value_display(GiftCodeFactory(kind="amount", value=Decimal("5")), currency="EUR") == "€5 off"
-    assert gift_code_value_display(GiftCodeFactory(kind="amount", value=Decimal("5")), currency="CHF") == "5 CHF off"
+    assert gift_code_value_display(GiftCodeFactory(kind="amount", value=Decimal("5")), currency="CHF") == "CHF 5 off"
 
 
 # --- redeeming --------------------------------------------------------------

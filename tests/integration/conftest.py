@@ -87,7 +87,7 @@ class RecordingSMTP:
 def smtp_server():
     from aiosmtpd.controller import Controller
 
-    handler = RecordingSMTP(port=free_port())  # Controller(port=0) cannot self-check (PITFALLS 10)
+    handler = RecordingSMTP(port=free_port())  # Controller(port=0) refuses: start() connects to the port it was given
     controller = Controller(handler, hostname=handler.host, port=handler.port)
     controller.start()
     yield handler
@@ -152,7 +152,7 @@ def shared_redis_url():
 
 
 def database_url_for_worker() -> str:
-    """The test database, as a URL a separate process can use (PITFALLS 9)."""
+    """The test database (test_<name>), as a URL: the worker reads its settings on its own, not this process's."""
     s = connection.settings_dict
     return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
@@ -199,7 +199,7 @@ class CeleryWorker:
             self.process.wait(10)
 
     def stop(self) -> None:
-        # SIGTERM only the main process: it shuts its pool down warmly (PITFALLS 6).
+        # SIGTERM only the main process: it shuts its pool down warmly (a group SIGTERM loses tasks in flight).
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

@@ -109,7 +109,7 @@ def collected_static() -> str:
 
 @dataclass
 class WebServer:
-    """gunicorn with production settings (DEBUG off), as the README runs it."""
+    """gunicorn with production settings (DEBUG off), as docs/operations.md runs it."""
 
     database_url: str
     static_root: str

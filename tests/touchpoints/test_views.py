@@ -98,6 +98,10 @@ def test_bad_input_is_a_400_with_field_errors_and_nothing_is_saved(staff_client)
         assert field in response.context["touchpoint_form"].errors, data
     response = _log(staff_client, customer, htmx=False, kind="feedback")
     assert response.status_code == 400 and "feedback_kind" in response.context["touchpoint_form"].errors
+    # The card is drawn again with the log panel showing this form, not an empty one.
+    html = response.content.decode()
+    assert 'form-select-sm is-invalid" id="tp-feedback-kind"' in html
+    assert 'id="kind-feedback" value="feedback" autocomplete="off" checked' in html
 
     assert not Touchpoint.objects.exists()
     customer.refresh_from_db()

@@ -5,8 +5,9 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from crm.clock import shop_today
 from dashboard.models import DailySnapshot
-from dashboard.services import dashboard_backfill, dashboard_nightly, shop_today
+from dashboard.services import dashboard_backfill, dashboard_nightly
 
 
 class Command(BaseCommand):

@@ -44,7 +44,7 @@ def demo_gifts_create(*, share: float = 0.15, seed: int = 0, now: datetime | Non
     products = list(Product.objects.filter(name__in=FREE_PRODUCTS).values_list("pk", flat=True)) or list(
         Product.objects.values_list("pk", flat=True)[:5]
     )
-    staff = list(User.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)) or [None]
+    staff: list[int | None] = [*User.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)] or [None]
     taken = set(GiftCode.objects.values_list("code", flat=True))
     weights = [offer[3] for offer in OFFERS]
     rows: list[GiftCode] = []

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dataio', '0002_importjob_parsed_rows'),
+        ('dataio', '0003_import_job_queued_at'),
     ]
 
     operations = [
