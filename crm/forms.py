@@ -91,7 +91,11 @@ class ShopSettingsForm(RejectNullBytesMixin, forms.ModelForm):
         model = ShopSettings
         fields = ["name", "postal_address", "time_zone", "currency", "phone_region", "default_cadence_days",
                   "opened_on", "max_amount"]
-        widgets = {"postal_address": forms.Textarea(attrs={"rows": 3}), "opened_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        widgets = {
+            "postal_address": forms.Textarea(attrs={"rows": 3}),
+            # A date box reads only YYYY-MM-DD, whatever the language's date format.
+            "opened_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
         labels = {"default_cadence_days": "Default keep-in-touch cadence (days)", "phone_region": "Phone region"}
 
     def __init__(self, *args, **kwargs):
