@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint bench migrate demo-data clean-var check
+.PHONY: run dev serve test lint bench migrate demo-data clean-var check
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,8 +16,18 @@ migrate: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py createcachetable
 
-## make run: migrate, load demo data into an empty database, start web + worker + beat.
-run: migrate
+## make run: as a shop runs it: gunicorn, DEBUG off, static files by whitenoise, a secret key made once in var/.
+run: export DEBUG = False
+run: PROCFILE = Procfile
+run: serve
+
+## make dev: the same with runserver (auto-reload) and DEBUG on, for developers.
+dev: export DEBUG = True
+dev: PROCFILE = Procfile.dev
+dev: serve
+
+serve: migrate
+	$(PY) manage.py collectstatic --no-input --verbosity 0
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py dashboard_refresh --if-empty --backfill-days 400
 	$(PY) manage.py seed_demo_gifts --if-empty
@@ -26,7 +36,7 @@ run: migrate
 	@echo "  Demo logins: owner / rapport-demo   and   staff / rapport-demo"
 	@echo "  Ctrl-C stops the web app, the worker and beat."
 	@echo ""
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f $(PROCFILE)
 
 ## make lint: ruff, mypy and the import-linter layers contract, configured in pyproject.toml.
 ## The format check runs last so the others still report while formatting alone is off.

@@ -9,11 +9,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import make_msgid
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import formats
 
-from automations.links import profile_url, unsubscribe_url
+from automations.links import profile_url, reply_address, unsubscribe_url
 from automations.models import OutboundMessage
 from automations.rendering import RenderedEmail, register_renderer, renderer_for
 from automations.services import template_get
@@ -136,27 +137,42 @@ def message_id_for(message: OutboundMessage) -> str:
     return f"<m{message.pk}.{NOT_ATEXT.sub('-', message.kind)}.{NOT_ATEXT.sub('-', message.occasion_key)}@{domain}>"
 
 
-def email_build(message: OutboundMessage, *, connection=None) -> EmailMultiAlternatives:
-    """The full email for a claimed row: content, footer, unsubscribe/profile links, headers."""
+def email_build(message: OutboundMessage, *, connection=None, test: bool = False) -> EmailMultiAlternatives:
+    """The full email for a claimed row: content, footer, unsubscribe/profile links, headers.
+
+    `test` builds the same email for an unsaved row addressed to the person testing it, marked
+    as a test ("[Test]" in the subject, a line above the text, an X-Rapport-Test header), so a
+    test shows exactly what the customer will get, links included.
+    """
     renderer = renderer_for(message.kind)
     if renderer is None:
         raise TemplateError(f"No renderer for messages of kind “{message.kind}”.")
     content = renderer(message)
     shop = ShopSettings.load()
-    headers = {"Message-ID": message_id_for(message), "X-Rapport-Occasion": message.occasion_key}
+    if test:
+        content.subject = f"[Test] {content.subject}"
+        domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "rapport.invalid"
+        headers = {"Message-ID": make_msgid(domain=domain), "X-Rapport-Test": "yes"}
+    else:
+        headers = {"Message-ID": message_id_for(message), "X-Rapport-Occasion": message.occasion_key}
     unsubscribe = profile = ""
+    reply_to = []
     if message.customer_id:
+        reply_to = [reply_address(customer_id=message.customer_id)]  # their answer comes back to their card
         unsubscribe = unsubscribe_url(recipient_key=message.recipient_key)
         profile = profile_url(customer_id=message.customer_id)
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    ctx = {"content": content, "shop": shop, "unsubscribe_url": unsubscribe, "profile_url": profile}
+    ctx = {"content": content, "shop": shop, "unsubscribe_url": unsubscribe, "profile_url": profile, "test": test,
+           "test_customer": message.customer if test else None}
     text = render_to_string("automations/email/wrapper.txt", ctx)
     html = render_to_string("automations/email/wrapper.html", ctx)
     email = EmailMultiAlternatives(
         subject=header_line(content.subject), body=text, from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.to_email], headers=headers, connection=connection,
+        to=[message.to_email], headers=headers, connection=connection, reply_to=reply_to,
     )
+    # Providers echo this in their webhooks (SMTP ignores it): a fallback to find the row.
+    email.metadata = {"rapport_outbox": str(message.pk)}  # type: ignore[attr-defined]
     email.attach_alternative(html, "text/html")
     for name, data, mimetype in content.attachments:
         email.attach(name, data, mimetype)

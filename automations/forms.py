@@ -113,3 +113,12 @@ class ApproveForm(forms.Form):
         required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
         label="Personal line", help_text="A sentence of your own, added to the email.",
     )
+
+
+class ResendUnknownForm(forms.Form):
+    """The owner confirms, knowingly, that a message which may have arrived goes out again."""
+
+    confirm = forms.BooleanField(
+        required=True, label="I understand this customer may get the message twice.",
+        error_messages={"required": "Tick the box to confirm: this message may already have arrived."},
+    )

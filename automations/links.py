@@ -4,15 +4,24 @@ Tokens are signed with SECRET_KEY and a salt per purpose, so one kind of link ca
 never be used as another; a forged or altered token raises BadSignature.
 """
 
+import re
+from email.utils import parseaddr
+
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 UNSUBSCRIBE_SALT = "rapport.unsubscribe"
 PROFILE_SALT = "rapport.profile"
 PROFILE_MAX_AGE = 60 * 60 * 24 * 30  # a profile link works for 30 days, and for one save
 PROFILE_CONFIRM_SALT = "rapport.profile-confirm"
 PROFILE_CONFIRM_MAX_AGE = 60 * 60 * 24 * 7  # a confirmation link works for a week, once
+
+
+REPLY_SALT = "rapport.reply"
+# box+r42.0123456789abcdef@domain: lower-case hex, because some mail servers lower-case the local part.
+REPLY_TAG = re.compile(r"\+r(\d{1,12})\.([0-9a-f]{16})@", re.IGNORECASE)
 
 
 class ProfileLinkUsed(signing.BadSignature):
@@ -87,3 +96,23 @@ def profile_url(*, customer_id: int) -> str:
 
 def profile_confirm_url(*, token: str) -> str:
     return _absolute(reverse("community:profile_confirm", args=[token]))
+
+
+def _reply_signature(customer_id: int) -> str:
+    return salted_hmac(REPLY_SALT, str(customer_id)).hexdigest()[:16]
+
+
+def reply_address(*, customer_id: int) -> str:
+    """The Reply-To of a customer's emails: the reply mailbox tagged with their signed id."""
+    mailbox = settings.REPLY_TO_EMAIL or parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "hello@rapport.invalid"
+    local, _, domain = mailbox.rpartition("@")
+    return f"{local.split('+')[0]}+r{customer_id}.{_reply_signature(customer_id)}@{domain}"
+
+
+def customer_id_from_reply_address(address: str) -> int | None:
+    """The customer id tagged in a reply address, or None if there is none or its signature is wrong."""
+    found = REPLY_TAG.search(address or "")
+    if not found:
+        return None
+    customer_id = int(found.group(1))
+    return customer_id if constant_time_compare(found.group(2).lower(), _reply_signature(customer_id)) else None

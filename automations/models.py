@@ -28,7 +28,17 @@ class OutboundMessage(models.Model):
         FAILED = "failed", "Failed"
         SUPPRESSED = "suppressed", "Suppressed"
         CANCELLED = "cancelled", "Cancelled"
-        UNKNOWN = "unknown", "Unknown (worker stopped mid-send)"
+        UNKNOWN = "unknown", "May have arrived"
+
+    class Delivery(models.TextChoices):
+        """What the provider reported after sending (its webhooks); the rank below decides which sticks."""
+
+        DEFERRED = "deferred", "Delayed"
+        SOFT_BOUNCE = "soft_bounce", "Soft bounce"
+        DELIVERED = "delivered", "Delivered"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Marked as spam"
 
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
@@ -52,10 +62,22 @@ class OutboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Start of the retry window: a message gives up OUTBOX_RETRY_WINDOW after its first attempt.
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Written and committed just before SMTP DATA: without it nothing can have arrived, so a stuck
+    # or failed attempt is safely retried; with it and no answer, the message "may have arrived".
+    handed_over_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     status_reason = models.CharField(max_length=200, blank=True, help_text="Why it waits, or was not sent.")
     message_id = models.CharField(max_length=200, blank=True)
+    # The id the mail provider gave the message (our Message-ID over SMTP): its webhooks refer to it.
+    # db_default too: the planners' INSERT … SELECT names its columns, so a new one needs a database default.
+    provider_message_id = models.CharField(max_length=200, blank=True, default="", db_default="")
+    delivery_status = models.CharField(max_length=12, choices=Delivery.choices, blank=True, default="", db_default="")
+    delivery_detail = models.CharField(max_length=200, blank=True, default="", db_default="",
+                                       help_text="The provider's words, e.g. the bounce.")
+    delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,6 +95,8 @@ class OutboundMessage(models.Model):
             models.Index(fields=["status", "planned_at"], name="outbound_due_idx"),
             models.Index(fields=["customer", "-planned_at"], name="outbound_customer_idx"),
             models.Index(fields=["kind", "status"], name="outbound_kind_idx"),
+            models.Index(fields=["provider_message_id"], condition=~Q(provider_message_id=""),
+                         name="outbound_provider_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -193,6 +217,13 @@ class OutboxControl(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # The circuit breaker, shared by every worker: set when the mail server stops answering (or
+    # answers 4xx to the whole session); while retry_at is in the future no worker tries to send.
+    mail_down_since = models.DateTimeField(null=True, blank=True)
+    mail_retry_at = models.DateTimeField(null=True, blank=True)
+    mail_failures = models.PositiveIntegerField(default=0)
+    mail_last_error = models.TextField(blank=True)
+
     def __str__(self) -> str:
         return "Sending paused" if self.paused else "Sending on"
 
@@ -208,6 +239,7 @@ class EmailOptOut(models.Model):
     class Via(models.TextChoices):
         LINK = "link", "Unsubscribe link"
         ONE_CLICK = "one_click", "One-click unsubscribe in their mail app"
+        PROVIDER = "provider", "Unsubscribed through the mail service"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="email_opt_outs")
     via = models.CharField(max_length=10, choices=Via.choices)

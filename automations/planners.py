@@ -15,9 +15,10 @@ from django.contrib.auth.models import User
 from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Concat, JSONObject, TruncDate
 
+from automations.eligibility import customers_eligible
 from automations.models import Automation, OutboundMessage
 from automations.schedule import DIGEST_TIME, GREETING_TIME, clamp_to_sending_hours, local_datetime, local_today
-from automations.services import automation_get, message_rows_plan, message_rows_plan_from
+from automations.services import automation_get, outbox_plan_from, outbox_plan_rows
 from crm.models import ShopSettings
 from customers.models import Customer
 from gifts.models import GiftCode
@@ -30,14 +31,6 @@ WE_MISS_YOU_LOOKBACK = timedelta(days=7)
 THANK_YOU_GAP_DAYS = 14
 # Digests are planned only in the morning: a planner run late in the day does not send a stale one.
 DIGEST_PLAN_UNTIL = time(12, 0)
-
-
-def reachable_customers():
-    """Customers an automated email may go to (checked again when it is sent)."""
-    return (
-        Customer.objects.filter(email_consent=True, is_archived=False, erased_at__isnull=True)
-        .exclude(email="").order_by()  # no ORDER BY: planning needs no sort of a million rows
-    )
 
 
 def birthday_filter(target) -> Q:
@@ -59,8 +52,9 @@ def plan_birthdays(*, now: datetime) -> int:
     today = local_today(now, tz)
     target = today + timedelta(days=automation.days)
     planned_at = local_datetime(today, GREETING_TIME, tz)
-    return message_rows_plan_from(
-        reachable_customers().filter(birthday_filter(target)), automation=automation, customer="pk",
+    return outbox_plan_from(
+        Customer.objects.filter(birthday_filter(target)), kind=automation.kind, customer="pk",
+        review=automation.review_before_sending,
         occasion_key=Value(f"birthday:{target.year}", output_field=CharField()), planned_at=planned_at,
         context=JSONObject(birthday=Value(target.isoformat(), output_field=CharField())),
     )
@@ -73,12 +67,9 @@ def plan_gift_expiry_reminders(*, now: datetime) -> int:
         return 0
     tz = ShopSettings.load().tz
     today = local_today(now, tz)
-    codes = GiftCode.objects.filter(
-        expires_on=today + timedelta(days=automation.days), redeemed_at__isnull=True,
-        customer__in=reachable_customers(),
-    )
-    return message_rows_plan_from(
-        codes, automation=automation, customer="customer_id",
+    codes = GiftCode.objects.filter(expires_on=today + timedelta(days=automation.days), redeemed_at__isnull=True)
+    return outbox_plan_from(
+        codes, kind=automation.kind, customer="customer_id", review=automation.review_before_sending,
         occasion_key=Concat(Value("giftexpiry:"), Cast("pk", CharField()), output_field=CharField()),
         planned_at=local_datetime(today, GREETING_TIME, tz), context=JSONObject(gift_code_id=F("pk")),
     )
@@ -104,8 +95,8 @@ def plan_we_miss_you(*, now: datetime) -> int:
     planned_at = clamp_to_sending_hours(max(now, local_datetime(local_today(now, tz), GREETING_TIME, tz)), tz)
     # The occasion is the shop-local date of the last touchpoint: a new touchpoint, a new lapse.
     last_day = Cast(TruncDate("last_touchpoint_at", tzinfo=tz), CharField())
-    return message_rows_plan_from(
-        reachable_customers().filter(lapsed), automation=automation, customer="pk",
+    return outbox_plan_from(
+        Customer.objects.filter(lapsed), kind=automation.kind, customer="pk", review=automation.review_before_sending,
         occasion_key=Concat(Value("wemissyou:"), last_day, output_field=CharField()), planned_at=planned_at,
         context=JSONObject(),
     )
@@ -128,7 +119,7 @@ def plan_thank_yous(*, now: datetime) -> int:
         kind=Touchpoint.Kind.PURCHASE,
         happened_at__gte=local_datetime(purchase_day, time(0), tz),
         happened_at__lt=local_datetime(purchase_day + timedelta(days=1), time(0), tz),
-        customer__in=reachable_customers(),
+        customer__in=customers_eligible(),
     ).order_by("customer_id", "-happened_at", "-pk").values_list("pk", "customer_id", "happened_at")
     latest: dict[int, tuple[int, datetime]] = {}
     for pk, customer_id, happened_at in purchases:
@@ -153,7 +144,7 @@ def plan_thank_yous(*, now: datetime) -> int:
         due = clamp_to_sending_hours(datetime.combine(today, local.time(), tzinfo=tz), tz)
         rows.append(OutboundMessage(customer_id=customer_id, kind=automation.kind, occasion_key=f"thankyou:{pk}",
                                     planned_at=due, context={"touchpoint_id": pk, "products": products[pk]}))
-    return message_rows_plan(rows, automation=automation)
+    return outbox_plan_rows(rows, review=automation.review_before_sending)
 
 
 def plan_digests(*, now: datetime) -> int:
@@ -175,7 +166,7 @@ def plan_digests(*, now: datetime) -> int:
                         planned_at=planned_at)
         for pk in users
     ]
-    return message_rows_plan(rows, automation=automation)
+    return outbox_plan_rows(rows, review=automation.review_before_sending)
 
 
 PLANNERS = {

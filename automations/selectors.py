@@ -1,10 +1,10 @@
 """Page reads for the automations pages: a fixed number of queries however many rows."""
 
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Case, CharField, Count, Max, Q, Value, When
 from django.utils import timezone
 
-from automations.models import OutboundMessage
+from automations.models import OutboundMessage, OutboxControl
 from customers.models import Customer
 
 PAGE_SIZE = 50
@@ -16,6 +16,16 @@ def outbox_status_counts() -> dict[str, int]:
     for row in OutboundMessage.objects.order_by().values("status").annotate(n=Count("pk")):
         counts[row["status"]] = row["n"]
     return counts
+
+
+def outbox_mail_outage(*, control: OutboxControl, now=None) -> dict | None:
+    """While the mail breaker is open: since when the server has not answered and how many due rows wait."""
+    if control.mail_down_since is None:
+        return None
+    now = now or timezone.now()
+    waiting = OutboundMessage.objects.filter(status=OutboundMessage.Status.PLANNED, planned_at__lte=now).count()
+    return {"since": control.mail_down_since, "retry_at": control.mail_retry_at, "waiting": waiting,
+            "error": control.mail_last_error}
 
 
 def outbox_kinds() -> list[str]:
@@ -47,3 +57,41 @@ def preview_customers():
 
 def now_for_templates():
     return timezone.now()
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def delivery_rates() -> list[dict]:
+    """Delivered, bounced and complained shares of sent emails per automation and per newsletter: one query.
+
+    A complaint or a provider unsubscribe means the email arrived, so both count as delivered too;
+    bounced counts hard bounces (a soft bounce may still arrive).
+    """
+    D = OutboundMessage.Delivery
+    newsletter = Case(When(kind="newsletter", then="occasion_key"), default=Value(""), output_field=CharField())
+    rows = (
+        OutboundMessage.objects.filter(status=OutboundMessage.Status.SENT).order_by()
+        .values("kind", group=newsletter)
+        .annotate(
+            sent=Count("pk"),
+            delivered=Count("pk", filter=Q(delivery_status__in=(D.DELIVERED, D.UNSUBSCRIBED, D.COMPLAINED))),
+            bounced=Count("pk", filter=Q(delivery_status=D.BOUNCED)),
+            complained=Count("pk", filter=Q(delivery_status=D.COMPLAINED)),
+            subject=Max("subject"),
+        )
+    )
+    out = []
+    for row in rows:
+        is_newsletter = bool(row["group"])
+        label = f"Newsletter “{row['subject']}”" if is_newsletter else OutboundMessage(kind=row["kind"]).kind_label
+        out.append({
+            "label": label, "kind": row["kind"], "group": row["group"], "sent": row["sent"],
+            "delivered": row["delivered"], "bounced": row["bounced"], "complained": row["complained"],
+            "delivered_rate": _rate(row["delivered"], row["sent"]),
+            "bounced_rate": _rate(row["bounced"], row["sent"]),
+            "complained_rate": _rate(row["complained"], row["sent"]),
+        })
+    out.sort(key=lambda r: (bool(r["group"]), r["label"].lower()))
+    return out

@@ -1,53 +1,78 @@
 """The outbox sender: claim a due row, check it may go, send it once, record what happened.
 
-planned ─claim─▶ sending ─250─▶ sent
-                   ├ 4xx / connection error ─▶ planned again (backoff) … ─▶ failed after MAX_ATTEMPTS
+planned ─claim─▶ sending ─(mark "handed to the server", committed)─ DATA ─250─▶ sent
+                   ├ before the mark: connection refused, greeting/MAIL 4xx ─▶ planned, mail breaker opens
+                   ├ RCPT or DATA 4xx ─▶ planned again with its own backoff … ─▶ failed after the retry window
                    ├ 5xx ─▶ failed, address suppressed
-                   └ worker died ─▶ unknown after SENDING_TIMEOUT (owner resends by hand; never silently)
+                   ├ after the mark, no reply (timeout, dropped) ─▶ unknown ("may have arrived"), never retried
+                   └ worker died ─▶ after SENDING_TIMEOUT: planned again without the mark, unknown with it
 planned ─▶ suppressed (no consent, suppressed address) | cancelled (occasion gone) | stays planned,
            planned time moved, reason shown (quiet hours, the 7-day cap, sending paused)
 
 The conditional UPDATE (status planned → sending) is the guard against sending twice;
 on PostgreSQL the row is also locked with skip_locked so a second worker moves on at once.
+The mark is a second conditional UPDATE: a worker whose row was taken back never sends DATA.
+
+The mail breaker (on OutboxControl, so every worker shares it): a connection-level failure or a
+session-wide 4xx stops the batch at once; nobody tries again until its wait is over, and then one
+worker probes with one message. Rows not tried keep their attempts and their retry window.
 """
 
 import logging
-import smtplib
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import get_connection
+from django.db import DatabaseError, transaction
 from django.db import connection as db_connection
-from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 
+from automations.eligibility import customer_ineligible_reason
 from automations.emails import NothingToSay, email_build, message_id_for
 from automations.models import OutboundMessage, OutboxControl
+from automations.providers import provider_message_id
 from automations.rendering import is_transactional
 from automations.schedule import in_sending_hours, local_today, next_sending_time
-from automations.services import CAP_PER_WEEK, CAPPED_KINDS, automation_get
+from automations.services import CAP_PER_WEEK, CAPPED_KINDS, REFUSED, automation_get
 from automations.suppression import is_suppressed, suppression_add
 from automations.templating import CODE_KINDS, TemplateError
+from automations.transport import DeliveryError, HandoverRefused, Stage, deliver
 from crm.models import ShopSettings
 from customers.models import Customer
 
 log = logging.getLogger(__name__)
 S = OutboundMessage.Status
 
-MAX_ATTEMPTS = getattr(settings, "OUTBOX_MAX_ATTEMPTS", 5)
 SWEEP_BATCH = 200
 
 
+def _seconds(name: str, default: int) -> timedelta:
+    return timedelta(seconds=getattr(settings, name, default))
+
+
 def sending_timeout() -> timedelta:
-    return timedelta(seconds=getattr(settings, "OUTBOX_SENDING_TIMEOUT", 600))
+    return _seconds("OUTBOX_SENDING_TIMEOUT", 600)
+
+
+def retry_window() -> timedelta:
+    """How long after its first attempt a message keeps being retried (temporary errors)."""
+    return _seconds("OUTBOX_RETRY_WINDOW_SECONDS", 24 * 3600)
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Backoff after the n-th failed attempt: base, 2×base, 4×base…"""
+    """Backoff after the n-th failed attempt: base, 2×base, 4×base… up to the maximum."""
     base = getattr(settings, "OUTBOX_RETRY_BASE_SECONDS", 60)
-    return timedelta(seconds=base * 2 ** max(attempts - 1, 0))
+    return min(timedelta(seconds=base * 2 ** min(max(attempts - 1, 0), 20)), _seconds("OUTBOX_RETRY_MAX_SECONDS", 3600))
+
+
+def breaker_delay(failures: int) -> timedelta:
+    """How long the mail breaker stays open after the n-th failure in a row: base, 2×base… up to the maximum."""
+    base = getattr(settings, "OUTBOX_BREAKER_BASE_SECONDS", 30)
+    return min(timedelta(seconds=base * 2 ** min(max(failures - 1, 0), 20)), _seconds("OUTBOX_BREAKER_MAX_SECONDS", 300))
 
 
 def due_messages(now: datetime):
@@ -74,19 +99,14 @@ def _stop(message_id: int, status: str, reason: str) -> str:
     return status
 
 
-def _customer_block_reason(message: OutboundMessage, customer: Customer) -> str:
+def _transactional_block_reason(message: OutboundMessage, customer: Customer) -> str:
+    """A message the customer asked for (confirm a change, a new link) goes to the address on the row.
+
+    Consent is about marketing, not this; an archived or erased customer, or a suppressed address, still stops it.
+    """
     if customer.erased_at or customer.is_archived:
         return "Customer archived or erased"
-    if is_transactional(message.kind):
-        # Asked for by the customer, to the address they gave: consent is about marketing, not this.
-        return "Address suppressed (bounced or asked to stop)" if is_suppressed(message.to_email) else ""
-    if not customer.email:
-        return "No email address"
-    if not customer.email_consent:
-        return "No email consent"
-    if is_suppressed(customer.email):
-        return "Address suppressed (bounced or asked to stop)"
-    return ""
+    return "Address suppressed (bounced or asked to stop)" if is_suppressed(message.to_email) else ""
 
 
 def _cap_slot(customer_id: int, now: datetime) -> datetime | None:
@@ -131,39 +151,47 @@ def _claim(message_id: int, now: datetime) -> tuple[str, OutboundMessage | None]
             return "taken", None  # another worker got there first (or it was sent, cancelled…)
         if message.planned_at > now or (message.next_attempt_at and message.next_attempt_at > now):
             return "not_due", None
-        if OutboxControl.load().paused:
+        control = OutboxControl.load()
+        if control.paused:
             _wait(message.pk, message.planned_at, "Sending is paused by the owner")
             return "paused", None
         shop = ShopSettings.load()
+        customer = None
         if message.customer_id:
             # Locking the customer serialises their sends, so the 7-day cap holds across workers.
             customer = Customer.objects.select_for_update().get(pk=message.customer_id)
-            reason = _customer_block_reason(message, customer)
+            transactional = is_transactional(message.kind)
+            reason = (_transactional_block_reason(message, customer) if transactional
+                      else customer_ineligible_reason(customer))
             if reason:
                 return _stop(message.pk, S.SUPPRESSED, reason), None
             if message.kind == "wemissyou" and customer.last_touchpoint_at:
                 # The occasion is the date of the last touchpoint when planned: a newer one means they came back.
                 if message.occasion_key != f"wemissyou:{local_today(customer.last_touchpoint_at, shop.tz).isoformat()}":
                     return _stop(message.pk, S.CANCELLED, "They got in touch again"), None
-            if not is_transactional(message.kind) and not in_sending_hours(now, shop.tz):
+            if not transactional and not in_sending_hours(now, shop.tz):
                 until = next_sending_time(now, shop.tz)
                 return _wait(message.pk, until, f"Quiet hours: waits until {_local(until, shop.tz)}"), None
-            if message.kind in CAPPED_KINDS and not is_transactional(message.kind):
+            if message.kind in CAPPED_KINDS and not transactional:
                 slot = _cap_slot(customer.pk, now)
                 if slot:
                     until = next_sending_time(slot, shop.tz)
                     return _wait(message.pk, until, f"Already {CAP_PER_WEEK} emails this week: waits until "
                                                     f"{_local(until, shop.tz)}"), None
-            _gift_code_ensure(message, customer, now)
-            to_email = message.to_email if is_transactional(message.kind) else customer.email
+            to_email = message.to_email if transactional else customer.email
         else:
             user = User.objects.get(pk=message.staff_user_id)
             if not user.is_active or not user.email:
                 return _stop(message.pk, S.SUPPRESSED, "Staff member inactive or without email"), None
             to_email = user.email
+        if not _mail_server_may_be_tried(control, now):
+            return "mail_down", None  # not tried: its attempts and retry window are untouched
+        if customer is not None:
+            _gift_code_ensure(message, customer, now)
         claimed = OutboundMessage.objects.filter(pk=message.pk, status=S.PLANNED).update(
             status=S.SENDING, attempts=F("attempts") + 1, claimed_at=now, to_email=to_email,
-            message_id=message_id_for(message), status_reason="", updated_at=now,
+            message_id=message_id_for(message), status_reason="", updated_at=now, handed_over_at=None,
+            first_attempt_at=Coalesce(F("first_attempt_at"), Value(now, output_field=DateTimeField())),
         )
         if claimed != 1:
             return "taken", None
@@ -171,32 +199,103 @@ def _claim(message_id: int, now: datetime) -> tuple[str, OutboundMessage | None]
     return "claimed", message
 
 
-def _record(message: OutboundMessage, **fields) -> None:
-    """Save the result of this attempt, unless the row has moved on (e.g. resent after `unknown`)."""
+# --- The mail breaker -------------------------------------------------------------------------
+
+
+def _mail_server_may_be_tried(control: OutboxControl, now: datetime) -> bool:
+    """True while the breaker is closed. Once its wait is over, one caller wins the probe; the rest wait.
+
+    The winner moves the next try on as if its probe will fail, so a crash mid-probe cannot
+    leave the breaker open for good and no second worker probes at the same time.
+    """
+    if control.mail_down_since is None:
+        return True
+    if control.mail_retry_at and control.mail_retry_at > now:
+        return False
+    return OutboxControl.objects.filter(pk=control.pk, mail_retry_at=control.mail_retry_at).update(
+        mail_retry_at=now + breaker_delay(control.mail_failures + 1)
+    ) == 1
+
+
+def mail_breaker_trip(*, error: str, now: datetime | None = None) -> OutboxControl:
+    """The mail server did not answer (or refused the whole session): every worker stops sending for a while."""
+    now = now or timezone.now()
+    OutboxControl.load()
+    with transaction.atomic():
+        control = OutboxControl.objects.select_for_update().get(pk=1)
+        control.mail_failures += 1
+        control.mail_down_since = control.mail_down_since or now
+        control.mail_retry_at = now + breaker_delay(control.mail_failures)
+        control.mail_last_error = error[:500]
+        control.save(update_fields=["mail_failures", "mail_down_since", "mail_retry_at", "mail_last_error"])
+    log.warning("Mail server unavailable since %s (%s); next try at %s", control.mail_down_since, error,
+                control.mail_retry_at)
+    return control
+
+
+def mail_breaker_reset() -> None:
+    """The server took a message: close the breaker (one UPDATE that changes nothing while it is closed)."""
+    OutboxControl.objects.filter(pk=1, mail_down_since__isnull=False).update(
+        mail_down_since=None, mail_retry_at=None, mail_failures=0, mail_last_error=""
+    )
+
+
+# --- Sending one row ------------------------------------------------------------------------
+
+
+def _with_database_retry(write):
+    """Run a small write, retrying while the database is unreachable (up to OUTBOX_RECORD_RETRY_SECONDS).
+
+    What happened at the mail server is known only to this process: losing it to a brief
+    database outage would turn a sent message into an "unknown" one.
+    """
+    deadline = time.monotonic() + getattr(settings, "OUTBOX_RECORD_RETRY_SECONDS", 60)
+    pause = 0.2
+    while True:
+        try:
+            return write()
+        except DatabaseError:
+            if time.monotonic() > deadline or db_connection.in_atomic_block:
+                raise
+            log.warning("Database unavailable while recording an outbox result; retrying", exc_info=True)
+            db_connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 5)
+
+
+def _record(message: OutboundMessage, **fields) -> int:
+    """Save the result of this attempt, unless the row has moved on (taken back, resent…); returns rows changed."""
     fields["updated_at"] = timezone.now()
-    OutboundMessage.objects.filter(
+    return _with_database_retry(lambda: OutboundMessage.objects.filter(
         pk=message.pk, attempts=message.attempts, status__in=(S.SENDING, S.UNKNOWN)
-    ).update(**fields)
+    ).update(**fields))
 
 
-def _smtp_code(exc: Exception) -> int | None:
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return min(codes) if codes else None
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code
-    return None
+def _mark_handed_over(message: OutboundMessage) -> bool:
+    """The committed "handed to the server" mark, written just before DATA; False: do not send."""
+    moment = timezone.now()
+    try:
+        marked = OutboundMessage.objects.filter(
+            pk=message.pk, attempts=message.attempts, status=S.SENDING, handed_over_at__isnull=True
+        ).update(handed_over_at=moment) == 1
+    except DatabaseError:  # without the mark nothing may be handed over
+        log.warning("Could not record the hand-over of message %s; not sending it now", message.pk, exc_info=True)
+        return False
+    message.handed_over_at = moment if marked else None
+    return marked
 
 
 def message_send(*, message_id: int, now: datetime | None = None, connection=None) -> str:
     """Send one outbox row if it is due and may go; returns what happened ("sent", "retry", "taken"…).
 
-    Attempt recorded (sending) → SMTP → result recorded in a separate update.
+    Attempt recorded (sending) → hand-over mark → SMTP DATA → result recorded in a separate update.
     """
     now = now or timezone.now()
     outcome, message = _claim(message_id, now)
     if message is None:
         return outcome
+    own_connection = connection is None
+    connection = connection or get_connection()
     try:
         email = email_build(message, connection=connection)
     except NothingToSay as exc:
@@ -206,47 +305,109 @@ def message_send(*, message_id: int, now: datetime | None = None, connection=Non
         _record(message, status=S.FAILED, last_error=f"Template: {exc}", status_reason="Could not be written")
         return "failed"
     try:
-        email.send(fail_silently=False)
-    except (smtplib.SMTPException, OSError) as exc:
+        deliver(email, connection=connection, on_handover=lambda: _mark_handed_over(message))
+    except HandoverRefused:
+        connection.close()
+        _record(message, status=S.PLANNED, handed_over_at=None, status_reason="")
+        return "taken"
+    except DeliveryError as exc:
+        connection.close()  # the next message starts on a fresh SMTP session
         return _failure(message, exc)
-    _record(message, status=S.SENT, sent_at=timezone.now(), subject=email.subject[:200],
-            body_text=email.body, body_html=email.alternatives[0][0] if email.alternatives else "",
-            last_error="", next_attempt_at=None)
+    finally:
+        if own_connection:
+            connection.close()
+    _sent(message, email)
     return "sent"
 
 
-def _failure(message: OutboundMessage, exc: Exception) -> str:
-    code = _smtp_code(exc)
-    error = f"{code} {exc}" if code else f"{type(exc).__name__}: {exc}"
-    if code and code >= 500:
-        suppression_add(email=message.to_email, reason=f"bounce {code}")
-        _record(message, status=S.FAILED, last_error=error[:2000], status_reason="Refused by the mail server")
+def _sent(message: OutboundMessage, email) -> None:
+    """The server said 250: record it (what was sent, when) and close the breaker."""
+    _record(message, status=S.SENT, sent_at=timezone.now(), subject=email.subject[:200],
+            provider_message_id=provider_message_id(email),
+            body_text=email.body, body_html=email.alternatives[0][0] if email.alternatives else "",
+            last_error="", status_reason="", next_attempt_at=None)
+    _with_database_retry(mail_breaker_reset)
+
+
+def _failure(message: OutboundMessage, exc: DeliveryError) -> str:
+    """Record a failed attempt by how far it got; opens the breaker for connection-level trouble."""
+    now = timezone.now()
+    error = exc.text[:2000]
+    if exc.stage == Stage.HANDED_OVER:
+        _record(message, status=S.UNKNOWN, last_error=error, status_reason=unknown_reason(message.handed_over_at))
+        _with_database_retry(lambda: mail_breaker_trip(error=error, now=now))
+        return "unknown"
+    if exc.code and exc.code >= 500 and exc.stage == Stage.RECIPIENT:
+        suppression_add(email=message.to_email, reason=f"bounce {exc.code}")
+        _record(message, status=S.FAILED, last_error=error, status_reason=REFUSED, handed_over_at=None)
         return "failed"
-    if message.attempts >= MAX_ATTEMPTS:
-        _record(message, status=S.FAILED, last_error=error[:2000],
-                status_reason=f"Gave up after {message.attempts} attempts")
+    window_ends = (message.first_attempt_at or now) + retry_window()
+    if now >= window_ends:
+        hours = round(retry_window().total_seconds() / 3600)
+        _record(message, status=S.FAILED, last_error=error, handed_over_at=None,
+                status_reason=f"Gave up: the mail server did not take it within {hours} hours")
         return "failed"
-    retry_at = timezone.now() + retry_delay(message.attempts)
-    _record(message, status=S.PLANNED, last_error=error[:2000], next_attempt_at=retry_at,
-            status_reason=f"Temporary error; attempt {message.attempts + 1} after {retry_at:%H:%M:%S} UTC")
+    if exc.stage == Stage.SESSION:
+        # The server as a whole is unwell: the breaker decides when anyone tries again.
+        control = _with_database_retry(lambda: mail_breaker_trip(error=error, now=now))
+        _record(message, status=S.PLANNED, last_error=error, next_attempt_at=None, handed_over_at=None,
+                status_reason=f"Waiting for the mail server (next try after {_shop_time(control.mail_retry_at)})")
+        return "mail_down"
+    retry_at = min(now + retry_delay(message.attempts), window_ends)
+    _record(message, status=S.PLANNED, last_error=error, next_attempt_at=retry_at, handed_over_at=None,
+            status_reason=f"Temporary error; tries again after {_shop_time(retry_at)}")
     return "retry"
 
 
-def outbox_mark_stuck(*, now: datetime | None = None) -> int:
-    """Rows left `sending` past the timeout (a worker died mid-send) become `unknown`; never resent silently."""
+def _shop_time(moment: datetime) -> str:
+    """A time of day as the owner reads it: in the shop's time zone, to the second."""
+    return f"{moment.astimezone(ShopSettings.load().tz):%H:%M:%S}"
+
+
+def unknown_reason(handed_over_at: datetime | None) -> str:
+    """What the owner reads on an `unknown` row."""
+    if handed_over_at is None:
+        return "May have arrived (the worker stopped while sending). Resend only if you are sure it did not."
+    return f"May have arrived (handed to the server at {_shop_time(handed_over_at)}, no answer)"
+
+
+def outbox_mark_stuck(*, now: datetime | None = None) -> dict[str, int]:
+    """Rows left `sending` past the timeout (a worker died): back to planned without the mark, `unknown` with it.
+
+    Without the mark DATA was never sent, so sending again cannot make a duplicate; with it the
+    message may have arrived, and only the owner may decide to resend it.
+    """
     now = now or timezone.now()
-    return OutboundMessage.objects.filter(status=S.SENDING, claimed_at__lt=now - sending_timeout()).update(
-        status=S.UNKNOWN, updated_at=now,
-        status_reason="The worker stopped while sending: it may or may not have arrived. Resend by hand if needed.",
+    stuck = OutboundMessage.objects.filter(status=S.SENDING, claimed_at__lt=now - sending_timeout())
+    requeued = stuck.filter(handed_over_at__isnull=True).update(
+        status=S.PLANNED, next_attempt_at=None, updated_at=now,
+        status_reason="The worker stopped before handing it to the mail server: it will be sent",
     )
+    unknown = 0
+    for pk, handed_over_at in stuck.filter(handed_over_at__isnull=False).values_list("pk", "handed_over_at"):
+        unknown += OutboundMessage.objects.filter(pk=pk, status=S.SENDING).update(
+            status=S.UNKNOWN, updated_at=now, status_reason=unknown_reason(handed_over_at)
+        )
+    return {"unknown": unknown, "requeued": requeued}
 
 
 def outbox_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> dict[str, int]:
-    """One pass of the periodic sender: mark stuck rows, then send due rows in priority order."""
+    """One pass of the periodic sender: settle stuck rows, then send due rows in priority order.
+
+    The batch stops at the first sign the mail server is down (the breaker opens): the rows
+    not tried keep their attempts.
+    """
     now = now or timezone.now()
-    counts = {"unknown": outbox_mark_stuck(now=now)}
-    if OutboxControl.load().paused:
+    stuck = outbox_mark_stuck(now=now)
+    counts = {"unknown": stuck["unknown"]}
+    if stuck["requeued"]:
+        counts["requeued"] = stuck["requeued"]
+    control = OutboxControl.load()
+    if control.paused:
         counts["paused"] = due_messages(now).update(status_reason="Sending is paused by the owner", updated_at=now)
+        return counts
+    if control.mail_retry_at and control.mail_retry_at > now:
+        counts["mail_down"] = 1
         return counts
     ids = list(due_messages(now).order_by("priority", "planned_at", "pk").values_list("pk", flat=True)[:limit])
     if not ids:
@@ -257,8 +418,8 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> di
             # Time moves on during a slow batch; each row is judged at the moment it is claimed.
             outcome = message_send(message_id=pk, connection=connection)
             counts[outcome] = counts.get(outcome, 0) + 1
-            if outcome in ("retry", "failed"):
-                connection.close()  # start the next message on a fresh SMTP session
+            if outcome in ("mail_down", "unknown"):
+                break
     finally:
         try:
             connection.close()

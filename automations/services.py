@@ -2,14 +2,16 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import CharField, DateTimeField, Expression, F, QuerySet, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models.functions import Cast, Concat, JSONObject
 from django.utils import timezone
 
+from automations.eligibility import customers_eligible
 from automations.models import Automation, EmailOptOut, MessageTemplate, OutboundMessage, OutboxControl
 from automations.schedule import next_sending_time, next_working_day
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, html_clean, placeholder_errors
@@ -36,6 +38,8 @@ PRIORITY = {
 # Automated customer emails: at most CAP_PER_WEEK of these per customer in any 7 days.
 CAPPED_KINDS = frozenset(PRIORITY) - {"digest"}
 CAP_PER_WEEK = 2
+# The status reason of a row refused for good (5xx): bulk resend leaves these alone.
+REFUSED = "Refused by the mail server"
 
 AUTOMATION_DEFAULTS: dict[str, dict] = {
     Automation.Kind.THANK_YOU: {"days": 1},
@@ -128,18 +132,57 @@ def message_enqueue(message_id: int) -> None:
 
 @transaction.atomic
 def message_resend(*, message: OutboundMessage, resent_by: User) -> OutboundMessage:
-    """The owner's one-click resend of an `unknown` or `failed` row: planned again, now."""
-    allowed = (OutboundMessage.Status.UNKNOWN, OutboundMessage.Status.FAILED)
+    """The owner resends a `failed` row: planned again now, with a fresh retry window.
+
+    `attempts` is not reset: it tells this attempt's result from a late one of an earlier attempt.
+    """
     now = timezone.now()
-    changed = OutboundMessage.objects.filter(pk=message.pk, status__in=allowed).update(
-        status=OutboundMessage.Status.PLANNED, planned_at=now, next_attempt_at=None,
-        status_reason=f"Resent by {resent_by.get_username()}", updated_at=now,
+    changed = OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.FAILED).update(
+        **_resend_fields(resent_by, now)
     )
     if not changed:
-        raise ValidationError("Only a message whose sending failed or is unknown can be resent.")
+        raise ValidationError("Only a message whose sending failed can be resent this way.")
     message.refresh_from_db()
     message_enqueue(message.pk)
     return message
+
+
+@transaction.atomic
+def message_resend_unknown(*, message: OutboundMessage, resent_by: User, confirmed: bool) -> OutboundMessage:
+    """The owner resends an `unknown` row knowing it may arrive twice; refused unless `confirmed`."""
+    if not confirmed:
+        raise ValidationError("Tick the box to confirm: this message may already have arrived.")
+    now = timezone.now()
+    changed = OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.UNKNOWN).update(
+        **_resend_fields(resent_by, now)
+    )
+    if not changed:
+        raise ValidationError("Only a message that may have arrived can be resent this way.")
+    message.refresh_from_db()
+    message_enqueue(message.pk)
+    return message
+
+
+@transaction.atomic
+def outbox_resend_failed(*, resent_by: User) -> int:
+    """Every `failed` row the server did not refuse for good is planned again, each with a fresh window.
+
+    Rows refused with a 5xx stay failed (their address is suppressed: sending again would only
+    suppress them); `unknown` rows are never included. The sweep sends them; returns how many.
+    """
+    return (
+        OutboundMessage.objects.filter(status=OutboundMessage.Status.FAILED)
+        .exclude(status_reason=REFUSED)
+        .update(**_resend_fields(resent_by, timezone.now()))
+    )
+
+
+def _resend_fields(resent_by: User, now: datetime) -> dict:
+    return {
+        "status": OutboundMessage.Status.PLANNED, "planned_at": now, "next_attempt_at": None,
+        "first_attempt_at": None, "handed_over_at": None,
+        "status_reason": f"Resent by {resent_by.get_username()}", "updated_at": now,
+    }
 
 
 @transaction.atomic
@@ -192,17 +235,22 @@ def customer_unsubscribe(*, customer: Customer, via: str) -> bool:
     return True
 
 
-def message_rows_plan(rows: Iterable[OutboundMessage], *, automation: Automation) -> int:
-    """Insert planned (or draft, in review mode) rows; ones already planned are left alone.
+def outbox_plan_rows(rows: Iterable[OutboundMessage], *, review: bool = False, priority: int | None = None) -> int:
+    """Insert rows built in Python; ones already planned are left alone, ineligible customers get none.
 
-    The UNIQUE (recipient, kind, occasion) makes this safe to repeat. Returns how many rows
-    were offered (bulk_create with ignore_conflicts cannot tell which were new).
+    The one way (with outbox_plan_from) to write the outbox. The UNIQUE (recipient, kind, occasion)
+    makes it safe to repeat; customers_eligible drops anyone who may not be emailed. Returns how many
+    rows were offered (bulk_create with ignore_conflicts cannot tell which were new).
     """
     rows = list(rows)
-    status = OutboundMessage.Status.DRAFT if automation.review_before_sending else OutboundMessage.Status.PLANNED
+    customer_ids = {row.customer_id for row in rows if row.customer_id}
+    if customer_ids:
+        eligible = set(customers_eligible(Customer.objects.filter(pk__in=customer_ids)).values_list("pk", flat=True))
+        rows = [row for row in rows if not row.customer_id or row.customer_id in eligible]
+    status = OutboundMessage.Status.DRAFT if review else OutboundMessage.Status.PLANNED
     for row in rows:
         row.status = status
-        row.priority = PRIORITY.get(row.kind, 50)
+        row.priority = PRIORITY.get(row.kind, 50) if priority is None else priority
         if row.customer_id and not row.recipient_key:
             row.recipient_key = f"c:{row.customer_id}"
         elif row.staff_user_id and not row.recipient_key:
@@ -211,35 +259,56 @@ def message_rows_plan(rows: Iterable[OutboundMessage], *, automation: Automation
     return len(rows)
 
 
-def message_rows_plan_from(
-    recipients: QuerySet, *, automation: Automation, customer: str, occasion_key: Expression,
-    planned_at: datetime, context: Expression,
+def outbox_plan_from(
+    recipients: QuerySet, *, kind: str, customer: str, occasion_key: str | Expression, planned_at: datetime,
+    context: dict | Expression, review: bool = False, priority: int | None = None,
 ) -> int:
-    """Plan one row per recipient with a single INSERT … SELECT … ON CONFLICT DO NOTHING.
+    """Plan one row per eligible recipient with a single INSERT … SELECT … ON CONFLICT DO NOTHING.
 
     The database does the whole set: no rows travel to Python (planning a day for a million
-    customers stays in seconds). `customer` names the customer id column of `recipients`.
-    Returns how many rows were added (0 on a repeat run). Works on PostgreSQL and SQLite.
+    customers stays in seconds). `customer` names the customer id column of `recipients`
+    ("pk" for a Customer queryset, "customer_id" for gift codes, invitations…); customers_eligible
+    is applied here, so no planner can forget it. Columns not given get the model's default, so a
+    field added to the outbox later needs no change here. Returns how many rows were added
+    (0 on a repeat run). Works on PostgreSQL and SQLite.
     """
+    if recipients.model is Customer and customer == "pk":
+        recipients = customers_eligible(recipients)
+    else:
+        recipients = recipients.filter(**{f"{customer}__in": customers_eligible().values("pk")})
     now = timezone.now()
-    status = OutboundMessage.Status.DRAFT if automation.review_before_sending else OutboundMessage.Status.PLANNED
+    status = OutboundMessage.Status.DRAFT if review else OutboundMessage.Status.PLANNED
     text = CharField()
-    columns = {
+    if isinstance(occasion_key, str):
+        occasion_key = Value(occasion_key, output_field=text)
+    if isinstance(context, dict):
+        context = JSONObject(**{k: Value(v) for k, v in context.items()})
+    # The address as it is now, for the outbox page; the sender reads it again when it sends.
+    email = "email" if customer == "pk" else f"{customer.removesuffix('_id')}__email"
+    given: dict[str, Any] = {
         "customer_id": F(customer),
+        "to_email": F(email),
         "recipient_key": Concat(Value("c:"), Cast(F(customer), text), output_field=text),
-        "kind": Value(automation.kind, output_field=text),
+        "kind": Value(kind, output_field=text),
         "occasion_key": occasion_key,
         "status": Value(status, output_field=text),
         "planned_at": Value(planned_at, output_field=DateTimeField()),
-        "priority": Value(PRIORITY.get(automation.kind, 50)),
+        "priority": Value(PRIORITY.get(kind, 50) if priority is None else priority),
         "context": context,
-        "attempts": Value(0),
-        **{name: Value("", output_field=text) for name in (
-            "to_email", "subject", "body_text", "body_html", "personal_line", "last_error", "status_reason",
-            "message_id")},
         "created_at": Value(now, output_field=DateTimeField()),
         "updated_at": Value(now, output_field=DateTimeField()),
     }
+    columns: dict[str, Any] = {}
+    for field in OutboundMessage._meta.concrete_fields:
+        column = field.column or field.name
+        if field.primary_key:
+            continue
+        if column in given:
+            columns[column] = given[column]
+        elif field.null and not field.has_default():
+            columns[column] = Value(None, output_field=field)
+        else:
+            columns[column] = Value(field.get_default(), output_field=field)
     select = recipients.order_by().annotate(**{f"o_{k}": v for k, v in columns.items()})
     select = select.values_list(*(f"o_{k}" for k in columns))
     sql, params = select.query.sql_with_params()
@@ -285,10 +354,10 @@ def _loyalty_plan(*, customer: Customer, now: datetime) -> None:
     k = automation.every_k
     if not automation.enabled or k < 1 or customer.purchase_count == 0 or customer.purchase_count % k:
         return
-    message_rows_plan(
+    outbox_plan_rows(
         [OutboundMessage(customer=customer, kind=Automation.Kind.LOYALTY,
                          occasion_key=f"loyalty:{customer.purchase_count}", planned_at=_soon(now))],
-        automation=automation,
+        review=automation.review_before_sending,
     )
 
 
@@ -299,11 +368,11 @@ def _referral_plan(*, customer: Customer, now: datetime) -> None:
     automation = automation_get(Automation.Kind.REFERRAL)
     if not automation.enabled:
         return
-    message_rows_plan(
+    outbox_plan_rows(
         [OutboundMessage(customer_id=customer.referred_by_id, kind=Automation.Kind.REFERRAL,
                          occasion_key=f"referral:{customer.pk}", planned_at=_soon(now),
                          context={"friend_id": customer.pk})],
-        automation=automation,
+        review=automation.review_before_sending,
     )
 
 

@@ -8,7 +8,7 @@ from customers.registry import TimelineCursor, TimelineEntry
 
 # What a message's timeline entry shows: the body and headers are most of an outbox row.
 TIMELINE_MESSAGE_FIELDS = ("customer_id", "kind", "status", "planned_at", "sent_at", "subject", "status_reason",
-                           "last_error")
+                           "last_error", "delivery_status", "delivery_detail")
 
 
 def _newest_messages(messages, limit: int):

@@ -12,9 +12,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from automations import selectors
 from automations.emails import placeholder_values, render_template_for
-from automations.forms import DESCRIPTIONS, ApproveForm, AutomationForm, TemplateForm
+from automations.forms import DESCRIPTIONS, ApproveForm, AutomationForm, ResendUnknownForm, TemplateForm
 from automations.links import recipient_from_unsubscribe_token
 from automations.models import Automation, EmailOptOut, OutboundMessage, OutboxControl
+from automations.sender import retry_window
 from automations.services import (
     automation_get,
     automation_update,
@@ -22,9 +23,11 @@ from automations.services import (
     customer_unsubscribe,
     message_approve,
     message_resend,
+    message_resend_unknown,
     message_skip,
     message_template_update,
     outbox_pause,
+    outbox_resend_failed,
     template_errors,
     template_get,
 )
@@ -162,11 +165,15 @@ def outbox(request: ShopRequest) -> HttpResponse:
     if status and status not in OutboundMessage.Status.values:
         status = ""
     counts = selectors.outbox_status_counts()
+    control = OutboxControl.load()
     ctx = {
         "page": selectors.outbox_page(status=status, kind=kind, page=request.GET.get("page", 1)),
         "kinds": selectors.outbox_kinds(), "status": status, "kind": kind,
         "statuses": [(value, label, counts[value]) for value, label in OutboundMessage.Status.choices],
-        "control": OutboxControl.load(), "now": selectors.now_for_templates(),
+        "control": control, "now": selectors.now_for_templates(),
+        "retry_window_hours": round(retry_window().total_seconds() / 3600),
+        "outage": selectors.outbox_mail_outage(control=control), "failed_count": counts[OutboundMessage.Status.FAILED],
+        "rates": selectors.delivery_rates(),
     }
     return render(request, "automations/outbox.html", ctx)
 
@@ -181,6 +188,35 @@ def message_resend_view(request: ShopRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(request.POST.get("next") or "automations:outbox" if _safe_next(request) else "automations:outbox")
+
+
+@owner_required
+@require_http_methods(["GET", "POST"])
+def message_resend_unknown_view(request: ShopRequest, pk: int) -> HttpResponse:
+    """A message that may have arrived: resending it is a separate step, with the warning and a tick box."""
+    message = get_object_or_404(OutboundMessage.objects.select_related("customer", "staff_user"), pk=pk)
+    if message.status != OutboundMessage.Status.UNKNOWN:
+        messages.error(request, "Only a message that may have arrived can be resent this way.")
+        return redirect("automations:outbox")
+    form = ResendUnknownForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        message_resend_unknown(message=message, resent_by=request.user, confirmed=form.cleaned_data["confirm"])
+        messages.success(request, f"{message.kind_label} to {message.recipient_name} will be sent again now.")
+        return redirect("automations:outbox")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "automations/resend_unknown.html", {"message": message, "form": form}, status=status)
+
+
+@owner_required
+@require_POST
+def outbox_resend_failed_view(request: ShopRequest) -> HttpResponse:
+    """Resend every failed message the server did not refuse for good; each gets a fresh retry window."""
+    count = outbox_resend_failed(resent_by=request.user)
+    if count:
+        messages.success(request, f"{count:,} failed message{'s' if count != 1 else ''} will be sent again.")
+    else:
+        messages.info(request, "No failed messages to resend (those refused by the mail server stay failed).")
+    return redirect("automations:outbox")
 
 
 def _safe_next(request) -> bool:

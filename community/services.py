@@ -1,16 +1,17 @@
 """Writes for segments, newsletters, events, invitations and the customer's own profile link."""
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db import transaction
+from django.db.models import Count, F, Sum, Value
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from automations.models import OutboundMessage, ProfileLinkEvent
+from automations.services import outbox_plan_from, outbox_plan_rows
 from community.models import Event, Invitation, Newsletter, Segment
 from community.rendering import placeholder_errors
 from community.selectors import segment_customers
@@ -146,11 +147,10 @@ def newsletter_plan(*, newsletter_id: int, now: datetime | None = None) -> int:
     if newsletter is None or newsletter.status != Newsletter.Status.SCHEDULED or newsletter.send_at > now:
         return 0
     members = segment_customers(newsletter.segment)
-    reachable = members.filter(email_consent=True).exclude(email="")
     mine = OutboundMessage.objects.filter(kind=NEWSLETTER, occasion_key=newsletter.occasion_key)
     before = mine.count()
-    outbox_plan_for_customers(
-        customers=reachable, kind=NEWSLETTER, occasion_key=newsletter.occasion_key, planned_at=newsletter.send_at,
+    outbox_plan_from(
+        members, kind=NEWSLETTER, customer="pk", occasion_key=newsletter.occasion_key, planned_at=newsletter.send_at,
         priority=BULK_PRIORITY, context={"newsletter_id": newsletter.pk},
     )
     newsletter.planned_count = mine.count()
@@ -159,64 +159,6 @@ def newsletter_plan(*, newsletter_id: int, now: datetime | None = None) -> int:
     newsletter.planned_at = now
     newsletter.save(update_fields=["planned_count", "skipped_count", "status", "planned_at", "updated_at"])
     return newsletter.planned_count - before
-
-
-def outbox_plan_for_customers(
-    *, customers, kind: str, occasion_key: str, planned_at: datetime, priority: int, context: dict
-) -> None:
-    """One planned outbox row per customer in `customers` (a queryset), set-based, repeats dropped.
-
-    PostgreSQL: a single INSERT … SELECT … ON CONFLICT DO NOTHING, so no row passes through Python.
-    Elsewhere (SQLite for `make run`): one values_list query and bulk_create(ignore_conflicts=True).
-    """
-    if connection.vendor == "postgresql":
-        select_sql, select_params = customers.order_by().values_list("pk", "email").query.sql_with_params()
-        now = timezone.now()
-        given = {
-            "customer_id": ("m.id", []),
-            "recipient_key": ("'c:' || m.id::text", []),
-            "kind": ("%s", [kind]),
-            "occasion_key": ("%s", [occasion_key]),
-            "status": ("%s", [OutboundMessage.Status.PLANNED]),
-            "planned_at": ("%s", [planned_at]),
-            "priority": ("%s", [priority]),
-            "to_email": ("m.email", []),
-            "context": ("%s::jsonb", [json.dumps(context)]),
-            "created_at": ("%s", [now]),
-            "updated_at": ("%s", [now]),
-        }
-        columns, values, params = [], [], []
-        # Every other column gets its model default, so a field added to the outbox later still works.
-        for field in OutboundMessage._meta.concrete_fields:
-            if field.primary_key:
-                continue
-            columns.append(connection.ops.quote_name(field.column))
-            if field.column in given:
-                expression, expression_params = given[field.column]
-            elif field.null and not field.has_default():
-                expression, expression_params = "NULL", []
-            else:
-                expression, expression_params = "%s", [field.get_db_prep_save(field.get_default(), connection)]
-            values.append(expression)
-            params += expression_params
-        table = connection.ops.quote_name(OutboundMessage._meta.db_table)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} "
-            f"FROM ({select_sql}) AS m(id, email) ON CONFLICT DO NOTHING"
-        )
-        # Placeholders in the SELECT list come before those of the subquery in the statement.
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params + list(select_params))
-        return
-    rows = [
-        OutboundMessage(
-            customer_id=customer_id, recipient_key=f"c:{customer_id}", kind=kind, occasion_key=occasion_key,
-            status=OutboundMessage.Status.PLANNED, planned_at=planned_at, priority=priority,
-            to_email=email, context=context,
-        )
-        for customer_id, email in customers.values_list("pk", "email").iterator(chunk_size=PLAN_BATCH)
-    ]
-    OutboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=PLAN_BATCH)
 
 
 def newsletters_plan_due(*, now: datetime | None = None) -> int:
@@ -234,18 +176,17 @@ def newsletter_send_test(*, newsletter: Newsletter, customer: Customer | None, t
     Not through the outbox: it goes to the owner's own address, is not a message to a
     customer, and must arrive now rather than after quiet hours or caps.
     """
-    from django.core.mail import EmailMultiAlternatives
-
-    from community.rendering import newsletter_render_for
+    from automations.emails import email_build
 
     if not to_user.email:
         raise ValidationError("Your account has no email address: add one to receive tests.")
-    rendered = newsletter_render_for(newsletter=newsletter, customer=customer)
-    email = EmailMultiAlternatives(
-        subject=f"[Test] {rendered.subject}", body=rendered.text, to=[to_user.email],
+    # An unsaved row, as the planner would make it, so the same code builds footer and links.
+    message = OutboundMessage(
+        customer=customer, staff_user=None if customer else to_user,
+        recipient_key=f"c:{customer.pk}" if customer else f"u:{to_user.pk}", kind=NEWSLETTER,
+        occasion_key=newsletter.occasion_key, to_email=to_user.email, context={"newsletter_id": newsletter.pk},
     )
-    email.attach_alternative(rendered.html, "text/html")
-    email.send()
+    email_build(message, test=True).send()
 
 
 # --- Events ------------------------------------------------------------------------
@@ -294,24 +235,10 @@ def event_invite(*, event: Event, segment: Segment, invited_by: User) -> int:
         [Invitation(event=event, customer_id=pk) for pk in customer_ids.iterator(chunk_size=PLAN_BATCH)],
         ignore_conflicts=True, batch_size=PLAN_BATCH,
     )
-    occasion = f"event:{event.pk}"
-    now = timezone.now()
-    invitations = (
-        Invitation.objects.filter(event=event, customer__email_consent=True)
-        .exclude(customer__email="")
-        .values_list("pk", "customer_id", "customer__email")
-    )
-    OutboundMessage.objects.bulk_create(
-        [
-            OutboundMessage(
-                customer_id=customer_id, recipient_key=f"c:{customer_id}", kind=EVENT_INVITATION,
-                occasion_key=occasion, status=OutboundMessage.Status.PLANNED, planned_at=now,
-                priority=BULK_PRIORITY, to_email=email,
-                context={"event_id": event.pk, "invitation_id": invitation_id},
-            )
-            for invitation_id, customer_id, email in invitations.iterator(chunk_size=PLAN_BATCH)
-        ],
-        ignore_conflicts=True, batch_size=PLAN_BATCH,
+    outbox_plan_from(
+        Invitation.objects.filter(event=event), kind=EVENT_INVITATION, customer="customer_id",
+        occasion_key=f"event:{event.pk}", planned_at=timezone.now(), priority=BULK_PRIORITY,
+        context=JSONObject(event_id=Value(event.pk), invitation_id=F("pk")),
     )
     return Invitation.objects.filter(event=event).count() - before
 
@@ -363,21 +290,16 @@ def _waiting_list_move_up(event: Event) -> list[Invitation]:
 
 
 def _event_place_tell(event: Event, moved: list[Invitation]) -> None:
-    """Tell those who moved up that they have a place (once per event; the sender checks consent)."""
-    customers = {
-        c.pk: c.email for c in Customer.objects.filter(pk__in=[i.customer_id for i in moved]).exclude(email="")
-    }
-    OutboundMessage.objects.bulk_create(
+    """Tell those who moved up that they have a place (once per event)."""
+    outbox_plan_rows(
         [
             OutboundMessage(
-                customer_id=i.customer_id, recipient_key=f"c:{i.customer_id}", kind=EVENT_PLACE,
-                occasion_key=f"event:{event.pk}", status=OutboundMessage.Status.PLANNED, planned_at=timezone.now(),
-                priority=25, to_email=customers[i.customer_id], context={"event_id": event.pk, "invitation_id": i.pk},
+                customer_id=i.customer_id, kind=EVENT_PLACE, occasion_key=f"event:{event.pk}",
+                planned_at=timezone.now(), context={"event_id": event.pk, "invitation_id": i.pk},
             )
             for i in moved
-            if i.customer_id in customers
         ],
-        ignore_conflicts=True,
+        priority=25,
     )
 
 
@@ -466,24 +388,11 @@ def event_reminders_plan(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     added = 0
     for event in Event.objects.filter(starts_at__gt=now, starts_at__lte=now + timedelta(days=2)):
-        planned_at = max(event_reminder_at(event), now)
-        going = (
-            Invitation.objects.filter(event=event, answer=Invitation.Answer.GOING)
-            .exclude(customer__email="")
-            .values_list("pk", "customer_id", "customer__email")
+        added += outbox_plan_from(
+            Invitation.objects.filter(event=event, answer=Invitation.Answer.GOING), kind=EVENT_REMINDER,
+            customer="customer_id", occasion_key=f"event:{event.pk}", planned_at=max(event_reminder_at(event), now),
+            priority=30, context=JSONObject(event_id=Value(event.pk), invitation_id=F("pk")),
         )
-        rows = [
-            OutboundMessage(
-                customer_id=customer_id, recipient_key=f"c:{customer_id}", kind=EVENT_REMINDER,
-                occasion_key=f"event:{event.pk}", status=OutboundMessage.Status.PLANNED, planned_at=planned_at,
-                priority=30, to_email=email, context={"event_id": event.pk, "invitation_id": invitation_id},
-            )
-            for invitation_id, customer_id, email in going
-        ]
-        reminders = OutboundMessage.objects.filter(kind=EVENT_REMINDER, occasion_key=f"event:{event.pk}")
-        before = reminders.count()
-        OutboundMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=PLAN_BATCH)
-        added += reminders.count() - before
     return added
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("events/<int:event_id>/invite/", views.event_invite, name="event_invite"),
     path("events/<int:event_id>/check-in/", views.event_checkin, name="event_checkin"),
     path("invitations/<int:invitation_id>/check-in/", views.invitation_check_in, name="invitation_check_in"),
+    path("invitations/<int:invitation_id>/answer/", views.invitation_record_answer, name="invitation_answer"),
     # Public: signed links in emails.
     path("rsvp/<str:token>/", views.rsvp, name="rsvp"),
     path("profile/saved/", views.profile_saved, name="profile_saved"),

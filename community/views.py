@@ -5,9 +5,10 @@ from django.contrib.auth.decorators import login_not_required
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Value, When
+from django.db.models import Case, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
@@ -257,7 +258,9 @@ def event_detail(request: ShopRequest, event_id: int) -> HttpResponse:
         .order_by(answer_order, "waiting_since", "customer__first_name", "pk")
     )
     page = Paginator(invitations, 100).get_page(request.GET.get("page"))
-    ctx = {"event": event, "figures": selectors.event_figures(event), "page": page, "invite_form": InviteForm()}
+    ctx = {"event": event, "figures": selectors.event_figures(event), "page": page, "invite_form": InviteForm(),
+           "unreachable": invitations.filter(Q(customer__email="") | Q(customer__email_consent=False)).count(),
+           "answers_open": event.starts_at > timezone.now()}
     return render(request, "community/event_detail.html", ctx)
 
 
@@ -283,6 +286,27 @@ def event_checkin(request: ShopRequest, event_id: int) -> HttpResponse:
     event = get_object_or_404(Event, pk=event_id)
     ctx = {"event": event, "invitations": selectors.event_checkin_list(event), "figures": selectors.event_figures(event)}
     return render(request, "community/event_checkin.html", ctx)
+
+
+@require_POST
+def invitation_record_answer(request: ShopRequest, invitation_id: int) -> HttpResponse:
+    """Staff record an answer given in person or by phone (customers without email answer this way)."""
+    invitation = get_object_or_404(Invitation.objects.select_related("event", "customer"), pk=invitation_id)
+    form = RsvpForm(request.POST, max_guests=invitation.event.max_guests)
+    if not form.is_valid():
+        errors = [str(e) for field_errors in form.errors.values() for e in field_errors]
+        messages.error(request, f"{invitation.customer.full_name}'s answer was not recorded: {' '.join(errors)}")
+    else:
+        try:
+            invitation = services.invitation_answer(
+                invitation=invitation, coming=form.cleaned_data["coming"], guests=form.cleaned_data["guests"] or 0,
+                answered_by=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, f"{invitation.customer.full_name}'s answer was not recorded: {' '.join(error.messages)}")
+        else:
+            messages.success(request, f"{invitation.customer.full_name}: {invitation.get_answer_display().lower()}.")
+    return redirect(f"{reverse('community:event_detail', args=[invitation.event_id])}#inv-{invitation.pk}")
 
 
 @require_POST

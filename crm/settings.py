@@ -5,9 +5,12 @@ to files under var/); DATABASE_URL, REDIS_URL and EMAIL_URL switch to
 PostgreSQL, Redis and SMTP with no code change.
 """
 
+import os
+import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -18,8 +21,41 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
-# A development key only works with DEBUG on; production must set SECRET_KEY.
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)
+
+# "Local HTTP" is a shop running Rapport on its own machine over http://127.0.0.1 (`make run`):
+# DEBUG may be off, but there is no HTTPS, so Secure cookies, the SSL redirect and HSTS would lock
+# everyone out. It is on only while no production setting is given: setting SECRET_KEY or
+# ALLOWED_HOSTS (every real deployment must) turns it off, and with it the HTTPS-only defaults
+# below come back, so `manage.py check --deploy` stays clean there. LOCAL_HTTP=False/True forces it.
+LOCAL_HTTP = env.bool("LOCAL_HTTP", default=not ("SECRET_KEY" in env or "ALLOWED_HOSTS" in env))
+
+
+def _local_secret_key(path: Path) -> str:
+    """The key kept in var/secret_key, made once (0600, written whole then linked, so the web
+    workers, the Celery worker and beat starting together all read the same complete key)."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(50))
+    try:
+        os.link(tmp, path)  # fails if another process got there first: then theirs is the key
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
+
+
+if "SECRET_KEY" in env:
+    SECRET_KEY = env("SECRET_KEY")
+elif DEBUG or LOCAL_HTTP:
+    SECRET_KEY = _local_secret_key(VAR_DIR / "secret_key")
+else:
+    raise ImproperlyConfigured("Set SECRET_KEY (50+ random characters) when DEBUG is off outside local HTTP.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -48,6 +84,8 @@ INSTALLED_APPS = [
     "community",
     "dashboard",
     "dataio",
+    "demo",
+    "mailevents",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +141,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # The covering indexes' INCLUDE columns are a PostgreSQL speed-up; SQLite just ignores them.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -125,6 +165,8 @@ AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
+# No "AXES: BEGIN ..." banner from every process at start; lockouts are still logged.
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-gb"
 # Stored and computed in UTC; pages and planning use the shop's zone (ShopSettings).
@@ -157,17 +199,25 @@ else:
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Rapport <hello@rapport.invalid>")
 # Absolute links in emails (unsubscribe, profile) are built from this.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
 
 # --- Celery ----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    # kombu's Redis transport, except that losing Redis with unacked tasks does not kill the worker.
+    CELERY_BROKER_TRANSPORT = "crm.redis_transport:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Longer than any task, so a slow task is not redelivered while it runs.
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
         "unacked_restore_interval": 2,
         "unacked_restore_throttle": 1,
+        # Issue 14: a Redis restart must not kill the worker. Bounded socket waits and a
+        # periodic PING make a dead connection fail fast and be rebuilt by the retry below.
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        "retry_on_timeout": True,
+        "health_check_interval": 10,
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     # django-ratelimit knows only third-party Redis backends by name; Django's own increments with INCR (atomic).
@@ -196,6 +246,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Keep reconnecting to the broker for as long as it takes (the default gives up after 100 tries
+# and the worker exits); the outbox in the database is the truth, so nothing is lost meanwhile.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
 # Each app adds its periodic tasks here (see crm/celery.py); times are UTC.
 CELERY_BEAT_SCHEDULE: dict = {}
 # Dashboard (issue #5): every customer's figures for the passage of time, health/ring snapshots and
@@ -211,7 +266,15 @@ CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "automations.tasks.outbox_sweep_
 # A row `sending` longer than this (a worker died mid-send) becomes `unknown`; keep it above EMAIL_TIMEOUT.
 OUTBOX_SENDING_TIMEOUT = env.int("OUTBOX_SENDING_TIMEOUT", default=600)
 OUTBOX_RETRY_BASE_SECONDS = env.int("OUTBOX_RETRY_BASE_SECONDS", default=60)
-OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
+# Issue 14 (docs/outbox.md): a message with temporary errors is retried for this long after its
+# first attempt (backoff from the base up to the maximum), then fails.
+OUTBOX_RETRY_WINDOW_SECONDS = env.int("OUTBOX_RETRY_WINDOW_SECONDS", default=24 * 3600)
+OUTBOX_RETRY_MAX_SECONDS = env.int("OUTBOX_RETRY_MAX_SECONDS", default=3600)
+# The mail breaker: after a connection-level failure nobody sends for base, 2×base… up to max seconds.
+OUTBOX_BREAKER_BASE_SECONDS = env.int("OUTBOX_BREAKER_BASE_SECONDS", default=30)
+OUTBOX_BREAKER_MAX_SECONDS = env.int("OUTBOX_BREAKER_MAX_SECONDS", default=300)
+# How long a worker keeps trying to write down a send's result while the database is unreachable.
+OUTBOX_RECORD_RETRY_SECONDS = env.int("OUTBOX_RECORD_RETRY_SECONDS", default=60)
 # Community (issue #7): scheduled newsletters are planned when due; day-before event reminders.
 CELERY_BEAT_SCHEDULE["newsletters-plan-due"] = {"task": "community.tasks.newsletters_plan_due_task", "schedule": 60}
 CELERY_BEAT_SCHEDULE["event-reminders-plan"] = {"task": "community.tasks.event_reminders_plan_task", "schedule": 15 * 60}
@@ -244,7 +307,7 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from a meta tag, not the co
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+if not DEBUG and not LOCAL_HTTP:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
@@ -258,7 +321,46 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # A 403 or 404 is an answer, not an error: Django would log each as a warning with a
+        # traceback. The server's access log already has one line per request; 500s stay ERROR.
+        "django.request": {"level": "ERROR"},
+        # The worker would log two lines for every task every minute (the sweep); failures still show.
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
+        # django-axes tells of every login in four lines; repeated failures and lockouts are warnings.
+        "axes": {"level": "WARNING"},
+    },
 }
+
+# --- Mail providers, delivery events, replies, calendars (issue 17; docs/mail-providers.md) ----------
+# EMAIL_PROVIDER=postmark|mailgun|amazon_ses|brevo|sendgrid sends through django-anymail with the
+# provider's key from the environment; without it EMAIL_URL (SMTP) or the files under var/mail/ stay.
+MAIL_PROVIDERS = ("postmark", "mailgun", "amazon_ses", "brevo", "sendgrid")
+EMAIL_PROVIDER = env("EMAIL_PROVIDER", default="").strip().lower()
+if EMAIL_PROVIDER:
+    if EMAIL_PROVIDER not in MAIL_PROVIDERS:
+        from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+        raise ImproperlyConfigured(f"EMAIL_PROVIDER must be one of {', '.join(MAIL_PROVIDERS)}")
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+# Keys are read from variables of the same name; Amazon SES uses boto3's own AWS_* variables.
+ANYMAIL = {
+    name: env(name)
+    for name in ("POSTMARK_SERVER_TOKEN", "MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN", "MAILGUN_API_URL",
+                 "MAILGUN_WEBHOOK_SIGNING_KEY", "BREVO_API_KEY", "SENDGRID_API_KEY")
+    if env(name, default="")
+}
+# "user:password" that each provider's webhook URL carries (basic auth); Mailgun's are also signed.
+if env("ANYMAIL_WEBHOOK_SECRET", default=""):
+    ANYMAIL["WEBHOOK_SECRET"] = env.list("ANYMAIL_WEBHOOK_SECRET")
+# Replies: every customer email's Reply-To is this mailbox with a per-customer tag (box+r42.<sig>@domain).
+# Empty: the address in DEFAULT_FROM_EMAIL.
+REPLY_TO_EMAIL = env("REPLY_TO_EMAIL", default="")
+# A plain mailbox polled for replies: imaps://user:password@host:993/INBOX (imap:// for no TLS). Empty: off.
+IMAP_URL = env("IMAP_URL", default="")
+CELERY_BEAT_SCHEDULE["mail-events-sweep"] = {"task": "mailevents.tasks.mail_events_sweep_task", "schedule": 5 * 60}
+CELERY_BEAT_SCHEDULE["imap-poll"] = {"task": "mailevents.tasks.imap_poll_task", "schedule": 60}
 
 # --- Limits on guessing, sessions, password reset (issue 15; docs/security.md) ------------------
 # Counted in the default cache, shared by every process (see crm/ratelimits.py).

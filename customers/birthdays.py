@@ -40,8 +40,19 @@ def birthday_countdown(*, day: int | None, month: int | None, year: int | None, 
     return "birthday tomorrow" if days == 1 else f"birthday in {days} days"
 
 
+# A birthday this close is news (a badge on the card); a later one is a plain fact.
+BIRTHDAY_NEAR_DAYS = 14
+
+
 def days_until(*, day: int, month: int, today: date) -> int:
     return (next_occurrence(day=day, month=month, today=today) - today).days
+
+
+def birthday_is_near(*, day: int | None, month: int | None, today: date) -> bool:
+    """Within BIRTHDAY_NEAR_DAYS (today included); False without a birthday."""
+    if not day or not month:
+        return False
+    return days_until(day=day, month=month, today=today) <= BIRTHDAY_NEAR_DAYS
 
 
 def yearly_pairs(*, start: date, days: int) -> list[tuple[int, int, int]]:

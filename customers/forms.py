@@ -143,7 +143,11 @@ class ListFilterForm(forms.Form):
     tag = ListedModelChoiceField(queryset=Tag.objects.all(), required=False, empty_label="Any tag")
     owner = UserChoiceField(queryset=User.objects.filter(is_active=True).order_by("first_name", "username"),
                             required=False, empty_label="Any owner")
-    product = ListedModelChoiceField(queryset=Product.objects.all(), required=False, empty_label="Any product")
+    product = ListedModelChoiceField(queryset=Product.objects.all(), required=False, empty_label="Any favourite",
+                                     label="Favourite product")
+    # What they usually buy, from their purchases: beside the favourites set by hand.
+    bought = forms.ModelChoiceField(queryset=Product.objects.order_by("name"), required=False,
+                                    empty_label="Usually buys: any", label="Usually buys")
     birthday_month = forms.TypedChoiceField(choices=[("", "Any birthday month")] + MONTH_CHOICES[1:], coerce=int,
                                             empty_value=None, required=False)
     health = forms.ChoiceField(choices=[("", "Any health")] + list(Customer.Health.choices), required=False)

@@ -17,7 +17,7 @@ from crm.clock import shop_today
 from crm.forms import form_add_errors
 from crm.http import ShopRequest
 from customers import services
-from customers.birthdays import birthday_countdown
+from customers.birthdays import birthday_countdown, birthday_is_near
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from customers.registry import TimelineCursor, card_panels_for, list_filter_extensions
@@ -31,6 +31,7 @@ from customers.selectors import (
     customer_list_rows,
     customer_open_followups,
     customer_search_rows,
+    customer_usual_products,
     my_birthdays,
     my_day_get,
     my_followups,
@@ -86,6 +87,7 @@ def customer_list_view(request: ShopRequest) -> HttpResponse:
         filters = ListFilters(
             q=data["q"], tag=data["tag"].pk if data["tag"] else None, owner=data["owner"].pk if data["owner"] else None,
             product=data["product"].pk if data["product"] else None, birthday_month=data["birthday_month"],
+            bought=data["bought"].pk if data["bought"] else None,
             health=data["health"], stage=data["stage"], archived=data["archived"], sort=data["sort"] or "name",
             extra={ext.name: data[ext.name] for ext in list_filter_extensions() if data.get(ext.name)},
         )
@@ -96,7 +98,7 @@ def customer_list_view(request: ShopRequest) -> HttpResponse:
     query.pop("page", None)
     return render(request, "customers/list.html", {
         "form": form, "page": page, "query": query.urlencode(), "filtered": bool(request.GET.get("q")) or any(
-            request.GET.get(k) for k in ("tag", "owner", "product", "birthday_month", "health", "stage", "archived",
+            request.GET.get(k) for k in ("tag", "owner", "product", "bought", "birthday_month", "health", "stage", "archived",
                                          *(extension.name for extension in list_filter_extensions()))
         ),
     })
@@ -146,6 +148,8 @@ def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
         "countdown": birthday_countdown(
             day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         ),
+        "birthday_near": birthday_is_near(day=customer.birthday_day, month=customer.birthday_month, today=today),
+        "usual_products": customer_usual_products(customer=customer, today=today),
         "followups": customer_open_followups(customer=customer),
         "important_dates": customer_important_dates(customer=customer),
         "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before")),

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from automations.selectors import delivery_rates
 from crm.clock import shop_today
 from crm.http import ShopRequest
 from crm.roles import is_owner, owner_required
@@ -31,6 +32,7 @@ def dashboard(request: ShopRequest) -> HttpResponse:
     context = dashboard_for(weeks=weeks, today=shop_today(), now=timezone.now())
     context["periods"] = PERIODS
     context["weeks"] = weeks
+    context["rates"] = delivery_rates()
     return render(request, "dashboard/dashboard.html", context)
 
 

@@ -28,7 +28,9 @@ class RedeemForm(forms.Form):
 class IssueForm(forms.Form):
     """Issue a gift by hand: what it is worth, and until when (N days or a date)."""
 
-    kind = forms.ChoiceField(label="Kind", choices=GiftCode.Kind.choices, initial=GiftCode.Kind.PERCENT_OFF)
+    # A required <select> must start with an empty placeholder option (HTML spec); the initial stays chosen.
+    kind = forms.ChoiceField(label="Kind", choices=[("", "Choose a kind"), *GiftCode.Kind.choices],
+                             initial=GiftCode.Kind.PERCENT_OFF)
     value = forms.DecimalField(
         label="Value", required=False, min_value=Decimal("0.01"), max_digits=10, decimal_places=2,
         help_text="Percent or amount; not needed for a free product.",

@@ -176,7 +176,7 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
     # Within a range, the touchpoints read and the customers written are only those of the range; a
     # referrer's friends may be outside it, so their purchases are read from the touchpoints directly.
     range_params = list(bounds) if bounds else []
-    t_where = "WHERE customer_id BETWEEN %s AND %s" if bounds else ""
+    t_where = "AND customer_id BETWEEN %s AND %s" if bounds else ""
     c_where = "WHERE c.id BETWEEN %s AND %s" if bounds else ""
     r_sql = f"""
             SELECT c2.referred_by_id AS customer_id, COUNT(*) AS buyers
@@ -203,7 +203,7 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
                    SUM(CASE WHEN kind = 'feedback' AND happened_at >= %s AND happened_at <= %s
                             THEN COALESCE(sentiment, 0) ELSE 0 END) AS sentiment
             FROM {touchpoints}
-            {t_where}
+            WHERE happened_at <= %s {t_where}
             GROUP BY customer_id
         ),
         r AS ({r_sql})
@@ -220,6 +220,7 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
     inputs_params = [
         adapt(now - timedelta(days=FREQUENCY_WINDOW_DAYS)), adapt(now),
         adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)), adapt(now),
+        adapt(now),  # touchpoints after `now` do not count yet: the figures as of a past day (the demo's trend)
         *range_params,  # t's WHERE
         *range_params,  # r's WHERE
         default_cadence,

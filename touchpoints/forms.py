@@ -7,11 +7,14 @@ from crm.forms import RejectNullBytesMixin
 from customers.forms import NamesField
 from touchpoints.models import KIND_ICONS, Touchpoint
 
+# An email reply is logged by Rapport itself when the customer answers (the mailevents app).
+HAND_LOGGED_KINDS = [(value, label) for value, label in Touchpoint.Kind.choices if value != Touchpoint.Kind.REPLY]
+
 
 class TouchpointForm(RejectNullBytesMixin, forms.Form):
     """One short form for every kind; purchase and feedback fields only count for their kind."""
 
-    kind = forms.ChoiceField(choices=Touchpoint.Kind.choices, widget=forms.RadioSelect, initial=Touchpoint.Kind.VISIT)
+    kind = forms.ChoiceField(choices=HAND_LOGGED_KINDS, widget=forms.RadioSelect, initial=Touchpoint.Kind.VISIT)
     note = forms.CharField(required=False, max_length=2000,
                            widget=forms.TextInput(attrs={"placeholder": "A note (optional) — Enter to save",
                                                          "autocomplete": "off"}))
@@ -40,10 +43,12 @@ class TouchpointForm(RejectNullBytesMixin, forms.Form):
         kind = data.get("kind")
         if kind == Touchpoint.Kind.FEEDBACK and not data.get("feedback_kind"):
             self.add_error("feedback_kind", "Is it praise, a complaint or an idea?")
+        if kind == Touchpoint.Kind.NOTE and not (data.get("note") or "").strip():
+            self.add_error("note", "Write the note first: an empty note says nothing on the timeline.")
         if kind == Touchpoint.Kind.PURCHASE and data.get("amount") is None and not data.get("products"):
             self.add_error("amount", "Give the amount or the products bought.")
         return data
 
     def kinds(self):
         """(value, label, icon) for the kind buttons."""
-        return [(value, label, KIND_ICONS[value]) for value, label in Touchpoint.Kind.choices]
+        return [(value, label, KIND_ICONS[value]) for value, label in HAND_LOGGED_KINDS]

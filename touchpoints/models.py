@@ -11,6 +11,7 @@ from customers.models import Customer, Product
 KIND_ICONS = {
     "visit": "shop", "purchase": "bag-check", "call": "telephone", "email": "envelope", "message": "chat-dots",
     "event": "calendar-event", "feedback": "megaphone", "gift": "gift", "note": "sticky",
+    "reply": "reply",
 }
 
 
@@ -27,6 +28,8 @@ class Touchpoint(HistoryNotes, models.Model):
         FEEDBACK = "feedback", "Feedback"
         GIFT = "gift", "Gift given"
         NOTE = "note", "Note"
+        # Logged by Rapport when a customer answers one of its emails (mailevents), not by hand.
+        REPLY = "reply", "Email reply"
 
     class FeedbackKind(models.TextChoices):
         PRAISE = "praise", "Praise"

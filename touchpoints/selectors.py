@@ -17,6 +17,8 @@ def touchpoint_entry(touchpoint: Touchpoint) -> TimelineEntry:
 
 
 def _newest_touchpoints(touchpoints, limit: int):
+    # A "note" with no text (imported, or from before notes needed one) says nothing: not an entry.
+    touchpoints = touchpoints.exclude(kind=Touchpoint.Kind.NOTE, note="")
     return (touchpoints.select_related("logged_by").annotate(listed_product_names=RelatedNames("products"))
             .order_by("-happened_at", "-pk")[:limit])
 

@@ -67,7 +67,7 @@ def time_tag(value) -> str:
     else:
         weekday, month = escape(WEEKDAYS_ABBR[value.weekday()]), escape(MONTHS_3[value.month].title())
     # Digits, "-:+T" and the day's and month's names: nothing else to escape (format_html costs more).
-    return mark_safe(f'<time class="small text-body-secondary" datetime="{value.isoformat()}">'
+    return mark_safe(f'<time class="small text-body-secondary" datetime="{value.isoformat(timespec="seconds")}">'
                      f"{weekday} {value.day} {month} {value.year}, {value.hour:02d}:{value.minute:02d}</time>")
 
 

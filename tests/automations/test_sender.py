@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from automations.models import MessageTemplate, OutboundMessage, Suppression
 from automations.sender import message_send, outbox_mark_stuck, outbox_sweep
-from automations.services import message_resend, outbox_pause, template_get
+from automations.services import message_resend_unknown, outbox_pause, template_get
 from automations.suppression import email_hash
 from automations.tasks import outbox_sweep_task
 from crm.models import ShopSettings
@@ -194,22 +194,39 @@ def test_when_another_worker_got_there_first_nothing_is_sent():
     assert mail.outbox == []
 
 
-def test_a_row_stuck_in_sending_becomes_unknown_after_the_timeout_and_is_never_resent_silently(settings):
+def test_a_row_stuck_in_sending_without_the_hand_over_mark_goes_back_to_planned_and_is_sent_once(settings):
     settings.OUTBOX_SENDING_TIMEOUT = 600
+    # The worker died after claiming the row, before it handed anything to the mail server.
     message = OutboundMessageFactory(status="sending", attempts=1, claimed_at=NOON - timedelta(minutes=9))
 
-    assert outbox_mark_stuck() == 0
+    assert outbox_mark_stuck() == {"unknown": 0, "requeued": 0}  # not past the timeout yet
+    with time_machine.travel(NOON + timedelta(minutes=2), tick=False):
+        assert outbox_sweep() == {"unknown": 0, "requeued": 1, "sent": 1}
+        assert outbox_sweep() == {"unknown": 0}
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("sent", 2)
+    assert len(mail.outbox) == 1
+
+
+def test_a_row_stuck_in_sending_with_the_hand_over_mark_becomes_unknown_and_is_never_resent_silently(settings):
+    settings.OUTBOX_SENDING_TIMEOUT = 600
+    handed_over = NOON - timedelta(minutes=9) + timedelta(seconds=7)
+    message = OutboundMessageFactory(status="sending", attempts=1, claimed_at=NOON - timedelta(minutes=9),
+                                     handed_over_at=handed_over)
+
     with time_machine.travel(NOON + timedelta(minutes=2), tick=False):
         assert outbox_sweep() == {"unknown": 1}
         outbox_sweep()
     message.refresh_from_db()
     assert message.status == "unknown"
-    assert "Resend by hand" in message.status_reason
+    # London is on summer time: 10:51:07 UTC is 11:51:07 in the shop.
+    assert message.status_reason == "May have arrived (handed to the server at 11:51:07, no answer)"
     assert mail.outbox == []
 
-    # The owner decides to resend it: it goes out once more.
+    # The owner decides, knowingly, to resend it: it goes out once more.
     with time_machine.travel(NOON + timedelta(minutes=3), tick=False):
-        message_resend(message=message, resent_by=OwnerFactory())
+        message_resend_unknown(message=message, resent_by=OwnerFactory(), confirmed=True)
         outbox_sweep()
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("sent", 2)

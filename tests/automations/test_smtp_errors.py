@@ -1,9 +1,11 @@
 """SMTP answers handled by the sender, against a real aiosmtpd server (no PostgreSQL needed)."""
 
+from datetime import timedelta
+
 import pytest
 
 from automations.models import Suppression
-from automations.sender import message_send
+from automations.sender import message_send, outbox_sweep
 from automations.suppression import email_hash
 from tests.automations.conftest import at
 from tests.factories import OutboundMessageFactory
@@ -57,25 +59,30 @@ def test_a_550_fails_the_message_and_suppresses_the_address(smtp, time_machine):
     assert smtp.received == []
 
 
-def test_a_connection_error_gives_up_after_the_attempt_limit(settings, time_machine):
+def test_a_server_that_refuses_connections_never_fails_a_message_within_the_retry_window(settings, time_machine):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     from tests.integration.conftest import free_port
 
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nobody listens here
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    time_machine.move_to(at("2027-06-15 11:00"), tick=False)
+    start = at("2027-06-15 08:00")
+    time_machine.move_to(start, tick=False)
     message = OutboundMessageFactory()
 
-    outcomes = []
-    for _ in range(10):
-        message.refresh_from_db()
-        if message.status != "planned":
-            break
-        time_machine.move_to(message.next_attempt_at or at("2027-06-15 11:00"), tick=False)
-        outcomes.append(message_send(message_id=message.pk))
-
+    # Every minute through the sending day (09:00 to 19:00 in London), as beat would.
+    for minute in range(10 * 60):
+        time_machine.move_to(start + timedelta(minutes=minute), tick=False)
+        outbox_sweep()
     message.refresh_from_db()
-    assert outcomes == ["retry"] * 4 + ["failed"]
-    assert (message.status, message.attempts) == ("failed", 5)
-    assert "Gave up after 5 attempts" == message.status_reason
+    assert message.status == "planned"
+    assert "Waiting for the mail server" in message.status_reason
+    # The breaker backs off (30 s, 1, 2, 4 then 5 minutes): about 120 tries in ten hours, not 600.
+    assert 100 < message.attempts < 150
+
+    # A day after the first attempt it gives up, and says why.
+    time_machine.move_to(start + timedelta(hours=24, minutes=10), tick=False)
+    outbox_sweep()
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert message.status_reason == "Gave up: the mail server did not take it within 24 hours"
     assert not Suppression.objects.exists()

@@ -159,13 +159,18 @@ def test_the_owners_html_is_cleaned_of_scripts(owner_client):
     assert "<script" not in html and "onclick" not in html and "Hi {preferred_name}" in html
 
 
-def test_the_outbox_filters_and_offers_resend_for_unknown_and_failed(owner_client):
-    OutboundMessageFactory(status="unknown", status_reason="The worker stopped while sending")
+def test_the_outbox_offers_resend_for_failed_and_a_separate_warned_step_for_unknown(owner_client):
+    unknown = OutboundMessageFactory(status="unknown",
+                                     status_reason="May have arrived (handed to the server at 10:42:07, no answer)")
+    OutboundMessageFactory(status="failed", status_reason="Gave up: the mail server did not take it within 24 hours")
     OutboundMessageFactory(status="sent", sent_at=timezone.now())
     OutboundMessageFactory(status="planned", planned_at=timezone.now() - timedelta(hours=3), status_reason="Quiet hours: waits until Tue 09:00")
 
     page = owner_client.get(reverse("automations:outbox")).content.decode()
-    assert page.count("Resend</button>") == 1
+    assert page.count("Resend</button>") == 1  # the failed one, in one click
+    assert "May have arrived (handed to the server at 10:42:07, no answer)" in page
+    assert reverse("automations:resend_unknown", args=[unknown.pk]) in page  # not a one-click button
+    assert "Resend all failed (1)" in page
     assert "Quiet hours: waits until Tue 09:00" in page
     only_sent = owner_client.get(reverse("automations:outbox"), {"status": "sent"}).content.decode()
     assert "Resend</button>" not in only_sent and "Quiet hours" not in only_sent
@@ -175,20 +180,107 @@ def test_the_outbox_filters_and_offers_resend_for_unknown_and_failed(owner_clien
 def test_the_outbox_page_runs_a_fixed_number_of_queries(owner_client, django_assert_max_num_queries, rows):
     for _ in range(rows):
         OutboundMessageFactory()
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):  # 12, and one for the delivery rates (issue 17)
         assert owner_client.get(reverse("automations:outbox")).status_code == 200
 
 
-def test_the_owner_resends_an_unknown_message_in_one_click(owner_client, django_capture_on_commit_callbacks):
-    message = OutboundMessageFactory(status="unknown")
+def test_the_owner_resends_a_failed_message_in_one_click_with_a_fresh_retry_window(
+    owner_client, django_capture_on_commit_callbacks
+):
+    message = OutboundMessageFactory(status="failed", attempts=7, first_attempt_at=timezone.now() - timedelta(days=2))
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = owner_client.post(reverse("automations:resend", args=[message.pk]))
 
     assert response.status_code == 302
     message.refresh_from_db()
-    assert message.status == "planned"
+    assert (message.status, message.first_attempt_at, message.attempts) == ("planned", None, 7)
     assert len(callbacks) == 1  # a worker is asked to send it now
+
+
+def test_an_unknown_message_cannot_be_resent_in_one_click(owner_client):
+    message = OutboundMessageFactory(status="unknown")
+
+    owner_client.post(reverse("automations:resend", args=[message.pk]))
+
+    message.refresh_from_db()
+    assert message.status == "unknown"
+
+
+def test_resending_an_unknown_message_shows_the_warning_and_needs_the_tick_box(
+    owner_client, django_capture_on_commit_callbacks
+):
+    message = OutboundMessageFactory(status="unknown", handed_over_at=timezone.now())
+    url = reverse("automations:resend_unknown", args=[message.pk])
+
+    page = owner_client.get(url).content.decode()
+    assert "may already be in their inbox" in page and "handed to the mail server at" in page
+    # Without the tick box: a clear message and nothing changes.
+    refused = owner_client.post(url, {})
+    assert refused.status_code == 400
+    assert "Tick the box to confirm" in refused.content.decode()
+    message.refresh_from_db()
+    assert message.status == "unknown"
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = owner_client.post(url, {"confirm": "on"})
+
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert (message.status, message.handed_over_at) == ("planned", None)
+    assert len(callbacks) == 1
+
+
+def test_staff_cannot_resend_messages(staff_client):
+    failed = OutboundMessageFactory(status="failed")
+    unknown = OutboundMessageFactory(status="unknown")
+
+    responses = [
+        staff_client.post(reverse("automations:resend_failed")),
+        staff_client.post(reverse("automations:resend_unknown", args=[unknown.pk]), {"confirm": "on"}),
+    ]
+
+    assert [r.status_code for r in responses] == [403, 403]
+    failed.refresh_from_db()
+    unknown.refresh_from_db()
+    assert (failed.status, unknown.status) == ("failed", "unknown")
+
+
+def test_resend_all_failed_replans_those_not_refused_and_leaves_unknown_and_refused_alone(owner_client):
+    gave_up = OutboundMessageFactory.create_batch(3, status="failed", first_attempt_at=timezone.now(),
+                                                  status_reason="Gave up: the mail server did not take it within 24 hours")
+    refused = OutboundMessageFactory(status="failed", status_reason="Refused by the mail server")
+    unknown = OutboundMessageFactory(status="unknown")
+
+    response = owner_client.post(reverse("automations:resend_failed"))
+
+    assert response.status_code == 302
+    for message in gave_up:
+        message.refresh_from_db()
+        assert (message.status, message.first_attempt_at) == ("planned", None)
+    refused.refresh_from_db()
+    unknown.refresh_from_db()
+    assert (refused.status, unknown.status) == ("failed", "unknown")
+    page = owner_client.get(reverse("automations:outbox")).content.decode()
+    assert "3 failed messages will be sent again." in page
+
+
+def test_the_outbox_says_since_when_the_mail_server_has_not_answered_and_how_many_wait(owner_client):
+    from automations.models import OutboxControl
+    from crm.models import ShopSettings
+
+    now = timezone.now()
+    OutboundMessageFactory.create_batch(1204, planned_at=now - timedelta(minutes=30))
+    OutboundMessageFactory(planned_at=now + timedelta(days=1))  # not due yet: not waiting
+    control = OutboxControl.load()
+    control.mail_down_since, control.mail_retry_at = now - timedelta(minutes=18), now + timedelta(minutes=4)
+    control.save()
+
+    page = owner_client.get(reverse("automations:outbox")).content.decode()
+
+    since = control.mail_down_since.astimezone(ShopSettings.load().tz)  # shown in the shop's time zone
+    assert f"The mail server has not answered since {since:%H:%M}" in page
+    assert "; 1,204 messages are waiting." in page
 
 
 def test_a_sent_message_cannot_be_resent(owner_client):

@@ -160,6 +160,27 @@ def test_a_test_email_goes_to_the_owner_as_the_previewed_customer_would_get_it(o
     assert not OutboundMessage.objects.exists()  # a test is no customer message
 
 
+
+def test_the_test_email_is_built_like_the_real_one_with_footer_and_links_and_marked_as_a_test(owner_client, owner):
+    from automations.links import profile_url, unsubscribe_url
+
+    anna = CustomerFactory(first_name="Anna", preferred_name="Annie")
+    newsletter = NewsletterFactory(body="Hello {preferred_name}")
+
+    owner_client.post(reverse("community:newsletter_test", args=[newsletter.pk]), {"customer": anna.pk})
+
+    [email] = mail.outbox
+    html = str(email.alternatives[0][0])
+    # The same footer and links the sender adds to every real email, for the previewed customer...
+    assert unsubscribe_url(recipient_key=f"c:{anna.pk}") in email.body
+    assert profile_url(customer_id=anna.pk).split("/profile/")[0] in email.body
+    assert "Unsubscribe" in html and "Keep your details up to date" in html
+    assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # ...and plainly a test.
+    assert email.body.startswith("[TEST]") and email.extra_headers["X-Rapport-Test"] == "yes"
+    assert "<strong>Test</strong>" in html
+
+
 def test_an_unknown_placeholder_is_refused_on_save_and_nothing_is_saved(owner_client):
     segment = SegmentFactory()
 

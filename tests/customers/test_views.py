@@ -126,7 +126,7 @@ def test_the_timeline_is_newest_first_and_pages_with_an_older_link(staff_client,
     html = appended.content.decode()
     assert appended.status_code == 200 and "<html" not in html
     assert [e.obj.note for e in appended.context["timeline"].entries] == [f"entry {n:02d}" for n in range(10, 25)]
-    assert 'id="timeline-older" hx-swap-oob="true"' in html and "Older" not in html
+    assert 'id="timeline-older" data-hx-swap-oob="true"' in html and "Older" not in html
 
 
 def test_staff_add_a_customer_with_only_a_first_name_and_become_the_owner(staff_client, staff):

@@ -189,3 +189,19 @@ def test_the_nightly_recompute_agrees_with_the_per_touchpoint_refresh(staff):
     assert by_pk[unhappy.pk] == (Health.COOLING, Stage.CUSTOMER)  # warm by recency, complaint: one colder
     # 40 days ago: 20; four touchpoints: 10; 999.99 spent: 19.9998; one praise: 2
     assert after[regular.pk]["closeness"] == 52.0
+
+
+def test_the_recompute_as_of_a_past_day_leaves_out_what_happened_after_it():
+    # The demo's health trend is worked out as of past days with the same recompute.
+    customer = CustomerFactory(cadence_days=30)
+    TouchpointFactory(customer=customer, kind=Touchpoint.Kind.PURCHASE, amount=Decimal("5.00"),
+                      happened_at=NOW - timedelta(days=100))
+    TouchpointFactory(customer=customer, kind=Touchpoint.Kind.PURCHASE, amount=Decimal("7.00"),
+                      happened_at=NOW - timedelta(days=10))
+
+    customer_figures_recompute_all(now=NOW - timedelta(days=95))
+    customer.refresh_from_db()
+
+    assert customer.last_touchpoint_at == NOW - timedelta(days=100)
+    assert (customer.purchase_count, customer.lifetime_spend) == (1, Decimal("5.00"))
+    assert customer.health == Health.WARM

@@ -21,11 +21,12 @@ def outbox_rows():
     OutboundMessageFactory(customer=sam, kind="birthday", occasion_key="birthday:2027", status="sent",
                            sent_at=now - timedelta(days=2), subject="Happy birthday soon, Sam!")
     OutboundMessageFactory(customer=sam, kind="thankyou", occasion_key="thankyou:1", status="unknown",
-                           attempts=1, status_reason="The worker stopped while sending: it may or may not have arrived.")
+                           attempts=1, handed_over_at=now - timedelta(minutes=5),
+                           status_reason="May have arrived (handed to the server at 10:42:07, no answer)")
     OutboundMessageFactory(customer=sam, kind="wemissyou", status="planned", planned_at=now - timedelta(hours=2),
                            status_reason="Already 2 emails this week: waits until Thu 12 Jun 10:00")
     OutboundMessageFactory(kind="gift_expiry", status="failed", attempts=5, last_error="451 4.7.1 Greylisted, try later",
-                           status_reason="Gave up after 5 attempts")
+                           status_reason="Gave up: the mail server did not take it within 24 hours")
     OutboundMessageFactory(kind="loyalty", status="draft", planned_at=now + timedelta(hours=3))
     return sam
 
@@ -55,12 +56,25 @@ def test_owner_pages_look_finished_and_fit_the_screen(request, size, owner, outb
     screenshot(page, f"automations_template_preview_{size}")
 
     page.goto("/automations/outbox/")
-    assert page.locator("button", has_text="Resend").count() == 2
+    rows = page.locator(".list-group")
+    assert rows.locator("button", has_text="Resend").count() == 1  # the failed one, in one click
+    assert page.locator("button", has_text="Resend all failed (1)").count() == 1
+    assert "May have arrived (handed to the server at 10:42:07, no answer)" in rows.inner_text()
     assert has_no_sideways_scroll(page)
     screenshot(page, f"automations_outbox_{size}")
-    page.locator("button", has_text="Resend").first.click()
+    rows.locator("button", has_text="Resend").click()
     page.wait_for_selector(".alert-success")
-    assert page.locator("button", has_text="Resend").count() == 1
+    assert page.locator(".list-group button", has_text="Resend").count() == 0
+
+    # The one that may have arrived: a separate step, with the warning and a tick box.
+    page.get_by_role("link", name="Resend anyway…").click()
+    page.wait_for_selector("text=may already be in their inbox")
+    assert has_no_sideways_scroll(page)
+    screenshot(page, f"automations_resend_unknown_{size}")
+    page.check("input[name=confirm]")
+    page.click("main button.btn-danger")
+    page.wait_for_selector(".alert-success")
+    assert page.get_by_role("link", name="Resend anyway…").count() == 0
 
     page.goto(f"/customers/{outbox_rows.pk}/")
     assert "Birthday greeting email" in page.inner_text("#timeline")

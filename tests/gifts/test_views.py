@@ -162,7 +162,7 @@ def test_the_card_panel_lists_active_expired_and_redeemed_codes_in_a_fixed_numbe
 
     with django_assert_max_num_queries(2):  # the codes (and the owner check); the form loads when opened
         html = render_panel()
-    assert 'name="gift-kind"' not in html and "hx-get" in html
+    assert 'name="gift-kind"' not in html and "data-hx-get" in html
     assert html.count("btn-outline-success") == 3  # a redeem button per active code
     assert "a free Flat white" in html and "expired" in html and "redeemed" in html
     # Twenty more codes: still the same number of queries.
@@ -178,7 +178,7 @@ def test_opening_issue_a_gift_on_the_card_loads_the_form_which_returns_to_the_ca
     card_url = reverse("customers:detail", args=[customer.pk])
     card = staff_client.get(card_url).content.decode()
     form_url = reverse("gifts:issue", args=[customer.pk]) + "?next=" + card_url
-    assert f'hx-get="{form_url}"' in card and 'name="gift-kind"' not in card
+    assert f'data-hx-get="{form_url}"' in card and 'name="gift-kind"' not in card
 
     form = staff_client.get(form_url, HTTP_HX_REQUEST="true")
 

@@ -21,6 +21,8 @@ PUBLIC = {
     "login", "logout",
     "automations:unsubscribe", "automations:unsubscribe_done",
     "community:profile", "community:profile_done", "community:rsvp", "community:rsvp_done",
+    # issue 17: providers' webhooks (their own signature or basic auth) and the secret calendar feed URL
+    "mailevents:webhook", "mailevents:calendar_feed",
     # the profile link's confirmation, new-link request and thank-you pages; password reset (issue 15)
     "community:profile_saved", "community:profile_confirm", "community:profile_link_request",
     "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
@@ -37,6 +39,7 @@ OWNER_ONLY = {
     # shop settings, automations and the outbox
     "shop:settings", "automations:settings", "automations:pause", "automations:automation_save",
     "automations:template_edit", "automations:template_preview", "automations:outbox", "automations:resend",
+    "automations:resend_unknown", "automations:resend_failed",
     # the owner dashboard
     "dashboard:index", "dashboard:refresh", "dashboard:drifting_followup",
     # newsletters and organising events

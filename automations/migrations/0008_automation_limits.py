@@ -19,7 +19,7 @@ def clamp(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('automations', '0002_messagetemplate_outboxcontrol_automation_emailoptout'),
+        ('automations', '0007_optout_via_provider'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

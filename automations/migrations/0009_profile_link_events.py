@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('automations', '0003_automation_limits'),
+        ('automations', '0008_automation_limits'),
         ('customers', '0006_customer_limits'),
     ]
 

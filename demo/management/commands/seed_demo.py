@@ -1,12 +1,17 @@
-"""Load realistic demo data: staff logins, products, tags, customers with a year of touchpoints.
+"""Load realistic demo data: a shop with a year behind it.
 
-Bulk inserts only (COPY on PostgreSQL, executemany elsewhere), then the customers'
-figures are computed set-based from the inserted touchpoints, so 100,000 customers
-and 2,000,000 touchpoints load in a few minutes.
+Staff logins, products, tags, customers, a year of touchpoints (steady week by week, busier
+before Christmas and in early summer, right up to today), then what that year left behind
+(demo/history.py): automated emails in every state, follow-ups done and missed, unsubscribes,
+events, a sent newsletter, segments, gift codes, a "created" history entry per customer and the
+dashboard's health and stage trend. Bulk inserts only (COPY on PostgreSQL, executemany elsewhere);
+the customers' figures come from touchpoints.figures (the rules live in customers.health), so
+100,000 customers and 2,000,000 touchpoints load in a few minutes.
 """
 
 import calendar
 import io
+import math
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -24,6 +29,8 @@ from faker import Faker
 from crm.models import ShopSettings
 from crm.roles import OWNER, STAFF
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
+from demo.history import year_history_seed
+from touchpoints.figures import customer_figures_recompute_all
 from touchpoints.models import Touchpoint
 
 DEMO_PASSWORD = "rapport-demo"
@@ -34,26 +41,72 @@ DEMO_USERS = [
     ("jamie", "Jamie", "Okafor", STAFF),
 ]
 PRODUCTS = [
-    "Flat white", "Oat latte", "Cappuccino", "Chai latte", "Hot chocolate", "Espresso beans 250 g",
-    "House blend 1 kg", "Decaf beans 250 g", "Sourdough loaf", "Cinnamon bun", "Almond croissant",
-    "Carrot cake", "Lemon drizzle", "Banana bread", "Afternoon tea for two", "Loose-leaf Earl Grey",
-    "Matcha", "Gift hamper", "Ceramic mug", "Reusable cup", "Birthday cake (order)", "Gluten-free brownie",
-    "Seasonal pie", "Olive focaccia",
+    "Flat white",
+    "Oat latte",
+    "Cappuccino",
+    "Chai latte",
+    "Hot chocolate",
+    "Espresso beans 250 g",
+    "House blend 1 kg",
+    "Decaf beans 250 g",
+    "Sourdough loaf",
+    "Cinnamon bun",
+    "Almond croissant",
+    "Carrot cake",
+    "Lemon drizzle",
+    "Banana bread",
+    "Afternoon tea for two",
+    "Loose-leaf Earl Grey",
+    "Matcha",
+    "Gift hamper",
+    "Ceramic mug",
+    "Reusable cup",
+    "Birthday cake (order)",
+    "Gluten-free brownie",
+    "Seasonal pie",
+    "Olive focaccia",
 ]
 TAGS = [
-    "regular", "vip", "local", "office worker", "student", "dog owner", "vegan", "gluten-free",
-    "wholesale", "newsletter fan", "event host", "parent",
+    "regular",
+    "vip",
+    "local",
+    "office worker",
+    "student",
+    "dog owner",
+    "vegan",
+    "gluten-free",
+    "wholesale",
+    "newsletter fan",
+    "event host",
+    "parent",
 ]
 HOW_WE_MET = [
-    "Walked in on opening day", "Friend of a regular", "Found us on Instagram", "Came to the Christmas market",
-    "Works in the office next door", "Booked a birthday cake", "Stopped by after yoga", "Local newspaper piece",
-    "Came to a tasting evening", "Google Maps review", "",
+    "Walked in on opening day",
+    "Friend of a regular",
+    "Found us on Instagram",
+    "Came to the Christmas market",
+    "Works in the office next door",
+    "Booked a birthday cake",
+    "Stopped by after yoga",
+    "Local newspaper piece",
+    "Came to a tasting evening",
+    "Google Maps review",
+    "",
 ]
 NOTE_BITS = [
-    "Has a {pet} called {name}.", "Loves {hobby}.", "Training for a {race}.", "Two kids: {name} and {name2}.",
-    "Just moved to the area.", "Works as a {job}.", "Allergic to nuts.", "Prefers oat milk.",
-    "Always asks about new seasonal specials.", "Planning a wedding next summer.", "Big football fan.",
-    "Grandmother's recipe for lemon cake; brought us a slice once.", "Volunteers at the food bank.",
+    "Has a {pet} called {name}.",
+    "Loves {hobby}.",
+    "Training for a {race}.",
+    "Two kids: {name} and {name2}.",
+    "Just moved to the area.",
+    "Works as a {job}.",
+    "Allergic to nuts.",
+    "Prefers oat milk.",
+    "Always asks about new seasonal specials.",
+    "Planning a wedding next summer.",
+    "Big football fan.",
+    "Grandmother's recipe for lemon cake; brought us a slice once.",
+    "Volunteers at the food bank.",
 ]
 PETS = ["dog", "cat", "rabbit", "parrot", "tortoise"]
 HOBBIES = ["gardening", "climbing", "crossword puzzles", "jazz", "watercolours", "cycling", "baking", "chess"]
@@ -61,9 +114,15 @@ RACES = ["10k", "half marathon", "marathon", "triathlon"]
 IMPORTANT_LABELS = ["Wedding anniversary", "{name}'s birthday", "Opened their own business", "Retirement day"]
 TOUCHPOINT_KINDS = [
     # kind, weight
-    (Touchpoint.Kind.VISIT, 30), (Touchpoint.Kind.PURCHASE, 38), (Touchpoint.Kind.CALL, 6),
-    (Touchpoint.Kind.EMAIL, 5), (Touchpoint.Kind.MESSAGE, 7), (Touchpoint.Kind.EVENT, 3),
-    (Touchpoint.Kind.FEEDBACK, 5), (Touchpoint.Kind.GIFT, 2), (Touchpoint.Kind.NOTE, 4),
+    (Touchpoint.Kind.VISIT, 30),
+    (Touchpoint.Kind.PURCHASE, 38),
+    (Touchpoint.Kind.CALL, 6),
+    (Touchpoint.Kind.EMAIL, 5),
+    (Touchpoint.Kind.MESSAGE, 7),
+    (Touchpoint.Kind.EVENT, 3),
+    (Touchpoint.Kind.FEEDBACK, 5),
+    (Touchpoint.Kind.GIFT, 2),
+    (Touchpoint.Kind.NOTE, 4),
 ]
 TOUCHPOINT_NOTES = {
     Touchpoint.Kind.VISIT: ["Popped in for a chat", "Came with a friend", "Sat in the window seat", "Brought the dog"],
@@ -82,6 +141,7 @@ FEEDBACK = [
     (Touchpoint.FeedbackKind.IDEA, 0, 25, ["Suggested a loyalty card", "Would like more vegan options"]),
 ]
 CADENCES = [None] * 7 + [14, 30, 45, 90]
+HISTORY_DAYS = 365 + 120  # touchpoints reach this far back
 BATCH = 20_000
 
 
@@ -182,66 +242,6 @@ def reserve_ids(model: type[models.Model], count: int) -> int:
         return cursor.fetchone()[0]
 
 
-def customer_figures_set_based(*, first_id: int, last_id: int, now: datetime) -> None:
-    """Write each seeded customer's touchpoint figures with one set-based UPDATE."""
-    since_90d = now - timedelta(days=90)
-    c, t = Customer._meta.db_table, Touchpoint._meta.db_table
-    purchase = Touchpoint.Kind.PURCHASE
-    sql = f"""
-        UPDATE {c} SET
-            last_touchpoint_at = s.last_at,
-            purchase_count = s.purchases,
-            lifetime_spend = s.spend,
-            touchpoints_90d = s.recent,
-            first_purchase_at = s.first_purchase
-        FROM (
-            SELECT customer_id,
-                   MAX(happened_at) AS last_at,
-                   SUM(CASE WHEN kind = %s THEN 1 ELSE 0 END) AS purchases,
-                   COALESCE(SUM(CASE WHEN kind = %s THEN amount END), 0) AS spend,
-                   SUM(CASE WHEN happened_at >= %s THEN 1 ELSE 0 END) AS recent,
-                   MIN(CASE WHEN kind = %s THEN happened_at END) AS first_purchase
-            FROM {t}
-            WHERE customer_id BETWEEN %s AND %s
-            GROUP BY customer_id
-        ) AS s
-        WHERE {c}.id = s.customer_id
-    """  # noqa: S608  table names come from _meta
-    since = since_90d if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(since_90d)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [purchase, purchase, since, purchase, first_id, last_id])
-
-
-def figures_recompute(*, first_id: int, last_id: int, now: datetime) -> None:
-    """Every figure on the customer, set-based: customers.figures' recompute when it has one."""
-    from touchpoints import figures
-
-    recompute_all = getattr(figures, "customer_figures_recompute_all", None)
-    if recompute_all is not None:
-        recompute_all(now=now)
-        return
-    customer_figures_set_based(first_id=first_id, last_id=last_id, now=now)
-    customer_health_stage_set_based(now=now)
-
-
-def customer_health_stage_set_based(*, now: datetime) -> None:
-    """Health and stage with the same rules as figures.health_for / stage_for: one UPDATE per cadence value."""
-    default_cadence = ShopSettings.load().default_cadence_days
-    customers = Customer.objects.all()
-    cadences = set(customers.exclude(cadence_days=None).values_list("cadence_days", flat=True).distinct())
-    groups = [(customers.filter(cadence_days=None), default_cadence)]
-    groups += [(customers.filter(cadence_days=cadence), cadence) for cadence in cadences]
-    for group, cadence in groups:
-        group.update(health=Customer.Health.COLD)
-        group.filter(last_touchpoint_at__gte=now - timedelta(days=2 * cadence)).update(health=Customer.Health.COOLING)
-        group.filter(last_touchpoint_at__gte=now - timedelta(days=cadence)).update(health=Customer.Health.WARM)
-    customers.filter(purchase_count=0).update(stage=Customer.Stage.PROSPECT, figures_updated_at=now)
-    customers.filter(purchase_count__gte=1, purchase_count__lt=3).update(
-        stage=Customer.Stage.CUSTOMER, figures_updated_at=now
-    )
-    customers.filter(purchase_count__gte=3).update(stage=Customer.Stage.REGULAR, figures_updated_at=now)
-
-
 class Command(BaseCommand):
     help = "Load demo data: logins owner/staff (password rapport-demo), products, customers, touchpoints."
 
@@ -250,11 +250,18 @@ class Command(BaseCommand):
         parser.add_argument("--touchpoints", type=int, default=None, help="Default: 20 per customer.")
         parser.add_argument("--seed", type=int, default=None, help="Same seed, same data.")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if there are customers already.")
-        parser.add_argument("--force", action="store_true", help="Run even with DEBUG=False.")
+        parser.add_argument("--force", action="store_true", help="Run even in production settings.")
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="Only customers and touchpoints: no emails, events, trends (quicker).",
+        )
 
     def handle(self, *args, **options):
-        if not settings.DEBUG and not options["force"]:
-            raise CommandError("seed_demo makes demo logins with a known password; with DEBUG=False add --force.")
+        # Demo logins with a known password are fine on the shop's own machine (DEBUG or local
+        # HTTP, as `make run`), never on a deployment reachable by others unless forced.
+        if not (settings.DEBUG or settings.LOCAL_HTTP) and not options["force"]:
+            raise CommandError("seed_demo makes demo logins with a known password; in production add --force.")
         if options["if_empty"] and Customer.objects.exists():
             self.stdout.write("Customers exist already: no demo data loaded.")
             return
@@ -264,20 +271,23 @@ class Command(BaseCommand):
             n_touchpoints = 20 * n_customers
         seed = options["seed"] if options["seed"] is not None else random.randrange(1_000_000)
         started = time.monotonic()
-        seeder = Seeder(seed=seed, now=timezone.now(), log=self.stdout.write)
+        seeder = Seeder(seed=seed, now=timezone.now(), log=self.stdout.write, history=not options["no_history"])
         with transaction.atomic():
             seeder.run(n_customers=n_customers, n_touchpoints=max(n_touchpoints, 0))
-        self.stdout.write(self.style.SUCCESS(
-            f"Loaded {n_customers} customers and {n_touchpoints} touchpoints (seed {seed}) "
-            f"in {time.monotonic() - started:.1f} s. Logins: owner / staff / jamie, password {DEMO_PASSWORD}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded {n_customers} customers and {n_touchpoints} touchpoints (seed {seed}) "
+                f"in {time.monotonic() - started:.1f} s. Logins: owner / staff / jamie, password {DEMO_PASSWORD}."
+            )
+        )
 
 
 class Seeder:
     """Generates the demo rows; one instance per run, deterministic for a seed."""
 
-    def __init__(self, *, seed: int, now: datetime, log=print):
+    def __init__(self, *, seed: int, now: datetime, log=print, history: bool = True):
         self.rng = random.Random(seed)
+        self.history = history
         self.faker = Faker("en_GB")
         self.faker.seed_instance(seed)
         self.now = now
@@ -297,8 +307,14 @@ class Seeder:
         t0 = time.monotonic()
         first_id = reserve_ids(Customer, n_customers)
         ids = list(range(first_id, first_id + n_customers))
-        loaded = [Customer, Customer.favourite_products.through, Customer.tags.through, ImportantDate,
-                  Touchpoint, Touchpoint.products.through]
+        loaded: list[type[models.Model]] = [
+            Customer,
+            Customer.favourite_products.through,
+            Customer.tags.through,
+            ImportantDate,
+            Touchpoint,
+            Touchpoint.products.through,
+        ]
         with bulk_load_mode(loaded):
             self.customers(ids, tag_ids)
             self.log(f"  customers: {time.monotonic() - t0:.1f} s")
@@ -307,14 +323,16 @@ class Seeder:
             self.log(f"  touchpoints: {time.monotonic() - t0:.1f} s")
             t0 = time.monotonic()
         self.log(f"  indexes and foreign keys: {time.monotonic() - t0:.1f} s")
-        t0 = time.monotonic()
-        figures_recompute(first_id=ids[0], last_id=ids[-1], now=self.now)
-        self.log(f"  figures: {time.monotonic() - t0:.1f} s")
-        self.followups(ids)
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 for model in loaded:
                     cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        t0 = time.monotonic()
+        customer_figures_recompute_all(now=self.now)
+        self.log(f"  figures: {time.monotonic() - t0:.1f} s")
+        self.followups(ids)
+        if self.history:
+            year_history_seed(rng=self.rng, customer_ids=ids, staff_ids=self.staff_ids, now=self.now, log=self.log)
 
     # --- reference data ----------------------------------------------------
 
@@ -360,8 +378,12 @@ class Seeder:
         bits = rng.sample(NOTE_BITS, rng.choice([0, 1, 1, 2, 3]))
         return " ".join(
             bit.format(
-                pet=rng.choice(PETS), name=rng.choice(self.first_names), name2=rng.choice(self.first_names),
-                hobby=rng.choice(HOBBIES), race=rng.choice(RACES), job=rng.choice(self.jobs).lower(),
+                pet=rng.choice(PETS),
+                name=rng.choice(self.first_names),
+                name2=rng.choice(self.first_names),
+                hobby=rng.choice(HOBBIES),
+                race=rng.choice(RACES),
+                job=rng.choice(self.jobs).lower(),
             )
             for bit in bits
         )
@@ -369,17 +391,46 @@ class Seeder:
     def customers(self, ids: list[int], tag_ids: list[int]) -> None:
         rng = self.rng
         columns = [
-            "id", "first_name", "last_name", "preferred_name", "email", "phone", "birthday_day",
-            "birthday_month", "birthday_year", "notes", "how_we_met", "referred_by_id", "owner_id",
-            "cadence_days", "email_consent", "consent_at", "consent_method", "is_archived", "archived_at",
-            "erased_at", "created_by_id", "created_at", "updated_at", "last_touchpoint_at", "first_purchase_at",
-            "purchase_count", "lifetime_spend", "touchpoints_90d", "health", "stage", "closeness",
+            "id",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "email",
+            "phone",
+            "birthday_day",
+            "birthday_month",
+            "birthday_year",
+            "notes",
+            "how_we_met",
+            "referred_by_id",
+            "owner_id",
+            "cadence_days",
+            "email_consent",
+            "consent_at",
+            "consent_method",
+            "is_archived",
+            "archived_at",
+            "erased_at",
+            "created_by_id",
+            "created_at",
+            "updated_at",
+            "last_touchpoint_at",
+            "first_purchase_at",
+            "purchase_count",
+            "lifetime_spend",
+            "touchpoints_90d",
+            "health",
+            "stage",
+            "closeness",
             "figures_updated_at",
         ]
         methods = [
-            Customer.ConsentMethod.IN_PERSON, Customer.ConsentMethod.SIGNED_FORM, Customer.ConsentMethod.IMPORTED,
+            Customer.ConsentMethod.IN_PERSON,
+            Customer.ConsentMethod.SIGNED_FORM,
+            Customer.ConsentMethod.IMPORTED,
         ]
         rows, favourites, tags, dates = [], [], [], []
+        self.joined: dict[int, datetime] = {}
         for n, pk in enumerate(ids):
             first, last = rng.choice(self.first_names), rng.choice(self.last_names)
             preferred = ""
@@ -391,16 +442,49 @@ class Seeder:
             phone = f"+447700{rng.randint(900000, 999999)}" if rng.random() < 0.7 else ""
             day, month, year = self._birthday()
             consent = bool(email) and rng.random() < 0.75
-            created_at = self.now - timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 1440))
+            # Most were customers before the year began; the rest joined week by week since, about as
+            # many as drifted away, so the shop's weeks stay steady.
+            joined_days_ago = rng.randint(366, 900) if rng.random() < 0.7 else rng.randint(1, 365)
+            created_at = self.now - timedelta(days=joined_days_ago, minutes=rng.randint(0, 1440))
+            self.joined[pk] = created_at
             archived = rng.random() < 0.02
             referred_by = rng.choice(ids[:n]) if n > 20 and rng.random() < 0.1 else None
-            rows.append((
-                pk, first, last, preferred, email, phone, day, month, year, self._notes(), rng.choice(HOW_WE_MET),
-                referred_by, rng.choice(self.staff_ids), rng.choice(CADENCES), consent,
-                created_at if consent else None, rng.choice(methods) if consent else "", archived,
-                self.now if archived else None, None, rng.choice(self.staff_ids), created_at, created_at,
-                None, None, 0, Decimal("0.00"), 0, Customer.Health.COLD, Customer.Stage.PROSPECT, 0.0, None,
-            ))
+            rows.append(
+                (
+                    pk,
+                    first,
+                    last,
+                    preferred,
+                    email,
+                    phone,
+                    day,
+                    month,
+                    year,
+                    self._notes(),
+                    rng.choice(HOW_WE_MET),
+                    referred_by,
+                    rng.choice(self.staff_ids),
+                    rng.choice(CADENCES),
+                    consent,
+                    created_at if consent else None,
+                    rng.choice(methods) if consent else "",
+                    archived,
+                    self.now if archived else None,
+                    None,
+                    rng.choice(self.staff_ids),
+                    created_at,
+                    created_at,
+                    None,
+                    None,
+                    0,
+                    Decimal("0.00"),
+                    0,
+                    Customer.Health.COLD,
+                    Customer.Stage.PROSPECT,
+                    0.0,
+                    None,
+                )
+            )
             for product_id in rng.sample(self.product_ids, min(len(self.product_ids), rng.choice([0, 1, 1, 2, 3]))):
                 favourites.append((pk, product_id))
             for tag_id in rng.sample(tag_ids, min(len(tag_ids), rng.choice([0, 0, 1, 1, 2]))):
@@ -420,10 +504,14 @@ class Seeder:
 
     # --- touchpoints -------------------------------------------------------
 
-    def _counts(self, n_customers: int, n_touchpoints: int) -> list[int]:
-        """How many touchpoints each customer gets: a few regulars, many occasional, some none."""
+    def _counts(self, n_customers: int, n_touchpoints: int, spans: Sequence[float]) -> list[int]:
+        """How many touchpoints each customer gets: a few regulars, many occasional, some none.
+
+        In proportion to how long they have been coming (`spans`, a share of the year), so a
+        newcomer is no busier a week than a regular and the weeks add up to a steady shop.
+        """
         rng = self.rng
-        weights = [0.0 if rng.random() < 0.08 else rng.paretovariate(1.6) for _ in range(n_customers)]
+        weights = [0.0 if rng.random() < 0.08 else rng.paretovariate(1.6) * spans[i] for i in range(n_customers)]
         total = sum(weights) or 1.0
         counts = [int(w / total * n_touchpoints) for w in weights]
         short = n_touchpoints - sum(counts)
@@ -432,30 +520,57 @@ class Seeder:
             counts[i] += 1
         return counts
 
+    def _season(self, days_ago: float) -> float:
+        """How busy the shop is that day, 0.78-1.22: a peak before Christmas, a smaller one in June."""
+        day_of_year = (self.now - timedelta(days=days_ago)).timetuple().tm_yday
+        return (
+            1
+            + 0.15 * math.cos(2 * math.pi * (day_of_year - 350) / 365)
+            + 0.07 * math.cos(2 * math.pi * (day_of_year - 170) / 182)
+        )
+
     def touchpoints(self, ids: list[int], n_touchpoints: int) -> None:
         rng = self.rng
-        counts = self._counts(len(ids), n_touchpoints)
+        day = 86_400
+        joined = self.joined
+        # Most customers still come (their touchpoints run up to today, so the weeks stay steady
+        # to the end); a quarter drifted away some time ago: warm, cooling and cold all occur.
+        # Nobody is seen before they joined.
+        windows = []
+        for pk in ids:
+            # Up to 15 months back, so a year ago the dashboard's trend already had regulars to show.
+            started = max(min((self.now - joined[pk]).total_seconds(), HISTORY_DAYS * day), day)
+            ended = 0.0 if rng.random() < 0.7 else rng.uniform(0, started * 0.8)
+            windows.append((ended, started))
+        counts = self._counts(len(ids), n_touchpoints, [(b - a) / (HISTORY_DAYS * day) for a, b in windows])
         first_tp = reserve_ids(Touchpoint, n_touchpoints)
         columns = [
-            "id", "customer_id", "kind", "happened_at", "note", "amount", "feedback_kind", "sentiment",
-            "logged_by_id", "created_at",
+            "id",
+            "customer_id",
+            "kind",
+            "happened_at",
+            "note",
+            "amount",
+            "feedback_kind",
+            "sentiment",
+            "logged_by_id",
+            "created_at",
         ]
         kinds = [k for k, _ in TOUCHPOINT_KINDS]
         kind_weights = [w for _, w in TOUCHPOINT_KINDS]
         feedback_weights = [f[2] for f in FEEDBACK]
-        day = 86_400
+        season = [self._season(days_ago) for days_ago in range(HISTORY_DAYS + 2)]
         next_id = first_tp
         rows: list[tuple] = []
         products: list[tuple] = []
-        for pk, count in zip(ids, counts):
+        for pk, count, (ended, started) in zip(ids, counts, windows):
             if not count:
                 continue
-            # Each customer is active in a window ending some time ago: warm, cooling and cold all occur.
-            ended = min(rng.expovariate(1 / 35), 364) * day
-            span = rng.uniform(30, 365) * day
-            started = min(ended + span, 365 * day)
             for kind in rng.choices(kinds, weights=kind_weights, k=count):
-                ago = rng.uniform(ended, started)
+                while True:  # the seasons, by rejection: busier weeks get more touchpoints
+                    ago = rng.uniform(ended, started)
+                    if rng.random() * 1.25 <= season[int(ago / day)]:
+                        break
                 happened = self.now - timedelta(seconds=ago)
                 # Shop hours: move the time of day to between 08:00 and 18:00 UTC.
                 happened = happened.replace(hour=8 + int(rng.random() * 10), tzinfo=UTC)
@@ -465,8 +580,8 @@ class Seeder:
                 if kind == Touchpoint.Kind.FEEDBACK:
                     feedback_kind, sentiment, _, notes = rng.choices(FEEDBACK, weights=feedback_weights)[0]
                     note = rng.choice(notes)
-                elif rng.random() < 0.3:
-                    note = rng.choice(TOUCHPOINT_NOTES[kind])
+                elif kind == Touchpoint.Kind.NOTE or rng.random() < 0.3:
+                    note = rng.choice(TOUCHPOINT_NOTES[kind])  # a note is never empty
                 if kind == Touchpoint.Kind.PURCHASE:
                     amount = Decimal(rng.randint(250, 6000)) / 100
                     for product_id in rng.sample(self.product_ids, rng.choice([1, 1, 2])):
@@ -490,9 +605,14 @@ class Seeder:
         rng = self.rng
         today = timezone.localdate(self.now, ShopSettings.load().tz)
         reasons = [
-            "Ask how the party went", "Let them know the oat milk is back", "Thank them for the referral",
-            "Check the cake order for Saturday", "Make it right: lukewarm coffee", "Invite to the tasting evening",
-            "Send photos from the event", "Ask about catering for the office",
+            "Ask how the party went",
+            "Let them know the oat milk is back",
+            "Thank them for the referral",
+            "Check the cake order for Saturday",
+            "Make it right: lukewarm coffee",
+            "Invite to the tasting evening",
+            "Send photos from the event",
+            "Ask about catering for the office",
         ]
         # A person's list stays human-sized however many customers there are.
         chosen = rng.sample(ids, min(len(ids), max(12, min(len(ids) // 20, 120))))
@@ -503,11 +623,16 @@ class Seeder:
                 [FollowUp.Status.OPEN, FollowUp.Status.DONE, FollowUp.Status.CANCELLED], weights=[8, 3, 1]
             )[0]
             closed = status != FollowUp.Status.OPEN
-            followups.append(FollowUp(
-                customer_id=pk, assignee_id=owners.get(pk) or rng.choice(self.staff_ids),
-                reason=rng.choice(reasons), due_date=today + timedelta(days=rng.randint(-6, 10)),
-                status=status, created_by_id=rng.choice(self.staff_ids),
-                closed_at=self.now if closed else None,
-                closed_by_id=rng.choice(self.staff_ids) if closed else None,
-            ))
+            followups.append(
+                FollowUp(
+                    customer_id=pk,
+                    assignee_id=owners.get(pk) or rng.choice(self.staff_ids),
+                    reason=rng.choice(reasons),
+                    due_date=today + timedelta(days=rng.randint(-6, 10)),
+                    status=status,
+                    created_by_id=rng.choice(self.staff_ids),
+                    closed_at=self.now if closed else None,
+                    closed_by_id=rng.choice(self.staff_ids) if closed else None,
+                )
+            )
         FollowUp.objects.bulk_create(followups, batch_size=2000)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('touchpoints', '0001_initial'),
+        ('touchpoints', '0002_touchpoint_kind_email_reply'),
     ]
 
     operations = [
