@@ -51,6 +51,10 @@ test: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## make test-property: the Hypothesis test with its full 1,000 examples per form (about 16 minutes).
+test-property: $(VENV)/.installed
+	HYPOTHESIS_EXAMPLES=1000 $(PY) -m pytest tests/security/test_property_forms.py $(PYTEST_ARGS)
+
 check: $(VENV)/.installed
 	$(PY) manage.py check
 
