@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run dev serve test lint bench migrate demo-data clean-var check
+.PHONY: run dev serve test test-property lint bench migrate demo-data clean-var check
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
