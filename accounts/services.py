@@ -8,6 +8,7 @@ from simple_history.utils import bulk_update_with_history
 
 from accounts.models import AuditRecord
 from crm.roles import OWNER, STAFF
+from customers.card_cache import cards_all_changed
 
 
 def audit_record(*, actor: User | None, action: str, target: models.Model | None = None,
@@ -48,6 +49,7 @@ def staff_create(*, created_by: User, username: str, first_name: str, last_name:
     user.save()
     _set_role(user, role)
     audit_record(actor=created_by, action=AuditRecord.Action.STAFF_ADDED, target=user, detail={"role": role})
+    cards_all_changed()  # a new name among the cards' assignees
     return user
 
 
@@ -64,6 +66,7 @@ def staff_set_active(*, user: User, changed_by: User, active: bool) -> User:
     user.save(update_fields=["is_active"])
     action = AuditRecord.Action.STAFF_REACTIVATED if active else AuditRecord.Action.STAFF_DEACTIVATED
     audit_record(actor=changed_by, action=action, target=user)
+    cards_all_changed()  # the cards' assignee choices
     return user
 
 
@@ -103,4 +106,5 @@ def staff_handover(*, from_user: User, to_user: User, handed_over_by: User, deac
     audit_record(actor=handed_over_by, action=AuditRecord.Action.STAFF_HANDOVER, target=from_user, detail=counts)
     if deactivate:
         staff_set_active(user=from_user, changed_by=handed_over_by, active=False)
+    cards_all_changed()  # owners and assignees on many cards
     return counts

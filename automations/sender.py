@@ -41,6 +41,7 @@ from automations.suppression import suppression_add
 from automations.templating import CODE_KINDS, TemplateError
 from automations.transport import DeliveryError, HandoverRefused, Stage, deliver
 from crm.models import ShopSettings
+from customers.card_cache import TIMELINE, card_changed, cards_all_changed
 from customers.models import Customer
 
 log = logging.getLogger(__name__)
@@ -277,6 +278,15 @@ def message_send(*, message_id: int, now: datetime | None = None, connection=Non
 
     Attempt recorded (sending) → hand-over mark → SMTP DATA → result recorded in a separate update.
     """
+    try:
+        return _message_send(message_id=message_id, now=now, connection=connection)
+    finally:
+        # Whatever happened (sending, sent, waiting, failed…) shows on the customer's card.
+        customer_ids = OutboundMessage.objects.filter(pk=message_id).values_list("customer_id", flat=True)
+        card_changed(customer_ids, [TIMELINE])
+
+
+def _message_send(*, message_id: int, now: datetime | None, connection) -> str:
     now = now or timezone.now()
     outcome, message = _claim(message_id, now)
     if message is None:
@@ -375,6 +385,8 @@ def outbox_mark_stuck(*, now: datetime | None = None) -> dict[str, int]:
         unknown += OutboundMessage.objects.filter(pk=pk, status=S.SENDING).update(
             status=S.UNKNOWN, updated_at=now, status_reason=unknown_reason(handed_over_at)
         )
+    if requeued or unknown:
+        cards_all_changed()
     return {"unknown": unknown, "requeued": requeued}
 
 
@@ -392,6 +404,8 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> di
     control = OutboxControl.load()
     if control.paused:
         counts["paused"] = due_messages(now).update(status_reason="Sending is paused by the owner", updated_at=now)
+        if counts["paused"]:  # the reason shows on the cards (while paused, they are drawn afresh)
+            cards_all_changed()
         return counts
     if control.mail_retry_at and control.mail_retry_at > now:
         counts["mail_down"] = 1

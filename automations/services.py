@@ -18,6 +18,7 @@ from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, html_clean, pl
 from crm.clock import shop_today
 from crm.models import ShopSettings
 from crm.tasks import enqueue_on_commit
+from customers.card_cache import TIMELINE, card_changed, cards_all_changed
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
 
@@ -142,6 +143,7 @@ def message_resend(*, message: OutboundMessage, resent_by: User) -> OutboundMess
     )
     if not changed:
         raise ValidationError("Only a message whose sending failed can be resent this way.")
+    card_changed(message.customer_id, [TIMELINE])
     message.refresh_from_db()
     message_enqueue(message.pk)
     return message
@@ -170,11 +172,14 @@ def outbox_resend_failed(*, resent_by: User) -> int:
     Rows refused with a 5xx stay failed (their address is suppressed: sending again would only
     suppress them); `unknown` rows are never included. The sweep sends them; returns how many.
     """
-    return (
+    resent = (
         OutboundMessage.objects.filter(status=OutboundMessage.Status.FAILED)
         .exclude(status_reason=REFUSED)
         .update(**_resend_fields(resent_by, timezone.now()))
     )
+    if resent:
+        cards_all_changed()
+    return resent
 
 
 def _resend_fields(resent_by: User, now: datetime) -> dict:
@@ -195,6 +200,7 @@ def message_approve(*, message: OutboundMessage, approved_by: User, personal_lin
     )
     if not changed:
         raise ValidationError("This message is no longer waiting for review.")
+    card_changed(message.customer_id, [TIMELINE])
     message.refresh_from_db()
     if message.planned_at <= now:
         message_enqueue(message.pk)
@@ -210,6 +216,7 @@ def message_skip(*, message: OutboundMessage, skipped_by: User) -> OutboundMessa
     )
     if not changed:
         raise ValidationError("This message is no longer waiting for review.")
+    card_changed(message.customer_id, [TIMELINE])
     message.refresh_from_db()
     return message
 
@@ -232,6 +239,7 @@ def customer_unsubscribe(*, customer: Customer, via: str) -> bool:
     OutboundMessage.objects.filter(
         customer=customer, status__in=(OutboundMessage.Status.PLANNED, OutboundMessage.Status.DRAFT)
     ).update(status=OutboundMessage.Status.SUPPRESSED, status_reason="They unsubscribed", updated_at=timezone.now())
+    card_changed(customer.pk, [TIMELINE])
     return True
 
 
@@ -256,6 +264,7 @@ def outbox_plan_rows(rows: Iterable[OutboundMessage], *, review: bool = False, p
         elif row.staff_user_id and not row.recipient_key:
             row.recipient_key = f"u:{row.staff_user_id}"
     OutboundMessage.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    card_changed((row.customer_id for row in rows), [TIMELINE])
     return len(rows)
 
 
@@ -319,7 +328,10 @@ def outbox_plan_from(
     )
     with connection.cursor() as cursor:
         cursor.execute(insert, params)
-        return max(cursor.rowcount, 0)
+        added = max(cursor.rowcount, 0)
+    if added:  # rows for any number of customers: every card (one key) rather than each
+        cards_all_changed()
+    return added
 
 
 # --- On touchpoints (connected to touchpoints.signals.touchpoint_logged in AutomationsConfig.ready) --------
@@ -343,6 +355,7 @@ def _we_miss_you_cancel(*, customer: Customer, now: datetime) -> None:
         customer=customer, kind=Automation.Kind.WE_MISS_YOU,
         status__in=(OutboundMessage.Status.PLANNED, OutboundMessage.Status.DRAFT),
     ).update(status=OutboundMessage.Status.CANCELLED, status_reason="They got in touch again", updated_at=now)
+    card_changed(customer.pk, [TIMELINE])
 
 
 def _soon(now: datetime) -> datetime:

@@ -1,9 +1,6 @@
 """The customer's outbox messages and unsubscribes, as entries on their timeline."""
 
-from django.db.models import IntegerField
-
 from automations.models import EmailOptOut, OutboundMessage
-from crm.prepared import PreparedQuery
 from customers.registry import TimelineCursor, TimelineEntry
 
 # What a message's timeline entry shows: the body and headers are most of an outbox row.
@@ -19,27 +16,14 @@ def _newest_opt_outs(opt_outs, limit: int):
     return opt_outs.order_by("-created_at", "-pk")[:limit]
 
 
-# The first page, on every card: prepared once (crm.prepared); older pages are built each time.
-_first_messages = PreparedQuery(
-    lambda customer_id, limit: _newest_messages(OutboundMessage.objects.filter(customer_id=customer_id), limit),
-    customer_id=IntegerField(),
-)
-_first_opt_outs = PreparedQuery(
-    lambda customer_id, limit: _newest_opt_outs(EmailOptOut.objects.filter(customer_id=customer_id), limit),
-    customer_id=IntegerField(),
-)
-
-
 def timeline_messages(customer, before: TimelineCursor | None, limit: int) -> list[TimelineEntry]:
     """Newest first, at most `limit` of each kind after the cursor `before`: two queries per page."""
-    if before is None:
-        messages = _first_messages.fetch(customer_id=customer.pk, limit=limit)
-        opt_outs = _first_opt_outs.fetch(customer_id=customer.pk, limit=limit)
-    else:
-        messages = _newest_messages(OutboundMessage.objects.filter(customer=customer).filter(
-            before.after_q(source="msg", at_field="planned_at")), limit)
-        opt_outs = _newest_opt_outs(EmailOptOut.objects.filter(customer=customer).filter(
-            before.after_q(source="optout", at_field="created_at")), limit)
+    messages = OutboundMessage.objects.filter(customer_id=customer.pk)
+    opt_outs = EmailOptOut.objects.filter(customer_id=customer.pk)
+    if before is not None:
+        messages = messages.filter(before.after_q(source="msg", at_field="planned_at"))
+        opt_outs = opt_outs.filter(before.after_q(source="optout", at_field="created_at"))
+    messages, opt_outs = _newest_messages(messages, limit), _newest_opt_outs(opt_outs, limit)
     entries = [
         TimelineEntry(at=m.planned_at, template="automations/includes/_timeline_message.html", obj=m,
                       source="msg", pk=m.pk)

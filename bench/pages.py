@@ -5,8 +5,9 @@
 
 Against PostgreSQL (rapport_bench_pages, seeded once with seed_demo and reused; a 1,000-customer
 twin rapport_bench_pages_small is seeded too, to compare query counts), it starts gunicorn with
-DEBUG=False and 2 workers on a free 127.0.0.1 port, logs in as the demo staff member (and the owner
-for the dashboard), warms up, then times 50 requests per page, interleaved, and prints:
+DEBUG=False, 2 workers and RAPPORT_BENCH_URLS=1 (bench/urls.py: the project's URLs plus the bare
+page) on a free 127.0.0.1 port, logs in as the demo staff member (and the owner for the dashboard),
+warms up, then times 50 requests per page, interleaved, and prints:
 
 - a table: median, p95, ratio of medians to the bare page, SQL queries per page at 1,000 and at
   100,000 customers, and whether the bar is met (staff pages <= 4x bare, dashboard <= 10x);
@@ -36,13 +37,18 @@ BIG_DB, SMALL_DB = PG + "rapport_bench_pages", PG + "rapport_bench_pages_small"
 SIZES = {BIG_DB: (100_000, 2_000_000), SMALL_DB: (1_000, 20_000)}
 PASSWORD = "rapport-demo"  # seed_demo's demo logins
 STAFF_BAR, OWNER_BAR = 4.0, 10.0
+REDIS_URL = os.environ.get("REDIS_URL", "")
 # (name, who, bar): the order of the table.
 PAGES = [
     ("bare", "staff", None),
     ("search", "staff", STAFF_BAR),
+    ("search (about 5 match)", "staff", STAFF_BAR),
     ("friend card", "staff", STAFF_BAR),
+    ("card, first visit", "staff", STAFF_BAR),
     ("log touchpoint (POST)", "staff", STAFF_BAR),
+    ("card just changed", "staff", STAFF_BAR),
     ("my day", "staff", STAFF_BAR),
+    ("customer list", "staff", STAFF_BAR),
     ("list by health", "staff", STAFF_BAR),
     ("rings", "staff", STAFF_BAR),
     ("dashboard", "owner", OWNER_BAR),
@@ -60,8 +66,12 @@ def bench_env(database_url: str) -> dict:
         SECURE_HSTS_SECONDS="0",
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="crm.settings",
+        RAPPORT_BENCH_URLS="1",  # bench/urls.py: the project's URLs plus the bare page
     )
-    env.pop("REDIS_URL", None)  # tasks queued by hooks go to the filesystem broker under var/
+    # With REDIS_URL (as in production) the cache and the broker are Redis; without it the friend card's
+    # fragments go to the database cache and queued tasks to the filesystem broker under var/.
+    if not REDIS_URL:
+        env.pop("REDIS_URL", None)
     return env
 
 
@@ -178,6 +188,9 @@ def _inspect_here() -> None:
 
     django.setup()
     from django.contrib.auth.models import User
+    from django.core.cache import cache
+
+    cache.clear()  # the other database's cards share ids with this one's
     from django.db import connection
     from django.db.models import Count
     from django.test import Client
@@ -186,7 +199,7 @@ def _inspect_here() -> None:
 
     from customers.birthdays import yearly_dates_between_q
     from customers.models import Customer
-    from customers.selectors import ListFilters, PreparedListRows, customer_search_rows
+    from customers.selectors import ListFilters, customer_list, customer_search_rows
     from customers.views import LIST_PAGE_SIZE
     from dashboard.selectors import birthdays_in_month
     from touchpoints.models import Touchpoint
@@ -195,12 +208,19 @@ def _inspect_here() -> None:
     surname = surnames[0]
     top = Touchpoint.objects.values("customer_id").annotate(n=Count("pk")).order_by("-n")[0]
     post_ids = list(Customer.objects.filter(is_archived=False).order_by("?").values_list("pk", flat=True)[:400])
+    few_name = _name_matching_about_five()
     targets = {
-        "bare": "/dashboard/bare/",
+        "bare": "/bench/bare/",
         "search": "/customers/search/?" + urlencode({"q": surname}),
+        "search (about 5 match)": "/customers/search/?" + urlencode({"q": few_name}),
         "friend card": f"/customers/{top['customer_id']}/",
+        # A card nobody opened yet (nothing of it cached), then a touchpoint logged for that customer,
+        # then their card again: the timeline is drawn afresh, the rest comes from the cache.
+        "card, first visit": "/customers/{next_id}/",
         "log touchpoint (POST)": "/touchpoints/customer/{id}/log/",
+        "card just changed": "/customers/{last_id}/",
         "my day": "/",
+        "customer list": "/customers/",
         "list by health": "/customers/?health=cooling",
         "rings": "/dashboard/rings/",
         "dashboard": "/dashboard/",
@@ -216,6 +236,8 @@ def _inspect_here() -> None:
             if "{id}" in url:
                 response = clients[who].post(url.format(id=post_ids[0]), {"kind": "visit", "note": "bench"},
                                              HTTP_HX_REQUEST="true")
+            elif "{last_id}" in url or "{next_id}" in url:
+                response = clients[who].get(url.format(last_id=post_ids[0], next_id=post_ids[0]))
             else:
                 response = clients[who].get(url)
         assert response.status_code in (200, 302), (name, response.status_code)
@@ -236,11 +258,46 @@ def _inspect_here() -> None:
                           ("upcoming birthdays (My day)", my_day_birthdays),
                           ("upcoming birthdays (dashboard)", dashboard_birthdays)):
             explain[label] = qs.explain(analyze=True)
-        # The list's count and first page as they run (prepared): an index-only scan for the count.
-        for part, plan in PreparedListRows(ListFilters(health="cooling")).explain(stop=LIST_PAGE_SIZE).items():
-            explain[f"list by health: {part}"] = plan
+        # The lists' first pages and counts as Paginator runs them: index-only scans for the counts.
+        for label, filters in (("customer list", ListFilters()), ("list by health", ListFilters(health="cooling"))):
+            rows = customer_list(filters=filters)
+            explain[f"{label}: rows"] = rows[:LIST_PAGE_SIZE].explain(analyze=True)
+            explain[f"{label}: count"] = _explain_count(rows)
     print(json.dumps({"targets": targets, "post_ids": post_ids, "queries": queries, "explain": explain,
-                      "surname": surname, "surnames": surnames, "top_customer": top}, default=str))
+                      "surname": surname, "few_name": few_name, "surnames": surnames, "top_customer": top},
+                     default=str))
+
+
+def _explain_count(queryset) -> str:
+    """EXPLAIN (ANALYZE) of the COUNT(*) that Paginator runs for `queryset`."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        queryset.count()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN ANALYZE " + ctx.captured_queries[-1]["sql"])
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _name_matching_about_five() -> str:
+    """A "first last" name the search finds about five active customers for (the seed's commonest near 5)."""
+    from django.db.models import Count
+
+    from customers.models import Customer
+    from customers.selectors import customer_search
+
+    pairs = (Customer.objects.filter(is_archived=False).values("first_name", "last_name").annotate(n=Count("pk"))
+             .filter(n__gte=2, n__lte=5).order_by("-n", "last_name", "first_name")[:40])
+    best, best_gap = "", None
+    for pair in pairs:
+        name = f"{pair['first_name']} {pair['last_name']}"
+        gap = abs(customer_search(q=name).count() - 5)
+        if best_gap is None or gap < best_gap:
+            best, best_gap = name, gap
+        if gap == 0:
+            break
+    return best
 
 
 def measure(port: int, targets: dict, post_ids: list[int], *, n: int, warmup: int) -> dict[str, list[float]]:
@@ -260,6 +317,9 @@ def measure(port: int, targets: dict, post_ids: list[int], *, n: int, warmup: in
                     "POST", url.format(id=post_ids[post_index % len(post_ids)]),
                     {"kind": "visit", "note": "benchmark visit"}, headers={"HX-Request": "true"},
                 )
+            elif "{last_id}" in url or "{next_id}" in url:
+                status, _ = browsers[who].request("GET", url.format(
+                    last_id=post_ids[post_index % len(post_ids)], next_id=post_ids[(post_index + 1) % len(post_ids)]))
             else:
                 status, _ = browsers[who].request("GET", url)
             elapsed = (time.perf_counter() - started) * 1000
@@ -307,9 +367,12 @@ def main() -> None:
         prepare(db)
     manage(BIG_DB, "collectstatic", "--no-input")
     small, big = inspect(SMALL_DB), inspect(BIG_DB)
-    print(f"\nCommon surname: {big['surname']!r}; busiest customer: #{big['top_customer']['customer_id']} "
+    print(f"\nCommon surname: {big['surname']!r}; about five match {big['few_name']!r}; "
+          f"busiest customer: #{big['top_customer']['customer_id']} "
           f"with {big['top_customer']['n']} touchpoints.")
 
+    manage(BIG_DB, "shell", "-c", "from django.core.cache import cache; cache.clear()")
+    print(f"Cache: {'Redis (REDIS_URL)' if REDIS_URL else 'the database cache (no REDIS_URL)'}.")
     port = free_port()
     server = start_gunicorn(port)
     try:

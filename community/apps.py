@@ -15,11 +15,12 @@ class CommunityConfig(AppConfig):
         register_renderer("event_place", rendering.render_event_place)
 
         from community.panel import card_panel_context
+        from community.services import COMMUNITY_PANEL
         from customers.registry import CardPanel, register_card_panel
 
         register_card_panel(
-            CardPanel(name="community", template="community/includes/_card_panel.html",
-                      context=card_panel_context, order=60, column="side")
+            CardPanel(name=COMMUNITY_PANEL, template="community/includes/_card_panel.html",
+                      context=card_panel_context, order=60, column="side", cached=True)
         )
 
         from community.selectors import customers_in_segment, segment_choices

@@ -11,7 +11,6 @@ from django.utils import timezone
 from automations.models import EmailOptOut, OutboundMessage
 from community.models import Event, Invitation, Newsletter, Segment
 from crm.models import ShopSettings
-from crm.prepared import PreparedQuery
 from customers.models import Customer
 
 
@@ -184,12 +183,9 @@ def waiting_position(invitation: Invitation) -> int:
     )
 
 
-_segment_names = PreparedQuery(lambda: Segment.objects.order_by("name").values_list("pk", "name"))
-
-
 def segment_choices() -> list[tuple[str, str]]:
-    """Saved segments for the customer list's filter (one query, prepared: the list draws it every time)."""
-    return [(str(pk), name) for pk, name in _segment_names.fetch()]
+    """Saved segments for the customer list's filter (one query)."""
+    return [(str(pk), name) for pk, name in Segment.objects.order_by("name").values_list("pk", "name")]
 
 
 def customers_in_segment(customers: QuerySet[Customer], segment_id: str) -> QuerySet[Customer]:

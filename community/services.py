@@ -18,6 +18,7 @@ from community.selectors import segment_customers
 from crm.clock import shop_today
 from crm.models import ShopSettings
 from crm.tasks import enqueue_on_commit
+from customers.card_cache import card_changed, cards_all_changed
 from customers.models import Customer, Product
 from customers.services import customer_update
 from touchpoints.models import Touchpoint
@@ -35,6 +36,8 @@ PLAN_BATCH = 2000
 REMINDER_TIME = time(10, 0)
 # Read as "by …" in the history: the change was made by no staff member but by the customer.
 PROFILE_CHANGE_REASON = "the customer (profile link)"
+COMMUNITY_PANEL = "community"  # the card panel's name (CommunityConfig.ready)
+
 
 # --- Segments -------------------------------------------------------------------
 
@@ -193,6 +196,7 @@ def newsletter_send_test(*, newsletter: Newsletter, customer: Customer | None, t
 @transaction.atomic
 def event_save(*, event: Event | None = None, saved_by: User, **fields) -> Event:
     """Create or change an event; planned reminders follow a new start time."""
+    cards_all_changed()  # the title and times on every invitee's card
     event = event or Event(created_by=saved_by)
     if event.pk:
         # Fewer seats than people already coming: they keep their seats, say so plainly.
@@ -225,6 +229,7 @@ def event_invite(*, event: Event, segment: Segment, invited_by: User) -> int:
 
     Inviting the same people again adds nobody twice.
     """
+    cards_all_changed()  # a segment's worth of invitations and messages
     if event.starts_at <= timezone.now():
         raise ValidationError("This event has already started.")
     before = Invitation.objects.filter(event=event).count()
@@ -283,6 +288,7 @@ def _waiting_list_move_up(event: Event) -> list[Invitation]:
             _reminder_set(invitation, planned=True)
             free -= invitation.seats
             moved.append(invitation)
+    card_changed((invitation.customer_id for invitation in moved), [COMMUNITY_PANEL])
     _event_place_tell(event, moved)
     return moved
 
@@ -312,6 +318,7 @@ def invitation_answer(
     """
     event = Event.objects.select_for_update().get(pk=invitation.event_id)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    card_changed(invitation.customer_id, [COMMUNITY_PANEL])
     now = timezone.now()
     if event.starts_at <= now:
         raise ValidationError("This event has already started, so answers are closed.")
@@ -362,6 +369,7 @@ def invitation_check_in(*, invitation: Invitation, checked_in_by: User) -> Invit
     invitation = Invitation.objects.select_for_update().select_related("event", "customer").get(pk=invitation.pk)
     if invitation.checked_in_at:
         return invitation
+    card_changed(invitation.customer_id, [COMMUNITY_PANEL])
     now = timezone.now()
     invitation.checked_in_at, invitation.checked_in_by = now, checked_in_by
     if invitation.answer != Invitation.Answer.GOING:
@@ -383,6 +391,7 @@ def event_reminders_plan(*, now: datetime | None = None) -> int:
 
     Runs from beat; UNIQUE (recipient, kind, occasion) makes repeats harmless.
     """
+    cards_all_changed()
     now = now or timezone.now()
     added = 0
     for event in Event.objects.filter(starts_at__gt=now, starts_at__lte=now + timedelta(days=2)):

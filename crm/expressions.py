@@ -1,6 +1,6 @@
 """Query expressions shared by the apps' selectors."""
 
-from django.db.models import Expression, Func, JSONField
+from django.db.models import Expression, JSONField
 
 
 class RelatedNames(Expression):
@@ -39,16 +39,3 @@ class RelatedNames(Expression):
         value = "json_array(s.id, s.name)" if self.with_ids else "s.name"
         return f"(SELECT json_group_array({value}) FROM ({rows} ORDER BY r.{name}, r.{pk}) s)", []
 
-
-class Whole(Func):
-    """An aggregate of every row a queryset matches, read as a values_list() column.
-
-        qs.order_by().values_list(Whole(Count("*")), flat=True)  # [qs.count()]
-
-    An aggregate in values_list() makes Django group by each row; wrapped in Whole it is read as a
-    plain column of a query without GROUP BY (one row), which a PreparedQuery can keep, unlike
-    QuerySet.count() and aggregate().
-    """
-
-    template = "%(expressions)s"
-    contains_aggregate = False  # no GROUP BY: one row, over all the rows

@@ -4,10 +4,8 @@ import zoneinfo
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.models import ModelChoiceIterator
 
 from crm.models import ShopSettings
-from crm.prepared import PreparedQuery
 
 
 def form_add_errors(form: forms.BaseForm, error: ValidationError) -> None:
@@ -17,44 +15,6 @@ def form_add_errors(form: forms.BaseForm, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
-
-
-class ListedModelChoiceIterator(ModelChoiceIterator):
-    """A model choice field's choices read in one plain query (see ListedModelChoiceField)."""
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        prepared = self.field.prepared_choices
-        for obj in prepared.fetch() if prepared is not None else self.queryset.all():
-            yield self.choice(obj)
-
-
-class ListedModelChoiceField(forms.ModelChoiceField):
-    """A model choice field for pages drawn all day long (the friend card, the customer list).
-
-    Django's iterator reads the choices with .iterator(), which on PostgreSQL opens a server-side
-    cursor (DECLARE, FETCH, CLOSE: three round trips for a dozen staff names), and builds the SQL each
-    time. These read the queryset given when the field is defined through a PreparedQuery; a
-    queryset set later, for one form, is read as it is.
-    """
-
-    iterator = ListedModelChoiceIterator
-
-    def __init__(self, queryset, **kwargs):
-        super().__init__(queryset, **kwargs)
-        self.prepared_choices = PreparedQuery(lambda: queryset.all())
-
-    def _set_queryset(self, queryset):
-        super()._set_queryset(queryset)
-        self.prepared_choices = None
-
-    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
-
-    def __deepcopy__(self, memo):
-        result = super().__deepcopy__(memo)  # sets a copy of the queryset: the same rows
-        result.prepared_choices = self.prepared_choices
-        return result
 
 
 NULL_BYTE_MESSAGE = "This contains a null character (\\x00), which cannot be saved. Remove it and try again."

@@ -109,7 +109,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "crm.urls"
+# bench/pages.py adds its bare yardstick page (bench/urls.py); never set in production.
+ROOT_URLCONF = "bench.urls" if env.bool("RAPPORT_BENCH_URLS", default=False) else "crm.urls"
 
 TEMPLATES = [
     {

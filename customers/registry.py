@@ -36,6 +36,10 @@ class CardPanel:
     context: Callable[[Any, Any], dict]
     order: int = 50
     column: str = "side"  # "side" (narrow column), "log" (above the timeline) or "main" (under it)
+    # Kept in the card's versioned cache (customers/card_cache.py): only for HTML that depends on the
+    # customer's data and the day alone (nothing of the viewer but {% csrf_token %}), whose app calls
+    # card_changed(ids, [panel name]) whenever that data changes.
+    cached: bool = False
 
 
 _panels: dict[str, CardPanel] = {}

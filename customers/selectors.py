@@ -2,21 +2,23 @@
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from dataclasses import dataclass, field
+from datetime import date
 from datetime import date, datetime, time, timedelta
 
 import phonenumbers
 from django.apps import apps
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from crm.expressions import RelatedNames, Whole
-from crm.prepared import PreparedQuery
+from crm.expressions import RelatedNames
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
+from customers.card_cache import active_customer_count
 from customers.lookups import like_contains
 from customers.models import Customer, FollowUp, ImportantDate, Product
 from customers.registry import list_filter_extensions
@@ -58,21 +60,10 @@ def usually_buying(*, product_id: int, today: date) -> QuerySet:
     )
 
 
-_customer = PreparedQuery(lambda customer_id: Customer.objects.filter(pk=customer_id), customer_id=IntegerField())
-
-
 def customer_get(*, customer_id: int) -> Customer:
-    """One customer, every column (1 prepared query), for the hot paths that change one: logging a
+    """One customer, every column (1 query), for the hot paths that change one: logging a
     touchpoint. Raises Customer.DoesNotExist."""
-    return _customer.get(customer_id=customer_id)
-
-
-_card_customer = PreparedQuery(
-    # Only the users and the referrer the card shows: every joined model's columns cost reading.
-    lambda customer_id: Customer.objects.filter(pk=customer_id).select_related("owner", "referred_by")
-    .annotate(card_favourites=RelatedNames("favourite_products"), card_tags=RelatedNames("tags", with_ids=True)),
-    customer_id=IntegerField(),
-)
+    return Customer.objects.get(pk=customer_id)
 
 
 def customer_card_get(*, customer_id: int) -> Customer:
@@ -82,43 +73,32 @@ def customer_card_get(*, customer_id: int) -> Customer:
     `card_tags` as [id, name] pairs): prefetching many-to-many models costs several times as much.
     Raises Customer.DoesNotExist.
     """
-    return _card_customer.get(customer_id=customer_id)
-
-
-_active_product_names = PreparedQuery(
-    lambda: Product.objects.filter(is_active=True).order_by("name").values_list("name", flat=True)
-)
+    # Only the users and the referrer the card shows: every joined model's columns cost reading.
+    return (
+        Customer.objects.select_related("owner", "referred_by")
+        .annotate(card_favourites=RelatedNames("favourite_products"), card_tags=RelatedNames("tags", with_ids=True))
+        .get(pk=customer_id)
+    )
 
 
 def active_product_names() -> list[str]:
     """Names for the log form's product suggestions (names only: no Product objects to build)."""
-    return _active_product_names.fetch()
-
-
-_open_followups = PreparedQuery(
-    lambda customer_id: FollowUp.objects.filter(
-        customer_id=customer_id, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED]
-    ).select_related("assignee").order_by("due_date", "pk"),
-    customer_id=IntegerField(),
-)
+    return list(Product.objects.filter(is_active=True).order_by("name").values_list("name", flat=True))
 
 
 def customer_open_followups(*, customer: Customer) -> list[FollowUp]:
-    followups = _open_followups.fetch(customer_id=customer.pk)
+    followups = list(
+        FollowUp.objects.filter(customer_id=customer.pk, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED])
+        .select_related("assignee").order_by("due_date", "pk")
+    )
     for followup in followups:
         followup.customer = customer
     return followups
 
 
-_important_dates = PreparedQuery(
-    lambda customer_id: ImportantDate.objects.filter(customer_id=customer_id).order_by("date_month", "date_day", "pk"),
-    customer_id=IntegerField(),
-)
-
-
 def customer_important_dates(*, customer: Customer) -> list[ImportantDate]:
     """The customer's anniversaries and the like, in calendar order."""
-    return _important_dates.fetch(customer_id=customer.pk)
+    return list(ImportantDate.objects.filter(customer_id=customer.pk).order_by("date_month", "date_day", "pk"))
 
 
 def _like_prefix(text: str) -> str:
@@ -319,6 +299,30 @@ SORTS = {
 }
 
 
+class CountedRows:
+    """What Paginator asks of a list, `count()` and a slice of rows, with the count from elsewhere."""
+
+    def __init__(self, rows: QuerySet, count: Callable[[], int]):
+        self.rows, self._count = rows, count
+
+    def count(self) -> int:
+        return self._count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        return self.rows[index]
+
+
+def customer_list_rows(*, filters: ListFilters, region: str = "GB") -> "QuerySet[Customer] | CountedRows":
+    """The customer list for Paginator; the plain list (no filter, any sort) takes its total from the cache."""
+    customers = customer_list(filters=filters, region=region)
+    if replace(filters, sort="name") != ListFilters():
+        return customers
+    return CountedRows(customers, lambda: active_customer_count(customers.count))
+
+
 def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Customer]:
     """The customer list: filtered, sorted, with what each row shows (tags by prefetch)."""
     if filters.q:
@@ -348,50 +352,6 @@ def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Custo
             customers = extension.apply(customers, filters.extra[extension.name])
     order = SORTS.get(filters.sort, SORTS["name"])
     return customers_as_rows(customers).order_by(*order)
-
-
-# The list without a search or another app's filter is read through prepared queries (crm.prepared):
-# which filters are set, the archive choice, the sort and the page are its shape; these are its values.
-LIST_FILTER_VALUES = {
-    "tag": IntegerField(), "owner": IntegerField(), "product": IntegerField(), "birthday_month": IntegerField(),
-    "health": CharField(), "stage": CharField(),
-}
-
-
-def _prepared_list(set_filters, archived, sort, **values):
-    return customer_list(filters=ListFilters(archived=archived, sort=sort, **{name: values[name] for name in set_filters}))
-
-
-_list_rows = PreparedQuery(lambda start, stop, **shape: _prepared_list(**shape)[start:stop], **LIST_FILTER_VALUES)
-# COUNT(*), not COUNT(id): PostgreSQL can count from an index alone only when no column is read.
-_list_count = PreparedQuery(lambda **shape: _prepared_list(**shape).order_by().values_list(Whole(Count("*")), flat=True),
-                            **LIST_FILTER_VALUES)
-
-
-class PreparedListRows:
-    """What Django's Paginator asks of the list: a count and a slice of rows, both prepared."""
-
-    def __init__(self, filters: ListFilters):
-        self.values = {name: getattr(filters, name) for name in LIST_FILTER_VALUES if getattr(filters, name)}
-        self.shape = {"set_filters": tuple(self.values), "archived": filters.archived, "sort": filters.sort}
-
-    def count(self) -> int:
-        return _list_count.fetch(**self.shape, **self.values)[0]
-
-    def __getitem__(self, rows: slice) -> list[Customer]:
-        return _list_rows.fetch(start=rows.start, stop=rows.stop, **self.shape, **self.values)
-
-    def explain(self, *, stop: int) -> dict[str, str]:
-        """EXPLAINs of the count and of the first `stop` rows, as run (for the benchmark)."""
-        return {"count": _list_count.explain(**self.shape, **self.values),
-                "rows": _list_rows.explain(start=0, stop=stop, **self.shape, **self.values)}
-
-
-def customer_list_rows(*, filters: ListFilters, region: str = "GB") -> "QuerySet[Customer] | PreparedListRows":
-    """The customer list for Paginator: prepared unless it searches or uses another app's filter."""
-    if filters.q or filters.extra or filters.bought:
-        return customer_list(filters=filters, region=region)
-    return PreparedListRows(filters)
 
 
 # What a customer row (list, search) shows; the other 20-odd columns cost reading and compiling.
@@ -497,28 +457,21 @@ def _my_day_dates(user_id, today, days):
     )
 
 
-# My day is most staff members' home page: its three reads are prepared (crm.prepared), with the day
-# as part of their shape (the yearly windows are written out for it).
-_my_day_followups_query = PreparedQuery(_my_day_followups, user_id=IntegerField())
-_my_day_birthdays_query = PreparedQuery(_my_day_birthdays, user_id=IntegerField())
-_my_day_dates_query = PreparedQuery(_my_day_dates, user_id=IntegerField())
-
-
 def my_day_get(*, user: User, today: date, days: int = MY_DAY_DAYS) -> MyDay:
     """The first of the user's follow-ups due by today and birthdays this week, with totals (3 queries).
 
     Each list is limited in SQL; the total comes from COUNT(*) OVER () in the same query.
     """
     day = MyDay(today=today)
-    followups = _my_day_followups_query.fetch(user_id=user.pk, today=today)
+    followups = list(_my_day_followups(user.pk, today))
     day.followups_total = followups[0].total if followups else 0
     for followup in followups:
         (day.due_today if followup.due_date == today else day.overdue).append(followup)
-    customers = _my_day_birthdays_query.fetch(user_id=user.pk, today=today, days=days)
+    customers = list(_my_day_birthdays(user.pk, today, days))
     day.birthdays_total = customers[0].total if customers else 0
     for customer in with_birthday_countdowns(customers, today=today):
         (day.birthdays_today if customer.days_to_birthday == 0 else day.birthdays_week).append(customer)
-    day.dates_week = _my_day_dates_query.fetch(user_id=user.pk, today=today, days=days)
+    day.dates_week = list(_my_day_dates(user.pk, today, days))
     return day
 
 

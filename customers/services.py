@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import ShopSettings
+from customers.card_cache import FOLLOWUPS, IMPORTANT_DATES, card_changed
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
 
 
@@ -114,6 +115,7 @@ def customer_update(
         customer.favourite_products.set(_products_resolve(favourite_products))
     if tags is not None:
         customer.tags.set(_tags_resolve(tags))
+    card_changed(customer.pk)
     return customer
 
 
@@ -124,6 +126,7 @@ def customer_archive(*, customer: Customer, archived_by: User | None, archived: 
     customer.archived_at = timezone.now() if archived else None
     customer._history_user = archived_by
     customer.save(update_fields=["is_archived", "archived_at", "updated_at"])
+    card_changed(customer.pk)
     return customer
 
 
@@ -149,6 +152,7 @@ def followup_open(
     followup._history_user = opened_by
     followup.full_clean()
     followup.save()
+    card_changed(followup.customer_id, [FOLLOWUPS])
     return followup
 
 
@@ -160,6 +164,7 @@ def _followup_close(*, followup: FollowUp, by: User | None, status: str) -> Foll
     followup.closed_by = by
     followup._history_user = by
     followup.save(update_fields=["status", "closed_at", "closed_by"])
+    card_changed(followup.customer_id, [FOLLOWUPS])
     return followup
 
 
@@ -186,6 +191,7 @@ def followup_snooze(*, followup: FollowUp, snoozed_by: User | None, days: int, t
     followup.status = FollowUp.Status.SNOOZED
     followup._history_user = snoozed_by
     followup.save(update_fields=["due_date", "status"])
+    card_changed(followup.customer_id, [FOLLOWUPS])
     return followup
 
 
@@ -198,6 +204,7 @@ def important_date_add(
     important._history_user = added_by
     important.full_clean()
     important.save()
+    card_changed(customer.pk, [IMPORTANT_DATES])
     return important
 
 
@@ -206,3 +213,4 @@ def important_date_remove(*, important_date: ImportantDate, removed_by: User | N
     """Forget an important date (its history keeps who removed it)."""
     important_date._history_user = removed_by
     important_date.delete()
+    card_changed(important_date.customer_id, [IMPORTANT_DATES])

@@ -11,13 +11,16 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.clock import shop_today
 from crm.forms import form_add_errors
 from crm.http import ShopRequest
 from customers import services
+from customers.birthdays import birthday_countdown
 from customers.birthdays import birthday_countdown, birthday_is_near
+from customers.card_cache import FOLLOWUPS, IMPORTANT_DATES, TIMELINE, card_fragments, fragments_store
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from customers.registry import TimelineCursor, card_panels_for, list_filter_extensions
@@ -92,8 +95,7 @@ def customer_list_view(request: ShopRequest) -> HttpResponse:
             extra={ext.name: data[ext.name] for ext in list_filter_extensions() if data.get(ext.name)},
         )
     customers = customer_list_rows(filters=filters, region=request.shop.phone_region)
-    # PreparedListRows pages like a queryset (count and slices); i12b replaces it with a plain queryset.
-    page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))  # type: ignore[arg-type]
+    page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "customers/list.html", {
@@ -140,9 +142,15 @@ def _parse_before(value: str | None) -> TimelineCursor | None:
 
 
 def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
-    """Everything the friend card shows; other apps' panels (the log form too) come from customers.registry."""
+    """Everything the friend card shows; other apps' panels (the log form too) come from customers.registry.
+
+    The timeline, the follow-ups, the important dates and the panels marked `cached` are read lazily:
+    when their HTML is in the card's versioned cache (customers/card_cache.py) the template takes it
+    from there and they are never read.
+    """
     today = shop_today()
     panels = card_panels_for(request, customer)
+    before = _parse_before(request.GET.get("before"))
     ctx = {
         "customer": customer,
         "countdown": birthday_countdown(
@@ -150,10 +158,16 @@ def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
         ),
         "birthday_near": birthday_is_near(day=customer.birthday_day, month=customer.birthday_month, today=today),
         "usual_products": customer_usual_products(customer=customer, today=today),
-        "followups": customer_open_followups(customer=customer),
-        "important_dates": customer_important_dates(customer=customer),
-        "timeline": timeline_page(customer=customer, before=_parse_before(request.GET.get("before")),
-                                  limit=TIMELINE_FIRST_PAGE),
+        "followups": SimpleLazyObject(lambda: customer_open_followups(customer=customer)),
+        "important_dates": SimpleLazyObject(lambda: customer_important_dates(customer=customer)),
+        "timeline": SimpleLazyObject(lambda: timeline_page(customer=customer, before=before,
+                                                           limit=TIMELINE_FIRST_PAGE)),
+        # An older page of the timeline (?before=, without htmx) or a form with errors (`extra`) is
+        # rare: drawn without the cache.
+        "card_fragments_drawn": {},
+        "card_fragments": None if before or extra else card_fragments(
+            customer_id=customer.pk, today=today, shop=request.shop,
+            parts=[TIMELINE, FOLLOWUPS, IMPORTANT_DATES, *(p["panel"].name for p in panels if p["panel"].cached)]),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
         "log_panels": [p for p in panels if p["panel"].column == "log"],
         "main_panels": [p for p in panels if p["panel"].column not in ("side", "log")],
@@ -174,7 +188,10 @@ def customer_detail(request: ShopRequest, customer_id: int) -> HttpResponse:
     if request.htmx and request.GET.get("before"):
         timeline = timeline_page(customer=customer, before=_parse_before(request.GET.get("before")))
         return render(request, "customers/includes/_timeline_page.html", {"customer": customer, "timeline": timeline})
-    return render(request, "customers/detail.html", card_context(request, customer))
+    context = card_context(request, customer)
+    response = render(request, "customers/detail.html", context)
+    fragments_store(context["card_fragments_drawn"])
+    return response
 
 
 # --- Add, edit, archive ------------------------------------------------------------

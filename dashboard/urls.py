@@ -8,5 +8,4 @@ urlpatterns = [
     path("refresh/", views.refresh, name="refresh"),
     path("drifting/<int:customer_id>/follow-up/", views.drifting_followup, name="drifting_followup"),
     path("rings/", views.rings, name="rings"),
-    path("bare/", views.bare, name="bare"),
 ]

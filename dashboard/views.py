@@ -1,4 +1,4 @@
-"""The owner's dashboard, the Dunbar rings, and a bare page the benchmark compares against."""
+"""The owner's dashboard and the Dunbar rings."""
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -65,9 +65,3 @@ def rings(request: ShopRequest) -> HttpResponse:
     context = rings_for(user=request.user if scope == "mine" else None, today=shop_today())
     context["scope"] = scope
     return render(request, "dashboard/rings.html", context)
-
-
-@require_GET
-def bare(request: ShopRequest) -> HttpResponse:
-    """A logged-in page with a tiny template extending nothing: the benchmark's yardstick."""
-    return render(request, "dashboard/bare.html", {})

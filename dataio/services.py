@@ -19,6 +19,7 @@ from automations.models import OutboundMessage
 from automations.suppression import email_hash, suppression_add
 from crm.models import ShopSettings
 from crm.tasks import enqueue_on_commit
+from customers.card_cache import active_customers_changed, card_changed, cards_all_changed
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from dataio.importing import (
     TARGET_FIELDS,
@@ -303,6 +304,8 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     try:
         with transaction.atomic():
             counts = _import_rows(job, progress)
+            cards_all_changed()
+            active_customers_changed()
             finished = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.IMPORTING).update(
                 status=ImportJob.Status.DONE, finished_at=timezone.now(), processed_rows=job.total_rows, **counts
             )
@@ -530,5 +533,7 @@ def customer_erase(*, customer: Customer, erased_by: User, confirm_name: str) ->
     for model in _historical_models_with_customer():
         model.objects.filter(customer_id=pk).delete()
     audit_record(actor=erased_by, action=AuditRecord.Action.CUSTOMER_ERASED, target=customer)
+    card_changed(pk)  # no cached fragment of the card is read again (older ones expire within a week)
+    active_customers_changed()
     customer.refresh_from_db()
     return customer

@@ -6,18 +6,25 @@ class GiftsConfig(AppConfig):
     name = "gifts"
 
     def ready(self) -> None:
+        from django.urls import reverse
+
         from customers.registry import CardPanel, register_card_panel, register_timeline_source
         from gifts.panel import card_panel_context
+        from gifts.services import GIFTS_PANEL
         from gifts.timeline import timeline_gifts
 
         register_timeline_source(timeline_gifts)
 
         register_card_panel(
             CardPanel(
-                name="gifts",
+                name=GIFTS_PANEL,
                 template="gifts/includes/_card_panel.html",
-                context=lambda request, customer: card_panel_context(request, customer, lazy_form=True),
+                # The card's own address to come back to, not the request's: the same HTML for every
+                # visit, so the panel can be kept in the card's cache.
+                context=lambda request, customer: card_panel_context(
+                    request, customer, lazy_form=True, next_page=reverse("customers:detail", args=[customer.pk])),
                 order=30,
                 column="side",
+                cached=True,
             )
         )

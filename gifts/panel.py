@@ -1,6 +1,6 @@
 """The gifts panel on the friend card (registered in GiftsConfig.ready())."""
 
-from django.middleware.csrf import get_token
+from django.utils.functional import SimpleLazyObject
 
 from crm.clock import shop_today
 from crm.models import ShopSettings
@@ -17,13 +17,11 @@ def issue_form_context(request, customer: Customer, *, form: IssueForm | None = 
     """
     shop = getattr(request, "shop", None) or ShopSettings.load()
     today = shop_today(tz=shop.tz)
-    # Self-contained (currency, CSRF token) so the card may include it with `only`.
     return {
         "customer": customer,
         "issue_form": form or (IssueForm(today=today, prefix="gift") if with_form else None),
         "today": today,
         "currency": shop.currency,
-        "csrf_token": get_token(request),
         # Where the no-JS form goes back to: the page showing the panel unless told.
         "next": next_page if next_page is not None else (
             request.get_full_path() if request.method == "GET" else request.POST.get("next", "")
@@ -32,16 +30,18 @@ def issue_form_context(request, customer: Customer, *, form: IssueForm | None = 
 
 
 def card_panel_context(request, customer: Customer, *, form: IssueForm | None = None,
-                       notice: str = "", error: str = "", lazy_form: bool = False) -> dict:
+                       notice: str = "", error: str = "", lazy_form: bool = False,
+                       next_page: str | None = None) -> dict:
     """Context for gifts/includes/_card_panel.html: two queries (codes, product choices).
 
-    With `lazy_form` (the friend card) the issue form is fetched when opened: one query, the codes.
+    With `lazy_form` (the friend card) the issue form is fetched when opened: one query, the codes,
+    read when the panel is drawn (not at all when the card's cache has it).
     """
     lazy = lazy_form and form is None
-    ctx = issue_form_context(request, customer, form=form, with_form=not lazy)
+    ctx = issue_form_context(request, customer, form=form, with_form=not lazy, next_page=next_page)
     return {
         **ctx,
-        "groups": gift_codes_for_card(customer=customer, today=ctx["today"]),
+        "groups": SimpleLazyObject(lambda: gift_codes_for_card(customer=customer, today=ctx["today"])),
         "lazy_form": lazy,
         "notice": notice,
         "error": error,

@@ -2,9 +2,6 @@
 
 from datetime import date
 
-from django.db.models import IntegerField
-
-from crm.prepared import PreparedQuery
 from customers.models import Customer
 from gifts.models import GiftCode
 
@@ -23,14 +20,6 @@ CARD_GIFT_FIELDS = (
 )
 
 
-_newest_codes = PreparedQuery(
-    lambda customer_id, limit: GiftCode.objects.filter(customer_id=customer_id)
-    .select_related("product", "redeemed_by", "issued_by").only(*CARD_GIFT_FIELDS)
-    .order_by("-issued_at", "-pk")[:limit],
-    customer_id=IntegerField(),
-)
-
-
 def newest_gift_codes(*, customer: Customer, limit: int) -> list[GiftCode]:
     """The customer's newest codes, newest first; the friend card's panel and timeline share one query.
 
@@ -38,7 +27,10 @@ def newest_gift_codes(*, customer: Customer, limit: int) -> list[GiftCode]:
     """
     fetched = customer.__dict__.get("_newest_gift_codes")
     if fetched is None or fetched[0] < limit:
-        rows = _newest_codes.fetch(customer_id=customer.pk, limit=max(limit, SHARED_LIMIT))
+        rows = list(
+            GiftCode.objects.filter(customer_id=customer.pk).select_related("product", "redeemed_by", "issued_by")
+            .only(*CARD_GIFT_FIELDS).order_by("-issued_at", "-pk")[:max(limit, SHARED_LIMIT)]
+        )
         fetched = customer.__dict__["_newest_gift_codes"] = (max(limit, SHARED_LIMIT), rows)
     return fetched[1][:limit]
 

@@ -18,10 +18,13 @@ from django.utils import formats, timezone
 from crm.clock import shop_today
 from crm.models import ShopSettings
 from crm.money import money_format
+from customers.card_cache import TIMELINE, card_changed
 from customers.models import Customer, Product
 from gifts.models import CODE_ALPHABET, CODE_LENGTH, GiftCode
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log
+
+GIFTS_PANEL = "gifts"  # the card panel's name (GiftsConfig.ready)
 
 # Characters people type that can never be part of a code, for a precise message.
 LOOKALIKES = "0O1I"
@@ -121,6 +124,7 @@ def gift_code_issue(
         try:
             with transaction.atomic():
                 gift.save()
+            card_changed(customer.pk, [TIMELINE, GIFTS_PANEL])
             return gift
         except IntegrityError:
             if attempt == ISSUE_ATTEMPTS - 1:
@@ -206,4 +210,5 @@ def gift_code_redeem(*, code: str, redeemed_by: User) -> GiftCode:
         happened_at=now,
         note=f"Redeemed gift code {gift_code_format(gift.code)}: {worth}.",
     )
+    card_changed(gift.customer_id, [TIMELINE, GIFTS_PANEL])
     return gift

@@ -40,6 +40,16 @@ def _celery_eager(request):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache(django_db_setup, django_db_blocker):
+    """Every test starts with an empty cache: Redis keys and database cache rows outlive a test's rollback,
+    and a friend card cached by one test must not be served to the next (SQLite reuses ids)."""
+    from django.core.cache import cache
+
+    with django_db_blocker.unblock():
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_shop_settings(db):
     """Every test starts with the default shop settings row."""
     from crm.models import ShopSettings

@@ -9,11 +9,9 @@ set-based SQL statements, run nightly so time passing cools people down). Tests 
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, DateTimeField, IntegerField, Q, Sum
+from django.db.models import Count, Q, Sum
 
-from crm.expressions import Whole
 from crm.models import ShopSettings
-from crm.prepared import PreparedQuery
 from customers.health import (
     FREQUENCY_WINDOW_DAYS,
     SENTIMENT_WINDOW_DAYS,
@@ -25,32 +23,21 @@ from customers.health import (
 from customers.models import Customer
 from touchpoints.models import Touchpoint
 
-# Read on every touchpoint logged (crm.prepared): built once, they cost PostgreSQL's time only.
-_feedback_totals = PreparedQuery(
-    lambda customer_id, since, now: Touchpoint.objects
-    .filter(customer_id=customer_id, kind="feedback").order_by()
-    .values_list(Whole(Count("pk", filter=Q(feedback_kind="praise"))),
-                 Whole(Sum("sentiment", filter=Q(happened_at__gte=since, happened_at__lte=now)))),
-    customer_id=IntegerField(), since=DateTimeField(), now=DateTimeField(),
-)
-_referral_buyers = PreparedQuery(
-    lambda customer_id: Customer.objects.filter(referred_by_id=customer_id, purchase_count__gt=0).order_by()
-    .values_list(Whole(Count("*")), flat=True),
-    customer_id=IntegerField(),
-)
-
 
 def _feedback_inputs(customer_id: int, now: datetime) -> tuple[int, int]:
-    """(praise count ever, net sentiment of the last SENTIMENT_WINDOW_DAYS days) for one customer."""
-    [(praises, sentiment)] = _feedback_totals.fetch(
-        customer_id=customer_id, since=now - timedelta(days=SENTIMENT_WINDOW_DAYS), now=now
+    """(praise count ever, net sentiment of the last SENTIMENT_WINDOW_DAYS days) for one customer (1 query)."""
+    since = now - timedelta(days=SENTIMENT_WINDOW_DAYS)
+    totals = (
+        Touchpoint.objects.filter(customer_id=customer_id, kind="feedback")
+        .aggregate(praises=Count("pk", filter=Q(feedback_kind="praise")),
+                   sentiment=Sum("sentiment", filter=Q(happened_at__gte=since, happened_at__lte=now)))
     )
-    return praises or 0, sentiment or 0
+    return totals["praises"] or 0, totals["sentiment"] or 0
 
 
 def _figures_for(customer: Customer, now: datetime, default_cadence: int) -> dict:
     praises, sentiment = _feedback_inputs(customer.pk, now)
-    [referral_buyers] = _referral_buyers.fetch(customer_id=customer.pk)
+    referral_buyers = Customer.objects.filter(referred_by_id=customer.pk, purchase_count__gt=0).count()
     return {
         "health": health_for(
             last_touchpoint_at=customer.last_touchpoint_at,

@@ -1,9 +1,6 @@
 """Page reads for touchpoints: this app's source of the customer's timeline (customers.timeline merges them)."""
 
-from django.db.models import IntegerField
-
 from crm.expressions import RelatedNames
-from crm.prepared import PreparedQuery
 from customers.models import Customer
 from customers.registry import TimelineCursor, TimelineEntry
 from touchpoints.models import Touchpoint
@@ -23,20 +20,12 @@ def _newest_touchpoints(touchpoints, limit: int):
             .order_by("-happened_at", "-pk")[:limit])
 
 
-# The first page, on every card: prepared once (crm.prepared); older pages are built each time.
-_first_touchpoints = PreparedQuery(
-    lambda customer_id, limit: _newest_touchpoints(Touchpoint.objects.filter(customer_id=customer_id), limit),
-    customer_id=IntegerField(),
-)
-
-
 def touchpoint_timeline_source(customer: Customer, before: TimelineCursor | None, limit: int) -> list[TimelineEntry]:
     """This app's own timeline source: one query, the products' names read in the same row."""
-    if before is None:
-        touchpoints = _first_touchpoints.fetch(customer_id=customer.pk, limit=limit)
-    else:
-        older = Touchpoint.objects.filter(customer=customer).filter(before.after_q(source="tp", at_field="happened_at"))
-        touchpoints = list(_newest_touchpoints(older, limit))
+    touchpoints = Touchpoint.objects.filter(customer_id=customer.pk)
+    if before is not None:
+        touchpoints = touchpoints.filter(before.after_q(source="tp", at_field="happened_at"))
+    touchpoints = list(_newest_touchpoints(touchpoints, limit))
     for touchpoint in touchpoints:
         touchpoint._product_names = touchpoint.listed_product_names  # what Touchpoint.product_names reads
     return [touchpoint_entry(t) for t in touchpoints]

@@ -7,10 +7,9 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import IntegerField
 from django.utils import timezone
 
-from crm.prepared import PreparedQuery
+from customers.card_cache import TIMELINE, card_changed
 from customers.health import FREQUENCY_WINDOW_DAYS
 from customers.models import Customer, Product
 from customers.services import product_get_or_create
@@ -21,12 +20,6 @@ from touchpoints.signals import touchpoint_logged
 # The counters and the figures the touchpoint service keeps up to date on the customer row.
 _COUNTER_FIELDS = ("last_touchpoint_at", "touchpoints_90d", "purchase_count", "lifetime_spend", "first_purchase_at")
 _LOCKED_FIELDS = (*_COUNTER_FIELDS, "cadence_days", "referred_by_id")
-# Run on every touchpoint logged: prepared once (crm.prepared).
-_locked_counters = PreparedQuery(
-    lambda customer_id: Customer.objects.select_for_update(no_key=True).filter(pk=customer_id)
-    .values_list(*_LOCKED_FIELDS),
-    customer_id=IntegerField(),
-)
 
 
 def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: datetime) -> None:
@@ -36,7 +29,7 @@ def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: da
     touchpoint INSERT's key-share lock), so two touchpoints logged at once for the same customer
     queue up instead of losing a count. The same queries whoever the customer is.
     """
-    current = _locked_counters.get(customer_id=customer.pk)
+    current = Customer.objects.select_for_update(no_key=True).values_list(*_LOCKED_FIELDS).get(pk=customer.pk)
     for name, value in zip(_LOCKED_FIELDS, current):
         setattr(customer, name, value)
     if customer.last_touchpoint_at is None or touchpoint.happened_at > customer.last_touchpoint_at:
@@ -106,4 +99,5 @@ def touchpoint_log(
     touchpoint._product_names = sorted(p.name for p in chosen)
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)
     touchpoint_logged.send(sender=Touchpoint, touchpoint=touchpoint)
+    card_changed(customer.pk, [TIMELINE])
     return touchpoint

@@ -13,6 +13,7 @@ from django.utils.timesince import MONTHS_DAYS, TIME_CHUNKS, TIME_STRINGS_KEYS
 from django.utils.translation import get_language
 
 from crm.money import money_format
+from customers.card_cache import fragment_set
 
 register = template.Library()
 
@@ -126,3 +127,46 @@ def seen_ago(value):
         if (now - value).days > 0:
             return f"{_english_timesince(value, now)} ago"
     return naturaltime(value)
+
+
+# Stands for the viewer's CSRF token in cached HTML. NUL cannot be stored in any text a user typed
+# (PostgreSQL refuses it, the forms reject it), so no user text can contain it.
+CSRF_STAND_IN = "\x00csrf-token\x00"
+
+
+class CardFragmentNode(template.Node):
+    def __init__(self, nodelist, part):
+        self.nodelist, self.part = nodelist, part
+
+    def render(self, context) -> str:
+        key, html = (context.get("card_fragments") or {}).get(self.part.resolve(context), (None, None))
+        if not key:
+            return self.nodelist.render(context)
+        if html is None:
+            with context.push(csrf_token=CSRF_STAND_IN):  # what {% csrf_token %} writes inside
+                html = str(self.nodelist.render(context))
+            drawn = context.get("card_fragments_drawn")
+            if drawn is not None:
+                drawn[key] = html  # the view stores them all at once (fragments_store)
+            else:
+                fragment_set(key, html)
+        # HTML this template rendered (user text escaped then), with this viewer's own token.
+        return mark_safe(html.replace(CSRF_STAND_IN, str(context.get("csrf_token", ""))))
+
+
+@register.tag
+def card_fragment(parser, token):
+    """{% card_fragment "timeline" %}…{% end_card_fragment %}: the enclosed HTML from the friend card's
+    versioned cache (customers/card_cache.py), rendered only when missing.
+
+    The view puts `card_fragments` ({part: (key, cached HTML or None)}) in the context (no key: rendered
+    every time). Every staff
+    member is served the same HTML: nothing of the viewer may be in it but `{% csrf_token %}`, which is
+    stored as a stand-in and filled in with the viewer's token on the way out.
+    """
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError("{% card_fragment %} takes the part's name")
+    nodelist = parser.parse(("end_card_fragment",))
+    parser.delete_first_token()
+    return CardFragmentNode(nodelist, parser.compile_filter(bits[1]))

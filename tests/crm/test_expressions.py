@@ -1,7 +1,6 @@
 import pytest
-from django.db.models import Count, Q, Sum
 
-from crm.expressions import RelatedNames, Whole
+from crm.expressions import RelatedNames
 from customers.models import Customer
 from tests.factories import CustomerFactory, ProductFactory, TagFactory, TouchpointFactory
 from touchpoints.models import Touchpoint
@@ -44,14 +43,3 @@ def test_related_names_work_beside_joins_and_filters_on_the_same_relation():
 
     assert [c.names for c in found] == [["dog owner", "regular"]]
 
-
-def test_whole_aggregates_read_every_matching_row_in_one_row_like_count_and_aggregate():
-    for health, cadence in (("warm", 10), ("warm", 30), ("cold", None)):
-        CustomerFactory(health=health, cadence_days=cadence)
-    for filters in ({}, {"health": "warm"}, {"health": "cooling"}):
-        customers = Customer.objects.filter(**filters).annotate(names=RelatedNames("tags")).order_by("last_name")
-        assert list(customers.order_by().values_list(Whole(Count("pk")), flat=True)) == [customers.count()]
-        expected = customers.aggregate(warm=Count("pk", filter=Q(health="warm")), cadence=Sum("cadence_days"))
-        assert list(customers.order_by().values_list(
-            Whole(Count("pk", filter=Q(health="warm"))), Whole(Sum("cadence_days")))) == [
-            (expected["warm"], expected["cadence"])]

@@ -1,6 +1,7 @@
 """The friend card's light reads: favourite products and tags as names, a fixed number of queries."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -32,9 +33,15 @@ def test_the_card_runs_the_same_queries_for_a_new_customer_and_a_busy_one(staff_
         TouchpointFactory(customer=busy)
     for _ in range(3):
         GiftCodeFactory(customer=busy)
-    staff_client.get(reverse("customers:detail", args=[bare.pk]))  # warm-up
-    with CaptureQueriesContext(connection) as bare_queries:
+    staff_client.get(reverse("customers:detail", args=[bare.pk]))  # warm-up: the session
+    cache.clear()
+    with CaptureQueriesContext(connection) as bare_queries:  # nothing in the card's cache
         staff_client.get(reverse("customers:detail", args=[bare.pk]))
 
     with django_assert_max_num_queries(len(bare_queries)):
         assert staff_client.get(reverse("customers:detail", args=[busy.pk])).status_code == 200
+    with CaptureQueriesContext(connection) as cached_bare:  # the timeline and panels from the cache
+        staff_client.get(reverse("customers:detail", args=[bare.pk]))
+    with django_assert_max_num_queries(len(cached_bare)):
+        assert staff_client.get(reverse("customers:detail", args=[busy.pk])).status_code == 200
+    assert len(cached_bare) < len(bare_queries)

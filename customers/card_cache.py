@@ -1,0 +1,150 @@
+"""A versioned cache of the friend card's costly parts: the timeline's first page and the data-only panels.
+
+The card was a dozen queries and ten timeline entries rendered on every visit, though most visits
+change nothing. Its parts (the timeline, the follow-ups, the important dates, the panels marked
+`cached`) are kept in Django's cache (Redis when REDIS_URL is set, the database cache otherwise)
+under keys that hold three version tokens: a shop-wide one, the customer's, and the part's.
+
+Every service that changes what a card shows calls `card_changed(customer_ids, parts)` (parts
+left out: the whole card), or `cards_all_changed()` for bulk work such as planning a newsletter;
+when its transaction commits the tokens are replaced by new random ones, and the next visit draws
+those parts afresh (logging a touchpoint redraws the timeline, not the panels). Nothing is deleted:
+fragments of old versions are never read again and expire after FRAGMENT_TIMEOUT.
+
+Why replace the token after commit: a visit that read the old token and then rows of the new data
+stores new HTML under the old key, which nobody reads once the token has changed; a visit that reads
+the new token runs after the commit and so reads the new rows. A random token (not a counter) cannot
+come back after the cache evicts or loses it.
+
+If the cache cannot be reached the card is rendered as if nothing were cached: never a failed page.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import date
+
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+# Long enough that a card opened once a week is still cached; an old version is never read again.
+FRAGMENT_TIMEOUT = 7 * 24 * 3600
+# More customers than this in one change: renew the shop-wide token (one key) instead of each one.
+BULK_CHANGE = 200
+_SHOP_KEY = "card:v:shop"
+# The card's own parts; other apps' cached panels are parts under their panel's name ("gifts").
+TIMELINE, FOLLOWUPS, IMPORTANT_DATES = "timeline", "followups", "important-dates"
+# Parts whose HTML does not change with the date (the timeline shows fixed local times): kept across days.
+DATELESS_PARTS = {TIMELINE}
+
+
+def _customer_key(customer_id: int, part: str = "") -> str:
+    return f"card:v:{customer_id}:{part}"
+
+
+def _renew(keys: list[str]) -> None:
+    try:
+        cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
+    except Exception:  # the cache is down: it will not serve old fragments either while it is
+        logger.exception("Could not renew friend-card cache versions %s", keys[:5])
+
+
+def card_changed(customer_ids: int | Iterable[int | None], parts: Iterable[str] = ("",)) -> None:
+    """These parts of these customers' cards (by default all of them) show something new once the
+    current transaction commits."""
+    ids = {customer_ids} if isinstance(customer_ids, int) else {pk for pk in customer_ids if pk is not None}
+    if not ids:
+        return
+    parts = tuple(parts)
+    if len(ids) > BULK_CHANGE:
+        keys = [_SHOP_KEY]
+    else:
+        keys = [_customer_key(pk, part) for pk in sorted(ids) for part in parts]
+    transaction.on_commit(lambda: _renew(keys), robust=True)
+
+
+def cards_all_changed() -> None:
+    """Every card may show something new once the current transaction commits (bulk plans, imports)."""
+    transaction.on_commit(lambda: _renew([_SHOP_KEY]), robust=True)
+
+
+def card_fragments(*, customer_id: int, parts: Iterable[str], today: date,
+                   shop) -> dict[str, tuple[str, str | None]] | None:
+    """{part: (cache key of its fragment now, its HTML or None)} for this customer's card, in two cache
+    round trips (the tokens, then the fragments), or None when the cache cannot be reached.
+
+    The shop's zone and currency are in the keys (entries show local times and money), and so is
+    today's date except for DATELESS_PARTS: follow-ups fall due and gift codes expire by the day.
+    """
+    parts = list(parts)
+    keys = [_SHOP_KEY, _customer_key(customer_id), *(_customer_key(customer_id, part) for part in parts)]
+    try:
+        found = cache.get_many(keys)
+        if len(found) < len(keys):
+            for key in keys:
+                if key not in found:
+                    cache.add(key, uuid.uuid4().hex, timeout=None)
+            found = cache.get_many(keys)  # another request may have added its token first
+        if len(found) < len(keys):
+            return None
+        common = f"{found[keys[0]]}.{found[keys[1]]}:{shop.time_zone}:{shop.currency}"
+        fragment_keys = {
+            part: f"card:{customer_id}:{part}:{found[key]}.{common}" + ("" if part in DATELESS_PARTS else f":{today}")
+            for part, key in zip(parts, keys[2:])
+        }
+        html = cache.get_many(list(fragment_keys.values()))
+    except Exception:
+        logger.exception("Friend-card cache unreachable; rendering card %s afresh", customer_id)
+        return None
+    return {part: (key, html.get(key)) for part, key in fragment_keys.items()}
+
+
+def fragments_store(drawn: dict[str, str]) -> None:
+    """Keep the fragments a card view drew (its cache misses), in one round trip after rendering."""
+    if not drawn:
+        return
+    try:
+        cache.set_many(drawn, timeout=FRAGMENT_TIMEOUT)
+    except Exception:
+        logger.exception("Friend-card cache unreachable writing %s fragments", len(drawn))
+
+
+def fragment_set(key: str, value: str | int) -> None:
+    try:
+        cache.set(key, value if isinstance(value, int) else str(value), timeout=FRAGMENT_TIMEOUT)
+    except Exception:
+        logger.exception("Friend-card cache unreachable writing %s", key)
+
+
+# --- The customer list's total ---------------------------------------------------------------
+# COUNT(*) of 100,000 active customers is an index-only scan of them all, on every opening of the
+# plain list (its most common view). The total changes only when a customer is added, archived,
+# brought back, erased or deleted: Customer's post_save/post_delete (customers/apps.py) and the bulk
+# writers (import, erasure) renew this token on commit, as for the cards.
+_COUNT_KEY = "customers:count:v"
+
+
+def active_customers_changed() -> None:
+    """The number of active customers may have changed, once the current transaction commits."""
+    transaction.on_commit(lambda: _renew([_COUNT_KEY]), robust=True)
+
+
+def active_customer_count(compute: Callable[[], int]) -> int:
+    """The number of active customers: `compute()` (a COUNT query) once per version, then from the cache."""
+    try:
+        token = cache.get(_COUNT_KEY)
+        if token is None:
+            cache.add(_COUNT_KEY, uuid.uuid4().hex, timeout=None)
+            token = cache.get(_COUNT_KEY)
+        key = f"customers:count:{token}"
+        count = cache.get(key) if token else None
+    except Exception:
+        logger.exception("Cache unreachable: counting the customers")
+        return compute()
+    if count is None:
+        count = compute()
+        if token:
+            fragment_set(key, count)
+    return count

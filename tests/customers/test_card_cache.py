@@ -1,0 +1,248 @@
+"""The friend card's versioned fragment cache: fewer queries on a second visit, never a stale card."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from automations.sender import message_send
+from automations.services import customer_unsubscribe, message_skip
+from community.services import customer_profile_update, invitation_answer
+from customers.card_cache import card_changed, cards_all_changed
+from customers.services import customer_update, followup_done, followup_open
+from gifts.services import gift_code_issue, gift_code_redeem
+from tests.automations.conftest import at
+from tests.factories import (
+    CustomerFactory,
+    EventFactory,
+    InvitationFactory,
+    OutboundMessageFactory,
+    TouchpointFactory,
+)
+from touchpoints.services import touchpoint_log
+
+pytestmark = pytest.mark.django_db
+
+NOON = at("2027-06-15 11:00")  # 12:00 in London, inside sending hours
+TIMELINE_READ = '"touchpoints_touchpoint"."note"'  # the timeline's touchpoints (the card reads that table otherwise too)
+
+
+def _card(client, customer) -> str:
+    response = client.get(reverse("customers:detail", args=[customer.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def _timeline(html: str) -> str:
+    return html[html.index('id="timeline-entries"'):html.index('id="timeline-older"')]
+
+
+def _without_tokens(html: str) -> str:
+    return re.sub(r'(csrfmiddlewaretoken" value|csrf-token" content)="[^"]+"', "", html)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """The test's transaction never commits: run what the services left for after commit, as a commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def friend(staff):
+    customer = CustomerFactory(owner=staff, email="robin@mail.example", email_consent=True)
+    TouchpointFactory(customer=customer, note="First flat white")
+    return customer
+
+
+def test_a_second_visit_draws_the_timeline_from_the_cache_the_same_as_the_first(staff_client, friend):
+    with CaptureQueriesContext(connection) as first:
+        first_html = _card(staff_client, friend)
+    with CaptureQueriesContext(connection) as second:
+        second_html = _card(staff_client, friend)
+
+    assert "First flat white" in second_html
+    assert _without_tokens(second_html) == _without_tokens(first_html)
+    assert len(second) < len(first)
+    assert TIMELINE_READ not in " ".join(q["sql"] for q in second.captured_queries)
+
+
+def test_a_logged_touchpoint_shows_on_the_next_visit(committed, staff_client, staff, friend):
+    _card(staff_client, friend)
+
+    with committed():
+        touchpoint_log(customer=friend, logged_by=staff, kind="visit", note="Brought her dog Biscuit")
+
+    assert "Brought her dog Biscuit" in _timeline(_card(staff_client, friend))
+
+
+def test_a_follow_up_ticked_off_leaves_the_card(committed, staff_client, staff, friend):
+    followup = followup_open(customer=friend, reason="Call about the birthday cake", due_date=timezone.localdate(),
+                             opened_by=staff)
+    assert "Call about the birthday cake" in _card(staff_client, friend)
+
+    with committed():
+        followup_done(followup=followup, done_by=staff)
+
+    assert "Call about the birthday cake" not in _card(staff_client, friend)
+
+
+def test_an_issued_gift_shows_on_the_timeline_and_its_redemption_too(committed, staff_client, staff, friend):
+    _card(staff_client, friend)
+
+    with committed():
+        gift = gift_code_issue(customer=friend, kind="amount", value=Decimal("5"), source="manual", issued_by=staff,
+                               expires_on=timezone.localdate() + timedelta(days=30))
+    html = _card(staff_client, friend)
+    entry = re.search(rf'id="gift-{gift.pk}".*?</li>', _timeline(html), re.S).group(0)
+    assert gift.display_code in entry and "redeemed" not in entry
+
+    with committed():
+        gift_code_redeem(code=gift.code, redeemed_by=staff)
+    entry = re.search(rf'id="gift-{gift.pk}".*?</li>', _timeline(_card(staff_client, friend)), re.S).group(0)
+    assert "redeemed" in entry
+
+
+def test_a_message_the_worker_sends_shows_as_sent(committed, client, staff, friend):
+    with time_machine.travel(NOON, tick=False):
+        client.force_login(staff)  # a session of that day
+        staff_client = client
+        message = OutboundMessageFactory(customer=friend, kind="wemissyou", occasion_key="wemissyou:2027-04-01")
+        assert "outbox-status-planned" in _timeline(_card(staff_client, friend))
+
+        with committed():
+            assert message_send(message_id=message.pk) == "sent"
+
+        timeline = _timeline(_card(staff_client, friend))
+    assert "outbox-status-sent" in timeline and "outbox-status-planned" not in timeline
+
+
+def test_a_skipped_draft_and_an_unsubscribe_show_on_the_next_visit(committed, staff_client, staff, friend):
+    draft = OutboundMessageFactory(customer=friend, status="draft")
+    assert "outbox-status-draft" in _timeline(_card(staff_client, friend))
+
+    with committed():
+        message_skip(message=draft, skipped_by=staff)
+    assert "outbox-status-cancelled" in _timeline(_card(staff_client, friend))
+
+    with committed():
+        customer_unsubscribe(customer=friend, via="link")
+    assert "timeline-optout" in _timeline(_card(staff_client, friend)) or "nsubscribed" in _timeline(
+        _card(staff_client, friend))
+
+
+def test_an_edited_customer_shows_their_new_details(committed, staff_client, staff, friend):
+    _card(staff_client, friend)
+
+    with committed():
+        customer_update(customer=friend, updated_by=staff, preferred_name="Birdie", notes="Allergic to walnuts")
+
+    html = _card(staff_client, friend)
+    assert "Birdie" in html and "Allergic to walnuts" in html
+
+
+def test_the_customers_own_profile_change_shows_in_the_cached_community_panel(committed, staff_client, friend):
+    invitation = InvitationFactory(customer=friend, event=EventFactory(title="Latte art evening"))
+    html = _card(staff_client, friend)
+    assert "Latte art evening" in html and "Updated their own details" not in html
+
+    with committed():
+        customer_profile_update(customer=friend, preferred_name="Rob", birthday_day=None, birthday_month=None,
+                                birthday_year=None, favourite_products=[], email_consent=True)
+    assert "Updated their own details" in _card(staff_client, friend)
+
+    with committed():
+        invitation_answer(invitation=invitation, coming=True)
+    panel = _card(staff_client, friend).split('data-testid="community-panel"')[1]
+    assert "Coming" in panel.split("</section>")[0]
+
+
+def test_a_rolled_back_change_keeps_the_cached_card_and_a_shop_wide_one_renews_all(committed, staff_client, friend):
+    other = CustomerFactory()
+    _card(staff_client, friend), _card(staff_client, other)
+    with CaptureQueriesContext(connection) as cached:
+        _card(staff_client, friend)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        card_changed(friend.pk)
+        raise RuntimeError("the change failed")
+    with CaptureQueriesContext(connection) as after_rollback:
+        _card(staff_client, friend)
+    assert len(after_rollback) == len(cached)
+
+    OutboundMessageFactory(customer=friend, subject="Written behind the card's back")
+    OutboundMessageFactory(customer=other, subject="And behind this one's")
+    with committed():
+        cards_all_changed()  # as a bulk plan does
+    assert "Written behind the card" in _card(staff_client, friend)
+    assert "And behind this one" in _card(staff_client, other)
+
+
+def test_the_card_is_drawn_afresh_when_the_cache_cannot_be_reached(committed, staff_client, friend, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}  # nothing listens on port 1
+
+    assert "First flat white" in _card(staff_client, friend)
+    with committed():
+        touchpoint_log(customer=friend, logged_by=None, kind="visit", note="Still drawn")
+    assert "Still drawn" in _card(staff_client, friend)
+
+
+def test_each_staff_member_gets_their_own_csrf_token_in_the_cached_card_and_it_works(staff, friend):
+    from django.test import Client
+
+    from tests.factories import StaffFactory
+
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(staff)
+    second.force_login(StaffFactory())
+    first_html = _card(first, friend)  # fills the cache
+    with CaptureQueriesContext(connection) as queries:
+        second_html = _card(second, friend)
+    assert not any("customers_followup" in q["sql"] for q in queries.captured_queries)  # from the cache
+
+    for html in (first_html, second_html):
+        assert "\x00" not in html
+        own = re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+        tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        assert len(tokens) >= 3 and set(tokens) == {own}  # follow-ups, dates, gifts… all the viewer's
+    token = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', second_html)[0]
+    response = second.post(reverse("customers:followup_create", args=[friend.pk]),
+                           {"reason": "Ring about the party", "due_date": timezone.localdate().isoformat(),
+                            "csrfmiddlewaretoken": token})
+    assert response.status_code in (200, 302)
+    assert friend.followups.filter(reason="Ring about the party").exists()
+
+
+def test_logging_a_touchpoint_redraws_the_timeline_and_keeps_the_other_parts_cached(committed, staff_client, staff,
+                                                                                    friend):
+    followup_open(customer=friend, reason="Ask about the new puppy", due_date=timezone.localdate(), opened_by=staff)
+    _card(staff_client, friend)
+
+    with committed():
+        touchpoint_log(customer=friend, logged_by=staff, kind="visit", note="Showed us puppy photos")
+    with CaptureQueriesContext(connection) as queries:
+        html = _card(staff_client, friend)
+
+    assert "Showed us puppy photos" in html and "Ask about the new puppy" in html
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert TIMELINE_READ in sql and "customers_followup" not in sql
+
+
+def test_the_next_day_the_follow_ups_are_redrawn_and_the_timeline_is_not(staff_client, staff, friend):
+    followup_open(customer=friend, reason="Check the cake order", due_date=timezone.localdate() + timedelta(days=1),
+                  opened_by=staff)
+    _card(staff_client, friend)
+
+    with time_machine.travel(timezone.now() + timedelta(days=1)):
+        with CaptureQueriesContext(connection) as queries:
+            html = _card(staff_client, friend)
+
+    assert "First flat white" in html and "Check the cake order" in html
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "customers_followup" in sql and TIMELINE_READ not in sql
