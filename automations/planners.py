@@ -117,6 +117,7 @@ def plan_thank_yous(*, now: datetime) -> int:
     purchase_day = today - timedelta(days=automation.days)
     purchases = Touchpoint.objects.filter(
         kind=Touchpoint.Kind.PURCHASE,
+        refunded_at__isnull=True,  # refunded before the thank-you went out: nothing to thank them for
         happened_at__gte=local_datetime(purchase_day, time(0), tz),
         happened_at__lt=local_datetime(purchase_day + timedelta(days=1), time(0), tz),
         customer__in=customers_eligible(),

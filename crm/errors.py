@@ -8,14 +8,30 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import requires_csrf_token
 
 log = logging.getLogger(__name__)
 
 
+MESSAGES = {400: "Bad request.", 403: "You may not do this.", 404: "There is nothing at this address.",
+            500: "Something went wrong on our side.", 503: "The database is unavailable; try again shortly."}
+
+
+def _json(request, status: int) -> HttpResponse | None:
+    """Under /api/ the error in the JSON API's body (documented in api/errors.py), not a page."""
+    if request is None or not request.path.startswith("/api/"):
+        return None
+    body = {"error": {"status": status, "code": {404: "not_found", 503: "unavailable"}.get(status, "error"),
+                      "message": MESSAGES[status], "fields": {}}}
+    return JsonResponse(body, status=status, headers={"Retry-After": "30"} if status == 503 else None)
+
+
 def _page(template: str, status: int, request=None, **context) -> HttpResponse:
+    api_answer = _json(request, status)
+    if api_answer is not None:
+        return api_answer
     html = None
     if request is not None:
         # With the request the page shows the menu; fall back to a bare page if that fails.
@@ -45,8 +61,8 @@ def server_error(request, *args, **kwargs) -> HttpResponse:
     """500, or a friendly 503 when the database is down (Django calls this inside the except)."""
     if database_unavailable(sys.exc_info()[1]):
         log.warning("Database unavailable; answered 503 for %s", request.path)
-        return _page("503.html", 503)
-    return _page("500.html", 500)
+        return _json(request, 503) or _page("503.html", 503)
+    return _json(request, 500) or _page("500.html", 500)
 
 
 def bad_request_reason(exception: BaseException | None) -> str:
@@ -69,7 +85,7 @@ def bad_request_reason(exception: BaseException | None) -> str:
 
 
 def bad_request(request, exception=None, *args, **kwargs) -> HttpResponse:
-    return _page("400.html", 400, reason=bad_request_reason(exception))
+    return _json(request, 400) or _page("400.html", 400, reason=bad_request_reason(exception))
 
 
 def permission_denied(request, exception=None, *args, **kwargs) -> HttpResponse:

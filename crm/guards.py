@@ -1,6 +1,6 @@
 """Request guards that protect every view, whoever wrote it."""
 
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 
 
@@ -17,6 +17,11 @@ class RejectNullBytesMiddleware:
 
     def __call__(self, request):
         if any("\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()):
+            reason = "The address holds a character that cannot be used (a null byte). Remove it and try again."
+            if request.path.startswith("/api/"):
+                # The JSON API's error body (its shape is documented in api/errors.py).
+                return JsonResponse({"error": {"status": 400, "code": "invalid", "message": reason,
+                                               "fields": {}}}, status=400)
             html = render_to_string(
                 "400.html",
                 {"reason": "The address holds a character that cannot be used (a null byte). "

@@ -86,6 +86,10 @@ INSTALLED_APPS = [
     "dataio",
     "demo",
     "mailevents",
+    "rest_framework",
+    "drf_spectacular",
+    "tills",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -379,3 +383,31 @@ MIDDLEWARE.append("crm.middleware.NoStoreForLoggedInMiddleware")
 MIDDLEWARE.append("crm.middleware.LogClientErrorsMiddleware")
 INSTALLED_APPS.append("django_ratelimit")
 
+# --- JSON API and tills (issue #13) -------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.KeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+}
+# Requests per API key, counted in the shared cache so every web process agrees.
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", default="600/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rapport API",
+    "DESCRIPTION": "Customers, touchpoints, purchases, gift codes and follow-ups of a Rapport shop.",
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": ["api.auth.ApiKeyAuthentication", "rest_framework.authentication.SessionAuthentication"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TouchpointKindEnum": "touchpoints.models.Touchpoint.Kind",
+        "GiftCodeKindEnum": "gifts.models.GiftCode.Kind",
+    },
+}
+# Pending till deliveries whose broker message was lost are processed by this sweep.
+CELERY_BEAT_SCHEDULE["till-deliveries-sweep"] = {"task": "tills.tasks.deliveries_sweep_task", "schedule": 60}
+CELERY_BEAT_SCHEDULE["api-idempotency-prune"] = {"task": "api.tasks.idempotency_prune_task", "schedule": 60 * 60}

@@ -21,6 +21,9 @@ urlpatterns = [
     path("data/", include("dataio.urls")),
     path("", include("mailevents.urls")),
     path("", include("crm.shop_urls")),
+    path("api/v1/", include("api.urls")),
+    path("", include("api.page_urls")),
+    path("", include("tills.urls")),
     path("", include("customers.urls")),
 ]
 

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import phonenumbers
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.models import ShopSettings
@@ -29,10 +29,20 @@ def phone_normalise(*, raw: str, region: str) -> str:
 
 
 def product_get_or_create(*, name: str) -> Product:
-    """Find a product by name (case-insensitive) or add it to the shop's list."""
+    """Find a product by name (case-insensitive) or add it to the shop's list.
+
+    Two workers adding the same new product at once (till purchases): the second one's INSERT
+    waits on the unique index, fails, and finds the first one's row.
+    """
     name = " ".join(name.split())
     product = Product.objects.filter(name__iexact=name).first()
-    return product or Product.objects.create(name=name)
+    if product is not None:
+        return product
+    try:
+        with transaction.atomic():
+            return Product.objects.create(name=name)
+    except IntegrityError:
+        return Product.objects.get(name__iexact=name)
 
 
 def tag_get_or_create(*, name: str) -> Tag:

@@ -4,6 +4,9 @@ The rules live once, in `customers.health`; this module feeds them. Two paths ap
 agree: `customer_figures_compute` / `customer_figures_refresh` (one customer, Python, run by the
 touchpoint service in its transaction) and `customer_figures_recompute_all` (every customer, a few
 set-based SQL statements, run nightly so time passing cools people down). Tests check both.
+
+A fully refunded purchase does not count; lifetime spend adds amounts in the shop's currency, less
+what was refunded (touchpoints.services.touchpoint_refund keeps the same rule one customer at a time).
 """
 
 import logging
@@ -183,9 +186,10 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
             SELECT customer_id,
                    MAX(happened_at) AS last_at,
                    SUM(CASE WHEN happened_at >= %s AND happened_at <= %s THEN 1 ELSE 0 END) AS n90,
-                   SUM(CASE WHEN kind = 'purchase' THEN 1 ELSE 0 END) AS purchases,
-                   SUM(CASE WHEN kind = 'purchase' THEN COALESCE(amount, 0) ELSE 0 END) AS spend,
-                   MIN(CASE WHEN kind = 'purchase' THEN happened_at END) AS first_purchase,
+                   SUM(CASE WHEN kind = 'purchase' AND refunded_at IS NULL THEN 1 ELSE 0 END) AS purchases,
+                   SUM(CASE WHEN kind = 'purchase' AND (currency = '' OR currency = %s)
+                            THEN COALESCE(amount, 0) - COALESCE(refunded_amount, 0) ELSE 0 END) AS spend,
+                   MIN(CASE WHEN kind = 'purchase' AND refunded_at IS NULL THEN happened_at END) AS first_purchase,
                    SUM(CASE WHEN kind = 'feedback' AND feedback_kind = 'praise' THEN 1 ELSE 0 END) AS praises,
                    SUM(CASE WHEN kind = 'feedback' AND happened_at >= %s AND happened_at <= %s
                             THEN COALESCE(sentiment, 0) ELSE 0 END) AS sentiment
@@ -206,6 +210,7 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
     """
     inputs_params = [
         adapt(now - timedelta(days=FREQUENCY_WINDOW_DAYS)), adapt(now),
+        ShopSettings.load().currency,
         adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)), adapt(now),
         adapt(now),  # touchpoints after `now` do not count yet: the figures as of a past day (the demo's trend)
         *range_params,  # t's WHERE

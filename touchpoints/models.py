@@ -46,6 +46,13 @@ class Touchpoint(HistoryNotes, models.Model):
     happened_at = models.DateTimeField(help_text="When it happened, not when it was typed.")
     note = models.TextField(blank=True, validators=[MaxLengthValidator(NOTE_MAX_LENGTH)])
     amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # ISO 4217; blank means the shop's currency. Lifetime spend adds only amounts in the shop's
+    # currency (there is no exchange rate to apply offline); others are kept with their currency.
+    currency = models.CharField(max_length=3, blank=True, db_default="")
+    # A refund (from the till) takes the refunded part off lifetime spend; a fully refunded
+    # purchase no longer counts as a purchase.
+    refunded_amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
     products = models.ManyToManyField(Product, blank=True, related_name="touchpoints")
     feedback_kind = models.CharField(max_length=10, choices=FeedbackKind.choices, blank=True)
     sentiment = models.SmallIntegerField(choices=Sentiment.choices, null=True, blank=True)
@@ -78,6 +85,10 @@ class Touchpoint(HistoryNotes, models.Model):
         if names is None:
             names = self._product_names = [product.name for product in self.products.all()]
         return names
+
+    @property
+    def is_refunded(self) -> bool:
+        return self.refunded_at is not None
 
     @property
     def kind_label(self) -> str:

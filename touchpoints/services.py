@@ -39,7 +39,8 @@ def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: da
         customer.touchpoints_90d += 1
     if touchpoint.kind == Touchpoint.Kind.PURCHASE:
         customer.purchase_count += 1
-        customer.lifetime_spend += touchpoint.amount or Decimal(0)
+        if _in_shop_currency(touchpoint):
+            customer.lifetime_spend += touchpoint.amount or Decimal(0)
         if customer.first_purchase_at is None or touchpoint.happened_at < customer.first_purchase_at:
             customer.first_purchase_at = touchpoint.happened_at
     figures = customer_figures_compute(customer=customer, now=now)
@@ -68,6 +69,11 @@ def touchpoint_limits_check(*, happened_at: datetime, amount: Decimal | None, no
         raise ValidationError(errors)
 
 
+def _in_shop_currency(touchpoint: Touchpoint) -> bool:
+    """Only amounts in the shop's currency add to lifetime spend: there is no exchange rate offline."""
+    return not touchpoint.currency or touchpoint.currency == ShopSettings.load().currency
+
+
 @transaction.atomic
 def touchpoint_log(
     *,
@@ -80,6 +86,8 @@ def touchpoint_log(
     products: Iterable[Product | str] = (),
     feedback_kind: str = "",
     sentiment: int | None = None,
+    currency: str = "",
+    change_reason: str = "",
 ) -> Touchpoint:
     """Record an interaction and update the customer's figures in the same transaction.
 
@@ -92,14 +100,19 @@ def touchpoint_log(
     touchpoint_limits_check(happened_at=happened_at, amount=amount if kind == Touchpoint.Kind.PURCHASE else None,
                             now=now)
     if kind != Touchpoint.Kind.PURCHASE:
-        amount = None
+        amount, currency = None, ""
+    currency = currency.upper()
+    if currency == ShopSettings.load().currency:
+        currency = ""  # blank is the shop's currency, as for purchases typed at the counter
     if kind != Touchpoint.Kind.FEEDBACK:
         feedback_kind, sentiment = "", None
     touchpoint = Touchpoint(
         customer=customer, logged_by=logged_by, kind=kind, happened_at=happened_at, note=note,
-        amount=amount, feedback_kind=feedback_kind, sentiment=sentiment,
+        amount=amount, currency=currency, feedback_kind=feedback_kind, sentiment=sentiment,
     )
     touchpoint._history_user = logged_by
+    if change_reason:  # the history entry says how it came in ("via API key Till")
+        touchpoint._change_reason = change_reason[:100]
     # The customer and the user are rows we were handed: no need to query that they exist. The one
     # check constraint (amount not negative) is checked here rather than by a query in a savepoint.
     touchpoint.full_clean(exclude=["customer", "logged_by"], validate_constraints=False)
@@ -117,3 +130,49 @@ def touchpoint_log(
     touchpoint_logged.send(sender=Touchpoint, touchpoint=touchpoint)
     card_changed(customer.pk, [TIMELINE])
     return touchpoint
+
+
+@transaction.atomic
+def touchpoint_refund(*, touchpoint: Touchpoint, amount: Decimal | None, refunded_at: datetime,
+                      refunded_by: User | None = None) -> Touchpoint:
+    """Take a refund off a purchase and its customer's figures; `amount=None` refunds all of it.
+
+    Refunds add up to at most the purchase's amount. Once all of it is refunded the purchase no
+    longer counts (purchase count, first purchase), as the nightly recompute sees it too.
+    """
+    if touchpoint.kind != Touchpoint.Kind.PURCHASE:
+        raise ValidationError("Only a purchase can be refunded.")
+    if amount is not None and amount < 0:
+        raise ValidationError({"amount": "A refund cannot be negative."})
+    locked = Touchpoint.objects.select_for_update().get(pk=touchpoint.pk)
+    total = locked.amount or Decimal(0)
+    before = locked.refunded_amount or Decimal(0)
+    after = total if amount is None else min(total, before + amount)
+    if locked.refunded_at is not None or (after == before and locked.refunded_amount is not None):
+        return locked  # already fully refunded, or nothing more to take off
+    locked.refunded_amount = after
+    fully = after >= total
+    if fully:
+        locked.refunded_at = refunded_at
+    locked._history_user = refunded_by
+    locked.save(update_fields=["refunded_amount", "refunded_at"])
+    customer = locked.customer
+    current = Customer.objects.select_for_update(no_key=True).values_list(*_LOCKED_FIELDS).get(pk=customer.pk)
+    for name, value in zip(_LOCKED_FIELDS, current):
+        setattr(customer, name, value)
+    if _in_shop_currency(locked):
+        customer.lifetime_spend = max(customer.lifetime_spend - (after - before), Decimal(0))
+    if fully:
+        customer.purchase_count = max(customer.purchase_count - 1, 0)
+        if customer.first_purchase_at == locked.happened_at:
+            customer.first_purchase_at = (
+                Touchpoint.objects.filter(customer=customer, kind=Touchpoint.Kind.PURCHASE, refunded_at__isnull=True)
+                .order_by("happened_at").values_list("happened_at", flat=True).first()
+            )
+    now = timezone.now()
+    figures = customer_figures_compute(customer=customer, now=now)
+    Customer.objects.filter(pk=customer.pk).update(
+        **{name: getattr(customer, name) for name in _COUNTER_FIELDS}, **figures
+    )
+    card_changed(customer.pk, [TIMELINE])  # the card shows the purchase as refunded
+    return locked

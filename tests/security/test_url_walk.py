@@ -47,6 +47,13 @@ OWNER_ONLY = {
     "community:newsletter_edit", "community:newsletter_send", "community:newsletter_unschedule",
     "community:newsletter_test", "community:event_create", "community:event_edit", "community:event_invite",
 }
+OWNER_ONLY |= {"api:schema", "api_pages:keys", "api_pages:revoke", "api_pages:docs", "tills:connect"}
+# The JSON API and the till webhooks take an API key or a vendor's signature, never a login: anonymous
+# requests get 401 (or 405 for a GET of a webhook), not the login page.
+NOT_BY_LOGIN = {
+    "api:schema", "api:customers", "api:customer", "api:touchpoints", "api:purchases", "api:gift_code",
+    "api:gift_code_redeem", "api:followups", "api:followup_complete", "tills:square_webhook", "tills:shopify_webhook",
+}
 # Django's admin has its own login page and permission system.
 SKIP_NAMESPACES = ("admin",)
 
@@ -144,6 +151,9 @@ def test_every_page_needs_a_login_except_the_public_ones(client, staff):
             problems.append(f"{name} {url}: anonymous got {response.status_code}")
         elif is_public(name):
             continue
+        elif name in NOT_BY_LOGIN:
+            if response.status_code not in (401, 405):
+                problems.append(f"{name} {url}: anonymous got {response.status_code}, expected 401 or 405")
         elif not (response.status_code == 302 and response.url.startswith("/login/")):
             problems.append(f"{name} {url}: anonymous got {response.status_code}, expected a redirect to log in")
     assert not problems, "\n".join(problems)
