@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run dev serve test lint bench migrate demo-data clean-var check
+.PHONY: run dev serve test test-property lint bench migrate demo-data clean-var check
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -50,6 +50,10 @@ lint: $(VENV)/.installed
 test: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make test-property: the Hypothesis test with its full 1,000 examples per form (about 16 minutes).
+test-property: $(VENV)/.installed
+	HYPOTHESIS_EXAMPLES=1000 $(PY) -m pytest tests/security/test_property_forms.py $(PYTEST_ARGS)
 
 check: $(VENV)/.installed
 	$(PY) manage.py check

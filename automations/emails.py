@@ -13,13 +13,19 @@ from django.core.mail.message import make_msgid
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import formats
-from django.utils.html import escape
 
 from automations.links import profile_url, reply_address, unsubscribe_url
 from automations.models import OutboundMessage
 from automations.rendering import RenderedEmail, register_renderer, renderer_for
 from automations.services import template_get
-from automations.templating import DEFAULT_TEMPLATES, TemplateError, fill, text_to_html
+from automations.templating import (
+    DEFAULT_TEMPLATES,
+    TemplateError,
+    fill,
+    fill_html,
+    header_line,
+    text_to_html,
+)
 from crm.clock import shop_today
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp
@@ -54,12 +60,12 @@ def render_template_for(*, kind: str, subject: str, body_text: str, body_html: s
     if personal_line:
         text = f"{text}\n\n{personal_line}"
     if body_html.strip():
-        html = fill(body_html, {k: escape(v) for k, v in values.items()})
+        html = fill_html(body_html, values)
         if personal_line:
             html += text_to_html(personal_line)
     else:
         html = text_to_html(text)
-    return RenderedEmail(subject=fill(subject, values), text=text, html=html)
+    return RenderedEmail(subject=header_line(fill(subject, values)), text=text, html=html)
 
 
 def gift_for(message: OutboundMessage) -> GiftCode | None:
@@ -162,7 +168,7 @@ def email_build(message: OutboundMessage, *, connection=None, test: bool = False
     text = render_to_string("automations/email/wrapper.txt", ctx)
     html = render_to_string("automations/email/wrapper.html", ctx)
     email = EmailMultiAlternatives(
-        subject=content.subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL,
+        subject=header_line(content.subject), body=text, from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to_email], headers=headers, connection=connection, reply_to=reply_to,
     )
     # Providers echo this in their webhooks (SMTP ignores it): a fallback to find the row.

@@ -4,6 +4,7 @@ from django import forms
 
 from automations.models import Automation
 from automations.services import template_errors
+from crm.validators import TEXT_MAX_LENGTH, validate_header_line
 
 # Which of the owner's numbers each automation uses, and what they mean for it.
 FIELDS_BY_KIND: dict[str, list[str]] = {
@@ -76,14 +77,20 @@ class AutomationForm(forms.ModelForm):
             self.add_error("code_value", "A percentage off can be at most 100.")
         if "code_value" in self.fields and data.get("code_value") is not None and data["code_value"] <= 0:
             self.add_error("code_value", "Give a value above 0.")
+        if data.get("code_kind") == "amount" and data.get("code_value") is not None:
+            from crm.models import ShopSettings
+
+            largest = ShopSettings.load().max_amount
+            if data["code_value"] > largest:
+                self.add_error("code_value", f"An amount off can be at most {largest:,} (the shop's largest amount).")
         return data
 
 
 class TemplateForm(forms.Form):
-    subject = forms.CharField(max_length=200)
-    body_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 9}), label="Text")
+    subject = forms.CharField(max_length=200, validators=[validate_header_line])
+    body_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 9}), label="Text", max_length=TEXT_MAX_LENGTH)
     body_html = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}), required=False, label="HTML (optional)",
+        widget=forms.Textarea(attrs={"rows": 6}), required=False, label="HTML (optional)", max_length=TEXT_MAX_LENGTH,
         help_text="Leave empty and the HTML version is made from the text.",
     )
 

@@ -14,10 +14,18 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 UNSUBSCRIBE_SALT = "rapport.unsubscribe"
 PROFILE_SALT = "rapport.profile"
-PROFILE_MAX_AGE = 60 * 60 * 24 * 30  # a profile link works for 30 days
+PROFILE_MAX_AGE = 60 * 60 * 24 * 30  # a profile link works for 30 days, and for one save
+PROFILE_CONFIRM_SALT = "rapport.profile-confirm"
+PROFILE_CONFIRM_MAX_AGE = 60 * 60 * 24 * 7  # a confirmation link works for a week, once
+
+
 REPLY_SALT = "rapport.reply"
 # box+r42.0123456789abcdef@domain: lower-case hex, because some mail servers lower-case the local part.
 REPLY_TAG = re.compile(r"\+r(\d{1,12})\.([0-9a-f]{16})@", re.IGNORECASE)
+
+
+class ProfileLinkUsed(signing.BadSignature):
+    """The link was good, but a save has been made through this customer's links since it was sent."""
 
 
 def _absolute(path: str) -> str:
@@ -36,13 +44,44 @@ def recipient_from_unsubscribe_token(token: str) -> str:
     return signing.loads(token, salt=UNSUBSCRIBE_SALT)["r"]
 
 
-def profile_token(*, customer_id: int) -> str:
-    return signing.dumps({"c": customer_id}, salt=PROFILE_SALT, compress=True)
+def profile_generation(customer_id: int) -> int:
+    """How many times this customer's links have been used: a link carries the number it was made at."""
+    from automations.models import ProfileLinkEvent
+
+    return ProfileLinkEvent.objects.filter(customer_id=customer_id, kind__in=ProfileLinkEvent.USING).count()
+
+
+def profile_token(*, customer_id: int, generation: int | None = None) -> str:
+    if generation is None:
+        generation = profile_generation(customer_id)
+    return signing.dumps({"c": customer_id, "n": generation}, salt=PROFILE_SALT, compress=True)
 
 
 def customer_id_from_profile_token(token: str, max_age: int = PROFILE_MAX_AGE) -> int:
-    """Raises signing.SignatureExpired (too old) or signing.BadSignature (forged)."""
-    return signing.loads(token, salt=PROFILE_SALT, max_age=max_age)["c"]
+    """Raises signing.SignatureExpired (too old), ProfileLinkUsed (used for a save) or signing.BadSignature (forged)."""
+    payload = signing.loads(token, salt=PROFILE_SALT, max_age=max_age)
+    customer_id = int(payload["c"])
+    if int(payload.get("n", -1)) != profile_generation(customer_id):
+        raise ProfileLinkUsed("This link has been used.")
+    return customer_id
+
+
+def profile_confirm_token(*, customer_id: int, changes: dict) -> str:
+    """A link to confirm an email or consent change; made after the save it belongs to, so it works once."""
+    payload = {"c": customer_id, "n": profile_generation(customer_id), "x": changes}
+    return signing.dumps(payload, salt=PROFILE_CONFIRM_SALT, compress=True)
+
+
+def profile_confirm_from_token(token: str) -> tuple[int, dict]:
+    """(customer id, changes); raises SignatureExpired, ProfileLinkUsed or BadSignature like a profile link."""
+    payload = signing.loads(token, salt=PROFILE_CONFIRM_SALT, max_age=PROFILE_CONFIRM_MAX_AGE)
+    customer_id = int(payload["c"])
+    if int(payload.get("n", -1)) != profile_generation(customer_id):
+        raise ProfileLinkUsed("This link has been used.")
+    changes = payload["x"]
+    if not isinstance(changes, dict):
+        raise signing.BadSignature("No changes in this link.")
+    return customer_id, changes
 
 
 def unsubscribe_url(*, recipient_key: str) -> str:
@@ -53,6 +92,10 @@ def unsubscribe_url(*, recipient_key: str) -> str:
 def profile_url(*, customer_id: int) -> str:
     """Absolute URL of the customer's own profile page (community:profile), for every email's footer."""
     return _absolute(reverse("community:profile", args=[profile_token(customer_id=customer_id)]))
+
+
+def profile_confirm_url(*, token: str) -> str:
+    return _absolute(reverse("community:profile_confirm", args=[token]))
 
 
 def _reply_signature(customer_id: int) -> str:

@@ -1,8 +1,17 @@
 from django.conf import settings
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+)
 from django.db import models
 from django.db.models import Q
 
+from crm.validators import TEXT_MAX_LENGTH, validate_header_line
 from customers.models import Customer
+
+# Automation numbers: days before/after an occasion, how long a gift code lasts, every Kth purchase.
+AUTOMATION_MAX_DAYS, CODE_MAX_VALID_DAYS, EVERY_K_MAX = 365, 3650, 1000
 
 
 class OutboundMessage(models.Model):
@@ -144,11 +153,19 @@ class Automation(models.Model):
     review_before_sending = models.BooleanField(
         default=False, help_text="Put messages in a queue where staff add a personal line and approve them."
     )
-    days = models.PositiveSmallIntegerField(default=1)
-    code_valid_days = models.PositiveSmallIntegerField(default=30, verbose_name="gift code valid for (days)")
+    days = models.PositiveSmallIntegerField(
+        default=1, validators=[MaxValueValidator(AUTOMATION_MAX_DAYS, f"Choose at most {AUTOMATION_MAX_DAYS} days.")]
+    )
+    code_valid_days = models.PositiveSmallIntegerField(
+        default=30, verbose_name="gift code valid for (days)",
+        validators=[MinValueValidator(1), MaxValueValidator(CODE_MAX_VALID_DAYS)],
+    )
     code_kind = models.CharField(max_length=10, choices=CodeKind.choices, default=CodeKind.PERCENT_OFF)
     code_value = models.DecimalField(max_digits=8, decimal_places=2, default=10)
-    every_k = models.PositiveSmallIntegerField(default=5, verbose_name="every Kth purchase")
+    every_k = models.PositiveSmallIntegerField(
+        default=5, verbose_name="every Kth purchase",
+        validators=[MinValueValidator(1, "Choose 1 or more."), MaxValueValidator(EVERY_K_MAX)],
+    )
     with_code = models.BooleanField(default=True, verbose_name="include a gift code")
     leap_day_on_march_1 = models.BooleanField(
         default=False, verbose_name="greet 29 February birthdays on 1 March in other years",
@@ -163,6 +180,11 @@ class Automation(models.Model):
         ordering = ["pk"]
         constraints = [
             models.CheckConstraint(condition=Q(code_value__gt=0), name="automation_code_value_positive"),
+            models.CheckConstraint(condition=Q(days__lte=AUTOMATION_MAX_DAYS), name="automation_days_range"),
+            models.CheckConstraint(condition=Q(code_valid_days__gte=1, code_valid_days__lte=CODE_MAX_VALID_DAYS),
+                                   name="automation_code_valid_days_range"),
+            models.CheckConstraint(condition=Q(every_k__gte=1, every_k__lte=EVERY_K_MAX),
+                                   name="automation_every_k_range"),
         ]
 
     def __str__(self) -> str:
@@ -173,9 +195,10 @@ class MessageTemplate(models.Model):
     """Subject and body the owner writes for one kind of customer email; placeholders in braces."""
 
     kind = models.CharField(max_length=30, unique=True)
-    subject = models.CharField(max_length=200)
-    body_text = models.TextField()
-    body_html = models.TextField(blank=True, help_text="Leave empty to build the HTML from the text.")
+    subject = models.CharField(max_length=200, validators=[validate_header_line])
+    body_text = models.TextField(validators=[MaxLengthValidator(TEXT_MAX_LENGTH)])
+    body_html = models.TextField(blank=True, validators=[MaxLengthValidator(TEXT_MAX_LENGTH)],
+                                 help_text="Leave empty to build the HTML from the text.")
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -228,3 +251,36 @@ class EmailOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} unsubscribed ({self.via})"
+
+
+class ProfileLinkEvent(models.Model):
+    """The customer's own profile link at work, shown on the friend card.
+
+    A saved change or a confirmed one moves the customer's link generation on (see
+    automations.links): every profile link sent before it stops working, so a link works for one save.
+    """
+
+    class Kind(models.TextChoices):
+        SAVED = "saved", "Changed their details"
+        CONFIRM_SENT = "confirm_sent", "Asked to change their email or consent (confirmation sent)"
+        CONFIRMED = "confirmed", "Confirmed a change by email"
+        LINK_SENT = "link_sent", "Asked for a new link"
+
+    # The kinds that use a link up.
+    USING = (Kind.SAVED, Kind.CONFIRMED)
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="profile_link_events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.CharField(max_length=200, blank=True, help_text="What changed, in words.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["customer", "kind"], name="profilelink_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.kind}"
+
+    @property
+    def kind_label(self) -> str:
+        return dict(self.Kind.choices).get(self.kind, self.kind)

@@ -23,11 +23,20 @@ class RenderedEmail:
 Renderer = Callable[[OutboundMessage], RenderedEmail]
 
 _renderers: dict[str, Renderer] = {}
+# Kinds the customer asked for themselves (confirm a change, a new profile link): they go to the address
+# on the row (perhaps a new one), with or without marketing consent, at once (no quiet hours, no cap).
+_transactional: set[str] = set()
 
 
-def register_renderer(kind: str, renderer: Renderer) -> Renderer:
+def register_renderer(kind: str, renderer: Renderer, *, transactional: bool = False) -> Renderer:
     _renderers[kind] = renderer
+    if transactional:
+        _transactional.add(kind)
     return renderer
+
+
+def is_transactional(kind: str) -> bool:
+    return kind in _transactional
 
 
 def renderer_for(kind: str) -> Renderer | None:

@@ -35,9 +35,10 @@ from automations.eligibility import customer_ineligible_reason
 from automations.emails import NothingToSay, email_build, message_id_for
 from automations.models import OutboundMessage, OutboxControl
 from automations.providers import provider_message_id
+from automations.rendering import is_transactional
 from automations.schedule import in_sending_hours, local_today, next_sending_time
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, REFUSED, automation_get
-from automations.suppression import suppression_add
+from automations.suppression import is_suppressed, suppression_add
 from automations.templating import CODE_KINDS, TemplateError
 from automations.transport import DeliveryError, HandoverRefused, Stage, deliver
 from crm.models import ShopSettings
@@ -99,6 +100,16 @@ def _stop(message_id: int, status: str, reason: str) -> str:
     return status
 
 
+def _transactional_block_reason(message: OutboundMessage, customer: Customer) -> str:
+    """A message the customer asked for (confirm a change, a new link) goes to the address on the row.
+
+    Consent is about marketing, not this; an archived or erased customer, or a suppressed address, still stops it.
+    """
+    if customer.erased_at or customer.is_archived:
+        return "Customer archived or erased"
+    return "Address suppressed (bounced or asked to stop)" if is_suppressed(message.to_email) else ""
+
+
 def _cap_slot(customer_id: int, now: datetime) -> datetime | None:
     """When the next automated email may go to this customer, or None if it may go now."""
     recent = sorted(
@@ -150,23 +161,25 @@ def _claim(message_id: int, now: datetime) -> tuple[str, OutboundMessage | None]
         if message.customer_id:
             # Locking the customer serialises their sends, so the 7-day cap holds across workers.
             customer = Customer.objects.select_for_update().get(pk=message.customer_id)
-            reason = customer_ineligible_reason(customer)
+            transactional = is_transactional(message.kind)
+            reason = (_transactional_block_reason(message, customer) if transactional
+                      else customer_ineligible_reason(customer))
             if reason:
                 return _stop(message.pk, S.SUPPRESSED, reason), None
             if message.kind == "wemissyou" and customer.last_touchpoint_at:
                 # The occasion is the date of the last touchpoint when planned: a newer one means they came back.
                 if message.occasion_key != f"wemissyou:{local_today(customer.last_touchpoint_at, shop.tz).isoformat()}":
                     return _stop(message.pk, S.CANCELLED, "They got in touch again"), None
-            if not in_sending_hours(now, shop.tz):
+            if not transactional and not in_sending_hours(now, shop.tz):
                 until = next_sending_time(now, shop.tz)
                 return _wait(message.pk, until, f"Quiet hours: waits until {_local(until, shop.tz)}"), None
-            if message.kind in CAPPED_KINDS:
+            if message.kind in CAPPED_KINDS and not transactional:
                 slot = _cap_slot(customer.pk, now)
                 if slot:
                     until = next_sending_time(slot, shop.tz)
                     return _wait(message.pk, until, f"Already {CAP_PER_WEEK} emails this week: waits until "
                                                     f"{_local(until, shop.tz)}"), None
-            to_email = customer.email
+            to_email = message.to_email if transactional else customer.email
         else:
             user = User.objects.get(pk=message.staff_user_id)
             if not user.is_active or not user.email:

@@ -19,6 +19,8 @@ PLACEHOLDERS = {
     "shop_name": "Your shop's name",
 }
 GIFT_PLACEHOLDERS = {"gift_code", "gift_expiry"}
+# The only kinds of link an email may carry: a customer's name in an href must never run script.
+URL_SCHEMES = {"http", "https", "mailto"}
 # {anything without braces or line breaks}: a candidate placeholder to check.
 TOKEN = re.compile(r"\{([^{}\n]*)\}")
 
@@ -107,11 +109,36 @@ def fill(text: str, values: dict[str, str]) -> str:
     return TOKEN.sub(replace, text)
 
 
-def text_to_html(text: str) -> str:
-    """Paragraphs and line breaks from plain text, with everything escaped."""
-    return linebreaks(escape(text))
+def text_to_html(text: str, *, link: str = "") -> str:
+    """Paragraphs and line breaks from plain text, with everything escaped; `link` (ours) made clickable once."""
+    html = linebreaks(escape(text))
+    if link:
+        html = html.replace(escape(link), f'<a href="{escape(link)}">{escape(link)}</a>', 1)
+    return html
 
 
-def html_clean(html: str) -> str:
-    """The owner's own HTML, with scripts, styles and event handlers removed."""
-    return nh3.clean(html)
+def html_clean(html: str, *, tags: set[str] | None = None) -> str:
+    """The owner's own HTML, with scripts, styles, event handlers and non-web links removed."""
+    if tags is None:
+        return nh3.clean(html, url_schemes=URL_SCHEMES)
+    return nh3.clean(html, tags=tags, url_schemes=URL_SCHEMES)
+
+
+def fill_html(html: str, values: dict[str, str], *, tags: set[str] | None = None, strict: bool = True) -> str:
+    """Placeholders into cleaned HTML as escaped text, then cleaned again.
+
+    Escaping keeps a value from closing an attribute or opening a tag; the second clean drops a
+    value that makes an href with another scheme (`javascript:`, `data:`). `strict` raises
+    TemplateError for an unknown placeholder; otherwise unknown {words} stay as typed.
+    """
+    escaped = {key: escape(value) for key, value in values.items()}
+    if strict:
+        filled = fill(html, escaped)
+    else:
+        filled = TOKEN.sub(lambda m: escaped.get(m.group(1).strip(), m.group(0)), html)
+    return html_clean(filled, tags=tags)
+
+
+def header_line(text: str) -> str:
+    """One header line: CR, LF and the other line breaks become spaces (they would start a new header)."""
+    return " ".join(text.splitlines()).replace("\r", " ").replace("\n", " ")

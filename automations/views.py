@@ -34,6 +34,7 @@ from automations.services import (
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateError
 from crm.clock import shop_today
 from crm.http import ShopRequest
+from crm.ratelimits import rate_limited
 from crm.roles import owner_required
 from customers.models import Customer
 from gifts.models import GiftCode
@@ -259,6 +260,7 @@ def review_decide(request: ShopRequest, pk: int, decision: str) -> HttpResponse:
 
 
 @login_not_required
+@rate_limited(group="public-links", rate_setting="RATELIMIT_PUBLIC_PAGES")
 @csrf_exempt  # mail apps POST the one-click unsubscribe with no cookie or token (RFC 8058); the URL's token is the secret
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:

@@ -13,6 +13,8 @@ class CommunityConfig(AppConfig):
         register_renderer("event_invitation", rendering.render_event_invitation)
         register_renderer("event_reminder", rendering.render_event_reminder)
         register_renderer("event_place", rendering.render_event_place)
+        register_renderer("profile_confirm", rendering.render_profile_confirm, transactional=True)
+        register_renderer("profile_link", rendering.render_profile_link, transactional=True)
 
         from community.panel import card_panel_context
         from community.services import COMMUNITY_PANEL

@@ -7,6 +7,8 @@ from django.contrib.auth.models import User
 from django.core.validators import MaxValueValidator
 
 from community.models import Event, Newsletter, Segment
+from crm.forms import BoundedModelMultipleChoiceField
+from crm.validators import YEAR_MIN, validate_single_line
 from customers.models import Customer, Product, Tag
 
 MONTHS = [(m, calendar.month_name[m]) for m in range(1, 13)]
@@ -17,7 +19,7 @@ class SegmentForm(forms.Form):
     """A named filter; each filter left empty does not narrow the segment."""
 
     name = forms.CharField(max_length=100, help_text="For example “Wine lovers” or “Cooling regulars”.")
-    tags = forms.ModelMultipleChoiceField(
+    tags = BoundedModelMultipleChoiceField(
         Tag.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, help_text="Any of these tags."
     )
     health = forms.MultipleChoiceField(choices=Customer.Health.choices, required=False, widget=forms.CheckboxSelectMultiple)
@@ -25,7 +27,7 @@ class SegmentForm(forms.Form):
     birthday_months = forms.TypedMultipleChoiceField(
         choices=MONTHS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label="Birthday in"
     )
-    favourite_products = forms.ModelMultipleChoiceField(
+    favourite_products = BoundedModelMultipleChoiceField(
         Product.objects.filter(is_active=True), required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Any of these favourites.",
     )
@@ -35,7 +37,7 @@ class SegmentForm(forms.Form):
     last_touchpoint_to = forms.DateField(required=False, label="Last seen until", widget=forms.DateInput(attrs={"type": "date"}))
     min_purchases = forms.IntegerField(required=False, min_value=0, label="At least this many purchases")
     min_spend = forms.DecimalField(required=False, min_value=0, decimal_places=2, label="Spent at least")
-    owners = forms.ModelMultipleChoiceField(
+    owners = BoundedModelMultipleChoiceField(
         User.objects.filter(is_active=True).order_by("first_name", "username"), required=False,
         widget=forms.CheckboxSelectMultiple, label="Relationship owner",
     )
@@ -166,16 +168,43 @@ class RsvpForm(forms.Form):
 
 
 class ProfileForm(forms.Form):
-    preferred_name = forms.CharField(max_length=100, required=False, label="What should we call you?")
+    """The customer's own details. Only the fields present in the POST are changed (see `sent`)."""
+
+    preferred_name = forms.CharField(max_length=100, required=False, label="What should we call you?",
+                                     validators=[validate_single_line])
     birthday_day = forms.TypedChoiceField(
         choices=[("", "Day"), *((d, d) for d in range(1, 32))], coerce=int, empty_value=None, required=False, label="Day"
     )
     birthday_month = forms.TypedChoiceField(
         choices=[("", "Month"), *MONTHS], coerce=int, empty_value=None, required=False, label="Month"
     )
-    birthday_year = forms.IntegerField(required=False, min_value=1900, label="Year (optional)")
-    favourite_products = forms.ModelMultipleChoiceField(
+    birthday_year = forms.IntegerField(required=False, min_value=YEAR_MIN, max_value=9999, label="Year (optional)")
+    favourite_products = BoundedModelMultipleChoiceField(
         Product.objects.filter(is_active=True), required=False, widget=forms.CheckboxSelectMultiple,
         label="Your favourites",
     )
-    email_consent = forms.BooleanField(required=False, label="Yes, send me the occasional email")
+    email = forms.EmailField(required=False, max_length=254, label="Your email address",
+                             help_text="A new address is changed once you confirm it from that inbox.")
+    email_consent = forms.TypedChoiceField(
+        choices=[("yes", "Yes, send me the occasional email"), ("no", "No emails, thank you")],
+        coerce=lambda v: v == "yes", widget=forms.RadioSelect, required=False, empty_value=None,
+        label="Emails from us", help_text="A change here is confirmed through a link we email you.",
+    )
+    # Checkbox groups send nothing when every box is unticked: the page says the group was shown.
+    shown = forms.MultipleChoiceField(choices=[("favourite_products", "")], required=False,
+                                      widget=forms.MultipleHiddenInput)
+
+    def sent(self) -> dict:
+        """The cleaned values of the fields the customer actually sent (an empty POST sends none)."""
+        names = {name for name in self.fields if name in self.data and name != "shown"}
+        names |= set(self.cleaned_data.get("shown") or [])
+        changes = {name: self.cleaned_data[name] for name in names if name in self.cleaned_data}
+        if changes.get("email_consent") is None:
+            changes.pop("email_consent", None)
+        if not changes.get("email"):
+            changes.pop("email", None)  # the address is changed, never removed, through this page
+        return changes
+
+
+class ProfileLinkRequestForm(forms.Form):
+    email = forms.EmailField(max_length=254, label="Your email address")

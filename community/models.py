@@ -1,17 +1,26 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+)
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from crm.models import HistoryNotes
+from crm.validators import TEXT_MAX_LENGTH, validate_header_line, validate_single_line
 from customers.models import Customer
+
+# The most seats an event may have, and guests one person may bring.
+EVENT_MAX_CAPACITY, EVENT_MAX_GUESTS = 10_000, 20
 
 
 class Segment(HistoryNotes, models.Model):
     """A saved filter over customers; `filters` is JSON read by selectors.segment_customers."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_single_line])
     filters = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -35,8 +44,9 @@ class Newsletter(HistoryNotes, models.Model):
         SCHEDULED = "scheduled", "Scheduled"
         PLANNED = "planned", "Handed to the outbox"
 
-    subject = models.CharField(max_length=150)
-    body = models.TextField(help_text="Markdown. Placeholders like {preferred_name} are filled in per customer.")
+    subject = models.CharField(max_length=150, validators=[validate_header_line])
+    body = models.TextField(help_text="Markdown. Placeholders like {preferred_name} are filled in per customer.",
+                            validators=[MaxLengthValidator(TEXT_MAX_LENGTH)])
     segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.PROTECT, related_name="newsletters")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     send_at = models.DateTimeField(null=True, blank=True, help_text="UTC; not before this time.")
@@ -69,13 +79,18 @@ class Newsletter(HistoryNotes, models.Model):
 class Event(HistoryNotes, models.Model):
     """A tasting, a charity day, a class: people say yes up to `capacity` seats (guests included)."""
 
-    title = models.CharField(max_length=150)
-    description = models.TextField(blank=True)
+    title = models.CharField(max_length=150, validators=[validate_header_line])
+    description = models.TextField(blank=True, validators=[MaxLengthValidator(TEXT_MAX_LENGTH)])
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    place = models.CharField(max_length=200, blank=True)
-    capacity = models.PositiveIntegerField(help_text="Seats in all, guests included.")
-    max_guests = models.PositiveSmallIntegerField(default=3, help_text="How many guests one person may bring.")
+    place = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
+    capacity = models.PositiveIntegerField(
+        help_text="Seats in all, guests included.",
+        validators=[MinValueValidator(1, "Give at least one seat."), MaxValueValidator(EVENT_MAX_CAPACITY)],
+    )
+    max_guests = models.PositiveSmallIntegerField(
+        default=3, help_text="How many guests one person may bring.", validators=[MaxValueValidator(EVENT_MAX_GUESTS)]
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -85,7 +100,12 @@ class Event(HistoryNotes, models.Model):
 
     class Meta:
         ordering = ["-starts_at"]
-        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="event_ends_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="event_ends_after_start"),
+            models.CheckConstraint(condition=Q(capacity__gte=1, capacity__lte=EVENT_MAX_CAPACITY),
+                                   name="event_capacity_range"),
+            models.CheckConstraint(condition=Q(max_guests__lte=EVENT_MAX_GUESTS), name="event_max_guests_range"),
+        ]
         indexes = [models.Index(fields=["starts_at"], name="event_starts_idx")]
 
     def __str__(self) -> str:

@@ -3,8 +3,8 @@
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from automations.models import ProfileLinkEvent
 from community.models import Invitation
-from community.services import PROFILE_CHANGE_REASON
 from customers.models import Customer
 
 
@@ -16,16 +16,13 @@ def _upcoming_invitations(customer_id: int, now) -> list[Invitation]:
     )
 
 
-def _own_changes(customer_id: int) -> list:
-    # The history model's own manager: Customer.history's queryset costs more to build on each card.
-    return list(
-        Customer.history.model.objects.filter(id=customer_id, history_change_reason=PROFILE_CHANGE_REASON)
-        .order_by("-history_date").values_list("history_date", flat=True)[:3]
-    )
+def _own_changes(customer_id: int) -> list[ProfileLinkEvent]:
+    """Each use of their profile link: saves, confirmations asked for and given, new links asked for."""
+    return list(ProfileLinkEvent.objects.filter(customer_id=customer_id).order_by("-created_at", "-pk")[:5])
 
 
 def card_panel_context(request, customer: Customer) -> dict:
-    """Two queries, run when the panel is drawn: their upcoming invitations, the changes they made themselves."""
+    """Two queries, run when the panel is drawn: their upcoming invitations, their own uses of the profile link."""
     now = timezone.now()
     return {
         "customer": customer,

@@ -1,21 +1,19 @@
 """How newsletters and event emails become emails; registered with automations.rendering in ready().
 
-The owner's Markdown is rendered to HTML and cleaned by nh3 *before* placeholders are
-filled, and the values are HTML-escaped, so neither the owner's text nor a customer's
-name can put markup of its own into an email.
+The owner's Markdown is rendered to HTML and cleaned by nh3, placeholders are filled in as
+escaped text, and the result is cleaned again (automations.templating.fill_html), so neither
+the owner's text nor a customer's name can put markup or a `javascript:` link into an email.
 """
 
-import html
 import re
 
 import markdown
-import nh3
 from django.template.loader import render_to_string
 from django.utils import formats, timezone
 
 from automations.emails import placeholder_values as automation_placeholder_values
 from automations.rendering import RenderedEmail
-from automations.templating import TOKEN
+from automations.templating import TOKEN, fill_html, header_line, html_clean, text_to_html
 from automations.templating import placeholder_errors as automation_placeholder_errors
 from community.ics import event_ics
 from community.links import rsvp_url
@@ -23,6 +21,7 @@ from community.models import Event, Invitation, Newsletter
 from crm.models import ShopSettings
 from customers.models import Customer
 
+IMG_TAG = re.compile(r"<img\b", re.IGNORECASE)
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "b", "i", "a", "ul", "ol", "li", "h1", "h2", "h3", "h4",
     "blockquote", "hr", "code", "pre",
@@ -41,31 +40,29 @@ def placeholder_values(*, customer: Customer | None, shop: ShopSettings) -> dict
     return automation_placeholder_values(customer=customer, message=None, shop=shop)
 
 
-def fill(template: str, values: dict[str, str], *, escape: bool) -> str:
-    """Replace {name} with its value; unknown {words} stay as typed."""
-
-    def replace(match: re.Match) -> str:
-        key = match.group(1).strip()
-        if key not in values:
-            return match.group(0)
-        return html.escape(values[key]) if escape else values[key]
-
-    return TOKEN.sub(replace, template)
+def fill(template: str, values: dict[str, str]) -> str:
+    """Replace {name} with its value in plain text; unknown {words} stay as typed."""
+    return TOKEN.sub(lambda match: values.get(match.group(1).strip(), match.group(0)), template)
 
 
 def markdown_to_html(body: str) -> str:
-    """Markdown to HTML with only harmless tags left (no scripts, styles or event handlers)."""
+    """Markdown to HTML with only harmless tags left (no scripts, styles, event handlers or images)."""
+    return html_clean(markdown.markdown(body, extensions=["sane_lists", "nl2br"]), tags=ALLOWED_TAGS)
+
+
+def dropped_images(body: str) -> int:
+    """How many images the Markdown holds: emails carry none (they are dropped), so the owner is told."""
     raw = markdown.markdown(body, extensions=["sane_lists", "nl2br"])
-    return nh3.clean(raw, tags=ALLOWED_TAGS, link_rel="noopener noreferrer")
+    return len(IMG_TAG.findall(raw))
 
 
 def newsletter_render_for(*, newsletter: Newsletter, customer: Customer | None) -> RenderedEmail:
     """The newsletter as this customer will get it (the sender adds footer and links)."""
     values = placeholder_values(customer=customer, shop=ShopSettings.load())
     return RenderedEmail(
-        subject=fill(newsletter.subject, values, escape=False),
-        text=fill(newsletter.body, values, escape=False),
-        html=fill(markdown_to_html(newsletter.body), values, escape=True),
+        subject=header_line(fill(newsletter.subject, values)),
+        text=fill(newsletter.body, values),
+        html=fill_html(markdown_to_html(newsletter.body), values, tags=ALLOWED_TAGS, strict=False),
     )
 
 
@@ -100,7 +97,7 @@ def _event_email(message, template: str, subject: str, with_ics: bool) -> Render
     if with_ics:
         attachments.append(("event.ics", event_ics(event=event, tz=ctx["shop"].tz), "text/calendar"))
     return RenderedEmail(
-        subject=subject.format(title=event.title),
+        subject=header_line(subject.format(title=event.title)),
         text=render_to_string(f"community/emails/{template}.txt", ctx),
         html=render_to_string(f"community/emails/{template}.html", ctx),
         attachments=attachments,
@@ -120,3 +117,29 @@ def render_event_reminder(message) -> RenderedEmail:
 def render_event_place(message) -> RenderedEmail:
     """Renderer for kind "event_place": someone cancelled, so the first in line now has a place."""
     return _event_email(message, "event_place", "Good news: there's a place for you at {title}", with_ics=True)
+
+
+def render_profile_confirm(message) -> RenderedEmail:
+    """Renderer for kind "profile_confirm": the link that makes an email or consent change real."""
+    from automations.links import profile_confirm_url
+
+    shop = ShopSettings.load()
+    url = profile_confirm_url(token=message.context["token"])
+    what = message.context.get("what", "a change to your details")
+    text = (f"Hello,\n\nSomeone (we hope you) asked to make {what} through the “your details” page of "
+            f"{shop.name}. To confirm it, open this link:\n\n{url}\n\nIt works once, for a week. "
+            "If it wasn't you, ignore this email and nothing changes.")
+    return RenderedEmail(subject=header_line(f"Please confirm: {what}"), text=text, html=text_to_html(text, link=url))
+
+
+def render_profile_link(message) -> RenderedEmail:
+    """Renderer for kind "profile_link": a fresh "keep your details up to date" link, asked for by the customer."""
+    from automations.links import profile_url
+
+    shop = ShopSettings.load()
+    url = profile_url(customer_id=message.customer_id)
+    text = (f"Hello,\n\nHere is a new link to check and correct the details {shop.name} keeps about you:\n\n{url}\n\n"
+            "It works for one save. If you didn't ask for it, ignore this email.")
+    return RenderedEmail(subject=header_line(f"Your details at {shop.name}"), text=text,
+                         html=text_to_html(text, link=url))
+

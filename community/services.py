@@ -1,6 +1,6 @@
 """Writes for segments, newsletters, events, invitations and the customer's own profile link."""
 
-from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import User
@@ -10,7 +10,7 @@ from django.db.models import Count, F, Sum, Value
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 
-from automations.models import OutboundMessage
+from automations.models import OutboundMessage, ProfileLinkEvent
 from automations.services import outbox_plan_from, outbox_plan_rows
 from community.models import Event, Invitation, Newsletter, Segment
 from community.rendering import placeholder_errors
@@ -19,7 +19,7 @@ from crm.clock import shop_today
 from crm.models import ShopSettings
 from crm.tasks import enqueue_on_commit
 from customers.card_cache import card_changed, cards_all_changed
-from customers.models import Customer, Product
+from customers.models import Customer
 from customers.services import customer_update
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log
@@ -27,6 +27,8 @@ from touchpoints.services import touchpoint_log
 NEWSLETTER = "newsletter"
 EVENT_INVITATION = "event_invitation"
 EVENT_REMINDER = "event_reminder"
+PROFILE_CONFIRM = "profile_confirm"  # confirm an email or consent change made through the profile link
+PROFILE_LINK = "profile_link"  # a fresh profile link the customer asked for
 EVENT_PLACE = "event_place"  # "a place is free for you": sent when someone moves up from the waiting list
 # Newsletters and invitations give way to personal notes (thank-yous, birthdays) when the cap bites;
 # automations.services.PRIORITY lists them so the sender counts them in the 7-day cap.
@@ -406,29 +408,145 @@ def event_reminders_plan(*, now: datetime | None = None) -> int:
 # --- The customer's own profile link -----------------------------------------------------
 
 
+# What the profile link changes at once, and what waits for a confirmation sent to the address.
+PROFILE_DIRECT_FIELDS = ("preferred_name", "birthday_day", "birthday_month", "birthday_year", "favourite_products")
+PROFILE_CONFIRMED_FIELDS = ("email", "email_consent")
+PROFILE_FIELD_WORDS = {
+    "preferred_name": "name", "birthday_day": "birthday", "birthday_month": "birthday", "birthday_year": "birthday",
+    "favourite_products": "favourites", "email": "email address", "email_consent": "email consent",
+}
+
+
+@dataclass
+class ProfileSave:
+    """What a profile-link save did: the fields changed now, and where a confirmation went (if one did)."""
+
+    changed: list[str] = field(default_factory=list)
+    confirm_sent_to: str = ""
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.changed or self.confirm_sent_to)
+
+
+def _words(names) -> str:
+    return ", ".join(dict.fromkeys(PROFILE_FIELD_WORDS[n] for n in names))
+
+
 @transaction.atomic
-def customer_profile_update(
-    *,
-    customer: Customer,
-    preferred_name: str,
-    birthday_day: int | None,
-    birthday_month: int | None,
-    birthday_year: int | None,
-    favourite_products: Iterable[Product],
-    email_consent: bool,
-) -> Customer:
-    """The customer corrects their own details; history shows no staff user and says so."""
-    fields = {
-        "preferred_name": preferred_name.strip(),
-        "birthday_day": birthday_day,
-        "birthday_month": birthday_month,
-        "birthday_year": birthday_year,
-        "email_consent": email_consent,
-    }
-    if email_consent and not customer.email_consent:
-        fields["consent_method"] = Customer.ConsentMethod.ONLINE
-    customer._change_reason = PROFILE_CHANGE_REASON
-    return customer_update(
-        customer=customer, updated_by=None, favourite_products=list(favourite_products), **fields
+def customer_profile_update(*, customer: Customer, changes: dict) -> ProfileSave:
+    """The customer corrects their own details through their link; only the fields in `changes` are looked at.
+
+    Fields sent with their current value change nothing, so an empty form changes nothing. A new email
+    address or a change of consent is not applied: a confirmation link goes to the address (through the
+    outbox). A save uses the link up (a ProfileLinkEvent moves the link generation on). History shows
+    no staff user and says the customer did it.
+    """
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    result = ProfileSave()
+    direct: dict = {}
+    for name in PROFILE_DIRECT_FIELDS:
+        if name not in changes:
+            continue
+        value = changes[name]
+        if name == "preferred_name":
+            value = (value or "").strip()
+        if name == "favourite_products":
+            value = list(value)
+            if {p.pk for p in value} != set(customer.favourite_products.values_list("pk", flat=True)):
+                direct[name] = value
+        elif value != getattr(customer, name):
+            direct[name] = value
+    pending: dict = {}
+    if "email" in changes:
+        email = (changes["email"] or "").strip().lower()
+        if email and email != customer.email.lower():
+            if Customer.objects.filter(email__iexact=email).exclude(pk=customer.pk).exists():
+                raise ValidationError({"email": "We can't use this address for you: please ask us in the shop."})
+            pending["email"] = email
+    if "email_consent" in changes and bool(changes["email_consent"]) != customer.email_consent:
+        pending["email_consent"] = bool(changes["email_consent"])
+    if pending and not (pending.get("email") or customer.email):
+        raise ValidationError({"email": "Give your email address, so we can send you the link to confirm."})
+    if direct:
+        products = direct.pop("favourite_products", None)
+        customer._change_reason = PROFILE_CHANGE_REASON
+        customer_update(customer=customer, updated_by=None, favourite_products=products, **direct)
+        result.changed = [n for n in PROFILE_DIRECT_FIELDS if n in direct or (n == "favourite_products" and products is not None)]
+        _profile_link_event_record(customer=customer, kind=ProfileLinkEvent.Kind.SAVED,
+                                   detail=_words(result.changed))
+    if pending:
+        result.confirm_sent_to = _profile_confirm_send(customer=customer, pending=pending)
+    return result
+
+
+def _profile_link_event_record(*, customer: Customer, kind: str, detail: str = "") -> ProfileLinkEvent:
+    """One use of the profile link, for the card's community panel; the card (its panel, and the timeline
+    that lists the email it queues) is drawn afresh after commit."""
+    event = ProfileLinkEvent.objects.create(customer=customer, kind=kind, detail=detail[:200])
+    card_changed(customer.pk)
+    return event
+
+
+def _profile_confirm_send(*, customer: Customer, pending: dict) -> str:
+    """Queue the confirmation email (to the new address if there is one); returns where it goes."""
+    from automations.links import profile_confirm_token
+    from automations.services import message_enqueue
+
+    to_email = pending.get("email") or customer.email
+    what = "a change of " + _words(pending)
+    event = _profile_link_event_record(customer=customer, kind=ProfileLinkEvent.Kind.CONFIRM_SENT, detail=what)
+    message = OutboundMessage(
+        customer=customer, recipient_key=f"c:{customer.pk}", kind=PROFILE_CONFIRM,
+        occasion_key=f"profile_confirm:{event.pk}", planned_at=timezone.now(), priority=10, to_email=to_email,
+        context={"token": profile_confirm_token(customer_id=customer.pk, changes=pending), "what": what},
     )
+    message.full_clean()
+    message.save()
+    message_enqueue(message.pk)
+    return to_email
+
+
+@transaction.atomic
+def customer_profile_confirm(*, customer: Customer, changes: dict) -> Customer:
+    """Apply an email or consent change the customer confirmed from their inbox; the link is then used up."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    fields: dict = {}
+    if isinstance(changes.get("email"), str):
+        email = changes["email"].strip().lower()
+        if Customer.objects.filter(email__iexact=email).exclude(pk=customer.pk).exists():
+            raise ValidationError("We can't use this address for you: please ask us in the shop.")
+        fields["email"] = email
+    if isinstance(changes.get("email_consent"), bool):
+        fields["email_consent"] = changes["email_consent"]
+        if changes["email_consent"]:
+            fields["consent_method"] = Customer.ConsentMethod.ONLINE
+    customer._change_reason = PROFILE_CHANGE_REASON
+    customer_update(customer=customer, updated_by=None, **fields)
+    _profile_link_event_record(customer=customer, kind=ProfileLinkEvent.Kind.CONFIRMED,
+                               detail=_words(fields.keys() - {"consent_method"}))
+    return customer
+
+
+@transaction.atomic
+def profile_link_request(*, email: str) -> bool:
+    """Send a fresh profile link to `email` if it is a customer's; False (and nothing sent) otherwise.
+
+    The page says the same either way, so it tells nobody whether an address is on the list.
+    """
+    from automations.services import message_enqueue
+
+    email = (email or "").strip().lower()
+    customer = Customer.objects.filter(email__iexact=email, is_archived=False, erased_at__isnull=True).first()
+    if not email or customer is None:
+        return False
+    event = _profile_link_event_record(customer=customer, kind=ProfileLinkEvent.Kind.LINK_SENT)
+    message = OutboundMessage(
+        customer=customer, recipient_key=f"c:{customer.pk}", kind=PROFILE_LINK,
+        occasion_key=f"profile_link:{event.pk}", planned_at=timezone.now(), priority=10, to_email=customer.email,
+    )
+    message.full_clean()
+    message.save()
+    message_enqueue(message.pk)
+    return True
 

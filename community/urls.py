@@ -26,5 +26,8 @@ urlpatterns = [
     path("invitations/<int:invitation_id>/answer/", views.invitation_record_answer, name="invitation_answer"),
     # Public: signed links in emails.
     path("rsvp/<str:token>/", views.rsvp, name="rsvp"),
+    path("profile/saved/", views.profile_saved, name="profile_saved"),
+    path("profile/new-link/", views.profile_link_request, name="profile_link_request"),
+    path("profile/confirm/<str:token>/", views.profile_confirm, name="profile_confirm"),
     path("profile/<str:token>/", views.profile, name="profile"),
 ]

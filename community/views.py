@@ -11,9 +11,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from automations.links import customer_id_from_profile_token
+from automations.links import (
+    ProfileLinkUsed,
+    customer_id_from_profile_token,
+    profile_confirm_from_token,
+)
 from community import selectors, services
 from community.forms import (
     EventForm,
@@ -22,14 +26,16 @@ from community.forms import (
     NewsletterSendForm,
     PreviewForm,
     ProfileForm,
+    ProfileLinkRequestForm,
     RsvpForm,
     SegmentForm,
 )
 from community.links import invitation_id_from_rsvp_token
 from community.models import Event, Invitation, Newsletter, Segment
-from community.rendering import newsletter_render_for
+from community.rendering import dropped_images, newsletter_render_for
 from crm.forms import form_add_errors
 from crm.http import ShopRequest
+from crm.ratelimits import rate_limited
 from crm.roles import is_owner, owner_required
 from customers.models import Customer
 
@@ -131,6 +137,9 @@ def newsletter_edit(request: ShopRequest, newsletter_id: int | None = None) -> H
                 form_add_errors(form, error)
             else:
                 messages.success(request, "Draft saved. Preview it, send yourself a test, then send it.")
+                if images := dropped_images(newsletter.body):
+                    messages.warning(request, f"{images} image{'s' if images != 1 else ''} will be dropped: "
+                                              "emails carry no pictures. Link to them instead.")
                 return redirect("community:newsletter_detail", newsletter.pk)
         return render(request, "community/newsletter_form.html", {"form": form, "newsletter": newsletter}, status=400)
     return render(request, "community/newsletter_form.html", {"form": form, "newsletter": newsletter})
@@ -158,6 +167,7 @@ def newsletter_detail(request: ShopRequest, newsletter_id: int) -> HttpResponse:
         # Safe to show as HTML: nh3 cleaned the owner's Markdown and placeholder values are escaped.
         "preview_html": mark_safe(preview.html),  # noqa: S308
         "send_form": NewsletterSendForm(),
+        "dropped_images": dropped_images(newsletter.body),
         "counts": selectors.segment_count(newsletter.segment.filters) if newsletter.segment else None,
         "report": selectors.newsletter_report(newsletter) if newsletter.status == Newsletter.Status.PLANNED else None,
     }
@@ -317,6 +327,7 @@ def _link_problem(request: HttpRequest, *, title: str, text: str, status: int) -
 
 
 @login_not_required
+@rate_limited(group="public-links", rate_setting="RATELIMIT_PUBLIC_PAGES")
 def rsvp(request: HttpRequest, token: str) -> HttpResponse:
     """The invitation's own page: yes or no, guests, change the answer."""
     try:
@@ -366,24 +377,32 @@ def rsvp(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "community/rsvp.html", ctx, status=status)
 
 
+PROFILE_BAD_LINK = ("This link does not work",
+                    "It may have been cut short when it was copied. Please open it again from our email.")
+
+
+def _profile_link_problem(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The page for a profile or confirmation link that cannot be used, with a way to ask for a new one."""
+    if isinstance(exc, ProfileLinkUsed):
+        title, status = "This link has been used", 410
+        text = "For your privacy, each link works for one save. Ask for a new one below and we'll email it to you."
+    elif isinstance(exc, signing.SignatureExpired):
+        title, status = "This link has expired", 410
+        text = "For your privacy, these links only work for a while. Ask for a new one below, or just ask us in the shop."
+    else:
+        (title, text), status = PROFILE_BAD_LINK, 400
+    ctx = {"title": title, "text": text, "link_request_form": ProfileLinkRequestForm()}
+    return render(request, "community/public_problem.html", ctx, status=status)
+
+
 @login_not_required
+@rate_limited(group="public-links", rate_setting="RATELIMIT_PUBLIC_PAGES")
 def profile(request: HttpRequest, token: str) -> HttpResponse:
-    """The customer keeps their own details right, without an account."""
+    """The customer keeps their own details right, without an account; the link works for one save."""
     try:
         customer_id = customer_id_from_profile_token(token)
-    except signing.SignatureExpired:
-        return _link_problem(
-            request, title="This link has expired",
-            text="For your privacy, these links only work for a while. The next email from us brings a fresh one, "
-            "or just ask us in the shop.",
-            status=410,
-        )
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        return _link_problem(
-            request, title="This link does not work",
-            text="It may have been cut short when it was copied. Please open it again from our email.",
-            status=400,
-        )
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        return _profile_link_problem(request, exc)
     customer = Customer.objects.filter(pk=customer_id, is_archived=False, erased_at__isnull=True).first()
     if customer is None:
         return _link_problem(request, title="We can't find your details", text="Please ask us in the shop.", status=410)
@@ -393,20 +412,77 @@ def profile(request: HttpRequest, token: str) -> HttpResponse:
         "birthday_month": customer.birthday_month,
         "birthday_year": customer.birthday_year,
         "favourite_products": list(customer.favourite_products.all()),
-        "email_consent": customer.email_consent,
+        "email": customer.email,
+        "email_consent": "yes" if customer.email_consent else "no",
+        "shown": ["favourite_products"],
     }
-    form = ProfileForm(request.POST or None, initial=initial)
+    form = ProfileForm(request.POST if request.method == "POST" else None, initial=initial)
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.customer_profile_update(customer=customer, **form.cleaned_data)
+                result = services.customer_profile_update(customer=customer, changes=form.sent())
             except ValidationError as error:
                 form_add_errors(form, error)
                 customer.refresh_from_db()
             else:
-                messages.success(request, "Thank you, your details are up to date.")
+                if result.confirm_sent_to:
+                    messages.info(request, f"We've emailed a link to {result.confirm_sent_to}: the change to your "
+                                           "email or consent is made once you open it.")
+                if result.changed:
+                    messages.success(request, "Thank you, your details are up to date. This link has now been "
+                                              "used; the next email from us brings a fresh one.")
+                    return redirect("community:profile_saved")
+                if not result.anything:
+                    messages.info(request, "Nothing was changed.")
                 return redirect("community:profile", token)
         status = 400
     return render(request, "community/profile.html", {"form": form, "customer": customer}, status=status)
 
+
+@login_not_required
+def profile_saved(request: HttpRequest) -> HttpResponse:
+    """Where a save through a (now used) profile link lands."""
+    return render(request, "community/public_problem.html", {
+        "title": "Your details are saved", "text": "Thank you. This link has been used; the next email from us "
+        "brings a fresh one, or ask for one below.", "link_request_form": ProfileLinkRequestForm(), "saved": True,
+    })
+
+
+@login_not_required
+@rate_limited(group="public-links", rate_setting="RATELIMIT_PUBLIC_PAGES")
+@require_http_methods(["GET", "POST"])
+def profile_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Confirm an email or consent change from the inbox it was sent to (a button: mail scanners only GET)."""
+    try:
+        customer_id, changes = profile_confirm_from_token(token)
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        return _profile_link_problem(request, exc)
+    customer = Customer.objects.filter(pk=customer_id, is_archived=False, erased_at__isnull=True).first()
+    if customer is None:
+        return _link_problem(request, title="We can't find your details", text="Please ask us in the shop.", status=410)
+    if request.method == "POST":
+        try:
+            services.customer_profile_confirm(customer=customer, changes=changes)
+        except ValidationError as error:
+            return _link_problem(request, title="This change could not be made", text=" ".join(error.messages),
+                                 status=400)
+        return render(request, "community/public_problem.html", {
+            "title": "Confirmed, thank you", "text": "Your details are up to date.", "saved": True})
+    return render(request, "community/profile_confirm.html", {"customer": customer, "changes": changes})
+
+
+@login_not_required
+@rate_limited(group="public-links", rate_setting="RATELIMIT_PUBLIC_PAGES")
+@require_POST
+def profile_link_request(request: HttpRequest) -> HttpResponse:
+    """Ask for a fresh profile link by email; the answer is the same whether the address is known or not."""
+    form = ProfileLinkRequestForm(request.POST)
+    if not form.is_valid():
+        ctx = {"title": "Ask for a new link", "text": "Give the email address we write to you at.",
+               "link_request_form": form}
+        return render(request, "community/public_problem.html", ctx, status=400)
+    services.profile_link_request(email=form.cleaned_data["email"])
+    return render(request, "community/public_problem.html", {
+        "title": "Check your inbox", "saved": True,
+        "text": "If that address is one we write to, a new link is on its way. It works for one save."})

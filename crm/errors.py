@@ -65,8 +65,27 @@ def server_error(request, *args, **kwargs) -> HttpResponse:
     return _json(request, 500) or _page("500.html", 500)
 
 
+def bad_request_reason(exception: BaseException | None) -> str:
+    """Words for why Django refused a request before any view saw it: every 400 says why."""
+    from django.core.exceptions import (
+        RequestDataTooBig,
+        TooManyFieldsSent,
+        TooManyFilesSent,
+    )
+    from django.http.multipartparser import MultiPartParserError
+
+    if isinstance(exception, MultiPartParserError):
+        return ("The upload could not be read. A file name longer than 255 characters does this: rename the "
+                "file to a shorter name and send it again.")
+    if isinstance(exception, RequestDataTooBig):
+        return "What was sent is larger than a form accepts. Send a smaller file or less text."
+    if isinstance(exception, (TooManyFieldsSent, TooManyFilesSent)):
+        return "The form sent more fields or files than it accepts."
+    return "The request was not one this site can read (a broken link, or a form from an old page)."
+
+
 def bad_request(request, exception=None, *args, **kwargs) -> HttpResponse:
-    return _json(request, 400) or _page("400.html", 400)
+    return _json(request, 400) or _page("400.html", 400, reason=bad_request_reason(exception))
 
 
 def permission_denied(request, exception=None, *args, **kwargs) -> HttpResponse:

@@ -49,8 +49,13 @@ class ShopSettingsForm(RejectNullBytesMixin, forms.ModelForm):
 
     class Meta:
         model = ShopSettings
-        fields = ["name", "postal_address", "time_zone", "currency", "phone_region", "default_cadence_days"]
-        widgets = {"postal_address": forms.Textarea(attrs={"rows": 3})}
+        fields = ["name", "postal_address", "time_zone", "currency", "phone_region", "default_cadence_days",
+                  "opened_on", "max_amount"]
+        widgets = {
+            "postal_address": forms.Textarea(attrs={"rows": 3}),
+            # A date box reads only YYYY-MM-DD, whatever the language's date format.
+            "opened_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
         labels = {"default_cadence_days": "Default keep-in-touch cadence (days)", "phone_region": "Phone region"}
 
     def __init__(self, *args, **kwargs):
@@ -63,8 +68,29 @@ class ShopSettingsForm(RejectNullBytesMixin, forms.ModelForm):
     def clean_phone_region(self) -> str:
         return self.cleaned_data["phone_region"].upper()
 
-    def clean_default_cadence_days(self) -> int:
-        days = self.cleaned_data["default_cadence_days"]
-        if not 1 <= days <= 730:
-            raise forms.ValidationError("Give a number of days between 1 and 730.")
-        return days
+    def clean_opened_on(self):
+        from django.utils import timezone
+
+        opened_on = self.cleaned_data["opened_on"]
+        if opened_on and opened_on > timezone.localdate():
+            raise forms.ValidationError("Give a day that has already come.")
+        return opened_on
+
+
+# The largest primary key a BigAutoField holds: a bigger one is no row, and SQLite cannot even compare it.
+_PK_MAX = 2**63 - 1
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """A multiple choice of rows that refuses a number no row can have before asking the database.
+
+    Django checks `pk__in=[…]` as given; on SQLite a value past 2**63 raises OverflowError (a 500).
+    """
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk).strip()
+            if not text.isdecimal() or not 0 < int(text) <= _PK_MAX:
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                      params={"pk": text[:20]})
+        return super()._check_values(value)

@@ -2,11 +2,28 @@ import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date
+from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+)
 from django.db import models
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
+
+from crm.validators import (
+    AMOUNT_CEILING,
+    CADENCE_MAX_DAYS,
+    CADENCE_MIN_DAYS,
+    YEAR_MIN,
+    cadence_validators,
+    validate_single_line,
+)
 
 
 def validate_time_zone(value: str) -> None:
@@ -39,8 +56,8 @@ _request_shop: ContextVar["ShopSettings | None"] = ContextVar("request_shop", de
 class ShopSettings(HistoryNotes, models.Model):
     """The one row of shop-wide settings; read it with ShopSettings.load()."""
 
-    name = models.CharField(max_length=120, default="Our Shop")
-    postal_address = models.TextField(blank=True, help_text="Shown in the footer of every email.")
+    name = models.CharField(max_length=120, default="Our Shop", validators=[validate_single_line])
+    postal_address = models.TextField(blank=True, validators=[MaxLengthValidator(500)], help_text="Shown in the footer of every email.")
     time_zone = models.CharField(max_length=64, default="Europe/London", validators=[validate_time_zone])
     currency = models.CharField(max_length=3, default="GBP", help_text="ISO 4217 code, like GBP, EUR or USD.")
     phone_region = models.CharField(
@@ -48,13 +65,31 @@ class ShopSettings(HistoryNotes, models.Model):
         help_text="Region for phone numbers typed without a country code.",
     )
     default_cadence_days = models.PositiveIntegerField(
-        default=60, help_text="Keep-in-touch cadence for customers who have none of their own."
+        default=60, help_text="Keep-in-touch cadence for customers who have none of their own.",
+        validators=cadence_validators(),
+    )
+    opened_on = models.DateField(
+        default=date(2000, 1, 1), validators=[MinValueValidator(date(YEAR_MIN, 1, 1))],
+        verbose_name="shop opened on", help_text="No touchpoint can be dated before this day.",
+    )
+    max_amount = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal(10_000),
+        validators=[MinValueValidator(Decimal(1)), MaxValueValidator(Decimal(AMOUNT_CEILING))],
+        verbose_name="largest amount", help_text="The largest purchase or gift amount staff can type.",
     )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = verbose_name_plural = "shop settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_cadence_days__gte=CADENCE_MIN_DAYS, default_cadence_days__lte=CADENCE_MAX_DAYS),
+                name="shop_default_cadence_range",
+            ),
+            models.CheckConstraint(condition=Q(max_amount__gte=1), name="shop_max_amount_positive"),
+            models.CheckConstraint(condition=Q(opened_on__gte=date(YEAR_MIN, 1, 1)), name="shop_opened_from_1900"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -225,6 +225,8 @@ if REDIS_URL:
         "health_check_interval": 10,
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # django-ratelimit knows only third-party Redis backends by name; Django's own increments with INCR (atomic).
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 else:
     BROKER_DIR = VAR_DIR / "broker"
     for sub in ("queue", "processed", "control"):
@@ -238,6 +240,9 @@ else:
         "control_folder": str(BROKER_DIR / "control"),
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "rapport_cache"}}
+    # Without Redis (a laptop), rate limits count in the database cache: shared by every process, but its
+    # increment is read-then-write, so two requests at the same instant may count once. Redis is atomic.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -361,6 +366,22 @@ REPLY_TO_EMAIL = env("REPLY_TO_EMAIL", default="")
 IMAP_URL = env("IMAP_URL", default="")
 CELERY_BEAT_SCHEDULE["mail-events-sweep"] = {"task": "mailevents.tasks.mail_events_sweep_task", "schedule": 5 * 60}
 CELERY_BEAT_SCHEDULE["imap-poll"] = {"task": "mailevents.tasks.imap_poll_task", "schedule": 60}
+
+# --- Limits on guessing, sessions, password reset (issue 15; docs/security.md) ------------------
+# Counted in the default cache, shared by every process (see crm/ratelimits.py).
+RATELIMIT_GIFT_CODES = env("RATELIMIT_GIFT_CODES", default="30/m")
+RATELIMIT_PUBLIC_PAGES = env("RATELIMIT_PUBLIC_PAGES", default="30/m")
+RATELIMIT_USE_CACHE = "default"
+# A session not used for this long ends (a counter PC left logged in): crm.middleware.IdleSessionTimeoutMiddleware.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=8 * 60 * 60)
+# However busy, a login lasts at most this long (it was Django's two weeks).
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=24 * 60 * 60)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "crm.middleware.IdleSessionTimeoutMiddleware")
+MIDDLEWARE.append("crm.middleware.NoStoreForLoggedInMiddleware")
+MIDDLEWARE.append("crm.middleware.LogClientErrorsMiddleware")
+INSTALLED_APPS.append("django_ratelimit")
 
 # --- JSON API and tills (issue #13) -------------------------------------------
 REST_FRAMEWORK = {

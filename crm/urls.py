@@ -7,6 +7,8 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Password reset by email (accounts/password_reset.py): through the outbox, the owner told.
+    path("", include("accounts.password_reset_urls")),
     path("admin/", admin.site.urls),
     # Django's default LOGIN_URL, which people (and password managers) try: send them to ours.
     path("accounts/login/", login_not_required(RedirectView.as_view(pattern_name="login", query_string=True))),

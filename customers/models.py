@@ -4,12 +4,21 @@ from datetime import date
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower, Upper
 from simple_history.models import HistoricalRecords
 
 from crm.models import HistoryNotes
+from crm.validators import (
+    CADENCE_MAX_DAYS,
+    CADENCE_MIN_DAYS,
+    TEXT_MAX_LENGTH,
+    YEAR_MIN,
+    cadence_validators,
+    validate_single_line,
+)
 
 # Days in each month with 29 February allowed: a birthday has no year to check against.
 MAX_DAY_IN_MONTH = {m: (29 if m == 2 else calendar.monthrange(2001, m)[1]) for m in range(1, 13)}
@@ -37,8 +46,8 @@ def validate_day_month_year(day: int | None, month: int | None, year: int | None
     if not 1 <= day <= MAX_DAY_IN_MONTH[month]:
         raise ValidationError({f"{label}_day": f"{calendar.month_name[month]} has no day {day}."})
     if year is not None:
-        if not 1900 <= year <= date.today().year:
-            raise ValidationError({f"{label}_year": "Give a year between 1900 and this year."})
+        if not YEAR_MIN <= year <= date.today().year:
+            raise ValidationError({f"{label}_year": f"Give a year between {YEAR_MIN} and this year."})
         if month == 2 and day == 29 and not calendar.isleap(year):
             raise ValidationError({f"{label}_day": f"{year} was not a leap year, so it had no 29 February."})
 
@@ -84,9 +93,10 @@ class Customer(HistoryNotes, models.Model):
         REGULAR = "regular", "Regular"
         ADVOCATE = "advocate", "Advocate"
 
-    first_name = models.CharField(max_length=100)
-    last_name = models.CharField(max_length=100, blank=True)
-    preferred_name = models.CharField(max_length=100, blank=True, help_text="What they like to be called.")
+    first_name = models.CharField(max_length=100, validators=[validate_single_line])
+    last_name = models.CharField(max_length=100, blank=True, validators=[validate_single_line])
+    preferred_name = models.CharField(max_length=100, blank=True, help_text="What they like to be called.",
+                                      validators=[validate_single_line])
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=20, blank=True, help_text="Stored in E.164, like +447700900123.")
     birthday_day = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -94,8 +104,9 @@ class Customer(HistoryNotes, models.Model):
     birthday_year = models.PositiveSmallIntegerField(null=True, blank=True)
     favourite_products = models.ManyToManyField(Product, blank=True, related_name="fans")
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers")
-    notes = models.TextField(blank=True, help_text="Family, pets, hobbies: what a friend would remember.")
-    how_we_met = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True, validators=[MaxLengthValidator(TEXT_MAX_LENGTH)],
+                             help_text="Family, pets, hobbies: what a friend would remember.")
+    how_we_met = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
     referred_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
     )
@@ -105,7 +116,7 @@ class Customer(HistoryNotes, models.Model):
     )
     cadence_days = models.PositiveIntegerField(
         null=True, blank=True, verbose_name="keep-in-touch cadence (days)",
-        help_text="Empty uses the shop's default.",
+        help_text="Empty uses the shop's default.", validators=cadence_validators(),
     )
     email_consent = models.BooleanField(default=False)
     consent_at = models.DateTimeField(null=True, blank=True)
@@ -146,6 +157,15 @@ class Customer(HistoryNotes, models.Model):
                 Lower("email"), condition=~Q(email=""), name="customer_email_unique_ci"
             ),
             models.CheckConstraint(condition=birthday_check("birthday"), name="customer_birthday_valid"),
+            models.CheckConstraint(
+                condition=Q(cadence_days__isnull=True)
+                | Q(cadence_days__gte=CADENCE_MIN_DAYS, cadence_days__lte=CADENCE_MAX_DAYS),
+                name="customer_cadence_range",
+                violation_error_message="Give a number of days between 1 and 3,650 (ten years).",
+            ),
+            models.CheckConstraint(condition=Q(birthday_year__isnull=True) | Q(birthday_year__gte=YEAR_MIN),
+                                   name="customer_birthday_year_from_1900",
+                                   violation_error_message=f"Give a year between {YEAR_MIN} and this year."),
         ]
         indexes = [
             models.Index(fields=["birthday_month", "birthday_day"], name="customer_birthday_idx"),
@@ -227,7 +247,8 @@ class ImportantDate(HistoryNotes, models.Model):
     """Anniversaries, children's birthdays: a day and month, with an optional year."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="important_dates")
-    label = models.CharField(max_length=100, help_text="For example “Wedding anniversary” or “Mia's birthday”.")
+    label = models.CharField(max_length=100, help_text="For example “Wedding anniversary” or “Mia's birthday”.",
+                             validators=[validate_single_line])
     date_day = models.PositiveSmallIntegerField()
     date_month = models.PositiveSmallIntegerField()
     date_year = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -235,7 +256,12 @@ class ImportantDate(HistoryNotes, models.Model):
 
     class Meta:
         ordering = ["date_month", "date_day"]
-        constraints = [models.CheckConstraint(condition=birthday_check("date"), name="important_date_valid")]
+        constraints = [
+            models.CheckConstraint(condition=birthday_check("date"), name="important_date_valid"),
+            models.CheckConstraint(condition=Q(date_year__isnull=True) | Q(date_year__gte=YEAR_MIN),
+                                   name="important_date_year_from_1900",
+                                   violation_error_message=f"Give a year between {YEAR_MIN} and this year."),
+        ]
         indexes = [models.Index(fields=["date_month", "date_day"], name="important_date_md_idx")]
 
     def __str__(self) -> str:
@@ -261,7 +287,7 @@ class FollowUp(HistoryNotes, models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="followups"
     )
-    reason = models.CharField(max_length=200)
+    reason = models.CharField(max_length=200, validators=[validate_single_line])
     due_date = models.DateField(help_text="In the shop's time zone.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.MANUAL)

@@ -3,8 +3,6 @@
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from dataclasses import dataclass, field
-from datetime import date
 from datetime import date, datetime, time, timedelta
 
 import phonenumbers

@@ -18,7 +18,6 @@ from crm.clock import shop_today
 from crm.forms import form_add_errors
 from crm.http import ShopRequest
 from customers import services
-from customers.birthdays import birthday_countdown
 from customers.birthdays import birthday_countdown, birthday_is_near
 from customers.card_cache import FOLLOWUPS, IMPORTANT_DATES, TIMELINE, card_fragments, fragments_store
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm

@@ -1,5 +1,6 @@
 from django import forms
 
+from crm.validators import CSV_MAX_BYTES, CSV_MAX_COLUMNS
 from dataio.importing import TARGET_FIELDS
 from dataio.models import ImportJob
 
@@ -7,7 +8,9 @@ from dataio.models import ImportJob
 class UploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="A spreadsheet saved as CSV, or a customer export from Square or Shopify. Up to 20 MB.",
+        help_text="A spreadsheet saved as CSV, or a customer export from Square or Shopify. "
+                  f"Up to {CSV_MAX_BYTES // 2**20} MB and {CSV_MAX_COLUMNS} columns.",
+        max_length=255,
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 

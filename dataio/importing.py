@@ -3,6 +3,22 @@
 Known layouts: a generic sheet, Square's customer directory export and Shopify's
 customers export. Validation reuses the customer rules (customers.services and
 customers.models) so an imported customer is held to the same bar as a typed one.
+
+The vendors' columns, as their documentation describes them:
+
+- Square, "Import Customers Online" (https://squareup.com/help/us/en/article/6632-import-customers-online):
+  the directory's fields (First Name, Surname, Email Address, Phone Number, Nickname, Birthday, Memo,
+  Groups…), an "Email Subscription Status" column of Subscribed / Unsubscribed / Unknown, and dates
+  preferred month first (MM-DD-YYYY). "Manage Unsubscribed Customers"
+  (https://squareup.com/help/ca/en/article/6149-manage-unsubscribed-customers) describes the export
+  (Customers > Directory > Import / Export > Export Customers) and its "Email Unsubscribed" column.
+  Some exports say "Last Name" where others say "Surname".
+- Shopify, "Importing and exporting customer lists"
+  (https://help.shopify.com/en/manual/customers/import-export-customers) and its description of the
+  customer CSV file: First Name, Last Name, Email (required, may be blank), Company, Address1, Address2,
+  City, Province, Province Code, Country, Country Code, Zip, Phone, Accepts Email Marketing (yes / no),
+  Accepts SMS Marketing, Total Spent, Total Orders, Note, Tax Exempt, Tags; exports name the address
+  columns "Default Address …" and older ones say "Accepts Marketing".
 """
 
 import csv
@@ -15,6 +31,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
 
+from crm.validators import CSV_MAX_COLUMNS
 from customers.models import Customer, validate_day_month_year
 from customers.services import phone_normalise
 
@@ -34,7 +51,7 @@ TARGET_FIELDS: dict[str, str] = {
 # Header (lower-cased, trimmed) -> field, per known export. The first layout whose
 # signature headers are all present wins.
 SQUARE_HEADERS = {
-    "first name": "first_name", "surname": "last_name", "nickname": "preferred_name",
+    "first name": "first_name", "surname": "last_name", "last name": "last_name", "nickname": "preferred_name",
     "email address": "email", "phone number": "phone", "birthday": "birthday", "memo": "notes",
     "email subscription status": "email_consent", "groups": "tags",
 }
@@ -57,11 +74,21 @@ GENERIC_HEADERS = {
     "email consent": "email_consent", "consent": "email_consent", "marketing": "email_consent",
     "accepts email marketing": "email_consent", "subscribed": "email_consent",
 }
-FORMATS: list[tuple[str, set[str], dict[str, str]]] = [
-    ("square", {"first name", "surname", "email address"}, SQUARE_HEADERS),
-    ("shopify", {"first name", "last name", "email", "accepts email marketing"}, SHOPIFY_HEADERS),
-    ("shopify", {"first name", "last name", "email", "accepts marketing"}, SHOPIFY_HEADERS),
-    ("generic", set(), GENERIC_HEADERS),
+# A layout is recognised by the headers it always has plus at least one only that vendor writes
+# (so a plain sheet with "First Name, Last Name, Email" stays a spreadsheet).
+SQUARE_MARKERS = {
+    "surname", "email subscription status", "email unsubscribed", "square customer id", "reference id",
+    "creation source", "instant profile", "first visit", "last visit", "transaction count", "total spend",
+    "memo", "nickname",
+}
+SHOPIFY_MARKERS = {
+    "accepts email marketing", "accepts marketing", "accepts sms marketing", "total spent", "total orders",
+    "tax exempt", "default address phone", "default address company", "province code", "country code",
+}
+FORMATS: list[tuple[str, set[str], set[str], dict[str, str]]] = [
+    ("square", {"first name", "email address"}, SQUARE_MARKERS, SQUARE_HEADERS),
+    ("shopify", {"first name", "last name", "email"}, SHOPIFY_MARKERS, SHOPIFY_HEADERS),
+    ("generic", set(), set(), GENERIC_HEADERS),
 ]
 FORMAT_LABELS = {"square": "Square customer directory", "shopify": "Shopify customers", "generic": "Spreadsheet"}
 
@@ -74,9 +101,14 @@ class ImportFileError(ValueError):
 
 
 def decode(raw: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 with or without BOM, else Excel's Windows-1252."""
+    """(text, encoding): UTF-8 with or without BOM, UTF-16 with a BOM (Excel's "Unicode text"), else Windows-1252."""
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8"), "utf-8-sig"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise ImportFileError("The file says it is UTF-16 but is not: save it again as CSV (UTF-8).")
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -88,37 +120,93 @@ def decode(raw: bytes) -> tuple[str, str]:
 
 
 def sniff_delimiter(text: str) -> str:
-    """Comma or semicolon (Excel in much of Europe saves CSV with semicolons)."""
+    """Comma, semicolon (Excel in much of Europe) or tab (Excel's "Unicode text", UTF-16)."""
     first_line = text.split("\n", 1)[0]
-    return ";" if first_line.count(";") > first_line.count(",") else ","
+    counts = {",": first_line.count(","), ";": first_line.count(";"), "\t": first_line.count("\t")}
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
 
 
-def read_rows(text: str, delimiter: str) -> tuple[list[str], list[list[str]]]:
-    """(headers, rows); quoted newlines stay inside their cell; blank lines are dropped."""
+@dataclass
+class Record:
+    """One row of the file: the line it starts on, its cells, or why it could not be read."""
+
+    line: int
+    cells: list[str]
+    error: str = ""
+
+
+UNCLOSED_QUOTE = ("A quote (\") on this line is never closed (or not closed properly), so the row could not "
+                  "be read. Close or remove the quote; the rows after it were read on their own.")
+
+
+def read_records(text: str, delimiter: str) -> tuple[list[str], list[Record]]:
+    """(headers, records); quoted newlines stay inside their cell; blank lines are dropped.
+
+    A quote that is never closed would otherwise swallow every row after it into one cell: such
+    a row (one that runs to the end of the file, or over several lines into more cells than
+    there are columns) becomes an error on its own line and reading starts again on the next.
+    """
     if "\x00" in text:
         raise ImportFileError("The file holds null bytes: it is probably not a CSV.")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # Split as the csv module does (\r, \n, \r\n only), not at every Unicode line boundary.
+    lines = io.StringIO(text, newline="").readlines()
+    header_reader = csv.reader(io.StringIO(lines[0] if lines else "", newline=""), delimiter=delimiter)
     try:
-        headers = next(reader)
+        headers = [h.strip() for h in next(header_reader)]
     except StopIteration:
         raise ImportFileError("The file is empty.")
     except csv.Error as exc:
-        raise ImportFileError(f"The file could not be read as CSV: {exc}.")
-    headers = [h.strip() for h in headers]
+        raise ImportFileError(f"The first row could not be read as CSV: {exc}.")
+    if len(headers) > CSV_MAX_COLUMNS:
+        raise ImportFileError(f"The file has {len(headers):,} columns; at most {CSV_MAX_COLUMNS} columns can be "
+                              "imported. Remove the columns you do not need and upload it again.")
     if not any(headers):
         raise ImportFileError("The first row must hold the column names.")
-    try:
-        rows = [row for row in reader if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise ImportFileError(f"The file could not be read as CSV: {exc}.")
-    return headers, rows
+    records: list[Record] = []
+    start = 1  # index into lines of the next record's first line
+    while start < len(lines):
+        reader = csv.reader(iter(lines[start:]), delimiter=delimiter, strict=True)
+        line_before = 0
+        restart = None
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                restart = start + line_before + 1
+                records.append(Record(line=start + line_before + 1, cells=[], error=UNCLOSED_QUOTE))
+                break
+            first_line = start + line_before + 1  # 1-based line number in the file
+            spanned = reader.line_num - line_before
+            line_before = reader.line_num
+            if spanned > 1 and len(cells) > len(headers):
+                records.append(Record(line=first_line, cells=[], error=UNCLOSED_QUOTE))
+                restart = first_line  # index of the line after the bad one
+                break
+            if len(cells) > CSV_MAX_COLUMNS:
+                records.append(Record(line=first_line, cells=[], error=f"More than {CSV_MAX_COLUMNS} cells."))
+                continue
+            if any(cell.strip() for cell in cells):
+                records.append(Record(line=first_line, cells=cells))
+        if restart is None:
+            break
+        start = restart
+    return headers, records
+
+
+def read_rows(text: str, delimiter: str) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows that could be read): for the preview."""
+    headers, records = read_records(text, delimiter)
+    return headers, [r.cells for r in records if not r.error]
 
 
 def detect_mapping(headers: list[str]) -> tuple[str, dict[str, str]]:
     """(format name, {column index: field}); each field is fed by at most one column."""
     lowered = [h.strip().lower() for h in headers]
-    for name, signature, table in FORMATS:
-        if signature <= set(lowered):
+    for name, signature, markers, table in FORMATS:
+        if signature <= set(lowered) and (not markers or markers & set(lowered)):
             mapping, used = {}, set()
             for index, header in enumerate(lowered):
                 target = table.get(header, "")
@@ -133,6 +221,28 @@ def detect_mapping(headers: list[str]) -> tuple[str, dict[str, str]]:
 
 DATE_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
 DATE_PARTS = re.compile(r"^(\d{1,2})[-/. ](\d{1,2})(?:[-/. ](\d{2,4}))?$")
+
+
+def date_order_from(values: list[str]) -> str:
+    """ "dmy" or "mdy" when a date in the column settles it (31/12 or 12/31), "" when only the owner can say."""
+    for value in values:
+        value = value.strip().split("T")[0].split(" 00:00")[0].lstrip("-")
+        if (m := DATE_PARTS.match(value)) and not DATE_ISO.match(value):
+            first, second = int(m.group(1)), int(m.group(2))
+            if first > 12 >= second:
+                return "dmy"
+            if second > 12 >= first:
+                return "mdy"
+    return ""
+
+
+def has_ambiguous_dates(values: list[str]) -> bool:
+    """True when some value reads as a date either way round (04/03/1990)."""
+    for value in values:
+        value = value.strip().split("T")[0].split(" 00:00")[0].lstrip("-")
+        if (m := DATE_PARTS.match(value)) and int(m.group(1)) <= 12 and int(m.group(2)) <= 12:
+            return True
+    return False
 
 
 def parse_birthday(value: str, date_order: str) -> tuple[int | None, int | None, int | None]:

@@ -40,7 +40,8 @@ class ImportJob(models.Model):
     headers = models.JSONField(default=list)
     # Column index (as a string, JSON keys are strings) -> customer field name, "" to ignore.
     mapping = models.JSONField(default=dict)
-    date_order = models.CharField(max_length=3, choices=DateOrder.choices, default=DateOrder.DMY)
+    # Empty until the owner says, when the file's dates read either way (04/03/1990).
+    date_order = models.CharField(max_length=3, choices=DateOrder.choices, default=DateOrder.DMY, blank=True)
     on_match = models.CharField(max_length=6, choices=OnMatch.choices, default=OnMatch.SKIP)
     mode = models.CharField(max_length=5, choices=Mode.choices, default=Mode.ALL_OR_NOTHING)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)

@@ -19,17 +19,20 @@ from automations.models import OutboundMessage
 from automations.suppression import email_hash, suppression_add
 from crm.models import ShopSettings
 from crm.tasks import enqueue_on_commit
+from crm.validators import CSV_MAX_BYTES
 from customers.card_cache import active_customers_changed, card_changed, cards_all_changed
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from dataio.importing import (
     TARGET_FIELDS,
     ImportFileError,
     ParsedRow,
+    date_order_from,
     decode,
     detect_mapping,
     find_duplicates,
+    has_ambiguous_dates,
     parse_row,
-    read_rows,
+    read_records,
     sniff_delimiter,
 )
 from dataio.models import ImportJob
@@ -37,7 +40,7 @@ from touchpoints.models import Touchpoint
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_BYTES = CSV_MAX_BYTES
 MAX_STORED_ERRORS = 500
 BATCH = 1000
 
@@ -49,24 +52,49 @@ BATCH = 1000
 def import_job_create(*, uploaded_by: User, file_name: str, raw: bytes) -> ImportJob:
     """Read an uploaded CSV and guess its column mapping; raises ValidationError if unreadable."""
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": "The file is larger than 20 MB: split it into smaller files."})
+        raise ValidationError({"file": f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB: "
+                                       "split it into smaller files."})
     try:
         text, encoding = decode(raw)
         delimiter = sniff_delimiter(text)
-        headers, rows = read_rows(text, delimiter)
+        headers, records = read_records(text, delimiter)
     except ImportFileError as exc:
         raise ValidationError({"file": str(exc)})
-    if not rows:
+    if not records:
         raise ValidationError({"file": "The file has a header row but no customers under it."})
     detected, mapping = detect_mapping(headers)
     job = ImportJob(
-        created_by=uploaded_by, file_name=file_name[:255], encoding=encoding, delimiter=delimiter, text=text,
-        detected_format=detected, headers=headers, mapping=mapping, total_rows=len(rows),
-        date_order=ImportJob.DateOrder.MDY if detected == "square" else ImportJob.DateOrder.DMY,
+        created_by=uploaded_by, file_name=_file_name_clean(file_name), encoding=encoding, delimiter=delimiter, text=text,
+        detected_format=detected, headers=headers, mapping=mapping, total_rows=len(records),
+        date_order=_date_order_guess(headers, mapping, records, detected),
     )
     job.full_clean()
     job.save()
     return job
+
+
+def _file_name_clean(name: str) -> str:
+    """The upload's name as shown on the page: no control characters (PostgreSQL refuses NUL), at most 255."""
+    cleaned = "".join(ch for ch in name if ch.isprintable()).strip()
+    return cleaned[:255] or "upload.csv"
+
+
+def _date_order_guess(headers: list[str], mapping: dict[str, str], records, detected: str) -> str:
+    """The date order when the birthdays or the vendor settle it, else "" so the owner is asked.
+
+    04/03/1990 in a spreadsheet is never guessed. Square documents its dates month first
+    (see dataio.importing), unless a date in the file says otherwise.
+    """
+    column = next((int(i) for i, target in mapping.items() if target == "birthday"), None)
+    if column is None:
+        return ImportJob.DateOrder.DMY  # no dates to read: any order will do
+    values = [r.cells[column] for r in records if not r.error and column < len(r.cells)]
+    settled = date_order_from(values)
+    if settled:
+        return settled
+    if detected == "square":
+        return ImportJob.DateOrder.MDY
+    return "" if has_ambiguous_dates(values) else ImportJob.DateOrder.DMY
 
 
 def _check_mapping(mapping: dict[str, str], headers: list[str]) -> dict[str, str]:
@@ -94,6 +122,9 @@ def import_job_configure(
     if job.status in (ImportJob.Status.IMPORTING, ImportJob.Status.DONE):
         raise ValidationError("This import has already started.")
     job.mapping = _check_mapping(mapping, job.headers)
+    if date_order not in ImportJob.DateOrder.values:
+        raise ValidationError({"date_order": "Say whether dates like 04/03/1990 mean 4 March (day first) or "
+                                             "3 April (month first)."})
     job.date_order = date_order
     job.status = ImportJob.Status.CHECKING
     job.processed_rows = 0
@@ -123,13 +154,16 @@ def _parse_all(job: ImportJob, progress=None) -> list[ParsedRow]:
     if job.parsed_rows and job.status == ImportJob.Status.IMPORTING:
         return _rows_from_store(job.parsed_rows)
     region = ShopSettings.load().phone_region
-    _, cells = read_rows(job.text, job.delimiter)
+    _, records = read_records(job.text, job.delimiter)
     parsed = []
-    for offset, row in enumerate(cells):
-        parsed.append(parse_row(
-            number=offset + 2, cells=row, headers=job.headers, mapping=job.mapping,
-            date_order=job.date_order, region=region,
-        ))
+    for offset, record in enumerate(records):
+        if record.error:
+            parsed.append(ParsedRow(number=record.line, errors=[("", record.error)]))
+        else:
+            parsed.append(parse_row(
+                number=record.line, cells=record.cells, headers=job.headers, mapping=job.mapping,
+                date_order=job.date_order, region=region,
+            ))
         if progress and offset % BATCH == BATCH - 1:
             progress(offset + 1)
     headers_for = {target: job.headers[int(i)] for i, target in job.mapping.items() if target}

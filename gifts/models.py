@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from crm.models import HistoryNotes
+from crm.models import HistoryNotes, ShopSettings
 from customers.models import Customer, Product
 
 # Easy to read aloud: no 0/O, 1/I.
@@ -51,6 +51,10 @@ class GiftCode(HistoryNotes, models.Model):
         elif self.kind == self.Kind.AMOUNT_OFF:
             if self.value is None or self.value <= 0:
                 raise ValidationError({"value": "An amount off must be more than 0."})
+            largest = ShopSettings.load().max_amount
+            if self.value > largest:
+                raise ValidationError({"value": f"An amount off can be at most {largest:,} "
+                                                "(the shop's largest amount, in the shop settings)."})
         elif self.kind == self.Kind.FREE_PRODUCT and not self.product_id:
             raise ValidationError({"product": "Choose the product they get for free."})
 

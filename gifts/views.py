@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.clock import shop_today
 from crm.http import ShopRequest
+from crm.ratelimits import rate_limited
 from customers.models import Customer
 from gifts.forms import IssueForm, RedeemForm
 from gifts.models import CODE_LENGTH, GiftCode
@@ -47,6 +48,8 @@ def _preview(raw: str) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited(group="gift-codes", rate_setting="RATELIMIT_GIFT_CODES",
+              when=lambda request: bool(request.GET.get("code") or request.POST.get("code")))
 def redeem(request: ShopRequest) -> HttpResponse:
     """The counter: one box, a preview of whose code it is, one click to redeem."""
     if request.method == "GET":

@@ -40,7 +40,7 @@ def _yearly_dates(*, day: int, month: int, start: date, end: date, leap_day_on_m
 
 
 def _card_urls() -> str:
-    """"https://…/customers/{}/": reversed once per feed, not once per entry (a shop's feed has thousands)."""
+    """ "https://…/customers/{}/": reversed once per feed, not once per entry (a shop's feed has thousands)."""
     return settings.SITE_URL.rstrip("/") + reverse("customers:detail", args=[987654321]).replace("987654321", "{}")
 
 
@@ -62,8 +62,9 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
     today = shop_today(now, shop.tz)
     start, end = today - timedelta(days=DAYS_BACK), today + timedelta(days=DAYS_AHEAD)
     # The shop's choice for birthday greetings (automations settings); no row yet means the default, 28 February.
-    leap_rule = bool(Automation.objects.filter(kind=Automation.Kind.BIRTHDAY)
-                     .values_list("leap_day_on_march_1", flat=True).first())
+    leap_rule = bool(
+        Automation.objects.filter(kind=Automation.Kind.BIRTHDAY).values_list("leap_day_on_march_1", flat=True).first()
+    )
     whole_shop = feed.scope == CalendarFeed.Scope.SHOP
 
     customers = Customer.objects.filter(is_archived=False, erased_at__isnull=True)
@@ -80,35 +81,56 @@ def calendar_feed_ics(*, feed: CalendarFeed, now: datetime) -> bytes:
     cal.add("x-wr-timezone", shop.time_zone)
     cal.add("x-published-ttl", "PT1H")
 
-    birthdays = customers.filter(birthday_day__isnull=False, birthday_month__isnull=False).only(
-        "pk", "first_name", "last_name", "preferred_name", "birthday_day", "birthday_month", "birthday_year"
-    ).order_by("pk")
+    birthdays = (
+        customers.filter(birthday_day__isnull=False, birthday_month__isnull=False)
+        .only("pk", "first_name", "last_name", "preferred_name", "birthday_day", "birthday_month", "birthday_year")
+        .order_by("pk")
+    )
     for customer in birthdays:
         assert customer.birthday_day and customer.birthday_month  # filtered above
-        for day in _yearly_dates(day=customer.birthday_day, month=customer.birthday_month, start=start, end=end,
-                                 leap_day_on_march_1=leap_rule):
+        for day in _yearly_dates(
+            day=customer.birthday_day,
+            month=customer.birthday_month,
+            start=start,
+            end=end,
+            leap_day_on_march_1=leap_rule,
+        ):
             turns = f" (turns {day.year - customer.birthday_year})" if customer.birthday_year else ""
-            cal.add_component(_all_day(
-                uid=f"birthday-{customer.pk}-{day.year}", day=day, stamp=now,
-                summary=f"Birthday: {customer.full_name}{turns}", description=card_url(customer.pk),
-            ))
+            cal.add_component(
+                _all_day(
+                    uid=f"birthday-{customer.pk}-{day.year}",
+                    day=day,
+                    stamp=now,
+                    summary=f"Birthday: {customer.full_name}{turns}",
+                    description=card_url(customer.pk),
+                )
+            )
     for important in dates:
-        for day in _yearly_dates(day=important.date_day, month=important.date_month, start=start, end=end,
-                                 leap_day_on_march_1=leap_rule):
-            cal.add_component(_all_day(
-                uid=f"date-{important.pk}-{day.year}", day=day, stamp=now,
-                summary=f"{important.label}: {important.customer.full_name}",
-                description=card_url(important.customer_id),
-            ))
+        for day in _yearly_dates(
+            day=important.date_day, month=important.date_month, start=start, end=end, leap_day_on_march_1=leap_rule
+        ):
+            cal.add_component(
+                _all_day(
+                    uid=f"date-{important.pk}-{day.year}",
+                    day=day,
+                    stamp=now,
+                    summary=f"{important.label}: {important.customer.full_name}",
+                    description=card_url(important.customer_id),
+                )
+            )
     for followup in followups.select_related("customer", "assignee").order_by("due_date", "pk"):
         overdue = followup.due_date < today
         for_whom = ""
         if whole_shop and followup.assignee:
             for_whom = f" [{followup.assignee.get_full_name() or followup.assignee.get_username()}]"
-        cal.add_component(_all_day(
-            # Overdue ones sit on today until they are done, so they are not lost in the past.
-            uid=f"followup-{followup.pk}", day=today if overdue else followup.due_date, stamp=now,
-            summary=f"{'Overdue: ' if overdue else ''}{followup.reason}: {followup.customer.full_name}{for_whom}",
-            description=(f"Due {followup.due_date:%d %b %Y}. " if overdue else "") + card_url(followup.customer_id),
-        ))
+        cal.add_component(
+            _all_day(
+                # Overdue ones sit on today until they are done, so they are not lost in the past.
+                uid=f"followup-{followup.pk}",
+                day=today if overdue else followup.due_date,
+                stamp=now,
+                summary=f"{'Overdue: ' if overdue else ''}{followup.reason}: {followup.customer.full_name}{for_whom}",
+                description=(f"Due {followup.due_date:%d %b %Y}. " if overdue else "") + card_url(followup.customer_id),
+            )
+        )
     return cal.to_ical()

@@ -31,15 +31,24 @@ class ImapSettings:
         if parts.scheme not in ("imap", "imaps") or not parts.hostname:
             raise ValueError("IMAP_URL must look like imaps://user:password@host:993/INBOX")
         ssl = parts.scheme == "imaps"
-        return cls(host=parts.hostname, port=parts.port or (993 if ssl else 143), user=unquote(parts.username or ""),
-                   password=unquote(parts.password or ""), mailbox=unquote(parts.path.strip("/")) or "INBOX", ssl=ssl)
+        return cls(
+            host=parts.hostname,
+            port=parts.port or (993 if ssl else 143),
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            mailbox=unquote(parts.path.strip("/")) or "INBOX",
+            ssl=ssl,
+        )
 
 
 def imap_poll(*, url: str, timeout: float = 30) -> int:
     """Store every unseen message in the mailbox as a reply to process; returns how many were new."""
     conf = ImapSettings.from_url(url)
-    client: imaplib.IMAP4 = (imaplib.IMAP4_SSL(conf.host, conf.port, timeout=timeout) if conf.ssl
-                             else imaplib.IMAP4(conf.host, conf.port, timeout=timeout))
+    client: imaplib.IMAP4 = (
+        imaplib.IMAP4_SSL(conf.host, conf.port, timeout=timeout)
+        if conf.ssl
+        else imaplib.IMAP4(conf.host, conf.port, timeout=timeout)
+    )
     stored = 0
     try:
         client.login(conf.user, conf.password)

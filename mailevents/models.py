@@ -37,10 +37,10 @@ class MailEvent(models.Model):
     raw = models.JSONField(default=dict, blank=True, help_text="The provider's payload, as it came.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     outcome = models.CharField(max_length=300, blank=True, help_text="What processing did, or why it was refused.")
-    message = models.ForeignKey(OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="mail_events")
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="mail_events")
+    message = models.ForeignKey(
+        OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="mail_events"
+    )
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="mail_events")
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
 
@@ -70,8 +70,9 @@ class InboundMail(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     from_email = models.EmailField(max_length=254, blank=True)
     subject = models.CharField(max_length=300, blank=True)
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="inbound_mails")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_mails"
+    )
     touchpoint = models.ForeignKey(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     outcome = models.CharField(max_length=300, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
@@ -101,8 +102,9 @@ class CalendarFeed(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["user"], condition=Q(revoked_at__isnull=True),
-                                    name="calendarfeed_one_live_per_user"),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(revoked_at__isnull=True), name="calendarfeed_one_live_per_user"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -37,7 +37,14 @@ D = OutboundMessage.Delivery
 S = OutboundMessage.Status
 
 # Which report sticks on the outbox row when several arrive (in any order): the higher rank wins.
-DELIVERY_RANK: dict[str, int] = {D.DEFERRED: 1, D.SOFT_BOUNCE: 2, D.DELIVERED: 3, D.UNSUBSCRIBED: 4, D.BOUNCED: 5, D.COMPLAINED: 6}
+DELIVERY_RANK: dict[str, int] = {
+    D.DEFERRED: 1,
+    D.SOFT_BOUNCE: 2,
+    D.DELIVERED: 3,
+    D.UNSUBSCRIBED: 4,
+    D.BOUNCED: 5,
+    D.COMPLAINED: 6,
+}
 # Postmark names the kind of bounce; these mean the address will never work.
 POSTMARK_HARD_BOUNCES = {"HardBounce", "BadEmailAddress", "ManuallyDeactivated", "Blocked", "DMARCPolicy"}
 RAW_LIMIT = 4_000  # characters of a refused request kept for the owner to look at (a flood stays small)
@@ -79,15 +86,23 @@ def mail_event_record(*, provider: str, event: Any) -> MailEvent | None:
     raw = _jsonable(event.esp_event)
     recipient = (event.recipient or "")[:254]
     event_type = str(event.event_type or "")
-    key = dedupe_key_for(provider=provider, event_id=str(event.event_id or ""), event_type=event_type,
-                         recipient=recipient, raw=raw)
+    key = dedupe_key_for(
+        provider=provider, event_id=str(event.event_id or ""), event_type=event_type, recipient=recipient, raw=raw
+    )
     if MailEvent.objects.filter(dedupe_key=key).exists():
         return None
     row = MailEvent(
-        provider=provider[:30], dedupe_key=key, event_type=event_type[:20], event_id=str(event.event_id or "")[:200],
-        provider_message_id=str(event.message_id or "")[:200], recipient=recipient, occurred_at=event.timestamp,
-        description=str(event.description or "")[:300], mta_response=str(event.mta_response or "")[:2000],
-        metadata=_jsonable(event.metadata or {}), raw=raw,
+        provider=provider[:30],
+        dedupe_key=key,
+        event_type=event_type[:20],
+        event_id=str(event.event_id or "")[:200],
+        provider_message_id=str(event.message_id or "")[:200],
+        recipient=recipient,
+        occurred_at=event.timestamp,
+        description=str(event.description or "")[:300],
+        mta_response=str(event.mta_response or "")[:2000],
+        metadata=_jsonable(event.metadata or {}),
+        raw=raw,
     )
     try:
         with transaction.atomic():  # two workers posting the same event at once: the UNIQUE key decides
@@ -103,8 +118,12 @@ def mail_event_refused_record(*, provider: str, body: bytes, reason: str) -> Mai
     """Keep a webhook call that failed its signature or password check, for the owner to see; nothing else."""
     text = body[:RAW_LIMIT].decode("utf-8", "replace")
     row = MailEvent(
-        provider=provider[:30], dedupe_key=secrets.token_hex(32), status=MailEvent.Status.REFUSED,
-        raw={"body": text}, outcome=reason[:300], processed_at=timezone.now(),
+        provider=provider[:30],
+        dedupe_key=secrets.token_hex(32),
+        status=MailEvent.Status.REFUSED,
+        raw={"body": text},
+        outcome=reason[:300],
+        processed_at=timezone.now(),
     )
     row.save()
     return row
@@ -195,12 +214,20 @@ def mail_event_process(*, event_id: int) -> str:
             weaker = [value for value, rank in DELIVERY_RANK.items() if rank <= DELIVERY_RANK[delivery]]
             OutboundMessage.objects.filter(pk=message.pk).filter(
                 Q(delivery_status="") | Q(delivery_status__in=weaker)
-            ).update(delivery_status=delivery, delivery_detail=_detail(event, delivery),
-                     delivery_at=event.occurred_at or event.processed_at, updated_at=event.processed_at)
+            ).update(
+                delivery_status=delivery,
+                delivery_detail=_detail(event, delivery),
+                delivery_at=event.occurred_at or event.processed_at,
+                updated_at=event.processed_at,
+            )
         if delivery in (D.BOUNCED, D.COMPLAINED):
-            reason = ("Marked our email as spam" if delivery == D.COMPLAINED else "Hard bounce") + f" ({event.provider})"
-            suppression_add(email=event.recipient, reason=("complaint" if delivery == D.COMPLAINED else "bounce")
-                            + f" {event.provider}")
+            reason = (
+                "Marked our email as spam" if delivery == D.COMPLAINED else "Hard bounce"
+            ) + f" ({event.provider})"
+            suppression_add(
+                email=event.recipient,
+                reason=("complaint" if delivery == D.COMPLAINED else "bounce") + f" {event.provider}",
+            )
             outcome.append("address suppressed")
             if customer is not None:
                 _consent_off(customer=customer, reason=reason)
@@ -217,12 +244,18 @@ def mail_events_sweep(*, older_than_seconds: int = 60, limit: int = 500) -> int:
     """Process events still `received` a minute after they came (their task was lost); returns how many."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     done = 0
-    for pk in MailEvent.objects.filter(status=MailEvent.Status.RECEIVED, received_at__lte=cutoff) \
-            .order_by("received_at").values_list("pk", flat=True)[:limit]:
+    for pk in (
+        MailEvent.objects.filter(status=MailEvent.Status.RECEIVED, received_at__lte=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    ):
         mail_event_process(event_id=pk)
         done += 1
-    for pk in InboundMail.objects.filter(status=InboundMail.Status.RECEIVED, received_at__lte=cutoff) \
-            .order_by("received_at").values_list("pk", flat=True)[:limit]:
+    for pk in (
+        InboundMail.objects.filter(status=InboundMail.Status.RECEIVED, received_at__lte=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    ):
         inbound_process(inbound_id=pk)
         done += 1
     return done
@@ -244,8 +277,9 @@ def inbound_store(*, source: str, raw: bytes) -> InboundMail | None:
     key = hashlib.sha256(identity.encode("utf-8", "replace")).hexdigest()
     if InboundMail.objects.filter(dedupe_key=key).exists():
         return None
-    row = InboundMail(source=source[:30], dedupe_key=key, raw=raw, from_email=parsed.from_email[:254],
-                      subject=parsed.subject[:300])
+    row = InboundMail(
+        source=source[:30], dedupe_key=key, raw=raw, from_email=parsed.from_email[:254], subject=parsed.subject[:300]
+    )
     try:
         with transaction.atomic():
             row.save()
@@ -311,12 +345,22 @@ def inbound_process(*, inbound_id: int) -> str:
             return inbound.status
         now = timezone.now()
         happened_at = min(reply.sent_at or now, now)
-        touchpoint = touchpoint_log(customer=customer, logged_by=None, kind=Touchpoint.Kind.REPLY,
-                                    happened_at=happened_at, note=_reply_note(reply))
+        touchpoint = touchpoint_log(
+            customer=customer,
+            logged_by=None,
+            kind=Touchpoint.Kind.REPLY,
+            happened_at=happened_at,
+            note=_reply_note(reply),
+        )
         reason = f"Reply to {customer.display_name}"[:200]
         if not FollowUp.objects.filter(customer=customer, status=FollowUp.Status.OPEN, reason=reason).exists():
-            followup_open(customer=customer, reason=reason, opened_by=None,
-                          due_date=shop_today(now), source=FollowUp.Source.AUTOMATION)
+            followup_open(
+                customer=customer,
+                reason=reason,
+                opened_by=None,
+                due_date=shop_today(now),
+                source=FollowUp.Source.AUTOMATION,
+            )
         inbound.status, inbound.customer, inbound.touchpoint = InboundMail.Status.LOGGED, customer, touchpoint
         inbound.outcome = how
         inbound.save()
@@ -357,6 +401,8 @@ def calendar_feed_live(*, token: str) -> CalendarFeed | None:
     """The live feed with this token, or None (unknown, revoked, or its user deactivated)."""
     if not token or len(token) > 64:
         return None
-    return CalendarFeed.objects.select_related("user").filter(
-        token=token, revoked_at__isnull=True, user__is_active=True
-    ).first()
+    return (
+        CalendarFeed.objects.select_related("user")
+        .filter(token=token, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )

@@ -104,7 +104,9 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     feed = calendar_feed_live(token=token)
     if feed is None:
         raise Http404("No such calendar.")
-    response = HttpResponse(calendar_feed_ics(feed=feed, now=timezone.now()), content_type="text/calendar; charset=utf-8")
+    response = HttpResponse(
+        calendar_feed_ics(feed=feed, now=timezone.now()), content_type="text/calendar; charset=utf-8"
+    )
     response["Content-Disposition"] = 'inline; filename="rapport.ics"'
     response["Cache-Control"] = "private, max-age=300"
     response["X-Robots-Tag"] = "noindex"
@@ -133,8 +135,13 @@ def calendar_settings(request: ShopRequest) -> HttpResponse:
                 messages.success(request, "Your calendar has a new secret address; the old one no longer works.")
                 return redirect("mailevents:calendar_settings")
         status = 400
-    ctx = {"feed": feed, "feed_url": _feed_url(request, feed), "form": form, "is_owner": owner,
-           "webcal_url": _feed_url(request, feed).replace("https://", "webcal://").replace("http://", "webcal://")}
+    ctx = {
+        "feed": feed,
+        "feed_url": _feed_url(request, feed),
+        "form": form,
+        "is_owner": owner,
+        "webcal_url": _feed_url(request, feed).replace("https://", "webcal://").replace("http://", "webcal://"),
+    }
     return render(request, "mailevents/calendar_settings.html", ctx, status=status)
 
 

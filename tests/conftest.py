@@ -81,3 +81,12 @@ def owner_client(client, owner):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request, db):
+    """Rate-limit counters live in the shared cache (Redis or the database): each test starts from none."""
+    if "integration" not in request.keywords:
+        from django.core.cache import cache
+
+        cache.clear()

@@ -9,10 +9,11 @@ A fully refunded purchase does not count; lifetime spend adds amounts in the sho
 what was refunded (touchpoints.services.touchpoint_refund keeps the same rule one customer at a time).
 """
 
+import logging
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, Max, Min, Q, Sum
 
 from crm.models import ShopSettings
 from customers.health import (
@@ -25,6 +26,8 @@ from customers.health import (
 )
 from customers.models import Customer
 from touchpoints.models import Touchpoint
+
+log = logging.getLogger(__name__)
 
 
 def _feedback_inputs(customer_id: int, now: datetime) -> tuple[int, int]:
@@ -101,6 +104,10 @@ def customer_figures_refresh(*, customer: Customer, now: datetime) -> None:
         customer_referrer_refresh(customer=customer, now=now, default_cadence=default_cadence)
 
 
+# What one customer's bad data can raise in the recompute: a date out of range, a numeric overflow.
+_RECOMPUTE_ERRORS = (DatabaseError, ArithmeticError, OverflowError, ValueError)
+
+
 @transaction.atomic
 def customer_figures_recompute_all(*, now: datetime) -> int:
     """Recompute every customer's figures from the touchpoints, set-based; returns customers changed.
@@ -108,23 +115,71 @@ def customer_figures_recompute_all(*, now: datetime) -> int:
     A handful of statements whatever the number of customers: build a temporary table with one
     row per customer (one grouped pass over the touchpoints, the rules applied as CASE
     expressions), index it, UPDATE … FROM it, drop it. Same rules as customer_figures_refresh.
+
+    If one customer's data breaks the pass (a value from before a limit existed), the pass is
+    rolled back and run again on halves of the id range, down to that customer, who is logged and
+    skipped: everyone else is still recomputed.
     """
+    try:
+        with transaction.atomic():
+            return _recompute(now=now, bounds=None)
+    except _RECOMPUTE_ERRORS:
+        log.warning("The nightly recompute failed as a whole; looking for the customer it fails on", exc_info=True)
+    ids = Customer.objects.order_by().aggregate(lo=Min("pk"), hi=Max("pk"))
+    if ids["lo"] is None:
+        return 0
+    return _recompute_isolating(now=now, lo=ids["lo"], hi=ids["hi"])
+
+
+def _recompute_isolating(*, now: datetime, lo: int, hi: int) -> int:
+    try:
+        with transaction.atomic():
+            return _recompute(now=now, bounds=(lo, hi))
+    except _RECOMPUTE_ERRORS as exc:
+        if lo == hi:
+            log.error("Figures of customer %s could not be recomputed and were left as they were: %s: %s",
+                      lo, type(exc).__name__, exc)
+            return 0
+    middle = (lo + hi) // 2
+    return _recompute_isolating(now=now, lo=lo, hi=middle) + _recompute_isolating(now=now, lo=middle + 1, hi=hi)
+
+
+def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
+    """The set-based pass, over every customer or (bounds) over the customers whose id is in a range."""
     quote = connection.ops.quote_name
     adapt = connection.ops.adapt_datetimefield_value
     touchpoints = quote(Touchpoint._meta.db_table)
     customers = quote(Customer._meta.db_table)
     agg = quote("rapport_figures_agg")
     default_cadence = ShopSettings.load().default_cadence_days
+    in_range = Customer.objects.filter(pk__range=bounds) if bounds else Customer.objects.all()
     cadences = sorted(
         {default_cadence}
         # order_by(): the model's default ordering would otherwise join the DISTINCT (a 100,000-row sort).
         | {
             cadence
-            for cadence in Customer.objects.filter(cadence_days__isnull=False).order_by()
+            for cadence in in_range.filter(cadence_days__isnull=False).order_by()
             .values_list("cadence_days", flat=True).distinct()
             if cadence is not None
         }
     )
+    # Within a range, the touchpoints read and the customers written are only those of the range; a
+    # referrer's friends may be outside it, so their purchases are read from the touchpoints directly.
+    range_params = list(bounds) if bounds else []
+    t_where = "AND customer_id BETWEEN %s AND %s" if bounds else ""
+    c_where = "WHERE c.id BETWEEN %s AND %s" if bounds else ""
+    r_sql = f"""
+            SELECT c2.referred_by_id AS customer_id, COUNT(*) AS buyers
+            FROM {customers} c2
+            WHERE c2.referred_by_id BETWEEN %s AND %s AND EXISTS (
+                SELECT 1 FROM {touchpoints} p WHERE p.customer_id = c2.id AND p.kind = 'purchase')
+            GROUP BY c2.referred_by_id
+    """ if bounds else f"""
+            SELECT c2.referred_by_id AS customer_id, COUNT(*) AS buyers
+            FROM {customers} c2 JOIN t ON t.customer_id = c2.id
+            WHERE c2.referred_by_id IS NOT NULL AND t.purchases > 0
+            GROUP BY c2.referred_by_id
+    """
     # The inputs per customer, one row each. LEFT JOINs keep customers with no touchpoints.
     inputs_sql = f"""
         WITH t AS (
@@ -139,15 +194,10 @@ def customer_figures_recompute_all(*, now: datetime) -> int:
                    SUM(CASE WHEN kind = 'feedback' AND happened_at >= %s AND happened_at <= %s
                             THEN COALESCE(sentiment, 0) ELSE 0 END) AS sentiment
             FROM {touchpoints}
-            WHERE happened_at <= %s
+            WHERE happened_at <= %s {t_where}
             GROUP BY customer_id
         ),
-        r AS (
-            SELECT c2.referred_by_id AS customer_id, COUNT(*) AS buyers
-            FROM {customers} c2 JOIN t ON t.customer_id = c2.id
-            WHERE c2.referred_by_id IS NOT NULL AND t.purchases > 0
-            GROUP BY c2.referred_by_id
-        )
+        r AS ({r_sql})
         SELECT c.id AS customer_id, COALESCE(c.cadence_days, %s) AS cadence,
                t.last_at AS last_at, COALESCE(t.n90, 0) AS n90, COALESCE(t.purchases, 0) AS purchases,
                COALESCE(t.spend, 0) AS spend, t.first_purchase AS first_purchase,
@@ -156,13 +206,17 @@ def customer_figures_recompute_all(*, now: datetime) -> int:
         FROM {customers} c
         LEFT JOIN t ON t.customer_id = c.id
         LEFT JOIN r ON r.customer_id = c.id
+        {c_where}
     """
     inputs_params = [
         adapt(now - timedelta(days=FREQUENCY_WINDOW_DAYS)), adapt(now),
         ShopSettings.load().currency,
         adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)), adapt(now),
         adapt(now),  # touchpoints after `now` do not count yet: the figures as of a past day (the demo's trend)
+        *range_params,  # t's WHERE
+        *range_params,  # r's WHERE
         default_cadence,
+        *range_params,  # the customers' WHERE
     ]
     select_sql, select_params = figures_sql(inputs_sql, now=now, cadences=cadences)
     sql = f"CREATE TEMPORARY TABLE {agg} AS {select_sql}"

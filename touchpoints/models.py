@@ -1,9 +1,11 @@
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from crm.models import HistoryNotes
+from crm.validators import NOTE_MAX_LENGTH
 from customers.models import Customer, Product
 
 KIND_ICONS = {
@@ -42,7 +44,7 @@ class Touchpoint(HistoryNotes, models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="touchpoints")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     happened_at = models.DateTimeField(help_text="When it happened, not when it was typed.")
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, validators=[MaxLengthValidator(NOTE_MAX_LENGTH)])
     amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     # ISO 4217; blank means the shop's currency. Lifetime spend adds only amounts in the shop's
     # currency (there is no exchange rate to apply offline); others are kept with their currency.

@@ -54,6 +54,21 @@ def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: da
         customer_referrer_refresh(customer=customer, now=now)
 
 
+def touchpoint_limits_check(*, happened_at: datetime, amount: Decimal | None, now: datetime) -> None:
+    """Not in the future, not before the shop opened, an amount no larger than the shop's largest (settings)."""
+    shop = ShopSettings.load()
+    errors: dict[str, str] = {}
+    if happened_at > now + timedelta(minutes=5):
+        errors["happened_at"] = "A touchpoint cannot happen in the future."
+    elif timezone.localtime(happened_at, shop.tz).date() < shop.opened_on:
+        errors["happened_at"] = (f"That is before the shop opened ({shop.opened_on:%-d %B %Y}, in the shop "
+                                 "settings): check the year.")
+    if amount is not None and amount > shop.max_amount:
+        errors["amount"] = f"The largest amount is {shop.max_amount:,} (in the shop settings): check the number."
+    if errors:
+        raise ValidationError(errors)
+
+
 def _in_shop_currency(touchpoint: Touchpoint) -> bool:
     """Only amounts in the shop's currency add to lifetime spend: there is no exchange rate offline."""
     return not touchpoint.currency or touchpoint.currency == ShopSettings.load().currency
@@ -82,8 +97,8 @@ def touchpoint_log(
     """
     now = timezone.now()
     happened_at = happened_at or now
-    if happened_at > now + timedelta(minutes=5):
-        raise ValidationError({"happened_at": "A touchpoint cannot happen in the future."})
+    touchpoint_limits_check(happened_at=happened_at, amount=amount if kind == Touchpoint.Kind.PURCHASE else None,
+                            now=now)
     if kind != Touchpoint.Kind.PURCHASE:
         amount, currency = None, ""
     currency = currency.upper()

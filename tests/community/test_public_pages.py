@@ -93,6 +93,15 @@ def test_answers_are_closed_once_the_event_has_started(client):
 # --- profile link ----------------------------------------------------------------------
 
 
+def _confirm_link_sent(customer) -> str:
+    """The path of the confirmation link in the outbox row queued for `customer`."""
+    from automations.links import profile_confirm_url
+    from automations.models import OutboundMessage
+
+    row = OutboundMessage.objects.get(customer=customer, kind="profile_confirm")
+    return profile_confirm_url(token=row.context["token"]).split("://", 1)[1].split("/", 1)[1].join(["/", ""])
+
+
 def test_the_customer_corrects_their_details_and_history_says_the_customer_did_it(client):
     rioja, cake = ProductFactory(name="Rioja"), ProductFactory(name="Cake")
     customer = CustomerFactory(preferred_name="Bob", email_consent=False, consent_at=None, consent_method="")
@@ -100,17 +109,24 @@ def test_the_customer_corrects_their_details_and_history_says_the_customer_did_i
     response = client.post(
         profile_url(customer),
         {"preferred_name": "Bobby", "birthday_day": "29", "birthday_month": "2", "birthday_year": "",
-         "favourite_products": [rioja.pk, cake.pk], "email_consent": "on"},
+         "favourite_products": [rioja.pk, cake.pk], "shown": "favourite_products", "email_consent": "yes"},
     )
 
     customer.refresh_from_db()
     assert response.status_code == 302
     assert (customer.preferred_name, customer.birthday_day, customer.birthday_month) == ("Bobby", 29, 2)
     assert set(customer.favourite_products.all()) == {rioja, cake}
-    assert customer.email_consent and customer.consent_method == "online" and customer.consent_at
     latest = customer.history.first()
     assert latest.history_user is None
     assert latest.history_change_reason == PROFILE_CHANGE_REASON
+    # Consent waits for the link sent to their address; opening it and pressing Confirm gives it.
+    assert customer.email_consent is False
+    confirm = _confirm_link_sent(customer)
+    assert client.get(confirm).status_code == 200
+    assert client.post(confirm).status_code == 200
+    customer.refresh_from_db()
+    assert customer.email_consent and customer.consent_method == "online" and customer.consent_at
+    assert client.post(confirm).status_code == 410  # used once
 
 
 def test_an_impossible_birthday_gets_a_clear_message_and_changes_nothing(client):
@@ -126,13 +142,16 @@ def test_an_impossible_birthday_gets_a_clear_message_and_changes_nothing(client)
     assert customer.preferred_name == "Bob" and customer.birthday_day is None
 
 
-def test_unticking_email_withdraws_consent(client):
+def test_choosing_no_emails_withdraws_consent_once_confirmed(client):
     customer = CustomerFactory(email_consent=True)
 
-    client.post(profile_url(customer), {"preferred_name": customer.first_name})
+    client.post(profile_url(customer), {"preferred_name": customer.first_name, "email_consent": "no"})
+    customer.refresh_from_db()
+    assert customer.email_consent is True
+    client.post(_confirm_link_sent(customer))
 
     customer.refresh_from_db()
-    assert customer.email_consent is False and customer.consent_at is None
+    assert customer.email_consent is False
 
 
 def test_an_expired_profile_link_gets_a_410_page_and_changes_nothing(client):
@@ -189,7 +208,7 @@ def test_the_friend_card_shows_their_invitations_and_that_they_corrected_their_o
 
     assert 'data-testid="community-panel"' in card
     assert "Cheese night" in card and "Coming +1" in card
-    assert "Updated their own details" in card
+    assert "Changed their details: name" in card  # each use of the profile link is on the card
 
 
 def test_the_customers_history_page_says_the_customer_made_the_change(client, owner_client):

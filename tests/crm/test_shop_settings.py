@@ -6,7 +6,7 @@ from crm.models import ShopSettings
 pytestmark = pytest.mark.django_db
 URL = reverse("shop:settings")
 GOOD = {"name": "Corner Café", "postal_address": "1 High St", "time_zone": "Europe/Paris", "currency": "EUR",
-        "phone_region": "fr", "default_cadence_days": "45"}
+        "phone_region": "fr", "default_cadence_days": "45", "opened_on": "2010-05-01", "max_amount": "5000"}
 
 
 def test_staff_get_403_on_shop_settings(staff_client):
@@ -57,3 +57,8 @@ def test_within_a_request_the_settings_are_read_once_and_changes_are_seen(django
     # Outside a request (a task, another request) load() reads the row again.
     with django_assert_num_queries(1):
         assert ShopSettings.load().name == "Corner Café"
+
+
+def test_the_shop_opening_day_is_shown_in_the_date_box(owner_client):
+    """A date input reads only YYYY-MM-DD: shown otherwise it is empty, and saving the page fails."""
+    assert 'name="opened_on" value="2000-01-01"' in owner_client.get(URL).content.decode()

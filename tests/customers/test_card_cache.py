@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from automations.sender import message_send
 from automations.services import customer_unsubscribe, message_skip
-from community.services import customer_profile_update, invitation_answer
+from community.services import customer_profile_update, invitation_answer, profile_link_request
 from customers.card_cache import card_changed, cards_all_changed
 from customers.services import customer_update, followup_done, followup_open
 from gifts.services import gift_code_issue, gift_code_redeem
@@ -149,12 +149,16 @@ def test_an_edited_customer_shows_their_new_details(committed, staff_client, sta
 def test_the_customers_own_profile_change_shows_in_the_cached_community_panel(committed, staff_client, friend):
     invitation = InvitationFactory(customer=friend, event=EventFactory(title="Latte art evening"))
     html = _card(staff_client, friend)
-    assert "Latte art evening" in html and "Updated their own details" not in html
+    assert "Latte art evening" in html and "Changed their details" not in html
 
     with committed():
-        customer_profile_update(customer=friend, preferred_name="Rob", birthday_day=None, birthday_month=None,
-                                birthday_year=None, favourite_products=[], email_consent=True)
-    assert "Updated their own details" in _card(staff_client, friend)
+        customer_profile_update(customer=friend, changes={"preferred_name": "Rob"})
+    assert "Changed their details: name" in _card(staff_client, friend)
+
+    # Asking for a new link changes no field of theirs, but the panel lists it and the timeline its email.
+    with committed():
+        assert profile_link_request(email=friend.email)
+    assert "Asked for a new link" in _card(staff_client, friend)
 
     with committed():
         invitation_answer(invitation=invitation, coming=True)
@@ -240,6 +244,7 @@ def test_the_next_day_the_follow_ups_are_redrawn_and_the_timeline_is_not(staff_c
     _card(staff_client, friend)
 
     with time_machine.travel(timezone.now() + timedelta(days=1)):
+        staff_client.force_login(staff)  # a day idle is past the session's idle timeout
         with CaptureQueriesContext(connection) as queries:
             html = _card(staff_client, friend)
 

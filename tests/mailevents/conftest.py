@@ -24,9 +24,11 @@ def post_webhook(client, provider: str, body: bytes, *, auth: str | None = None,
     if provider == "amazon_ses":
         try:
             envelope = json.loads(body)
-            headers.update(HTTP_X_AMZ_SNS_MESSAGE_TYPE=envelope["Type"],
-                           HTTP_X_AMZ_SNS_MESSAGE_ID=str(envelope["MessageId"]),
-                           HTTP_X_AMZ_SNS_TOPIC_ARN=envelope.get("TopicArn", ""))
+            headers.update(
+                HTTP_X_AMZ_SNS_MESSAGE_TYPE=envelope["Type"],
+                HTTP_X_AMZ_SNS_MESSAGE_ID=str(envelope["MessageId"]),
+                HTTP_X_AMZ_SNS_TOPIC_ARN=envelope.get("TopicArn", ""),
+            )
         except (ValueError, TypeError, KeyError):  # a broken body gets no SNS headers, as from a stranger
             pass
     url = reverse("mailevents:webhook", args=[provider, direction])

@@ -34,8 +34,9 @@ def december_2026(time_machine):
 
 
 def test_a_29_february_birthday_shows_on_28_february_in_2027(client, staff, december_2026):
-    CustomerFactory(first_name="Leap", last_name="Day", owner=staff, birthday_day=29, birthday_month=2,
-                    birthday_year=1996)
+    CustomerFactory(
+        first_name="Leap", last_name="Day", owner=staff, birthday_day=29, birthday_month=2, birthday_year=1996
+    )
     feed = calendar_feed_create(user=staff)
 
     entries = feed_entries(client, feed)

@@ -30,10 +30,23 @@ def imap_server():
         skip_or_fail("pymap is not installed (requirements-dev.txt)")
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pymap.main import main; sys.exit(main())",
-         "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict", "--demo-user", USER,
-         "--demo-password", PASSWORD],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pymap.main import main; sys.exit(main())",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-tls",
+            "dict",
+            "--demo-user",
+            USER,
+            "--demo-password",
+            PASSWORD,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30
     while True:
@@ -90,10 +103,20 @@ def test_the_imap_poll_turns_a_reply_into_a_touchpoint_and_ignores_an_out_of_off
     owner = StaffFactory()
     ada = CustomerFactory(first_name="Ada", preferred_name="", owner=owner, email="ada@example.com")
     tagged = reply_address(customer_id=ada.pk)
-    reply = mail(to=tagged, subject="Re: Thank you", message_id="<reply-1@home.example>",
-                 body="Thank you, see you Saturday!\n\nOn Mon, Rapport wrote:\n> Thanks for coming in")
-    away = mail(to=tagged, subject="Automatic reply: Thank you", message_id="<ooo-1@home.example>",
-                body="I am away until Monday.", Auto_Submitted="auto-replied", X_Autoreply="yes")
+    reply = mail(
+        to=tagged,
+        subject="Re: Thank you",
+        message_id="<reply-1@home.example>",
+        body="Thank you, see you Saturday!\n\nOn Mon, Rapport wrote:\n> Thanks for coming in",
+    )
+    away = mail(
+        to=tagged,
+        subject="Automatic reply: Thank you",
+        message_id="<ooo-1@home.example>",
+        body="I am away until Monday.",
+        Auto_Submitted="auto-replied",
+        X_Autoreply="yes",
+    )
     deliver(imap_server, reply, away)
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -111,9 +111,18 @@ def postmark(settings, provider_api):
 def test_postmark_the_providers_message_id_is_stored_on_the_row(postmark, time_machine):
     time_machine.move_to(at("2027-06-15 11:00"), tick=False)
     message = OutboundMessageFactory()
-    postmark.answers.append((200, {"To": message.customer.email, "SubmittedAt": "2027-06-15T11:00:00Z",
-                                   "MessageID": "b7bc2f4a-e38e-4336-af7d-e6c392c2f817", "ErrorCode": 0,
-                                   "Message": "OK"}))
+    postmark.answers.append(
+        (
+            200,
+            {
+                "To": message.customer.email,
+                "SubmittedAt": "2027-06-15T11:00:00Z",
+                "MessageID": "b7bc2f4a-e38e-4336-af7d-e6c392c2f817",
+                "ErrorCode": 0,
+                "Message": "OK",
+            },
+        )
+    )
 
     assert message_send(message_id=message.pk) == "sent"
 
@@ -132,12 +141,17 @@ def test_postmark_an_inactive_recipient_fails_the_row_and_suppresses_the_address
     time_machine.move_to(at("2027-06-15 11:00"), tick=False)
     message = OutboundMessageFactory()
     email = message.customer.email
-    postmark.answers.append((422, {
-        "ErrorCode": 406,
-        "Message": f"You tried to send to recipient(s) that have been marked as inactive. Found inactive "
-                   f"addresses: {email}. Inactive recipients are ones that have generated a hard bounce or a spam "
-                   f"complaint. ",
-    }))
+    postmark.answers.append(
+        (
+            422,
+            {
+                "ErrorCode": 406,
+                "Message": f"You tried to send to recipient(s) that have been marked as inactive. Found inactive "
+                f"addresses: {email}. Inactive recipients are ones that have generated a hard bounce or a spam "
+                f"complaint. ",
+            },
+        )
+    )
 
     assert message_send(message_id=message.pk) == "failed"
 
@@ -160,8 +174,18 @@ def test_postmark_an_outage_opens_the_breaker_and_the_message_goes_once_it_is_ba
     assert OutboxControl.load().mail_down_since == at("2027-06-15 11:00")
 
     time_machine.move_to(at("2027-06-15 11:00:30"), tick=False)
-    postmark.answers.append((200, {"To": message.customer.email, "MessageID": "second-try", "ErrorCode": 0,
-                                   "Message": "OK", "SubmittedAt": "2027-06-15T11:00:30Z"}))
+    postmark.answers.append(
+        (
+            200,
+            {
+                "To": message.customer.email,
+                "MessageID": "second-try",
+                "ErrorCode": 0,
+                "Message": "OK",
+                "SubmittedAt": "2027-06-15T11:00:30Z",
+            },
+        )
+    )
     assert message_send(message_id=message.pk) == "sent"
     message.refresh_from_db()
     assert (message.status, message.attempts, message.provider_message_id) == ("sent", 2, "second-try")
@@ -195,11 +219,16 @@ def test_a_provider_that_cannot_be_reached_is_an_outage_not_an_unknown(settings,
 
 def test_mailgun_the_providers_message_id_is_stored_on_the_row(settings, provider_api, time_machine):
     settings.EMAIL_BACKEND = "anymail.backends.mailgun.EmailBackend"
-    settings.ANYMAIL = {"MAILGUN_API_KEY": "key-test", "MAILGUN_SENDER_DOMAIN": "mg.shop.example",
-                        "MAILGUN_API_URL": provider_api.url + "v3"}
+    settings.ANYMAIL = {
+        "MAILGUN_API_KEY": "key-test",
+        "MAILGUN_SENDER_DOMAIN": "mg.shop.example",
+        "MAILGUN_API_URL": provider_api.url + "v3",
+    }
     time_machine.move_to(at("2027-06-15 11:00"), tick=False)
     message = OutboundMessageFactory(customer=CustomerFactory())
-    provider_api.answers.append((200, {"id": "<20270615110000.1.ABC@mg.shop.example>", "message": "Queued. Thank you."}))
+    provider_api.answers.append(
+        (200, {"id": "<20270615110000.1.ABC@mg.shop.example>", "message": "Queued. Thank you."})
+    )
 
     assert message_send(message_id=message.pk) == "sent"
 
@@ -214,10 +243,20 @@ def test_mailgun_the_providers_message_id_is_stored_on_the_row(settings, provide
 def _backend_with(**env: str) -> str:
     clean = {k: v for k, v in os.environ.items() if k not in ("EMAIL_URL", "EMAIL_PROVIDER")}
     result = subprocess.run(
-        [sys.executable, "-c", ("import django; django.setup(); from django.conf import settings; "
-                                "print(settings.EMAIL_BACKEND, sorted(settings.ANYMAIL))")],
-        cwd=BASE_DIR, env={**clean, "DJANGO_SETTINGS_MODULE": "crm.settings", **env},
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-c",
+            (
+                "import django; django.setup(); from django.conf import settings; "
+                "print(settings.EMAIL_BACKEND, sorted(settings.ANYMAIL))"
+            ),
+        ],
+        cwd=BASE_DIR,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "crm.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0 or env.get("EMAIL_PROVIDER") == "pigeon", result.stderr
     return result.stdout.strip() or result.stderr
@@ -226,6 +265,8 @@ def _backend_with(**env: str) -> str:
 def test_settings_files_by_default_smtp_with_a_url_and_a_provider_by_name():
     assert _backend_with().startswith("django.core.mail.backends.filebased.EmailBackend")
     assert _backend_with(EMAIL_URL="smtp://127.0.0.1:2525").startswith("django.core.mail.backends.smtp.EmailBackend")
-    assert _backend_with(EMAIL_PROVIDER="postmark", POSTMARK_SERVER_TOKEN="t") == \
-        "anymail.backends.postmark.EmailBackend ['POSTMARK_SERVER_TOKEN']"
+    assert (
+        _backend_with(EMAIL_PROVIDER="postmark", POSTMARK_SERVER_TOKEN="t")
+        == "anymail.backends.postmark.EmailBackend ['POSTMARK_SERVER_TOKEN']"
+    )
     assert "EMAIL_PROVIDER must be one of" in _backend_with(EMAIL_PROVIDER="pigeon")

@@ -16,8 +16,13 @@ def reported():
     OutboundMessageFactory(kind="thankyou", status="planned")  # not sent: not counted
     newsletter = NewsletterFactory(subject="June news")
     for delivery in ("delivered", "complained", "soft_bounce", ""):
-        OutboundMessageFactory(kind="newsletter", occasion_key=newsletter.occasion_key, status="sent",
-                               subject="June news", delivery_status=delivery)
+        OutboundMessageFactory(
+            kind="newsletter",
+            occasion_key=newsletter.occasion_key,
+            status="sent",
+            subject="June news",
+            delivery_status=delivery,
+        )
     return newsletter
 
 
@@ -25,8 +30,12 @@ def test_rates_are_worked_out_per_automation_and_per_newsletter(reported):
     rates = {r["label"]: r for r in delivery_rates()}
 
     thanks = rates["Thank-you note"]
-    assert (thanks["sent"], thanks["delivered_rate"], thanks["bounced_rate"], thanks["complained_rate"]) == \
-        (3, 66.7, 33.3, 0.0)
+    assert (thanks["sent"], thanks["delivered_rate"], thanks["bounced_rate"], thanks["complained_rate"]) == (
+        3,
+        66.7,
+        33.3,
+        0.0,
+    )
     june = rates["Newsletter “June news”"]
     # A complaint means it arrived; a soft bounce is not a bounce (yet).
     assert (june["sent"], june["delivered_rate"], june["bounced_rate"], june["complained_rate"]) == (4, 50.0, 0.0, 25.0)

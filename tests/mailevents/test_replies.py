@@ -16,8 +16,15 @@ from touchpoints.models import Touchpoint
 pytestmark = pytest.mark.django_db
 
 
-def a_reply(*, to: str, sender: str = "someone@else.example", body: str = "See you Saturday!",
-            subject: str = "Re: Thank you", message_id: str = "<r1@mail.example>", **headers: str) -> bytes:
+def a_reply(
+    *,
+    to: str,
+    sender: str = "someone@else.example",
+    body: str = "See you Saturday!",
+    subject: str = "Re: Thank you",
+    message_id: str = "<r1@mail.example>",
+    **headers: str,
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = f"Someone <{sender}>"
     msg["To"] = to
@@ -31,23 +38,26 @@ def a_reply(*, to: str, sender: str = "someone@else.example", body: str = "See y
 
 
 def test_quoted_text_signatures_and_outlook_headers_are_stripped():
-    text = ("Lovely, thank you!\nSee you Saturday.\n\n-- \nAda\n\nOn Tue, 15 Jun 2027, Shop <a@b.c> wrote:\n> old")
+    text = "Lovely, thank you!\nSee you Saturday.\n\n-- \nAda\n\nOn Tue, 15 Jun 2027, Shop <a@b.c> wrote:\n> old"
     assert strip_quoted(text) == "Lovely, thank you!\nSee you Saturday."
     outlook = "Yes please.\n\n________________________________\nFrom: Shop <a@b.c>\nSent: Tuesday\n\nOld text"
     assert strip_quoted(outlook) == "Yes please."
     assert strip_quoted("> only quoted\n>> deeper\nMine") == "Mine"
 
 
-@pytest.mark.parametrize("headers", [
-    {"Auto-Submitted": "auto-replied"},
-    {"X-Autoreply": "yes"},
-    {"X-Autorespond": "Out of office"},
-    {"Precedence": "auto_reply"},
-    {"Precedence": "bulk"},
-    {"X-Auto-Response-Suppress": "All"},
-    {"Subject": "Automatic reply: Thank you"},
-    {"Subject": "Out of Office: back Monday"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto-Submitted": "auto-replied"},
+        {"X-Autoreply": "yes"},
+        {"X-Autorespond": "Out of office"},
+        {"Precedence": "auto_reply"},
+        {"Precedence": "bulk"},
+        {"X-Auto-Response-Suppress": "All"},
+        {"Subject": "Automatic reply: Thank you"},
+        {"Subject": "Out of Office: back Monday"},
+    ],
+)
 def test_auto_replies_are_recognised_by_their_headers(headers):
     msg = EmailMessage()
     msg["Subject"] = "Re: Thank you"
@@ -81,8 +91,11 @@ def test_a_reply_to_the_tagged_address_lands_on_that_customers_card_with_a_follo
     owner = StaffFactory()
     ada = CustomerFactory(first_name="Ada", preferred_name="", owner=owner, email="ada@example.com")
     # Sent from another address than the one on the card: the tag still finds her.
-    raw = a_reply(to=reply_address(customer_id=ada.pk), sender="ada.at.work@company.example",
-                  body="See you Saturday!\n\nOn Tue, Shop wrote:\n> Thank you for coming")
+    raw = a_reply(
+        to=reply_address(customer_id=ada.pk),
+        sender="ada.at.work@company.example",
+        body="See you Saturday!\n\nOn Tue, Shop wrote:\n> Thank you for coming",
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         inbound = inbound_store(source="imap", raw=raw)
@@ -155,14 +168,22 @@ def test_the_postmark_inbound_webhook_logs_the_reply_with_its_attachment(client,
 
 
 def test_the_inbound_webhook_refuses_a_wrong_password(client):
-    response = post_webhook(client, "postmark", fixture_body("postmark", "inbound"), direction="inbound",
-                            auth="Basic bm86cGU=")
+    response = post_webhook(
+        client, "postmark", fixture_body("postmark", "inbound"), direction="inbound", auth="Basic bm86cGU="
+    )
     assert response.status_code == 400
     assert not InboundMail.objects.exists()
 
 
-@pytest.mark.parametrize("raw", [b"", b"\x00\xff\xfe garbage", b"From: =?bogus?Q?x?=\r\nSubject: =?utf-8?B?####?=\r\n\r\nhi",
-                                 b"Content-Type: multipart/mixed; boundary=\"x\"\r\n\r\n--x\r\nbroken"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"\x00\xff\xfe garbage",
+        b"From: =?bogus?Q?x?=\r\nSubject: =?utf-8?B?####?=\r\n\r\nhi",
+        b'Content-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\nbroken',
+    ],
+)
 def test_a_mangled_message_is_kept_and_never_crashes_the_task(raw, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         inbound = inbound_store(source="imap", raw=raw)

@@ -22,9 +22,18 @@ ADA = "ada@example.com"
 # provider → (the message id its events carry, as the sender stored it; hard bounce; complaint; delivery)
 PROVIDERS = {
     "postmark": ("883953f4-6105-42a2-a16a-77a8eac79483", "bounce_hard", "spam_complaint", "delivery"),
-    "mailgun": ("<20270615110002.1.5A9B0C1D2E3F4A5B@mg.rapport.example>", "failed_permanent", "complained", "delivered"),
-    "amazon_ses": ("0102018f7d3b2a1c-5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9-000000", "bounce_permanent", "complaint",
-                   "delivery"),
+    "mailgun": (
+        "<20270615110002.1.5A9B0C1D2E3F4A5B@mg.rapport.example>",
+        "failed_permanent",
+        "complained",
+        "delivered",
+    ),
+    "amazon_ses": (
+        "0102018f7d3b2a1c-5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9-000000",
+        "bounce_permanent",
+        "complaint",
+        "delivery",
+    ),
 }
 
 
@@ -34,8 +43,14 @@ def ada(db):
 
 
 def sent_to(customer, provider: str, **fields) -> OutboundMessage:
-    return OutboundMessageFactory(customer=customer, status="sent", to_email=customer.email,
-                                  provider_message_id=PROVIDERS[provider][0], kind="thankyou", **fields)
+    return OutboundMessageFactory(
+        customer=customer,
+        status="sent",
+        to_email=customer.email,
+        provider_message_id=PROVIDERS[provider][0],
+        kind="thankyou",
+        **fields,
+    )
 
 
 def post(client, provider: str, name: str, django_capture_on_commit_callbacks, **kwargs):
@@ -63,8 +78,9 @@ def test_a_delivery_marks_the_outbox_row_delivered(client, ada, provider, django
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_hard_bounce_suppresses_the_address_and_turns_consent_off(client, ada, provider,
-                                                                   django_capture_on_commit_callbacks):
+def test_a_hard_bounce_suppresses_the_address_and_turns_consent_off(
+    client, ada, provider, django_capture_on_commit_callbacks
+):
     message = sent_to(ada, provider)
     waiting = OutboundMessageFactory(customer=ada, kind="birthday")
 
@@ -91,8 +107,13 @@ def test_a_complaint_suppresses_and_stops_the_newsletter_still_sending_for_that_
     bob = CustomerFactory(first_name="Bob")
     newsletter = NewsletterFactory(status="planned")
     rows = {
-        who.pk: OutboundMessageFactory(customer=who, kind="newsletter", occasion_key=newsletter.occasion_key,
-                                       context={"newsletter_id": newsletter.pk}, priority=80)
+        who.pk: OutboundMessageFactory(
+            customer=who,
+            kind="newsletter",
+            occasion_key=newsletter.occasion_key,
+            context={"newsletter_id": newsletter.pk},
+            priority=80,
+        )
         for who in (ada, bob)
     }
 
@@ -134,15 +155,17 @@ def _forged(provider: str, name: str) -> tuple[bytes, str]:
         # Right password, but signed with someone else's key.
         payload = json.loads(body)
         block = payload["signature"]
-        block["signature"] = hmac.new(b"not-our-key", f"{block['timestamp']}{block['token']}".encode(),
-                                      hashlib.sha256).hexdigest()
+        block["signature"] = hmac.new(
+            b"not-our-key", f"{block['timestamp']}{block['token']}".encode(), hashlib.sha256
+        ).hexdigest()
         return json.dumps(payload).encode(), basic_auth()
     return body, basic_auth("rapport:guessed-password")
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_a_forged_event_is_refused_recorded_and_changes_nothing(client, ada, provider,
-                                                               django_capture_on_commit_callbacks):
+def test_a_forged_event_is_refused_recorded_and_changes_nothing(
+    client, ada, provider, django_capture_on_commit_callbacks
+):
     message = sent_to(ada, provider)
     body, auth = _forged(provider, PROVIDERS[provider][2])
 
@@ -193,8 +216,9 @@ def test_a_late_delivery_report_does_not_hide_a_complaint(client, ada, django_ca
     assert message.delivery_status == "complained"
 
 
-def test_an_unsubscribe_at_the_provider_is_recorded_as_the_customers_own(client, ada,
-                                                                       django_capture_on_commit_callbacks):
+def test_an_unsubscribe_at_the_provider_is_recorded_as_the_customers_own(
+    client, ada, django_capture_on_commit_callbacks
+):
     message = sent_to(ada, "postmark")
 
     post(client, "postmark", "subscription_change", django_capture_on_commit_callbacks)
@@ -208,8 +232,9 @@ def test_an_unsubscribe_at_the_provider_is_recorded_as_the_customers_own(client,
     assert message.delivery_status == "unsubscribed"
 
 
-def test_an_event_whose_task_was_lost_is_processed_by_the_sweep(client, ada, django_capture_on_commit_callbacks,
-                                                                time_machine):
+def test_an_event_whose_task_was_lost_is_processed_by_the_sweep(
+    client, ada, django_capture_on_commit_callbacks, time_machine
+):
     time_machine.move_to(at("2027-06-15 11:00"), tick=False)
     message = sent_to(ada, "postmark")
     # The broker lost the task: the on-commit callbacks never run.
@@ -251,8 +276,9 @@ def test_the_delivery_shows_on_the_customers_timeline(client, ada, owner_client,
 
 
 @pytest.mark.parametrize("provider", ["postmark", "amazon_ses"])
-def test_without_a_webhook_password_the_unsigned_providers_webhooks_are_not_there(client, ada, settings, provider,
-                                                                                  django_capture_on_commit_callbacks):
+def test_without_a_webhook_password_the_unsigned_providers_webhooks_are_not_there(
+    client, ada, settings, provider, django_capture_on_commit_callbacks
+):
     settings.ANYMAIL = {}
     sent_to(ada, provider)
 
@@ -293,12 +319,17 @@ def test_a_payload_that_is_not_the_providers_json_gets_a_400_and_is_kept_as_refu
 
 @pytest.mark.parametrize("provider", ["postmark", "amazon_ses"])
 @pytest.mark.parametrize("inner", [{}, {"RecordType": "Bounce"}, {"eventType": "Bounce", "bounce": {}}])
-def test_json_in_a_shape_no_event_has_changes_nothing(client, ada, provider, inner,
-                                                       django_capture_on_commit_callbacks):
+def test_json_in_a_shape_no_event_has_changes_nothing(client, ada, provider, inner, django_capture_on_commit_callbacks):
     body = json.dumps(inner).encode()
     if provider == "amazon_ses":
-        body = json.dumps({"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:eu-west-1:1:t",
-                           "Message": body.decode()}).encode()
+        body = json.dumps(
+            {
+                "Type": "Notification",
+                "MessageId": "m-1",
+                "TopicArn": "arn:aws:sns:eu-west-1:1:t",
+                "Message": body.decode(),
+            }
+        ).encode()
     message = sent_to(ada, provider)
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -23,6 +23,9 @@ PUBLIC = {
     "community:profile", "community:profile_done", "community:rsvp", "community:rsvp_done",
     # issue 17: providers' webhooks (their own signature or basic auth) and the secret calendar feed URL
     "mailevents:webhook", "mailevents:calendar_feed",
+    # the profile link's confirmation, new-link request and thank-you pages; password reset (issue 15)
+    "community:profile_saved", "community:profile_confirm", "community:profile_link_request",
+    "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
 }
 # Pages only the owner may open: staff get 403 (on GET, or on POST for POST-only pages).
 OWNER_ONLY = {

@@ -1,0 +1,332 @@
+"""Random text, numbers and dates into every form and the service behind it: no unhandled exception.
+
+Each example fills every field of a form with something Hypothesis picks (any Unicode text, NUL and
+line breaks included; huge, negative and fractional numbers; dates from year 1 to 9999; empty), and,
+when the form accepts it, calls the service the view would call, inside a transaction rolled back
+afterwards. A ValidationError is a clear "no"; anything else (OverflowError, DataError, a 500) fails.
+A few pages are driven through the test client instead, where the view does the wiring (the customer
+list, issuing a gift, an upload).
+
+`make test` runs 100 examples per form; `make test-property` runs the full 1,000 (about 16 minutes on
+2 cores, too long for every CI run); HYPOTHESIS_EXAMPLES sets any other number. See docs/security.md.
+"""
+
+import os
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.forms import StaffCreateForm
+from accounts.services import staff_create
+from automations.emails import placeholder_values, render_template_for
+from automations.forms import AutomationForm, TemplateForm
+from automations.models import Automation
+from automations.services import (
+    automation_get,
+    automation_update,
+    message_template_update,
+)
+from community import services as community_services
+from community.forms import (
+    EventForm,
+    NewsletterForm,
+    NewsletterSendForm,
+    ProfileForm,
+    ProfileLinkRequestForm,
+    RsvpForm,
+    SegmentForm,
+)
+from community.rendering import newsletter_render_for
+from community.selectors import segment_count
+from crm.forms import ShopSettingsForm
+from crm.models import ShopSettings
+from crm.services import shop_settings_update
+from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, SnoozeForm
+from customers.services import (
+    customer_create,
+    followup_open,
+    followup_snooze,
+    important_date_add,
+)
+from dataio.forms import EraseForm
+from dataio.services import customer_erase, import_job_create
+from gifts.forms import RedeemForm
+from gifts.services import gift_code_redeem
+from tests.factories import (
+    CustomerFactory,
+    EventFactory,
+    FollowUpFactory,
+    InvitationFactory,
+    NewsletterFactory,
+    OwnerFactory,
+    ProductFactory,
+    SegmentFactory,
+    TagFactory,
+)
+from touchpoints.forms import TouchpointForm
+from touchpoints.services import touchpoint_log
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "100"))
+PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                           HealthCheck.data_too_large])
+
+# One value for one field: text (any Unicode), numbers (as typed), dates and datetimes, limits, nothing.
+NUMBERS = st.one_of(
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.sampled_from(["0", "-1", "1", "100", "365", "366", "3650", "3651", "1899", "1900", "9999", "2147483648",
+                     "99999999.99", "100000000", "1e9", "1E400", "NaN", "Infinity", "-0", "0.001", "1,5", "１２"]),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.floats().map(str),
+)
+DATES = st.one_of(
+    st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)).map(date.isoformat),
+    st.datetimes().map(lambda d: d.isoformat(timespec="minutes")),
+    st.sampled_from(["1900-01-01", "1899-12-31", "2000-02-30", "0000-00-00", "9999-12-31T23:59", "31/12/1990",
+                     "2024-02-29T24:00"]),
+)
+TEXT = st.one_of(
+    st.text(max_size=200),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=90, max_size=12_000),
+    st.sampled_from(["", " ", "\x00", "a\r\nBcc: x@evil.example", "javascript:alert(1)", "<script>alert(1)</script>",
+                     "{preferred_name}", "{gift_code}", "{", "}", "yes", "no", "on", "going", "percent", "amount",
+                     "product", "now", "later", "all", "valid", "skip", "update", "dmy", "mdy", "Owner", "Staff"]),
+)
+VALUE = st.one_of(TEXT, NUMBERS, DATES)
+
+
+def form_data(form_class, **form_kwargs) -> st.SearchStrategy:
+    """A strategy for the POST of `form_class`: every field gets one or two values of any kind (or is left out)."""
+    names = list(form_class(**form_kwargs).fields)
+    return st.fixed_dictionaries({}, optional={name: st.lists(VALUE, min_size=1, max_size=2) for name in names}).map(
+        MultiValueDict
+    )
+
+
+@contextmanager
+def rolled_back():
+    """Run the service, then undo it: each example starts from the same rows."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def drive(form, service) -> None:
+    """Validate; if valid, call the service in a transaction rolled back. Only ValidationError may come out."""
+    if not form.is_valid():
+        assert form.errors, "a refused form must say why"
+        return
+    with rolled_back():
+        try:
+            service(form.cleaned_data)
+        except ValidationError:
+            pass
+
+
+@pytest.fixture
+def world(db):
+    """The rows the services need: an owner, a customer with friends, products, tags, an event, a newsletter."""
+    owner = OwnerFactory()
+    customer = CustomerFactory(first_name="Ada", last_name="Lovelace")
+    ProductFactory(name="Espresso")
+    TagFactory(name="regular")
+    event = EventFactory(capacity=5, max_guests=3)
+    return {
+        "owner": owner, "customer": customer, "event": event,
+        "invitation": InvitationFactory(event=event, customer=customer),
+        "followup": FollowUpFactory(customer=customer),
+        "segment": SegmentFactory(),
+        "newsletter": NewsletterFactory(),
+    }
+
+
+@PROPERTY
+@given(data=form_data(CustomerForm))
+def test_customer_form_and_customer_create(world, data):
+    drive(CustomerForm(data=data, region="GB"),
+          lambda d: customer_create(created_by=world["owner"], **d))
+
+
+@PROPERTY
+@given(data=form_data(ImportantDateForm))
+def test_important_date_form(world, data):
+    drive(ImportantDateForm(data=data), lambda d: important_date_add(
+        customer=world["customer"], added_by=world["owner"], label=d["label"], day=d["day"], month=d["month"],
+        year=d["year"]))
+
+
+@PROPERTY
+@given(data=form_data(FollowUpForm))
+def test_followup_form(world, data):
+    drive(FollowUpForm(data=data), lambda d: followup_open(
+        customer=world["customer"], reason=d["reason"], due_date=d["due_date"], opened_by=world["owner"],
+        assignee=d["assignee"]))
+
+
+@PROPERTY
+@given(data=form_data(SnoozeForm))
+def test_snooze_form(world, data):
+    drive(SnoozeForm(data=data), lambda d: followup_snooze(
+        followup=world["followup"], snoozed_by=world["owner"], days=d["days"], today=timezone.localdate()))
+
+
+@PROPERTY
+@given(data=form_data(TouchpointForm))
+def test_touchpoint_form_and_logging(world, data):
+    drive(TouchpointForm(data=data), lambda d: touchpoint_log(customer=world["customer"], logged_by=world["owner"], **d))
+
+
+@PROPERTY
+@given(data=form_data(ShopSettingsForm, instance=ShopSettings(pk=1)))
+def test_shop_settings_form(world, data):
+    drive(ShopSettingsForm(data=data, instance=ShopSettings.load()),
+          lambda d: shop_settings_update(updated_by=world["owner"], **d))
+
+
+@PROPERTY
+@given(data=form_data(AutomationForm, instance=Automation(kind="birthday")), kind=st.sampled_from(
+    ["thankyou", "birthday", "loyalty", "referral", "gift_expiry"]))
+def test_automation_form(world, data, kind):
+    automation = automation_get(kind)
+    drive(AutomationForm(data=data, instance=automation),
+          lambda d: automation_update(automation=automation, updated_by=world["owner"], **d))
+
+
+@PROPERTY
+@given(data=form_data(TemplateForm, kind="birthday"), kind=st.sampled_from(["thankyou", "birthday", "wemissyou"]))
+def test_template_form_and_its_email(world, data, kind):
+    def service(d):
+        template = message_template_update(kind=kind, updated_by=world["owner"], **d)
+        values = placeholder_values(customer=world["customer"], message=None, shop=ShopSettings.load())
+        values.update(gift_code="ABCD-EFGH", gift_expiry="1 January 2030")
+        render_template_for(kind=kind, subject=template.subject, body_text=template.body_text,
+                            body_html=template.body_html, values=values)
+
+    drive(TemplateForm(data=data, kind=kind), service)
+
+
+@PROPERTY
+@given(data=form_data(NewsletterForm))
+def test_newsletter_form_and_its_preview(world, data):
+    def service(d):
+        newsletter = community_services.newsletter_save(newsletter=None, subject=d["subject"], body=d["body"],
+                                                        segment=d["segment"], saved_by=world["owner"])
+        newsletter_render_for(newsletter=newsletter, customer=world["customer"])
+
+    drive(NewsletterForm(data=data), service)
+
+
+@PROPERTY
+@given(data=form_data(NewsletterSendForm))
+def test_newsletter_send_form(world, data):
+    drive(NewsletterSendForm(data=data), lambda d: community_services.newsletter_schedule(
+        newsletter=world["newsletter"], send_at=d["send_at"] if d["when"] == "later" else None,
+        scheduled_by=world["owner"]))
+
+
+@PROPERTY
+@given(data=form_data(EventForm))
+def test_event_form(world, data):
+    drive(EventForm(data=data), lambda d: community_services.event_save(event=None, saved_by=world["owner"], **d))
+
+
+@PROPERTY
+@given(data=form_data(SegmentForm))
+def test_segment_form_and_its_count(world, data):
+    form = SegmentForm(data=data)
+
+    def service(d):
+        community_services.segment_create(name=d["name"], filters=form.filters(), created_by=world["owner"])
+        segment_count(form.filters())
+
+    drive(form, service)
+
+
+@PROPERTY
+@given(data=form_data(RsvpForm))
+def test_rsvp_form(world, data):
+    drive(RsvpForm(data=data, max_guests=3), lambda d: community_services.invitation_answer(
+        invitation=world["invitation"], coming=d["coming"], guests=d["guests"] or 0))
+
+
+@PROPERTY
+@given(data=form_data(ProfileForm))
+def test_profile_form(world, data):
+    form = ProfileForm(data=data)
+    drive(form, lambda d: community_services.customer_profile_update(customer=world["customer"], changes=form.sent()))
+
+
+@PROPERTY
+@given(data=form_data(ProfileLinkRequestForm))
+def test_profile_link_request_form(world, data):
+    drive(ProfileLinkRequestForm(data=data), lambda d: community_services.profile_link_request(email=d["email"]))
+
+
+@PROPERTY
+@given(data=form_data(RedeemForm))
+def test_redeem_form(world, data):
+    drive(RedeemForm(data=data), lambda d: gift_code_redeem(code=d["code"], redeemed_by=world["owner"]))
+
+
+@PROPERTY
+@given(data=form_data(StaffCreateForm))
+def test_staff_create_form(world, data):
+    def service(d):
+        staff_create(created_by=world["owner"], username=d["username"], first_name=d["first_name"],
+                     last_name=d["last_name"], email=d["email"], role=d["role"], password=d["password1"])
+
+    drive(StaffCreateForm(data=data), service)
+
+
+@PROPERTY
+@given(data=form_data(EraseForm))
+def test_erase_form(world, data):
+    drive(EraseForm(data=data), lambda d: customer_erase(
+        customer=world["customer"], erased_by=world["owner"], confirm_name=d["confirm_name"]))
+
+
+@PROPERTY
+@given(raw=st.one_of(
+    st.binary(max_size=3000),
+    st.text(max_size=2000).map(lambda t: ("First name,Email,Birthday\n" + t).encode("utf-8")),
+    st.text(max_size=1000).map(lambda t: ("First name;Email\n" + t).encode("utf-16")),
+    st.lists(st.lists(TEXT, max_size=4), max_size=20).map(
+        lambda rows: "\n".join(",".join(f'"{c}"' if i % 2 else c for i, c in enumerate(r)) for r in
+                               [["First Name", "Surname", "Email Address", "Birthday"], *rows]).encode()),
+), name=TEXT)
+def test_csv_upload_service(world, raw, name):
+    with rolled_back():
+        try:
+            import_job_create(uploaded_by=world["owner"], file_name=name or "x.csv", raw=raw)
+        except ValidationError:
+            pass
+
+
+# --- through the view, where the view does the wiring ---------------------------------------------
+
+
+@PROPERTY
+@given(params=st.fixed_dictionaries({}, optional=dict.fromkeys(("q", "tag", "owner", "product", "birthday_month", "health", "stage", "archived", "sort", "segment", "page"), VALUE)))
+def test_the_customer_list_with_any_filter(world, client, params):
+    client.force_login(world["owner"])
+    response = client.get(reverse("customers:list"), {k: v.replace("\x00", "") for k, v in params.items()})
+    assert response.status_code in (200, 400)
+
+
+@PROPERTY
+@given(data=st.fixed_dictionaries({}, optional=dict.fromkeys(("kind", "value", "product", "valid_days", "expires_on"), VALUE)))
+def test_issuing_a_gift_with_anything(world, client, data):
+    client.force_login(world["owner"])
+    with rolled_back():
+        response = client.post(reverse("gifts:issue", args=[world["customer"].pk]), data)
+    assert response.status_code in (200, 302, 400)
