@@ -7,10 +7,15 @@ from crm.roles import OWNER, STAFF
 
 
 class _PasswordPair(forms.Form):
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                                strip=False, help_text="At least 8 characters, not a common or all-number password.")
-    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-                                strip=False)
+    password1 = forms.CharField(
+        label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        help_text="At least 8 characters, not a common or all-number password.",
+    )
+    password2 = forms.CharField(
+        label="Password again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False
+    )
 
     def clean(self):
         super().clean()
@@ -34,12 +39,13 @@ class PasswordResetForm(_PasswordPair):
 
 
 class HandoverForm(forms.Form):
-    to_user = forms.ModelChoiceField(queryset=User.objects.none(), label="Hand over to",
-                                     empty_label="Choose a person")
+    to_user = forms.ModelChoiceField(queryset=User.objects.none(), label="Hand over to", empty_label="Choose a person")
     deactivate = forms.BooleanField(required=False, label="Also deactivate this account (they are leaving)")
 
     def __init__(self, *args, from_user: User, **kwargs):
         super().__init__(*args, **kwargs)
         to_user = cast(forms.ModelChoiceField, self.fields["to_user"])
-        to_user.queryset = User.objects.filter(is_active=True).exclude(pk=from_user.pk).order_by("first_name", "username")
+        to_user.queryset = (
+            User.objects.filter(is_active=True).exclude(pk=from_user.pk).order_by("first_name", "username")
+        )
         to_user.label_from_instance = lambda u: u.get_full_name() or u.get_username()  # type: ignore[assignment]  # a label per instance, as Django documents

@@ -11,8 +11,9 @@ from crm.roles import OWNER, STAFF
 from customers.card_cache import cards_all_changed
 
 
-def audit_record(*, actor: User | None, action: str, target: models.Model | None = None,
-                 detail: dict | None = None) -> AuditRecord:
+def audit_record(
+    *, actor: User | None, action: str, target: models.Model | None = None, detail: dict | None = None
+) -> AuditRecord:
     """Note who did what to which record (ids and counts only, never personal data)."""
     return AuditRecord.objects.create(
         actor=actor if actor and actor.pk else None,
@@ -34,8 +35,9 @@ def _set_role(user: User, role: str) -> None:
 
 
 @transaction.atomic
-def staff_create(*, created_by: User, username: str, first_name: str, last_name: str, email: str,
-                 role: str, password: str) -> User:
+def staff_create(
+    *, created_by: User, username: str, first_name: str, last_name: str, email: str, role: str, password: str
+) -> User:
     """Add a person who can log in; the password must pass Django's validators."""
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": "Someone already has this username."})
@@ -96,9 +98,11 @@ def staff_handover(*, from_user: User, to_user: User, handed_over_by: User, deac
     for customer in customers:
         customer.owner = to_user
     bulk_update_with_history(customers, Customer, ["owner"], batch_size=500, default_user=handed_over_by)
-    followups = list(FollowUp.objects.select_for_update().filter(
-        assignee=from_user, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED]
-    ))
+    followups = list(
+        FollowUp.objects.select_for_update().filter(
+            assignee=from_user, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED]
+        )
+    )
     for followup in followups:
         followup.assignee = to_user
     bulk_update_with_history(followups, FollowUp, ["assignee"], batch_size=500, default_user=handed_over_by)

@@ -15,14 +15,11 @@ from crm.roles import OWNER, owner_required
 
 @owner_required
 def staff_list(request):
-    people = (
-        User.objects.annotate(
-            is_owner_role=Count("groups", filter=Q(groups__name=OWNER)),
-            customer_count=Count("owned_customers", distinct=True),
-            open_followups=Count("followups", filter=Q(followups__status__in=["open", "snoozed"]), distinct=True),
-        )
-        .order_by("-is_active", "first_name", "username")
-    )
+    people = User.objects.annotate(
+        is_owner_role=Count("groups", filter=Q(groups__name=OWNER)),
+        customer_count=Count("owned_customers", distinct=True),
+        open_followups=Count("followups", filter=Q(followups__status__in=["open", "snoozed"]), distinct=True),
+    ).order_by("-is_active", "first_name", "username")
     return render(request, "accounts/staff_list.html", {"people": people})
 
 
@@ -33,8 +30,13 @@ def staff_add(request):
         data = form.cleaned_data
         try:
             user = staff_create(
-                created_by=request.user, username=data["username"], first_name=data["first_name"],
-                last_name=data["last_name"], email=data["email"], role=data["role"], password=data["password1"],
+                created_by=request.user,
+                username=data["username"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                email=data["email"],
+                role=data["role"],
+                password=data["password1"],
             )
             messages.success(request, f"{user.get_full_name() or user.username} can now log in.")
             return redirect("accounts:staff_list")
@@ -68,7 +70,9 @@ def staff_active(request, user_id: int):
     active = request.POST.get("active") == "1"
     try:
         staff_set_active(user=person, changed_by=request.user, active=active)
-        messages.success(request, f"{person.username} is {'active again' if active else 'deactivated: they can no longer log in'}.")
+        messages.success(
+            request, f"{person.username} is {'active again' if active else 'deactivated: they can no longer log in'}."
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("accounts:staff_detail", person.pk)
@@ -96,10 +100,15 @@ def staff_handover_view(request, user_id: int):
     form = HandoverForm(request.POST, from_user=person)
     if form.is_valid():
         try:
-            counts = staff_handover(from_user=person, to_user=form.cleaned_data["to_user"],
-                                    handed_over_by=request.user, deactivate=form.cleaned_data["deactivate"])
-            messages.success(request, f"Handed over {counts['customers']} customer(s) and "
-                                      f"{counts['followups']} open follow-up(s).")
+            counts = staff_handover(
+                from_user=person,
+                to_user=form.cleaned_data["to_user"],
+                handed_over_by=request.user,
+                deactivate=form.cleaned_data["deactivate"],
+            )
+            messages.success(
+                request, f"Handed over {counts['customers']} customer(s) and {counts['followups']} open follow-up(s)."
+            )
             return redirect("accounts:staff_detail", person.pk)
         except ValidationError as exc:
             form_add_errors(form, exc)

@@ -39,7 +39,9 @@ class HasScope(permissions.BasePermission):
         key = request.auth
         if not isinstance(key, ApiKey):
             return False
-        needed = getattr(view, "scopes", {}).get(request.method, "read" if request.method in ("GET", "HEAD") else "write")
+        needed = getattr(view, "scopes", {}).get(
+            request.method, "read" if request.method in ("GET", "HEAD") else "write"
+        )
         if not key.has_scope(needed):
             self.message = f"This API key needs the “{needed}” scope for this."
             return False

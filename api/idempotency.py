@@ -44,8 +44,9 @@ def idempotent(method):
                 record = IdempotencyRecord.objects.get(api_key=request.auth, key=key)
                 if record.fingerprint != fingerprint:
                     raise Conflict()
-                return Response(record.response_body, status=record.status_code,
-                                headers={"Idempotent-Replayed": "true"})
+                return Response(
+                    record.response_body, status=record.status_code, headers={"Idempotent-Replayed": "true"}
+                )
             response = method(self, request, *args, **kwargs)
             if response.status_code >= 400:
                 transaction.set_rollback(True)

@@ -61,12 +61,20 @@ def _fields(schema: dict, node: dict | None) -> list[dict]:
     out = []
     for name, prop in node.get("properties", {}).items():
         prop = _schema_ref(schema, prop) if "$ref" in prop else prop
-        kind = prop.get("type") or ("one of: " + ", ".join(str(v) for v in prop.get("enum", [])) if prop.get("enum")
-                                    else "")
+        kind = prop.get("type") or (
+            "one of: " + ", ".join(str(v) for v in prop.get("enum", [])) if prop.get("enum") else ""
+        )
         if prop.get("format"):
             kind = f"{kind} ({prop['format']})"
-        out.append({"name": name, "type": kind, "required": name in required, "read_only": prop.get("readOnly"),
-                    "description": prop.get("description", "")})
+        out.append(
+            {
+                "name": name,
+                "type": kind,
+                "required": name in required,
+                "read_only": prop.get("readOnly"),
+                "description": prop.get("description", ""),
+            }
+        )
     return out
 
 
@@ -91,15 +99,27 @@ def api_docs(request: HttpRequest) -> HttpResponse:
                 continue
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             ok: dict = next((r for code, r in op.get("responses", {}).items() if code.startswith("2")), {})
-            operations.append({
-                "id": op.get("operationId"), "method": method.upper(), "path": path,
-                "tag": (op.get("tags") or [""])[0], "summary": op.get("description", ""),
-                "parameters": op.get("parameters", []), "request": _fields(schema, body),
-                "response": _fields(schema, _answer_item(schema, ok.get("content", {}).get("application/json", {})
-                                                         .get("schema"))),
-                "statuses": sorted(op.get("responses", {})),
-            })
-    return render(request, "api/docs.html", {
-        "operations": operations, "schema_url": request.build_absolute_uri(reverse("api:schema")),
-        "version": schema["info"].get("version", ""),
-    })
+            operations.append(
+                {
+                    "id": op.get("operationId"),
+                    "method": method.upper(),
+                    "path": path,
+                    "tag": (op.get("tags") or [""])[0],
+                    "summary": op.get("description", ""),
+                    "parameters": op.get("parameters", []),
+                    "request": _fields(schema, body),
+                    "response": _fields(
+                        schema, _answer_item(schema, ok.get("content", {}).get("application/json", {}).get("schema"))
+                    ),
+                    "statuses": sorted(op.get("responses", {})),
+                }
+            )
+    return render(
+        request,
+        "api/docs.html",
+        {
+            "operations": operations,
+            "schema_url": request.build_absolute_uri(reverse("api:schema")),
+            "version": schema["info"].get("version", ""),
+        },
+    )

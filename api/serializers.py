@@ -69,16 +69,40 @@ class CustomerSerializer(serializers.ModelSerializer):
     email = serializers.CharField(read_only=True)
     consent_method = serializers.ChoiceField(choices=[("", "—"), *Customer.ConsentMethod.choices], read_only=True)
     favourite_products: serializers.SlugRelatedField[Product] = serializers.SlugRelatedField(
-        many=True, read_only=True, slug_field="name")
+        many=True, read_only=True, slug_field="name"
+    )
     tags: serializers.SlugRelatedField[Tag] = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
 
     class Meta:
         model = Customer
         fields = [
-            "id", "first_name", "last_name", "preferred_name", "email", "phone", "birthday_day", "birthday_month",
-            "birthday_year", "notes", "how_we_met", "referred_by", "owner", "cadence_days", "email_consent",
-            "consent_method", "consent_at", "favourite_products", "tags", "is_archived", "created_at", "updated_at",
-            "last_touchpoint_at", "purchase_count", "lifetime_spend", "health", "stage",
+            "id",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "email",
+            "phone",
+            "birthday_day",
+            "birthday_month",
+            "birthday_year",
+            "notes",
+            "how_we_met",
+            "referred_by",
+            "owner",
+            "cadence_days",
+            "email_consent",
+            "consent_method",
+            "consent_at",
+            "favourite_products",
+            "tags",
+            "is_archived",
+            "created_at",
+            "updated_at",
+            "last_touchpoint_at",
+            "purchase_count",
+            "lifetime_spend",
+            "health",
+            "stage",
         ]
         read_only_fields = fields
 
@@ -96,14 +120,17 @@ class CustomerWriteSerializer(serializers.Serializer):
     birthday_year = serializers.IntegerField(required=False, allow_null=True, min_value=1900, max_value=9999)
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     how_we_met = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    referred_by = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
-                                           help_text="A customer's id.")
-    owner = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
-                                     help_text="A staff member's user id.")
+    referred_by = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_ID, help_text="A customer's id."
+    )
+    owner = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_ID, help_text="A staff member's user id."
+    )
     cadence_days = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=3650)
     email_consent = serializers.BooleanField(required=False)
-    consent_method = serializers.ChoiceField(choices=[("", "—"), *Customer.ConsentMethod.choices], required=False,
-                                             allow_blank=True)
+    consent_method = serializers.ChoiceField(
+        choices=[("", "—"), *Customer.ConsentMethod.choices], required=False, allow_blank=True
+    )
     favourite_products = NAMES
     tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=50)
 
@@ -136,8 +163,21 @@ class TouchpointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Touchpoint
-        fields = ["id", "customer", "kind", "happened_at", "note", "amount", "currency", "products", "feedback_kind",
-                  "sentiment", "refunded_amount", "refunded_at", "created_at"]
+        fields = [
+            "id",
+            "customer",
+            "kind",
+            "happened_at",
+            "note",
+            "amount",
+            "currency",
+            "products",
+            "feedback_kind",
+            "sentiment",
+            "refunded_amount",
+            "refunded_at",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_products(self, touchpoint: Touchpoint) -> list[str]:
@@ -155,11 +195,13 @@ class TouchpointWriteSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Touchpoint.Kind.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     happened_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Empty for now.")
-    amount = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, allow_null=True,
-                                      min_value=Decimal(0))
+    amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, required=False, allow_null=True, min_value=Decimal(0)
+    )
     products = NAMES
-    feedback_kind = serializers.ChoiceField(choices=[("", "—"), *Touchpoint.FeedbackKind.choices], required=False,
-                                            allow_blank=True)
+    feedback_kind = serializers.ChoiceField(
+        choices=[("", "—"), *Touchpoint.FeedbackKind.choices], required=False, allow_blank=True
+    )
     sentiment = serializers.ChoiceField(choices=Touchpoint.Sentiment.choices, required=False, allow_null=True)
 
     def validate(self, attrs: dict) -> dict:
@@ -200,8 +242,18 @@ class GiftCodeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GiftCode
-        fields = ["code", "customer", "kind", "value", "product", "worth", "issued_at", "expires_on", "redeemed_at",
-                  "status"]
+        fields = [
+            "code",
+            "customer",
+            "kind",
+            "value",
+            "product",
+            "worth",
+            "issued_at",
+            "expires_on",
+            "redeemed_at",
+            "status",
+        ]
         read_only_fields = fields
 
     def get_worth(self, gift: GiftCode) -> str:
@@ -210,7 +262,7 @@ class GiftCodeSerializer(serializers.ModelSerializer):
         return gift_code_value_display(gift, currency=self.context["shop_currency"])
 
     def get_status(self, gift: GiftCode) -> str:
-        """"redeemed", "expired" or "valid" (in the shop's time zone)."""
+        """ "redeemed", "expired" or "valid" (in the shop's time zone)."""
         if gift.redeemed_at:
             return "redeemed"
         return "expired" if gift.expires_on < self.context["shop_today"] else "valid"
@@ -232,8 +284,13 @@ class FollowUpWriteSerializer(serializers.Serializer):
     customer = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The customer's id.")
     reason = serializers.CharField(max_length=200)
     due_date = serializers.DateField()
-    assignee = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=MAX_ID,
-                                        help_text="A staff member's user id; the relationship owner if left out.")
+    assignee = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="A staff member's user id; the relationship owner if left out.",
+    )
 
     def validate(self, attrs: dict) -> dict:
         cleaned = form_clean(FollowUpForm(form_data({k: v for k, v in attrs.items() if k != "customer"})))

@@ -48,7 +48,7 @@ def api_key_check(raw: str) -> ApiKey | None:
     """The active key this text is, or None; notes when it was used (at most once a minute)."""
     if not raw.startswith(KEY_PREFIX):
         return None
-    prefix = raw[len(KEY_PREFIX):].split("_", 1)[0]
+    prefix = raw[len(KEY_PREFIX) :].split("_", 1)[0]
     key = ApiKey.objects.select_related("created_by").filter(prefix=prefix[:16], revoked_at__isnull=True).first()
     if key is None or not secrets.compare_digest(key.key_hash, api_key_hash(raw)):
         return None

@@ -39,30 +39,43 @@ from tills.vendors import Purchase
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log
 
-ERROR = inline_serializer("Error", fields={
-    "error": inline_serializer("ErrorDetail", fields={
-        "status": serializers.IntegerField(),
-        "code": serializers.CharField(),
-        "message": serializers.CharField(),
-        "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
-                                        help_text="Field errors as the pages' forms give them; '__all__' for "
-                                                  "the whole request."),
-    }),
-})
+ERROR = inline_serializer(
+    "Error",
+    fields={
+        "error": inline_serializer(
+            "ErrorDetail",
+            fields={
+                "status": serializers.IntegerField(),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+                "fields": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField()),
+                    help_text="Field errors as the pages' forms give them; '__all__' for the whole request.",
+                ),
+            },
+        ),
+    },
+)
 ERRORS = {code: OpenApiResponse(ERROR) for code in (400, 401, 403, 404, 409, 429)}
 IDEMPOTENCY = OpenApiParameter(
-    IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
     description="Send the same key with the same body again: you get the first answer. Another body: 409.",
 )
 
 
 def page_of(item: type[serializers.Serializer], name: str):
     """A page of a list as the API answers it: `results`, and links to the pages either side."""
-    return inline_serializer(name, fields={
-        "next": serializers.URLField(allow_null=True, help_text="The next page; null on the last."),
-        "previous": serializers.URLField(allow_null=True),
-        "results": item(many=True),
-    })
+    return inline_serializer(
+        name,
+        fields={
+            "next": serializers.URLField(allow_null=True, help_text="The next page; null on the last."),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
 
 
 def _actor(request: Request) -> User:
@@ -77,8 +90,12 @@ def _via(key) -> str:
 
 def _context(request: Request) -> dict:
     shop = ShopSettings.load()
-    return {"shop_currency": shop.currency, "region": shop.phone_region, "request": request,
-            "shop_today": timezone.localdate(timezone.now(), shop.tz)}
+    return {
+        "shop_currency": shop.currency,
+        "region": shop.phone_region,
+        "request": request,
+        "shop_today": timezone.localdate(timezone.now(), shop.tz),
+    }
 
 
 class Pages(CursorPagination):
@@ -129,10 +146,14 @@ class CustomerListView(ApiView):
     pagination = Pages
 
     @extend_schema(
-        operation_id="customers_list", tags=["customers"],
+        operation_id="customers_list",
+        tags=["customers"],
         parameters=[
-            OpenApiParameter("q", OpenApiTypes.STR, description="Part of a name, an email or a phone number, as the "
-                                                                "search box; prefix matches first."),
+            OpenApiParameter(
+                "q",
+                OpenApiTypes.STR,
+                description="Part of a name, an email or a phone number, as the search box; prefix matches first.",
+            ),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description="Only customers changed since."),
             OpenApiParameter("archived", OpenApiTypes.BOOL, description="true: archived ones only."),
         ],
@@ -149,24 +170,33 @@ class CustomerListView(ApiView):
             # The search page's own query (prefix matches first), paged by an opaque offset.
             size = paginator.get_page_size(request) or paginator.page_size
             offset = _offset_cursor(request.query_params.get("cursor"))
-            ids = list(customer_search_rows(q=q, region=context["region"], start=offset, stop=offset + size + 1)
-                       .values_list("pk", flat=True))
+            ids = list(
+                customer_search_rows(q=q, region=context["region"], start=offset, stop=offset + size + 1).values_list(
+                    "pk", flat=True
+                )
+            )
             rows = {c.pk: c for c in _customers_with_lists().filter(pk__in=ids[:size])}
-            data = s.CustomerSerializer([rows[pk] for pk in ids[:size] if pk in rows], many=True,
-                                        context=context).data
-            return Response({
-                "next": _offset_link(request, offset + size) if len(ids) > size else None,
-                "previous": _offset_link(request, max(offset - size, 0)) if offset else None,
-                "results": data,
-            })
+            data = s.CustomerSerializer([rows[pk] for pk in ids[:size] if pk in rows], many=True, context=context).data
+            return Response(
+                {
+                    "next": _offset_link(request, offset + size) if len(ids) > size else None,
+                    "previous": _offset_link(request, max(offset - size, 0)) if offset else None,
+                    "results": data,
+                }
+            )
         customers = _customers_with_lists().filter(is_archived=params.validated_data.get("archived", False))
         if since is not None:
             customers = customers.filter(updated_at__gte=since)
         page: list | None = paginator.paginate_queryset(customers, request, view=self)
         return paginator.get_paginated_response(s.CustomerSerializer(page, many=True, context=context).data)
 
-    @extend_schema(operation_id="customers_create", tags=["customers"], parameters=[IDEMPOTENCY],
-                   request=s.CustomerWriteSerializer, responses={201: s.CustomerSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="customers_create",
+        tags=["customers"],
+        parameters=[IDEMPOTENCY],
+        request=s.CustomerWriteSerializer,
+        responses={201: s.CustomerSerializer, **ERRORS},
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         """Add a customer, validated as the page's customer form; the relationship owner defaults to the key's owner."""
@@ -185,14 +215,17 @@ class CustomerDetailView(ApiView):
     def customer(self, customer_id: int) -> Customer:
         return get_object_or_404(_customers_with_lists(), pk=customer_id)
 
-    @extend_schema(operation_id="customers_read", tags=["customers"],
-                   responses={200: s.CustomerSerializer, **ERRORS})
+    @extend_schema(operation_id="customers_read", tags=["customers"], responses={200: s.CustomerSerializer, **ERRORS})
     def get(self, request: Request, customer_id: int) -> Response:
         """One customer, with the figures kept on them (purchases, lifetime spend, health, stage)."""
         return Response(s.CustomerSerializer(self.customer(customer_id), context=self.context()).data)
 
-    @extend_schema(operation_id="customers_update", tags=["customers"], request=s.CustomerWriteSerializer,
-                   responses={200: s.CustomerSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="customers_update",
+        tags=["customers"],
+        request=s.CustomerWriteSerializer,
+        responses={200: s.CustomerSerializer, **ERRORS},
+    )
     def patch(self, request: Request, customer_id: int) -> Response:
         """Change the fields sent; the others stay as they are."""
         context = self.context()
@@ -212,19 +245,28 @@ class TouchpointListView(ApiView):
     scopes = {"GET": "read", "POST": "write"}
     pagination = Pages
 
-    @extend_schema(operation_id="touchpoints_list", tags=["touchpoints"],
-                   responses={200: page_of(s.TouchpointSerializer, "TouchpointPage"), **ERRORS})
+    @extend_schema(
+        operation_id="touchpoints_list",
+        tags=["touchpoints"],
+        responses={200: page_of(s.TouchpointSerializer, "TouchpointPage"), **ERRORS},
+    )
     def get(self, request: Request, customer_id: int) -> Response:
         """A customer's timeline, newest first."""
         customer = get_object_or_404(Customer.objects.only("pk"), pk=customer_id)
         paginator = self.pagination()
         touchpoints = Touchpoint.objects.filter(customer=customer).prefetch_related(
-            Prefetch("products", queryset=Product.objects.only("name")))
+            Prefetch("products", queryset=Product.objects.only("name"))
+        )
         page = paginator.paginate_queryset(touchpoints, request, view=self)
         return paginator.get_paginated_response(s.TouchpointSerializer(page, many=True, context=self.context()).data)
 
-    @extend_schema(operation_id="touchpoints_create", tags=["touchpoints"], parameters=[IDEMPOTENCY],
-                   request=s.TouchpointWriteSerializer, responses={201: s.TouchpointSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="touchpoints_create",
+        tags=["touchpoints"],
+        parameters=[IDEMPOTENCY],
+        request=s.TouchpointWriteSerializer,
+        responses={201: s.TouchpointSerializer, **ERRORS},
+    )
     @idempotent
     def post(self, request: Request, customer_id: int) -> Response:
         """Log a touchpoint, validated as the card's form; a complaint opens its follow-up as on the card."""
@@ -233,23 +275,33 @@ class TouchpointListView(ApiView):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         touchpoint = touchpoint_log(
-            customer=customer, logged_by=_actor(request), kind=data["kind"], happened_at=data["happened_at"],
-            note=data["note"], amount=data["amount"], products=data["products"],
-            feedback_kind=data["feedback_kind"], sentiment=data["sentiment"], change_reason=_via(request.auth),
+            customer=customer,
+            logged_by=_actor(request),
+            kind=data["kind"],
+            happened_at=data["happened_at"],
+            note=data["note"],
+            amount=data["amount"],
+            products=data["products"],
+            feedback_kind=data["feedback_kind"],
+            sentiment=data["sentiment"],
+            change_reason=_via(request.auth),
         )
-        return Response(s.TouchpointSerializer(touchpoint, context=self.context()).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(s.TouchpointSerializer(touchpoint, context=self.context()).data, status=status.HTTP_201_CREATED)
 
 
 class PurchaseCreateView(ApiView):
     scopes = {"POST": "write"}
 
     @extend_schema(
-        operation_id="purchases_create", tags=["purchases"], parameters=[IDEMPOTENCY],
+        operation_id="purchases_create",
+        tags=["purchases"],
+        parameters=[IDEMPOTENCY],
         request=s.PurchaseWriteSerializer,
-        responses={201: s.PurchaseSerializer, 200: OpenApiResponse(s.PurchaseSerializer,
-                                                                   "Already recorded with this external id."),
-                   **ERRORS},
+        responses={
+            201: s.PurchaseSerializer,
+            200: OpenApiResponse(s.PurchaseSerializer, "Already recorded with this external id."),
+            **ERRORS,
+        },
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -266,13 +318,16 @@ class PurchaseCreateView(ApiView):
         if happened_at > now + timedelta(minutes=5):
             raise ValidationError({"happened_at": ["That is in the future: purchases are logged after they happen."]})
         purchase = Purchase(
-            external_id=data["external_id"], amount=data["amount"],
-            currency=(data.get("currency") or context["shop_currency"]).upper(), happened_at=happened_at,
+            external_id=data["external_id"],
+            amount=data["amount"],
+            currency=(data.get("currency") or context["shop_currency"]).upper(),
+            happened_at=happened_at,
             products=[" ".join(p.split()) for p in data.get("products", []) if p.strip()],
         )
         known = TillPurchase.objects.filter(vendor=Vendor.API, external_id=purchase.external_id).exists()
-        recorded = purchase_record(vendor=Vendor.API, purchase=purchase, logged_by=_actor(request), customer=customer,
-                                   via=_via(request.auth))
+        recorded = purchase_record(
+            vendor=Vendor.API, purchase=purchase, logged_by=_actor(request), customer=customer, via=_via(request.auth)
+        )
         return Response(s.PurchaseSerializer(recorded).data, status=200 if known else status.HTTP_201_CREATED)
 
 
@@ -282,8 +337,7 @@ class PurchaseCreateView(ApiView):
 class GiftCodeView(ApiView):
     scopes = {"GET": "redeem"}
 
-    @extend_schema(operation_id="gift_codes_read", tags=["gift codes"],
-                   responses={200: s.GiftCodeSerializer, **ERRORS})
+    @extend_schema(operation_id="gift_codes_read", tags=["gift codes"], responses={200: s.GiftCodeSerializer, **ERRORS})
     def get(self, request: Request, code: str) -> Response:
         """Look a gift code up, as typed by the customer (case and dashes do not matter)."""
         try:
@@ -296,8 +350,13 @@ class GiftCodeView(ApiView):
 class GiftCodeRedeemView(ApiView):
     scopes = {"POST": "redeem"}
 
-    @extend_schema(operation_id="gift_codes_redeem", tags=["gift codes"], parameters=[IDEMPOTENCY], request=None,
-                   responses={200: s.GiftCodeSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="gift_codes_redeem",
+        tags=["gift codes"],
+        parameters=[IDEMPOTENCY],
+        request=None,
+        responses={200: s.GiftCodeSerializer, **ERRORS},
+    )
     @idempotent
     def post(self, request: Request, code: str) -> Response:
         """Redeem a gift code once; logs "gift given" on the customer's timeline."""
@@ -314,7 +373,8 @@ class FollowUpListView(ApiView):
     pagination = Pages
 
     @extend_schema(
-        operation_id="followups_list", tags=["follow-ups"],
+        operation_id="followups_list",
+        tags=["follow-ups"],
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, enum=FollowUp.Status.values),
             OpenApiParameter("customer", OpenApiTypes.INT),
@@ -328,16 +388,25 @@ class FollowUpListView(ApiView):
         params = s.FollowUpFilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         followups = FollowUp.objects.all()
-        for name, lookup in (("status", "status"), ("customer", "customer_id"), ("assignee", "assignee_id"),
-                             ("due_before", "due_date__lte")):
+        for name, lookup in (
+            ("status", "status"),
+            ("customer", "customer_id"),
+            ("assignee", "assignee_id"),
+            ("due_before", "due_date__lte"),
+        ):
             if params.validated_data.get(name) not in (None, ""):
                 followups = followups.filter(**{lookup: params.validated_data[name]})
         paginator = self.pagination()
         page = paginator.paginate_queryset(followups, request, view=self)
         return paginator.get_paginated_response(s.FollowUpSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="followups_create", tags=["follow-ups"], parameters=[IDEMPOTENCY],
-                   request=s.FollowUpWriteSerializer, responses={201: s.FollowUpSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="followups_create",
+        tags=["follow-ups"],
+        parameters=[IDEMPOTENCY],
+        request=s.FollowUpWriteSerializer,
+        responses={201: s.FollowUpSerializer, **ERRORS},
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         """Open a follow-up; it goes to the relationship owner unless an assignee is given."""
@@ -347,8 +416,13 @@ class FollowUpListView(ApiView):
         customer = Customer.objects.filter(pk=data["customer"]).first()
         if customer is None:
             raise ValidationError({"customer": ["There is no customer with this id."]})
-        followup = customer_services.followup_open(customer=customer, opened_by=_actor(request), reason=data["reason"],
-                                                   due_date=data["due_date"], assignee=data["assignee"])
+        followup = customer_services.followup_open(
+            customer=customer,
+            opened_by=_actor(request),
+            reason=data["reason"],
+            due_date=data["due_date"],
+            assignee=data["assignee"],
+        )
         update_change_reason(followup, _via(request.auth))
         return Response(s.FollowUpSerializer(followup).data, status=status.HTTP_201_CREATED)
 
@@ -356,8 +430,13 @@ class FollowUpListView(ApiView):
 class FollowUpCompleteView(ApiView):
     scopes = {"POST": "write"}
 
-    @extend_schema(operation_id="followups_complete", tags=["follow-ups"], parameters=[IDEMPOTENCY], request=None,
-                   responses={200: s.FollowUpSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="followups_complete",
+        tags=["follow-ups"],
+        parameters=[IDEMPOTENCY],
+        request=None,
+        responses={200: s.FollowUpSerializer, **ERRORS},
+    )
     @idempotent
     def post(self, request: Request, followup_id: int) -> Response:
         """Tick a follow-up off; one already closed is a 400."""

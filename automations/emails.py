@@ -34,8 +34,9 @@ from gifts.models import GiftCode
 NOT_ATEXT = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]")
 
 
-def placeholder_values(*, customer: Customer, message: OutboundMessage | None, shop: ShopSettings,
-                       gift: GiftCode | None = None) -> dict[str, str]:
+def placeholder_values(
+    *, customer: Customer, message: OutboundMessage | None, shop: ShopSettings, gift: GiftCode | None = None
+) -> dict[str, str]:
     """What each placeholder becomes for this customer and message."""
     favourite = next(iter(p.name for p in customer.favourite_products.all()), "")
     if message is not None and message.kind == "thankyou" and message.context.get("products"):
@@ -53,8 +54,9 @@ def _and_join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def render_template_for(*, kind: str, subject: str, body_text: str, body_html: str, values: dict,
-                        personal_line: str = "") -> RenderedEmail:
+def render_template_for(
+    *, kind: str, subject: str, body_text: str, body_html: str, values: dict, personal_line: str = ""
+) -> RenderedEmail:
     """Fill a template; TemplateError for an unknown placeholder or a value that is missing."""
     text = fill(body_text, values)
     if personal_line:
@@ -80,8 +82,14 @@ def render_automation(message: OutboundMessage) -> RenderedEmail:
     template = template_get(message.kind)
     shop = ShopSettings.load()
     values = placeholder_values(customer=message.customer, message=message, shop=shop, gift=gift_for(message))
-    return render_template_for(kind=message.kind, subject=template.subject, body_text=template.body_text,
-                               body_html=template.body_html, values=values, personal_line=message.personal_line)
+    return render_template_for(
+        kind=message.kind,
+        subject=template.subject,
+        body_text=template.body_text,
+        body_html=template.body_html,
+        values=values,
+        personal_line=message.personal_line,
+    )
 
 
 def digest_context(*, user, today) -> dict:
@@ -97,7 +105,8 @@ def digest_context(*, user, today) -> dict:
         "today": today,
         "followups": list(
             FollowUp.objects.filter(assignee=user, status=FollowUp.Status.OPEN, due_date__lte=today)
-            .select_related("customer").order_by("due_date", "pk")[:30]
+            .select_related("customer")
+            .order_by("due_date", "pk")[:30]
         ),
         "birthdays": [(c, _next_in_week(c, week)) for c in birthdays[:30]],
         "drifting": list(mine.filter(health=Customer.Health.COOLING).order_by("last_touchpoint_at")[:15]),
@@ -163,13 +172,24 @@ def email_build(message: OutboundMessage, *, connection=None, test: bool = False
         profile = profile_url(customer_id=message.customer_id)
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    ctx = {"content": content, "shop": shop, "unsubscribe_url": unsubscribe, "profile_url": profile, "test": test,
-           "test_customer": message.customer if test else None}
+    ctx = {
+        "content": content,
+        "shop": shop,
+        "unsubscribe_url": unsubscribe,
+        "profile_url": profile,
+        "test": test,
+        "test_customer": message.customer if test else None,
+    }
     text = render_to_string("automations/email/wrapper.txt", ctx)
     html = render_to_string("automations/email/wrapper.html", ctx)
     email = EmailMultiAlternatives(
-        subject=header_line(content.subject), body=text, from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.to_email], headers=headers, connection=connection, reply_to=reply_to,
+        subject=header_line(content.subject),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to_email],
+        headers=headers,
+        connection=connection,
+        reply_to=reply_to,
     )
     # Providers echo this in their webhooks (SMTP ignores it): a fallback to find the row.
     email.metadata = {"rapport_outbox": str(message.pk)}  # type: ignore[attr-defined]

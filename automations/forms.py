@@ -9,8 +9,15 @@ from crm.validators import TEXT_MAX_LENGTH, validate_header_line
 # Which of the owner's numbers each automation uses, and what they mean for it.
 FIELDS_BY_KIND: dict[str, list[str]] = {
     "thankyou": ["enabled", "review_before_sending", "days"],
-    "birthday": ["enabled", "review_before_sending", "days", "code_kind", "code_value", "code_valid_days",
-                 "leap_day_on_march_1"],
+    "birthday": [
+        "enabled",
+        "review_before_sending",
+        "days",
+        "code_kind",
+        "code_value",
+        "code_valid_days",
+        "leap_day_on_march_1",
+    ],
     "gift_expiry": ["enabled", "review_before_sending", "days"],
     "wemissyou": ["enabled", "review_before_sending"],
     "loyalty": ["enabled", "review_before_sending", "every_k", "code_kind", "code_value", "code_valid_days"],
@@ -28,7 +35,7 @@ DESCRIPTIONS = {
     "birthday": "A birthday greeting a few days before, with a new personal gift code.",
     "gift_expiry": "A reminder before an unused gift code expires.",
     "wemissyou": "A “we miss you” note once, when the days since they were last in touch pass their "
-                 "keep-in-touch cadence (or the shop's default). Any touchpoint resets the clock.",
+    "keep-in-touch cadence (or the shop's default). Any touchpoint resets the clock.",
     "loyalty": "A gift code and a thank-you on every Kth purchase.",
     "referral": "A thank-you to the customer who referred a friend, when that friend makes a first purchase.",
     "make_it_right": "A complaint creates a follow-up for the customer's relationship owner, due the next working day. No email.",
@@ -39,8 +46,17 @@ DESCRIPTIONS = {
 class AutomationForm(forms.ModelForm):
     class Meta:
         model = Automation
-        fields = ["enabled", "review_before_sending", "days", "code_kind", "code_value", "code_valid_days",
-                  "every_k", "with_code", "leap_day_on_march_1"]
+        fields = [
+            "enabled",
+            "review_before_sending",
+            "days",
+            "code_kind",
+            "code_value",
+            "code_valid_days",
+            "every_k",
+            "with_code",
+            "leap_day_on_march_1",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -90,7 +106,10 @@ class TemplateForm(forms.Form):
     subject = forms.CharField(max_length=200, validators=[validate_header_line])
     body_text = forms.CharField(widget=forms.Textarea(attrs={"rows": 9}), label="Text", max_length=TEXT_MAX_LENGTH)
     body_html = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 6}), required=False, label="HTML (optional)", max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        label="HTML (optional)",
+        max_length=TEXT_MAX_LENGTH,
         help_text="Leave empty and the HTML version is made from the text.",
     )
 
@@ -102,16 +121,23 @@ class TemplateForm(forms.Form):
         super().clean()
         data = self.cleaned_data
         if not self.errors:
-            for error in template_errors(kind=self.kind, subject=data["subject"], body_text=data["body_text"],
-                                         body_html=data.get("body_html", "")):
+            for error in template_errors(
+                kind=self.kind,
+                subject=data["subject"],
+                body_text=data["body_text"],
+                body_html=data.get("body_html", ""),
+            ):
                 self.add_error(None, error)
         return data
 
 
 class ApproveForm(forms.Form):
     personal_line = forms.CharField(
-        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
-        label="Personal line", help_text="A sentence of your own, added to the email.",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Personal line",
+        help_text="A sentence of your own, added to the email.",
     )
 
 
@@ -119,6 +145,7 @@ class ResendUnknownForm(forms.Form):
     """The owner confirms, knowingly, that a message which may have arrived goes out again."""
 
     confirm = forms.BooleanField(
-        required=True, label="I understand this customer may get the message twice.",
+        required=True,
+        label="I understand this customer may get the message twice.",
         error_messages={"required": "Tick the box to confirm: this message may already have arrived."},
     )

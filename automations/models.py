@@ -40,9 +40,7 @@ class OutboundMessage(models.Model):
         BOUNCED = "bounced", "Bounced"
         COMPLAINED = "complained", "Marked as spam"
 
-    customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
-    )
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
     staff_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="digests"
     )
@@ -75,8 +73,9 @@ class OutboundMessage(models.Model):
     # db_default too: the planners' INSERT … SELECT names its columns, so a new one needs a database default.
     provider_message_id = models.CharField(max_length=200, blank=True, default="", db_default="")
     delivery_status = models.CharField(max_length=12, choices=Delivery.choices, blank=True, default="", db_default="")
-    delivery_detail = models.CharField(max_length=200, blank=True, default="", db_default="",
-                                       help_text="The provider's words, e.g. the bounce.")
+    delivery_detail = models.CharField(
+        max_length=200, blank=True, default="", db_default="", help_text="The provider's words, e.g. the bounce."
+    )
     delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -95,8 +94,9 @@ class OutboundMessage(models.Model):
             models.Index(fields=["status", "planned_at"], name="outbound_due_idx"),
             models.Index(fields=["customer", "-planned_at"], name="outbound_customer_idx"),
             models.Index(fields=["kind", "status"], name="outbound_kind_idx"),
-            models.Index(fields=["provider_message_id"], condition=~Q(provider_message_id=""),
-                         name="outbound_provider_id_idx"),
+            models.Index(
+                fields=["provider_message_id"], condition=~Q(provider_message_id=""), name="outbound_provider_id_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -157,18 +157,21 @@ class Automation(models.Model):
         default=1, validators=[MaxValueValidator(AUTOMATION_MAX_DAYS, f"Choose at most {AUTOMATION_MAX_DAYS} days.")]
     )
     code_valid_days = models.PositiveSmallIntegerField(
-        default=30, verbose_name="gift code valid for (days)",
+        default=30,
+        verbose_name="gift code valid for (days)",
         validators=[MinValueValidator(1), MaxValueValidator(CODE_MAX_VALID_DAYS)],
     )
     code_kind = models.CharField(max_length=10, choices=CodeKind.choices, default=CodeKind.PERCENT_OFF)
     code_value = models.DecimalField(max_digits=8, decimal_places=2, default=10)
     every_k = models.PositiveSmallIntegerField(
-        default=5, verbose_name="every Kth purchase",
+        default=5,
+        verbose_name="every Kth purchase",
         validators=[MinValueValidator(1, "Choose 1 or more."), MaxValueValidator(EVERY_K_MAX)],
     )
     with_code = models.BooleanField(default=True, verbose_name="include a gift code")
     leap_day_on_march_1 = models.BooleanField(
-        default=False, verbose_name="greet 29 February birthdays on 1 March in other years",
+        default=False,
+        verbose_name="greet 29 February birthdays on 1 March in other years",
         help_text="Off: on 28 February.",
     )
     updated_at = models.DateTimeField(auto_now=True)
@@ -181,10 +184,13 @@ class Automation(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(code_value__gt=0), name="automation_code_value_positive"),
             models.CheckConstraint(condition=Q(days__lte=AUTOMATION_MAX_DAYS), name="automation_days_range"),
-            models.CheckConstraint(condition=Q(code_valid_days__gte=1, code_valid_days__lte=CODE_MAX_VALID_DAYS),
-                                   name="automation_code_valid_days_range"),
-            models.CheckConstraint(condition=Q(every_k__gte=1, every_k__lte=EVERY_K_MAX),
-                                   name="automation_every_k_range"),
+            models.CheckConstraint(
+                condition=Q(code_valid_days__gte=1, code_valid_days__lte=CODE_MAX_VALID_DAYS),
+                name="automation_code_valid_days_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(every_k__gte=1, every_k__lte=EVERY_K_MAX), name="automation_every_k_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -197,8 +203,11 @@ class MessageTemplate(models.Model):
     kind = models.CharField(max_length=30, unique=True)
     subject = models.CharField(max_length=200, validators=[validate_header_line])
     body_text = models.TextField(validators=[MaxLengthValidator(TEXT_MAX_LENGTH)])
-    body_html = models.TextField(blank=True, validators=[MaxLengthValidator(TEXT_MAX_LENGTH)],
-                                 help_text="Leave empty to build the HTML from the text.")
+    body_html = models.TextField(
+        blank=True,
+        validators=[MaxLengthValidator(TEXT_MAX_LENGTH)],
+        help_text="Leave empty to build the HTML from the text.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -53,9 +53,12 @@ def plan_birthdays(*, now: datetime) -> int:
     target = today + timedelta(days=automation.days)
     planned_at = local_datetime(today, GREETING_TIME, tz)
     return outbox_plan_from(
-        Customer.objects.filter(birthday_filter(target)), kind=automation.kind, customer="pk",
+        Customer.objects.filter(birthday_filter(target)),
+        kind=automation.kind,
+        customer="pk",
         review=automation.review_before_sending,
-        occasion_key=Value(f"birthday:{target.year}", output_field=CharField()), planned_at=planned_at,
+        occasion_key=Value(f"birthday:{target.year}", output_field=CharField()),
+        planned_at=planned_at,
         context=JSONObject(birthday=Value(target.isoformat(), output_field=CharField())),
     )
 
@@ -69,9 +72,13 @@ def plan_gift_expiry_reminders(*, now: datetime) -> int:
     today = local_today(now, tz)
     codes = GiftCode.objects.filter(expires_on=today + timedelta(days=automation.days), redeemed_at__isnull=True)
     return outbox_plan_from(
-        codes, kind=automation.kind, customer="customer_id", review=automation.review_before_sending,
+        codes,
+        kind=automation.kind,
+        customer="customer_id",
+        review=automation.review_before_sending,
         occasion_key=Concat(Value("giftexpiry:"), Cast("pk", CharField()), output_field=CharField()),
-        planned_at=local_datetime(today, GREETING_TIME, tz), context=JSONObject(gift_code_id=F("pk")),
+        planned_at=local_datetime(today, GREETING_TIME, tz),
+        context=JSONObject(gift_code_id=F("pk")),
     )
 
 
@@ -96,8 +103,12 @@ def plan_we_miss_you(*, now: datetime) -> int:
     # The occasion is the shop-local date of the last touchpoint: a new touchpoint, a new lapse.
     last_day = Cast(TruncDate("last_touchpoint_at", tzinfo=tz), CharField())
     return outbox_plan_from(
-        Customer.objects.filter(lapsed), kind=automation.kind, customer="pk", review=automation.review_before_sending,
-        occasion_key=Concat(Value("wemissyou:"), last_day, output_field=CharField()), planned_at=planned_at,
+        Customer.objects.filter(lapsed),
+        kind=automation.kind,
+        customer="pk",
+        review=automation.review_before_sending,
+        occasion_key=Concat(Value("wemissyou:"), last_day, output_field=CharField()),
+        planned_at=planned_at,
         context=JSONObject(),
     )
 
@@ -115,13 +126,17 @@ def plan_thank_yous(*, now: datetime) -> int:
     tz = ShopSettings.load().tz
     today = local_today(now, tz)
     purchase_day = today - timedelta(days=automation.days)
-    purchases = Touchpoint.objects.filter(
-        kind=Touchpoint.Kind.PURCHASE,
-        refunded_at__isnull=True,  # refunded before the thank-you went out: nothing to thank them for
-        happened_at__gte=local_datetime(purchase_day, time(0), tz),
-        happened_at__lt=local_datetime(purchase_day + timedelta(days=1), time(0), tz),
-        customer__in=customers_eligible(),
-    ).order_by("customer_id", "-happened_at", "-pk").values_list("pk", "customer_id", "happened_at")
+    purchases = (
+        Touchpoint.objects.filter(
+            kind=Touchpoint.Kind.PURCHASE,
+            refunded_at__isnull=True,  # refunded before the thank-you went out: nothing to thank them for
+            happened_at__gte=local_datetime(purchase_day, time(0), tz),
+            happened_at__lt=local_datetime(purchase_day + timedelta(days=1), time(0), tz),
+            customer__in=customers_eligible(),
+        )
+        .order_by("customer_id", "-happened_at", "-pk")
+        .values_list("pk", "customer_id", "happened_at")
+    )
     latest: dict[int, tuple[int, datetime]] = {}
     for pk, customer_id, happened_at in purchases:
         latest.setdefault(customer_id, (pk, happened_at))
@@ -130,9 +145,12 @@ def plan_thank_yous(*, now: datetime) -> int:
     # At most one per 14 days: anyone with a thank-you planned in the 13 days before today is skipped.
     recent = set(
         OutboundMessage.objects.filter(
-            kind=automation.kind, customer_id__in=latest,
+            kind=automation.kind,
+            customer_id__in=latest,
             planned_at__gte=local_datetime(today - timedelta(days=THANK_YOU_GAP_DAYS - 1), time(0), tz),
-        ).exclude(status=OutboundMessage.Status.CANCELLED).values_list("customer_id", flat=True)
+        )
+        .exclude(status=OutboundMessage.Status.CANCELLED)
+        .values_list("customer_id", flat=True)
     )
     wanted = {customer_id: v for customer_id, v in latest.items() if customer_id not in recent}
     products = defaultdict(list)
@@ -143,8 +161,15 @@ def plan_thank_yous(*, now: datetime) -> int:
     for customer_id, (pk, happened_at) in wanted.items():
         local = happened_at.astimezone(tz)
         due = clamp_to_sending_hours(datetime.combine(today, local.time(), tzinfo=tz), tz)
-        rows.append(OutboundMessage(customer_id=customer_id, kind=automation.kind, occasion_key=f"thankyou:{pk}",
-                                    planned_at=due, context={"touchpoint_id": pk, "products": products[pk]}))
+        rows.append(
+            OutboundMessage(
+                customer_id=customer_id,
+                kind=automation.kind,
+                occasion_key=f"thankyou:{pk}",
+                planned_at=due,
+                context={"touchpoint_id": pk, "products": products[pk]},
+            )
+        )
     return outbox_plan_rows(rows, review=automation.review_before_sending)
 
 
@@ -159,12 +184,16 @@ def plan_digests(*, now: datetime) -> int:
     today = local_today(now, tz)
     planned_at = local_datetime(today, DIGEST_TIME, tz)
     users = (
-        User.objects.filter(is_active=True).exclude(email="")
-        .filter(Q(groups__name__in=("Owner", "Staff")) | Q(is_superuser=True)).distinct().values_list("pk", flat=True)
+        User.objects.filter(is_active=True)
+        .exclude(email="")
+        .filter(Q(groups__name__in=("Owner", "Staff")) | Q(is_superuser=True))
+        .distinct()
+        .values_list("pk", flat=True)
     )
     rows = [
-        OutboundMessage(staff_user_id=pk, kind=automation.kind, occasion_key=f"digest:{today.isoformat()}",
-                        planned_at=planned_at)
+        OutboundMessage(
+            staff_user_id=pk, kind=automation.kind, occasion_key=f"digest:{today.isoformat()}", planned_at=planned_at
+        )
         for pk in users
     ]
     return outbox_plan_rows(rows, review=automation.review_before_sending)

@@ -24,8 +24,12 @@ def outbox_mail_outage(*, control: OutboxControl, now=None) -> dict | None:
         return None
     now = now or timezone.now()
     waiting = OutboundMessage.objects.filter(status=OutboundMessage.Status.PLANNED, planned_at__lte=now).count()
-    return {"since": control.mail_down_since, "retry_at": control.mail_retry_at, "waiting": waiting,
-            "error": control.mail_last_error}
+    return {
+        "since": control.mail_down_since,
+        "retry_at": control.mail_retry_at,
+        "waiting": waiting,
+        "error": control.mail_last_error,
+    }
 
 
 def outbox_kinds() -> list[str]:
@@ -46,7 +50,8 @@ def review_queue():
     """Drafts waiting for a person, oldest planned first."""
     return (
         OutboundMessage.objects.filter(status=OutboundMessage.Status.DRAFT)
-        .select_related("customer").order_by("planned_at", "pk")[:100]
+        .select_related("customer")
+        .order_by("planned_at", "pk")[:100]
     )
 
 
@@ -72,7 +77,8 @@ def delivery_rates() -> list[dict]:
     D = OutboundMessage.Delivery
     newsletter = Case(When(kind="newsletter", then="occasion_key"), default=Value(""), output_field=CharField())
     rows = (
-        OutboundMessage.objects.filter(status=OutboundMessage.Status.SENT).order_by()
+        OutboundMessage.objects.filter(status=OutboundMessage.Status.SENT)
+        .order_by()
         .values("kind", group=newsletter)
         .annotate(
             sent=Count("pk"),
@@ -86,12 +92,19 @@ def delivery_rates() -> list[dict]:
     for row in rows:
         is_newsletter = bool(row["group"])
         label = f"Newsletter “{row['subject']}”" if is_newsletter else OutboundMessage(kind=row["kind"]).kind_label
-        out.append({
-            "label": label, "kind": row["kind"], "group": row["group"], "sent": row["sent"],
-            "delivered": row["delivered"], "bounced": row["bounced"], "complained": row["complained"],
-            "delivered_rate": _rate(row["delivered"], row["sent"]),
-            "bounced_rate": _rate(row["bounced"], row["sent"]),
-            "complained_rate": _rate(row["complained"], row["sent"]),
-        })
+        out.append(
+            {
+                "label": label,
+                "kind": row["kind"],
+                "group": row["group"],
+                "sent": row["sent"],
+                "delivered": row["delivered"],
+                "bounced": row["bounced"],
+                "complained": row["complained"],
+                "delivered_rate": _rate(row["delivered"], row["sent"]),
+                "bounced_rate": _rate(row["bounced"], row["sent"]),
+                "complained_rate": _rate(row["complained"], row["sent"]),
+            }
+        )
     out.sort(key=lambda r: (bool(r["group"]), r["label"].lower()))
     return out

@@ -73,7 +73,9 @@ def retry_delay(attempts: int) -> timedelta:
 def breaker_delay(failures: int) -> timedelta:
     """How long the mail breaker stays open after the n-th failure in a row: base, 2×base… up to the maximum."""
     base = getattr(settings, "OUTBOX_BREAKER_BASE_SECONDS", 30)
-    return min(timedelta(seconds=base * 2 ** min(max(failures - 1, 0), 20)), _seconds("OUTBOX_BREAKER_MAX_SECONDS", 300))
+    return min(
+        timedelta(seconds=base * 2 ** min(max(failures - 1, 0), 20)), _seconds("OUTBOX_BREAKER_MAX_SECONDS", 300)
+    )
 
 
 def due_messages(now: datetime):
@@ -114,7 +116,9 @@ def _cap_slot(customer_id: int, now: datetime) -> datetime | None:
     """When the next automated email may go to this customer, or None if it may go now."""
     recent = sorted(
         OutboundMessage.objects.filter(
-            customer_id=customer_id, kind__in=CAPPED_KINDS, status__in=(S.SENT, S.SENDING, S.UNKNOWN),
+            customer_id=customer_id,
+            kind__in=CAPPED_KINDS,
+            status__in=(S.SENT, S.SENDING, S.UNKNOWN),
             claimed_at__gt=now - timedelta(days=7),
         ).values_list("claimed_at", flat=True)
     )
@@ -134,8 +138,11 @@ def _gift_code_ensure(message: OutboundMessage, customer: Customer, now: datetim
 
     tz = ShopSettings.load().tz
     gift = gift_code_issue(
-        customer=customer, kind=automation.code_kind, value=automation.code_value,
-        expires_on=now.astimezone(tz).date() + timedelta(days=automation.code_valid_days), source=message.kind,
+        customer=customer,
+        kind=automation.code_kind,
+        value=automation.code_value,
+        expires_on=now.astimezone(tz).date() + timedelta(days=automation.code_valid_days),
+        source=message.kind,
     )
     message.context = {**message.context, "gift_code_id": gift.pk}
     OutboundMessage.objects.filter(pk=message.pk).update(context=message.context)
@@ -162,8 +169,11 @@ def _claim(message_id: int, now: datetime) -> tuple[str, OutboundMessage | None]
             # Locking the customer serialises their sends, so the 7-day cap holds across workers.
             customer = Customer.objects.select_for_update().get(pk=message.customer_id)
             transactional = is_transactional(message.kind)
-            reason = (_transactional_block_reason(message, customer) if transactional
-                      else customer_ineligible_reason(customer))
+            reason = (
+                _transactional_block_reason(message, customer)
+                if transactional
+                else customer_ineligible_reason(customer)
+            )
             if reason:
                 return _stop(message.pk, S.SUPPRESSED, reason), None
             if message.kind == "wemissyou" and customer.last_touchpoint_at:
@@ -177,8 +187,11 @@ def _claim(message_id: int, now: datetime) -> tuple[str, OutboundMessage | None]
                 slot = _cap_slot(customer.pk, now)
                 if slot:
                     until = next_sending_time(slot, shop.tz)
-                    return _wait(message.pk, until, f"Already {CAP_PER_WEEK} emails this week: waits until "
-                                                    f"{_local(until, shop.tz)}"), None
+                    return _wait(
+                        message.pk,
+                        until,
+                        f"Already {CAP_PER_WEEK} emails this week: waits until {_local(until, shop.tz)}",
+                    ), None
             to_email = message.to_email if transactional else customer.email
         else:
             user = User.objects.get(pk=message.staff_user_id)
@@ -190,8 +203,14 @@ def _claim(message_id: int, now: datetime) -> tuple[str, OutboundMessage | None]
         if customer is not None:
             _gift_code_ensure(message, customer, now)
         claimed = OutboundMessage.objects.filter(pk=message.pk, status=S.PLANNED).update(
-            status=S.SENDING, attempts=F("attempts") + 1, claimed_at=now, to_email=to_email,
-            message_id=message_id_for(message), status_reason="", updated_at=now, handed_over_at=None,
+            status=S.SENDING,
+            attempts=F("attempts") + 1,
+            claimed_at=now,
+            to_email=to_email,
+            message_id=message_id_for(message),
+            status_reason="",
+            updated_at=now,
+            handed_over_at=None,
             first_attempt_at=Coalesce(F("first_attempt_at"), Value(now, output_field=DateTimeField())),
         )
         if claimed != 1:
@@ -213,9 +232,12 @@ def _mail_server_may_be_tried(control: OutboxControl, now: datetime) -> bool:
         return True
     if control.mail_retry_at and control.mail_retry_at > now:
         return False
-    return OutboxControl.objects.filter(pk=control.pk, mail_retry_at=control.mail_retry_at).update(
-        mail_retry_at=now + breaker_delay(control.mail_failures + 1)
-    ) == 1
+    return (
+        OutboxControl.objects.filter(pk=control.pk, mail_retry_at=control.mail_retry_at).update(
+            mail_retry_at=now + breaker_delay(control.mail_failures + 1)
+        )
+        == 1
+    )
 
 
 def mail_breaker_trip(*, error: str, now: datetime | None = None) -> OutboxControl:
@@ -229,8 +251,9 @@ def mail_breaker_trip(*, error: str, now: datetime | None = None) -> OutboxContr
         control.mail_retry_at = now + breaker_delay(control.mail_failures)
         control.mail_last_error = error[:500]
         control.save(update_fields=["mail_failures", "mail_down_since", "mail_retry_at", "mail_last_error"])
-    log.warning("Mail server unavailable since %s (%s); next try at %s", control.mail_down_since, error,
-                control.mail_retry_at)
+    log.warning(
+        "Mail server unavailable since %s (%s); next try at %s", control.mail_down_since, error, control.mail_retry_at
+    )
     return control
 
 
@@ -267,18 +290,23 @@ def _with_database_retry(write):
 def _record(message: OutboundMessage, **fields) -> int:
     """Save the result of this attempt, unless the row has moved on (taken back, resent…); returns rows changed."""
     fields["updated_at"] = timezone.now()
-    return _with_database_retry(lambda: OutboundMessage.objects.filter(
-        pk=message.pk, attempts=message.attempts, status__in=(S.SENDING, S.UNKNOWN)
-    ).update(**fields))
+    return _with_database_retry(
+        lambda: OutboundMessage.objects.filter(
+            pk=message.pk, attempts=message.attempts, status__in=(S.SENDING, S.UNKNOWN)
+        ).update(**fields)
+    )
 
 
 def _mark_handed_over(message: OutboundMessage) -> bool:
     """The committed "handed to the server" mark, written just before DATA; False: do not send."""
     moment = timezone.now()
     try:
-        marked = OutboundMessage.objects.filter(
-            pk=message.pk, attempts=message.attempts, status=S.SENDING, handed_over_at__isnull=True
-        ).update(handed_over_at=moment) == 1
+        marked = (
+            OutboundMessage.objects.filter(
+                pk=message.pk, attempts=message.attempts, status=S.SENDING, handed_over_at__isnull=True
+            ).update(handed_over_at=moment)
+            == 1
+        )
     except DatabaseError:  # without the mark nothing may be handed over
         log.warning("Could not record the hand-over of message %s; not sending it now", message.pk, exc_info=True)
         return False
@@ -332,10 +360,18 @@ def _message_send(*, message_id: int, now: datetime | None, connection) -> str:
 
 def _sent(message: OutboundMessage, email) -> None:
     """The server said 250: record it (what was sent, when) and close the breaker."""
-    _record(message, status=S.SENT, sent_at=timezone.now(), subject=email.subject[:200],
-            provider_message_id=provider_message_id(email),
-            body_text=email.body, body_html=email.alternatives[0][0] if email.alternatives else "",
-            last_error="", status_reason="", next_attempt_at=None)
+    _record(
+        message,
+        status=S.SENT,
+        sent_at=timezone.now(),
+        subject=email.subject[:200],
+        provider_message_id=provider_message_id(email),
+        body_text=email.body,
+        body_html=email.alternatives[0][0] if email.alternatives else "",
+        last_error="",
+        status_reason="",
+        next_attempt_at=None,
+    )
     _with_database_retry(mail_breaker_reset)
 
 
@@ -354,18 +390,35 @@ def _failure(message: OutboundMessage, exc: DeliveryError) -> str:
     window_ends = (message.first_attempt_at or now) + retry_window()
     if now >= window_ends:
         hours = round(retry_window().total_seconds() / 3600)
-        _record(message, status=S.FAILED, last_error=error, handed_over_at=None,
-                status_reason=f"Gave up: the mail server did not take it within {hours} hours")
+        _record(
+            message,
+            status=S.FAILED,
+            last_error=error,
+            handed_over_at=None,
+            status_reason=f"Gave up: the mail server did not take it within {hours} hours",
+        )
         return "failed"
     if exc.stage == Stage.SESSION:
         # The server as a whole is unwell: the breaker decides when anyone tries again.
         control = _with_database_retry(lambda: mail_breaker_trip(error=error, now=now))
-        _record(message, status=S.PLANNED, last_error=error, next_attempt_at=None, handed_over_at=None,
-                status_reason=f"Waiting for the mail server (next try after {_shop_time(control.mail_retry_at)})")
+        _record(
+            message,
+            status=S.PLANNED,
+            last_error=error,
+            next_attempt_at=None,
+            handed_over_at=None,
+            status_reason=f"Waiting for the mail server (next try after {_shop_time(control.mail_retry_at)})",
+        )
         return "mail_down"
     retry_at = min(now + retry_delay(message.attempts), window_ends)
-    _record(message, status=S.PLANNED, last_error=error, next_attempt_at=retry_at, handed_over_at=None,
-            status_reason=f"Temporary error; tries again after {_shop_time(retry_at)}")
+    _record(
+        message,
+        status=S.PLANNED,
+        last_error=error,
+        next_attempt_at=retry_at,
+        handed_over_at=None,
+        status_reason=f"Temporary error; tries again after {_shop_time(retry_at)}",
+    )
     return "retry"
 
 
@@ -390,7 +443,9 @@ def outbox_mark_stuck(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     stuck = OutboundMessage.objects.filter(status=S.SENDING, claimed_at__lt=now - sending_timeout())
     requeued = stuck.filter(handed_over_at__isnull=True).update(
-        status=S.PLANNED, next_attempt_at=None, updated_at=now,
+        status=S.PLANNED,
+        next_attempt_at=None,
+        updated_at=now,
         status_reason="The worker stopped before handing it to the mail server: it will be sent",
     )
     unknown = 0

@@ -184,9 +184,13 @@ def outbox_resend_failed(*, resent_by: User) -> int:
 
 def _resend_fields(resent_by: User, now: datetime) -> dict:
     return {
-        "status": OutboundMessage.Status.PLANNED, "planned_at": now, "next_attempt_at": None,
-        "first_attempt_at": None, "handed_over_at": None,
-        "status_reason": f"Resent by {resent_by.get_username()}", "updated_at": now,
+        "status": OutboundMessage.Status.PLANNED,
+        "planned_at": now,
+        "next_attempt_at": None,
+        "first_attempt_at": None,
+        "handed_over_at": None,
+        "status_reason": f"Resent by {resent_by.get_username()}",
+        "updated_at": now,
     }
 
 
@@ -195,8 +199,10 @@ def message_approve(*, message: OutboundMessage, approved_by: User, personal_lin
     """Staff approve a draft (with their personal line): it is planned and sent in sending hours."""
     now = timezone.now()
     changed = OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.DRAFT).update(
-        status=OutboundMessage.Status.PLANNED, personal_line=personal_line.strip(),
-        status_reason=f"Approved by {approved_by.get_username()}", updated_at=now,
+        status=OutboundMessage.Status.PLANNED,
+        personal_line=personal_line.strip(),
+        status_reason=f"Approved by {approved_by.get_username()}",
+        updated_at=now,
     )
     if not changed:
         raise ValidationError("This message is no longer waiting for review.")
@@ -211,7 +217,8 @@ def message_approve(*, message: OutboundMessage, approved_by: User, personal_lin
 def message_skip(*, message: OutboundMessage, skipped_by: User) -> OutboundMessage:
     """Staff decide a draft should not go out."""
     changed = OutboundMessage.objects.filter(pk=message.pk, status=OutboundMessage.Status.DRAFT).update(
-        status=OutboundMessage.Status.CANCELLED, status_reason=f"Skipped by {skipped_by.get_username()}",
+        status=OutboundMessage.Status.CANCELLED,
+        status_reason=f"Skipped by {skipped_by.get_username()}",
         updated_at=timezone.now(),
     )
     if not changed:
@@ -269,8 +276,15 @@ def outbox_plan_rows(rows: Iterable[OutboundMessage], *, review: bool = False, p
 
 
 def outbox_plan_from(
-    recipients: QuerySet, *, kind: str, customer: str, occasion_key: str | Expression, planned_at: datetime,
-    context: dict | Expression, review: bool = False, priority: int | None = None,
+    recipients: QuerySet,
+    *,
+    kind: str,
+    customer: str,
+    occasion_key: str | Expression,
+    planned_at: datetime,
+    context: dict | Expression,
+    review: bool = False,
+    priority: int | None = None,
 ) -> int:
     """Plan one row per eligible recipient with a single INSERT … SELECT … ON CONFLICT DO NOTHING.
 
@@ -352,7 +366,8 @@ def on_touchpoint_logged(sender: type, *, touchpoint, **kwargs) -> None:
 def _we_miss_you_cancel(*, customer: Customer, now: datetime) -> None:
     """They got in touch: a waiting "we miss you" no longer holds."""
     OutboundMessage.objects.filter(
-        customer=customer, kind=Automation.Kind.WE_MISS_YOU,
+        customer=customer,
+        kind=Automation.Kind.WE_MISS_YOU,
         status__in=(OutboundMessage.Status.PLANNED, OutboundMessage.Status.DRAFT),
     ).update(status=OutboundMessage.Status.CANCELLED, status_reason="They got in touch again", updated_at=now)
     card_changed(customer.pk, [TIMELINE])
@@ -368,8 +383,14 @@ def _loyalty_plan(*, customer: Customer, now: datetime) -> None:
     if not automation.enabled or k < 1 or customer.purchase_count == 0 or customer.purchase_count % k:
         return
     outbox_plan_rows(
-        [OutboundMessage(customer=customer, kind=Automation.Kind.LOYALTY,
-                         occasion_key=f"loyalty:{customer.purchase_count}", planned_at=_soon(now))],
+        [
+            OutboundMessage(
+                customer=customer,
+                kind=Automation.Kind.LOYALTY,
+                occasion_key=f"loyalty:{customer.purchase_count}",
+                planned_at=_soon(now),
+            )
+        ],
         review=automation.review_before_sending,
     )
 
@@ -382,9 +403,15 @@ def _referral_plan(*, customer: Customer, now: datetime) -> None:
     if not automation.enabled:
         return
     outbox_plan_rows(
-        [OutboundMessage(customer_id=customer.referred_by_id, kind=Automation.Kind.REFERRAL,
-                         occasion_key=f"referral:{customer.pk}", planned_at=_soon(now),
-                         context={"friend_id": customer.pk})],
+        [
+            OutboundMessage(
+                customer_id=customer.referred_by_id,
+                kind=Automation.Kind.REFERRAL,
+                occasion_key=f"referral:{customer.pk}",
+                planned_at=_soon(now),
+                context={"friend_id": customer.pk},
+            )
+        ],
         review=automation.review_before_sending,
     )
 
@@ -399,6 +426,10 @@ def _make_it_right(*, touchpoint) -> FollowUp | None:
     note = " ".join(touchpoint.note.split())
     reason = f"Make it right: {note[:150]}" if note else "Make it right after their complaint"
     return followup_open(
-        customer=customer, reason=reason[:200], due_date=day, opened_by=touchpoint.logged_by,
-        assignee=customer.owner, source=FollowUp.Source.COMPLAINT,
+        customer=customer,
+        reason=reason[:200],
+        due_date=day,
+        opened_by=touchpoint.logged_by,
+        assignee=customer.owner,
+        source=FollowUp.Source.COMPLAINT,
     )

@@ -4,8 +4,18 @@ from automations.models import EmailOptOut, OutboundMessage
 from customers.registry import TimelineCursor, TimelineEntry
 
 # What a message's timeline entry shows: the body and headers are most of an outbox row.
-TIMELINE_MESSAGE_FIELDS = ("customer_id", "kind", "status", "planned_at", "sent_at", "subject", "status_reason",
-                           "last_error", "delivery_status", "delivery_detail")
+TIMELINE_MESSAGE_FIELDS = (
+    "customer_id",
+    "kind",
+    "status",
+    "planned_at",
+    "sent_at",
+    "subject",
+    "status_reason",
+    "last_error",
+    "delivery_status",
+    "delivery_detail",
+)
 
 
 def _newest_messages(messages, limit: int):
@@ -25,13 +35,15 @@ def timeline_messages(customer, before: TimelineCursor | None, limit: int) -> li
         opt_outs = opt_outs.filter(before.after_q(source="optout", at_field="created_at"))
     messages, opt_outs = _newest_messages(messages, limit), _newest_opt_outs(opt_outs, limit)
     entries = [
-        TimelineEntry(at=m.planned_at, template="automations/includes/_timeline_message.html", obj=m,
-                      source="msg", pk=m.pk)
+        TimelineEntry(
+            at=m.planned_at, template="automations/includes/_timeline_message.html", obj=m, source="msg", pk=m.pk
+        )
         for m in messages
     ]
     entries += [
-        TimelineEntry(at=o.created_at, template="automations/includes/_timeline_optout.html", obj=o,
-                      source="optout", pk=o.pk)
+        TimelineEntry(
+            at=o.created_at, template="automations/includes/_timeline_optout.html", obj=o, source="optout", pk=o.pk
+        )
         for o in opt_outs
     ]
     entries.sort(key=lambda e: (e.at, e.source, e.pk), reverse=True)

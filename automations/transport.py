@@ -49,6 +49,7 @@ def deliver(email: EmailMessage, *, connection, on_handover: Callable[[], bool])
     """Send `email` over `connection` (an open-able Django mail backend); raises DeliveryError or HandoverRefused."""
     if not isinstance(connection, SMTPBackend):
         from automations.providers import PROVIDER_ERRORS, provider_delivery_error  # it imports this module
+
         # Other backends (files in development, memory in tests, an HTTP provider) have no DATA
         # step to stop before: the mark is written before the call; a provider's API error says how
         # far it got (automations.providers), and any other failure is treated as "may have arrived".

@@ -58,10 +58,14 @@ def _settings_render(request, forms: dict, status: int = 200) -> HttpResponse:
     cards = []
     for automation in automations_all():
         form = forms.get(automation.kind) or AutomationForm(instance=automation, prefix=automation.kind)
-        cards.append({
-            "automation": automation, "form": form, "description": DESCRIPTIONS[automation.kind],
-            "has_template": automation.kind in DEFAULT_TEMPLATES,
-        })
+        cards.append(
+            {
+                "automation": automation,
+                "form": form,
+                "description": DESCRIPTIONS[automation.kind],
+                "has_template": automation.kind in DEFAULT_TEMPLATES,
+            }
+        )
     ctx = {"cards": cards, "control": OutboxControl.load(), "counts": selectors.outbox_status_counts()}
     return render(request, "automations/settings.html", ctx, status=status)
 
@@ -104,12 +108,18 @@ def template_edit(request: ShopRequest, kind: str) -> HttpResponse:
             return redirect("automations:template_edit", kind=kind)
         status = 400
     else:
-        form = TemplateForm(kind=kind, initial={"subject": template.subject, "body_text": template.body_text,
-                                                "body_html": template.body_html})
+        form = TemplateForm(
+            kind=kind,
+            initial={"subject": template.subject, "body_text": template.body_text, "body_html": template.body_html},
+        )
     customers = list(selectors.preview_customers())
     ctx = {
-        "kind": kind, "label": dict(Automation.Kind.choices)[kind], "form": form, "customers": customers,
-        "placeholders": PLACEHOLDERS, "has_code": kind in CODE_KINDS,
+        "kind": kind,
+        "label": dict(Automation.Kind.choices)[kind],
+        "form": form,
+        "customers": customers,
+        "placeholders": PLACEHOLDERS,
+        "has_code": kind in CODE_KINDS,
         "preview": _preview(kind, form.data if form.is_bound else form.initial, customers[0] if customers else None),
     }
     return render(request, "automations/template_edit.html", ctx, status=status)
@@ -131,8 +141,13 @@ def _preview(kind: str, data, customer: Customer | None) -> dict:
     sample_gift = GiftCode(code="ABCDEFGH", expires_on=_sample_expiry(shop)) if kind in CODE_KINDS else None
     values = placeholder_values(customer=customer, message=None, shop=shop, gift=sample_gift)
     try:
-        rendered = render_template_for(kind=kind, subject=subject, body_text=body_text,
-                                       body_html=html_clean(body_html) if body_html.strip() else "", values=values)
+        rendered = render_template_for(
+            kind=kind,
+            subject=subject,
+            body_text=body_text,
+            body_html=html_clean(body_html) if body_html.strip() else "",
+            values=values,
+        )
     except TemplateError as exc:
         return {"errors": [str(exc)], "customer": customer}
     return {"errors": [], "customer": customer, "rendered": rendered}
@@ -140,7 +155,6 @@ def _preview(kind: str, data, customer: Customer | None) -> dict:
 
 def _sample_expiry(shop):
     from datetime import timedelta
-
 
     return shop_today(tz=shop.tz) + timedelta(days=30)
 
@@ -168,11 +182,15 @@ def outbox(request: ShopRequest) -> HttpResponse:
     control = OutboxControl.load()
     ctx = {
         "page": selectors.outbox_page(status=status, kind=kind, page=request.GET.get("page", 1)),
-        "kinds": selectors.outbox_kinds(), "status": status, "kind": kind,
+        "kinds": selectors.outbox_kinds(),
+        "status": status,
+        "kind": kind,
         "statuses": [(value, label, counts[value]) for value, label in OutboundMessage.Status.choices],
-        "control": control, "now": selectors.now_for_templates(),
+        "control": control,
+        "now": selectors.now_for_templates(),
         "retry_window_hours": round(retry_window().total_seconds() / 3600),
-        "outage": selectors.outbox_mail_outage(control=control), "failed_count": counts[OutboundMessage.Status.FAILED],
+        "outage": selectors.outbox_mail_outage(control=control),
+        "failed_count": counts[OutboundMessage.Status.FAILED],
         "rates": selectors.delivery_rates(),
     }
     return render(request, "automations/outbox.html", ctx)
@@ -242,8 +260,9 @@ def review_decide(request: ShopRequest, pk: int, decision: str) -> HttpResponse:
     else:
         try:
             if decision == "approve":
-                message_approve(message=message, approved_by=request.user,
-                                personal_line=form.cleaned_data["personal_line"])
+                message_approve(
+                    message=message, approved_by=request.user, personal_line=form.cleaned_data["personal_line"]
+                )
             else:
                 message_skip(message=message, skipped_by=request.user)
         except ValidationError as exc:
@@ -255,7 +274,9 @@ def review_decide(request: ShopRequest, pk: int, decision: str) -> HttpResponse:
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, "Approved: it will be sent in sending hours." if decision == "approve" else "Skipped.")
+        messages.success(
+            request, "Approved: it will be sent in sending hours." if decision == "approve" else "Skipped."
+        )
     return redirect("automations:review")
 
 

@@ -54,15 +54,20 @@ WORKER_CONCURRENCY = 4
 
 def env_for(database_url: str) -> dict:
     env = bench_env(database_url)
-    env.update(REDIS_URL=REDIS_URL, DJANGO_SETTINGS_MODULE="bench.api_settings", API_THROTTLE_RATE="100000/min",
-               CONN_MAX_AGE="60")
+    env.update(
+        REDIS_URL=REDIS_URL,
+        DJANGO_SETTINGS_MODULE="bench.api_settings",
+        API_THROTTLE_RATE="100000/min",
+        CONN_MAX_AGE="60",
+    )
     return env
 
 
 def run_here(database_url: str, mode: str) -> dict:
     """This script's --setup/--cleanup/--status modes on a database, in a process of their own."""
-    result = subprocess.run([sys.executable, __file__, mode], cwd=BASE_DIR, env=env_for(database_url),
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, __file__, mode], cwd=BASE_DIR, env=env_for(database_url), capture_output=True, text=True
+    )
     if result.returncode != 0:
         sys.exit(f"{mode} failed on {database_url}:\n{result.stdout}\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -94,16 +99,30 @@ def _setup_here() -> None:
     TillConnection.objects.update_or_create(vendor="shopify", defaults={"secret": SECRET, "is_active": True})
     owner = User.objects.get(username="owner")
     _, raw = api_key_create(name=f"bench {uuid.uuid4().hex[:6]}", scopes=["read"], created_by=owner)
-    surname = (Customer.objects.values("last_name").annotate(n=Count("pk")).order_by("-n")[0]["last_name"])
-    emails = list(Customer.objects.filter(is_archived=False).exclude(email="").order_by("?")
-                  .values_list("email", flat=True)[:10_000])
+    surname = Customer.objects.values("last_name").annotate(n=Count("pk")).order_by("-n")[0]["last_name"]
+    emails = list(
+        Customer.objects.filter(is_archived=False)
+        .exclude(email="")
+        .order_by("?")
+        .values_list("email", flat=True)[:10_000]
+    )
     client = Client()
     url = "/api/v1/customers/?" + urlencode({"q": surname})
     client.get(url, HTTP_AUTHORIZATION=f"Bearer {raw}")  # warm
     with CaptureQueriesContext(connection) as ctx:
         status = client.get(url, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code
-    print(json.dumps({"key": raw, "surname": surname, "emails": emails, "search_queries": len(ctx),
-                      "search_status": status, "customers": Customer.objects.count()}))
+    print(
+        json.dumps(
+            {
+                "key": raw,
+                "surname": surname,
+                "emails": emails,
+                "search_queries": len(ctx),
+                "search_status": status,
+                "customers": Customer.objects.count(),
+            }
+        )
+    )
 
 
 def _cleanup_here(quiet: bool = False) -> None:
@@ -127,8 +146,12 @@ def _status_here() -> None:
 
     from tills.models import TillDelivery
 
-    counts = dict(TillDelivery.objects.filter(event_id__startswith="bench-").values_list("status")
-                  .annotate(n=Count("pk")).values_list("status", "n"))
+    counts = dict(
+        TillDelivery.objects.filter(event_id__startswith="bench-")
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
     print(json.dumps(counts))
 
 
@@ -137,9 +160,22 @@ def _status_here() -> None:
 
 def start_gunicorn(port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "crm.wsgi:application", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "--timeout", "120"],
-        cwd=BASE_DIR, env=env_for(BIG_DB),
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "crm.wsgi:application",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "120",
+        ],
+        cwd=BASE_DIR,
+        env=env_for(BIG_DB),
     )
     _wait_for_port(port, proc)
     return proc
@@ -161,13 +197,30 @@ def _wait_for_port(port: int, proc: subprocess.Popen) -> None:
 
 def start_worker(log_path: Path) -> subprocess.Popen:
     env = env_for(BIG_DB)
-    subprocess.run([sys.executable, "-m", "celery", "-A", "crm", "purge", "-f"], cwd=BASE_DIR, env=env,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "crm", "purge", "-f"], cwd=BASE_DIR, env=env, capture_output=True
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=prefork", f"--concurrency={WORKER_CONCURRENCY}",
-         "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         f"--hostname=bench-api-{os.getpid()}@%h"],
-        cwd=BASE_DIR, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={WORKER_CONCURRENCY}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname=bench-api-{os.getpid()}@%h",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=open(log_path, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     time.sleep(6)  # ready well before the first webhook; a message sent earlier would wait in Redis anyway
     return proc
@@ -200,8 +253,15 @@ def order_body(n: int, email: str, run: str) -> bytes:
     lines = random.sample(PRODUCTS, k=random.randint(1, 2))
     now = datetime.now(UTC).isoformat()
     order = {
-        "id": int(f"9{run}{n:06d}"), "email": email, "phone": None, "created_at": now, "processed_at": now,
-        "updated_at": now, "currency": "GBP", "financial_status": "paid", "name": f"#{n}",
+        "id": int(f"9{run}{n:06d}"),
+        "email": email,
+        "phone": None,
+        "created_at": now,
+        "processed_at": now,
+        "updated_at": now,
+        "currency": "GBP",
+        "financial_status": "paid",
+        "name": f"#{n}",
         "total_price": f"{random.randint(300, 6000) / 100:.2f}",
         "customer": {"id": 7_000_000 + n, "email": email, "first_name": "Bench", "last_name": f"Buyer {n}"},
         "line_items": [{"id": i, "title": title, "quantity": 1, "price": "1.00"} for i, title in enumerate(lines)],
@@ -224,10 +284,15 @@ def send_webhooks(port: int, emails: list[str], count: int) -> tuple[float, list
         for n in indexes:
             body = bodies[n]
             signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
-            headers = {"Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
-                       "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Event-Id": f"bench-{run}-{n}",
-                       "X-Shopify-Webhook-Id": str(uuid.uuid4()), "Host": f"127.0.0.1:{port}",
-                       "X-Shopify-Triggered-At": datetime.now(UTC).isoformat()}
+            headers = {
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": "orders/create",
+                "X-Shopify-Hmac-Sha256": signature,
+                "X-Shopify-Event-Id": f"bench-{run}-{n}",
+                "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+                "Host": f"127.0.0.1:{port}",
+                "X-Shopify-Triggered-At": datetime.now(UTC).isoformat(),
+            }
             for attempt in range(3):
                 try:
                     conn.request("POST", "/integrations/shopify/", body=body, headers=headers)
@@ -280,8 +345,10 @@ def main() -> None:
     for db in (SMALL_DB, BIG_DB):
         manage(db, "migrate", "--no-input")
     small, big = run_here(SMALL_DB, "--setup"), run_here(BIG_DB, "--setup")
-    print(f"{big['customers']:,} customers; search term {big['surname']!r}; API search SQL queries: "
-          f"{small['search_queries']} at {small['customers']:,}, {big['search_queries']} at {big['customers']:,}")
+    print(
+        f"{big['customers']:,} customers; search term {big['surname']!r}; API search SQL queries: "
+        f"{small['search_queries']} at {small['customers']:,}, {big['search_queries']} at {big['customers']:,}"
+    )
     manage(BIG_DB, "collectstatic", "--no-input")
     port = free_port()
     server = start_gunicorn(port)
@@ -304,24 +371,50 @@ def main() -> None:
     processed = sum(n for status, n in counts.items() if status != "pending")
     rate = processed / total_seconds
     print(f"\n{args.requests} requests each after {args.warmup} warm-up rounds, gunicorn DEBUG=False, 2 workers")
-    print(f"{'bare page':<14} median {bare:7.2f} ms  p95 {sorted(timings['bare'])[int(0.95 * args.requests) - 1]:7.2f} ms")
-    print(f"{'API search':<14} median {search:7.2f} ms  p95 "
-          f"{sorted(timings['api search'])[int(0.95 * args.requests) - 1]:7.2f} ms  = {ratio:.2f}x bare "
-          f"({'ok' if ratio <= SEARCH_BAR else 'MISSED'}, bar {SEARCH_BAR}x)")
-    print(f"\n{args.webhooks:,} Shopify webhooks, {THREADS} client threads, Celery prefork concurrency {WORKER_CONCURRENCY}:")
-    print(f"  all POSTs answered in {post_seconds:.1f} s ({args.webhooks / post_seconds:.0f}/s), "
-          f"{len(errors)} errors{(' e.g. ' + str(errors[:3])) if errors else ''}")
-    print(f"  all processed in {total_seconds:.1f} s end to end: {rate:.0f} webhooks/s "
-          f"({'ok' if rate >= WEBHOOK_BAR and processed >= args.webhooks else 'MISSED'}, bar {WEBHOOK_BAR:.0f}/s); "
-          f"deliveries by status: {counts}")
-    print(json.dumps({
-        "bare_median_ms": round(bare, 2), "api_search_median_ms": round(search, 2), "search_ratio": round(ratio, 2),
-        "search_queries_small": small["search_queries"], "search_queries_big": big["search_queries"],
-        "webhooks": args.webhooks, "webhooks_processed": processed, "webhook_errors": len(errors),
-        "webhooks_end_to_end_per_s": round(rate, 1), "posts_per_s": round(args.webhooks / post_seconds, 1),
-        "misses": [name for name, missed in (("search", ratio > SEARCH_BAR),
-                                             ("webhooks", rate < WEBHOOK_BAR or processed < args.webhooks)) if missed],
-    }))
+    print(
+        f"{'bare page':<14} median {bare:7.2f} ms  p95 {sorted(timings['bare'])[int(0.95 * args.requests) - 1]:7.2f} ms"
+    )
+    print(
+        f"{'API search':<14} median {search:7.2f} ms  p95 "
+        f"{sorted(timings['api search'])[int(0.95 * args.requests) - 1]:7.2f} ms  = {ratio:.2f}x bare "
+        f"({'ok' if ratio <= SEARCH_BAR else 'MISSED'}, bar {SEARCH_BAR}x)"
+    )
+    print(
+        f"\n{args.webhooks:,} Shopify webhooks, {THREADS} client threads, Celery prefork concurrency {WORKER_CONCURRENCY}:"
+    )
+    print(
+        f"  all POSTs answered in {post_seconds:.1f} s ({args.webhooks / post_seconds:.0f}/s), "
+        f"{len(errors)} errors{(' e.g. ' + str(errors[:3])) if errors else ''}"
+    )
+    print(
+        f"  all processed in {total_seconds:.1f} s end to end: {rate:.0f} webhooks/s "
+        f"({'ok' if rate >= WEBHOOK_BAR and processed >= args.webhooks else 'MISSED'}, bar {WEBHOOK_BAR:.0f}/s); "
+        f"deliveries by status: {counts}"
+    )
+    print(
+        json.dumps(
+            {
+                "bare_median_ms": round(bare, 2),
+                "api_search_median_ms": round(search, 2),
+                "search_ratio": round(ratio, 2),
+                "search_queries_small": small["search_queries"],
+                "search_queries_big": big["search_queries"],
+                "webhooks": args.webhooks,
+                "webhooks_processed": processed,
+                "webhook_errors": len(errors),
+                "webhooks_end_to_end_per_s": round(rate, 1),
+                "posts_per_s": round(args.webhooks / post_seconds, 1),
+                "misses": [
+                    name
+                    for name, missed in (
+                        ("search", ratio > SEARCH_BAR),
+                        ("webhooks", rate < WEBHOOK_BAR or processed < args.webhooks),
+                    )
+                    if missed
+                ],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

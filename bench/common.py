@@ -10,8 +10,13 @@ def ensure_database(url: str) -> None:
 
     parts = urlparse(url)
     name = parts.path.lstrip("/")
-    admin = psycopg2.connect(host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
-                             user=parts.username or "postgres", password=parts.password or None, dbname="postgres")
+    admin = psycopg2.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or None,
+        dbname="postgres",
+    )
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])

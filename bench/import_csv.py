@@ -32,12 +32,20 @@ def build_csv(rows: int) -> bytes:
     lines = ["First Name,Last Name,Email,Accepts Email Marketing,Phone,Birthday,Tags,Note"]
     for i in range(rows):
         day, month = rng.randint(1, 28), rng.randint(1, 12)
-        lines.append(",".join([
-            rng.choice(first), rng.choice(last).replace("'", "’"), f"customer{i}@bench.example",
-            rng.choice(["yes", "no"]), f"+44 7700 {900000 + i % 100000:06d}"[:18] if i < 100000 else "",
-            f"{day:02d}/{month:02d}/{rng.randint(1940, 2005)}", f"\"{rng.choice(tags)}, {rng.choice(tags)}\"",
-            f"\"Likes {rng.choice(['tea', 'coffee', 'cake'])}, has a {rng.choice(['cat', 'dog', 'bike'])}\"",
-        ]))
+        lines.append(
+            ",".join(
+                [
+                    rng.choice(first),
+                    rng.choice(last).replace("'", "’"),
+                    f"customer{i}@bench.example",
+                    rng.choice(["yes", "no"]),
+                    f"+44 7700 {900000 + i % 100000:06d}"[:18] if i < 100000 else "",
+                    f"{day:02d}/{month:02d}/{rng.randint(1940, 2005)}",
+                    f'"{rng.choice(tags)}, {rng.choice(tags)}"',
+                    f'"Likes {rng.choice(["tea", "coffee", "cake"])}, has a {rng.choice(["cat", "dog", "bike"])}"',
+                ]
+            )
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -67,8 +75,10 @@ def main() -> None:
     from dataio.models import ImportJob
 
     with connection.cursor() as cur:
-        cur.execute("TRUNCATE customers_customer, customers_historicalcustomer, customers_customer_tags, "
-                    "dataio_importjob RESTART IDENTITY CASCADE")
+        cur.execute(
+            "TRUNCATE customers_customer, customers_historicalcustomer, customers_customer_tags, "
+            "dataio_importjob RESTART IDENTITY CASCADE"
+        )
     owner, _ = User.objects.get_or_create(username="bench-owner")
     raw = build_csv(args.rows)
     print(f"{args.rows:,} rows, {len(raw) / 1e6:.1f} MB, PostgreSQL {connection.pg_version}")
@@ -82,14 +92,15 @@ def main() -> None:
         job = services.import_job_check(job_id=job.pk)
         checked = time.perf_counter()
         with transaction.atomic():
-            ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.IMPORTING, mode="all",
-                                                       on_match=on_match)
+            ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.IMPORTING, mode="all", on_match=on_match)
         job = services.import_job_run(job_id=job.pk)
         done = time.perf_counter()
-        print(f"{label}: read {read - started:5.1f} s · check {checked - read:5.1f} s · "
-              f"import {done - checked:5.1f} s · total {done - started:5.1f} s "
-              f"(created {job.created_count:,}, updated {job.updated_count:,}, skipped {job.skipped_count:,}, "
-              f"errors {job.error_rows:,})")
+        print(
+            f"{label}: read {read - started:5.1f} s · check {checked - read:5.1f} s · "
+            f"import {done - checked:5.1f} s · total {done - started:5.1f} s "
+            f"(created {job.created_count:,}, updated {job.updated_count:,}, skipped {job.skipped_count:,}, "
+            f"errors {job.error_rows:,})"
+        )
         job.seconds = done - started
         return job
 
@@ -98,8 +109,10 @@ def main() -> None:
     total = Customer.objects.count()
     print(f"customers in the database: {total:,} (expected {args.rows:,})")
     bar = "PASS" if first.status == "done" and total == args.rows and first.seconds < 60 else "FAIL"
-    print(f"bar: {args.rows:,} rows read, checked and imported in under 60 s "
-          f"({first.seconds:.1f} s), nothing duplicated on re-import: {bar}")
+    print(
+        f"bar: {args.rows:,} rows read, checked and imported in under 60 s "
+        f"({first.seconds:.1f} s), nothing duplicated on re-import: {bar}"
+    )
     print(f"load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

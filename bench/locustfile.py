@@ -35,8 +35,11 @@ class Staff(HttpUser):
         self._plain_http_cookies()
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
         with self.client.post(
-            "/login/", {"username": random.choice(STAFF_LOGINS), "password": PASSWORD, "csrfmiddlewaretoken": token},
-            name="log in", allow_redirects=False, catch_response=True,
+            "/login/",
+            {"username": random.choice(STAFF_LOGINS), "password": PASSWORD, "csrfmiddlewaretoken": token},
+            name="log in",
+            allow_redirects=False,
+            catch_response=True,
         ) as response:
             if response.status_code != 302:
                 response.failure(f"login failed: HTTP {response.status_code}")
@@ -55,7 +58,8 @@ class Staff(HttpUser):
         self._plain_http_cookies()  # in case a response set a cookie again
         customer_id = random.choice(TARGETS["customer_ids"])
         self.client.post(
-            f"/touchpoints/customer/{customer_id}/log/", {"kind": "visit", "note": "load test visit"},
+            f"/touchpoints/customer/{customer_id}/log/",
+            {"kind": "visit", "note": "load test visit"},
             headers={"HX-Request": "true", "X-CSRFToken": self.client.cookies.get("csrftoken", "")},
             name="log touchpoint",
         )

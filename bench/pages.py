@@ -77,8 +77,11 @@ def bench_env(database_url: str) -> dict:
 
 def manage(database_url: str, *args: str, quiet: bool = True) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=bench_env(database_url),
-        capture_output=True, text=True,
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=bench_env(database_url),
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -96,8 +99,19 @@ def prepare(database_url: str) -> None:
     customers, touchpoints = SIZES[database_url]
     # seed_demo --if-empty does nothing when the database has customers already: seeded once, reused.
     print(f"[{name}] seed_demo --customers {customers} --touchpoints {touchpoints} (skipped if seeded) ...", flush=True)
-    manage(database_url, "seed_demo", "--if-empty", "--force", "--seed", "7",
-           "--customers", str(customers), "--touchpoints", str(touchpoints), quiet=False)
+    manage(
+        database_url,
+        "seed_demo",
+        "--if-empty",
+        "--force",
+        "--seed",
+        "7",
+        "--customers",
+        str(customers),
+        "--touchpoints",
+        str(touchpoints),
+        quiet=False,
+    )
     manage(database_url, "dashboard_refresh", "--if-empty", "--backfill-days", "120", quiet=False)
     manage(database_url, "dashboard_refresh", quiet=False)  # today's snapshot, as the nightly task leaves it
     # Fresh statistics and no dead rows, as autovacuum would leave them (it may be off on a test box).
@@ -147,17 +161,31 @@ class Browser:
     def log_in(self, username: str) -> None:
         status, html = self.request("GET", "/login/")
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1).decode()
-        status, _ = self.request("POST", "/login/", {"username": username, "password": PASSWORD,
-                                                     "csrfmiddlewaretoken": token})
+        status, _ = self.request(
+            "POST", "/login/", {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}
+        )
         if status != 302 or "sessionid" not in self.cookies:
             sys.exit(f"Could not log in as {username} (HTTP {status}): is the database seeded?")
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "crm.wsgi:application", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120"],
-        cwd=BASE_DIR, env=bench_env(BIG_DB),
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "crm.wsgi:application",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--timeout",
+            "120",
+        ],
+        cwd=BASE_DIR,
+        env=bench_env(BIG_DB),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -173,8 +201,11 @@ def start_gunicorn(port: int) -> subprocess.Popen:
 def inspect(database_url: str) -> dict:
     """Run this script's --inspect mode on a database: targets, query counts and EXPLAINs."""
     result = subprocess.run(
-        [sys.executable, __file__, "--inspect"], cwd=BASE_DIR, env=bench_env(database_url),
-        capture_output=True, text=True,
+        [sys.executable, __file__, "--inspect"],
+        cwd=BASE_DIR,
+        env=bench_env(database_url),
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         sys.exit(f"--inspect failed on {database_url}:\n{result.stdout}\n{result.stderr}")
@@ -204,7 +235,9 @@ def _inspect_here() -> None:
     from dashboard.selectors import birthdays_in_month
     from touchpoints.models import Touchpoint
 
-    surnames = [r["last_name"] for r in Customer.objects.values("last_name").annotate(n=Count("pk")).order_by("-n")[:20]]
+    surnames = [
+        r["last_name"] for r in Customer.objects.values("last_name").annotate(n=Count("pk")).order_by("-n")[:20]
+    ]
     surname = surnames[0]
     top = Touchpoint.objects.values("customer_id").annotate(n=Count("pk")).order_by("-n")[0]
     post_ids = list(Customer.objects.filter(is_archived=False).order_by("?").values_list("pk", flat=True)[:400])
@@ -234,8 +267,9 @@ def _inspect_here() -> None:
         url = targets[name]
         with CaptureQueriesContext(connection) as ctx:
             if "{id}" in url:
-                response = clients[who].post(url.format(id=post_ids[0]), {"kind": "visit", "note": "bench"},
-                                             HTTP_HX_REQUEST="true")
+                response = clients[who].post(
+                    url.format(id=post_ids[0]), {"kind": "visit", "note": "bench"}, HTTP_HX_REQUEST="true"
+                )
             elif "{last_id}" in url or "{next_id}" in url:
                 response = clients[who].get(url.format(last_id=post_ids[0], next_id=post_ids[0]))
             else:
@@ -249,23 +283,42 @@ def _inspect_here() -> None:
         today = timezone.localdate()
         # What the search page runs for its first page: 25 rows and one more to know about the next.
         search_qs = customer_search_rows(q=surname, region="GB", start=0, stop=26)
-        timeline_qs = (Touchpoint.objects.filter(customer_id=top["customer_id"])
-                       .select_related("logged_by").order_by("-happened_at", "-pk")[:21])
-        my_day_birthdays = Customer.objects.filter(yearly_dates_between_q(start=today, days=7), owner=staff,
-                                                   is_archived=False)
+        timeline_qs = (
+            Touchpoint.objects.filter(customer_id=top["customer_id"])
+            .select_related("logged_by")
+            .order_by("-happened_at", "-pk")[:21]
+        )
+        my_day_birthdays = Customer.objects.filter(
+            yearly_dates_between_q(start=today, days=7), owner=staff, is_archived=False
+        )
         dashboard_birthdays = birthdays_in_month(month=today.month, first_day=today.day, last_day=today.day + 5)[:12]
-        for label, qs in (("search", search_qs), ("timeline", timeline_qs),
-                          ("upcoming birthdays (My day)", my_day_birthdays),
-                          ("upcoming birthdays (dashboard)", dashboard_birthdays)):
+        for label, qs in (
+            ("search", search_qs),
+            ("timeline", timeline_qs),
+            ("upcoming birthdays (My day)", my_day_birthdays),
+            ("upcoming birthdays (dashboard)", dashboard_birthdays),
+        ):
             explain[label] = qs.explain(analyze=True)
         # The lists' first pages and counts as Paginator runs them: index-only scans for the counts.
         for label, filters in (("customer list", ListFilters()), ("list by health", ListFilters(health="cooling"))):
             rows = customer_list(filters=filters)
             explain[f"{label}: rows"] = rows[:LIST_PAGE_SIZE].explain(analyze=True)
             explain[f"{label}: count"] = _explain_count(rows)
-    print(json.dumps({"targets": targets, "post_ids": post_ids, "queries": queries, "explain": explain,
-                      "surname": surname, "few_name": few_name, "surnames": surnames, "top_customer": top},
-                     default=str))
+    print(
+        json.dumps(
+            {
+                "targets": targets,
+                "post_ids": post_ids,
+                "queries": queries,
+                "explain": explain,
+                "surname": surname,
+                "few_name": few_name,
+                "surnames": surnames,
+                "top_customer": top,
+            },
+            default=str,
+        )
+    )
 
 
 def _explain_count(queryset) -> str:
@@ -287,8 +340,13 @@ def _name_matching_about_five() -> str:
     from customers.models import Customer
     from customers.selectors import customer_search
 
-    pairs = (Customer.objects.filter(is_archived=False).values("first_name", "last_name").annotate(n=Count("pk"))
-             .filter(n__gte=2, n__lte=5).order_by("-n", "last_name", "first_name")[:40])
+    pairs = (
+        Customer.objects.filter(is_archived=False)
+        .values("first_name", "last_name")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=2, n__lte=5)
+        .order_by("-n", "last_name", "first_name")[:40]
+    )
     best, best_gap = "", None
     for pair in pairs:
         name = f"{pair['first_name']} {pair['last_name']}"
@@ -314,12 +372,18 @@ def measure(port: int, targets: dict, post_ids: list[int], *, n: int, warmup: in
             if "{id}" in url:
                 post_index += 1
                 status, _ = browsers[who].request(
-                    "POST", url.format(id=post_ids[post_index % len(post_ids)]),
-                    {"kind": "visit", "note": "benchmark visit"}, headers={"HX-Request": "true"},
+                    "POST",
+                    url.format(id=post_ids[post_index % len(post_ids)]),
+                    {"kind": "visit", "note": "benchmark visit"},
+                    headers={"HX-Request": "true"},
                 )
             elif "{last_id}" in url or "{next_id}" in url:
-                status, _ = browsers[who].request("GET", url.format(
-                    last_id=post_ids[post_index % len(post_ids)], next_id=post_ids[(post_index + 1) % len(post_ids)]))
+                status, _ = browsers[who].request(
+                    "GET",
+                    url.format(
+                        last_id=post_ids[post_index % len(post_ids)], next_id=post_ids[(post_index + 1) % len(post_ids)]
+                    ),
+                )
             else:
                 status, _ = browsers[who].request("GET", url)
             elapsed = (time.perf_counter() - started) * 1000
@@ -338,10 +402,29 @@ def run_locust(port: int, big: dict, *, seconds: int) -> str:
     targets_file.write_text(json.dumps({"surnames": big["surnames"], "customer_ids": big["post_ids"]}))
     env = {**os.environ, "RAPPORT_BENCH_TARGETS": str(targets_file)}
     result = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(BASE_DIR / "bench" / "locustfile.py"), "--headless",
-         "-u", "20", "-r", "10", "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{port}", "--only-summary",
-         "--loglevel", "WARNING"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(BASE_DIR / "bench" / "locustfile.py"),
+            "--headless",
+            "-u",
+            "20",
+            "-r",
+            "10",
+            "-t",
+            f"{seconds}s",
+            "--host",
+            f"http://127.0.0.1:{port}",
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     lines = [line for line in (result.stdout + result.stderr).splitlines() if "LOCUST SUMMARY" in line]
     return lines[-1] if lines else f"locust exited {result.returncode}:\n{result.stderr[-2000:]}"
@@ -367,9 +450,11 @@ def main() -> None:
         prepare(db)
     manage(BIG_DB, "collectstatic", "--no-input")
     small, big = inspect(SMALL_DB), inspect(BIG_DB)
-    print(f"\nCommon surname: {big['surname']!r}; about five match {big['few_name']!r}; "
-          f"busiest customer: #{big['top_customer']['customer_id']} "
-          f"with {big['top_customer']['n']} touchpoints.")
+    print(
+        f"\nCommon surname: {big['surname']!r}; about five match {big['few_name']!r}; "
+        f"busiest customer: #{big['top_customer']['customer_id']} "
+        f"with {big['top_customer']['n']} touchpoints."
+    )
 
     manage(BIG_DB, "shell", "-c", "from django.core.cache import cache; cache.clear()")
     print(f"Cache: {'Redis (REDIS_URL)' if REDIS_URL else 'the database cache (no REDIS_URL)'}.")

@@ -105,8 +105,11 @@ def main() -> None:
     captured = None
     for run in range(args.runs):
         newsletter = Newsletter.objects.create(
-            subject=f"Bench {run}", body="Hello {preferred_name}", segment=segment,
-            status=Newsletter.Status.SCHEDULED, send_at=timezone.now(),
+            subject=f"Bench {run}",
+            body="Hello {preferred_name}",
+            segment=segment,
+            status=Newsletter.Status.SCHEDULED,
+            send_at=timezone.now(),
         )
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
@@ -119,15 +122,19 @@ def main() -> None:
         again = newsletter_plan(newsletter_id=newsletter.pk)
         second.append(time.perf_counter() - started)
         assert again == 0
-        print(f"run {run + 1}: planned {added:,} rows in {first[-1]:.3f} s; planning it again added {again} "
-              f"in {second[-1]:.3f} s")
+        print(
+            f"run {run + 1}: planned {added:,} rows in {first[-1]:.3f} s; planning it again added {again} "
+            f"in {second[-1]:.3f} s"
+        )
         # Leave the database as we found it, so every run starts from the same outbox size.
         OutboundMessage.objects.filter(kind="newsletter", occasion_key=newsletter.occasion_key).delete()
         newsletter.delete()
 
-    print(f"\nplan a newsletter to {reachable:,} customers: median {statistics.median(first):.3f} s "
-          f"(min {min(first):.3f}, max {max(first):.3f}) over {args.runs} runs; "
-          f"re-plan (all conflicts) median {statistics.median(second):.3f} s")
+    print(
+        f"\nplan a newsletter to {reachable:,} customers: median {statistics.median(first):.3f} s "
+        f"(min {min(first):.3f}, max {max(first):.3f}) over {args.runs} runs; "
+        f"re-plan (all conflicts) median {statistics.median(second):.3f} s"
+    )
     print(f"SQL statements in one plan: {len(captured.captured_queries)}")
     for q in captured.captured_queries:
         sql = q["sql"]

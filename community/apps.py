@@ -21,14 +21,21 @@ class CommunityConfig(AppConfig):
         from customers.registry import CardPanel, register_card_panel
 
         register_card_panel(
-            CardPanel(name=COMMUNITY_PANEL, template="community/includes/_card_panel.html",
-                      context=card_panel_context, order=60, column="side", cached=True)
+            CardPanel(
+                name=COMMUNITY_PANEL,
+                template="community/includes/_card_panel.html",
+                context=card_panel_context,
+                order=60,
+                column="side",
+                cached=True,
+            )
         )
 
         from community.selectors import customers_in_segment, segment_choices
         from customers.registry import ListFilterExtension, register_list_filter
 
         register_list_filter(
-            ListFilterExtension(name="segment", empty_label="Any segment", choices=segment_choices,
-                                apply=customers_in_segment)
+            ListFilterExtension(
+                name="segment", empty_label="Any segment", choices=segment_choices, apply=customers_in_segment
+            )
         )

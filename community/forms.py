@@ -22,24 +22,34 @@ class SegmentForm(forms.Form):
     tags = BoundedModelMultipleChoiceField(
         Tag.objects.all(), required=False, widget=forms.CheckboxSelectMultiple, help_text="Any of these tags."
     )
-    health = forms.MultipleChoiceField(choices=Customer.Health.choices, required=False, widget=forms.CheckboxSelectMultiple)
-    stage = forms.MultipleChoiceField(choices=Customer.Stage.choices, required=False, widget=forms.CheckboxSelectMultiple)
+    health = forms.MultipleChoiceField(
+        choices=Customer.Health.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    stage = forms.MultipleChoiceField(
+        choices=Customer.Stage.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
     birthday_months = forms.TypedMultipleChoiceField(
         choices=MONTHS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label="Birthday in"
     )
     favourite_products = BoundedModelMultipleChoiceField(
-        Product.objects.filter(is_active=True), required=False, widget=forms.CheckboxSelectMultiple,
+        Product.objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Any of these favourites.",
     )
     last_touchpoint_from = forms.DateField(
         required=False, label="Last seen from", widget=forms.DateInput(attrs={"type": "date"})
     )
-    last_touchpoint_to = forms.DateField(required=False, label="Last seen until", widget=forms.DateInput(attrs={"type": "date"}))
+    last_touchpoint_to = forms.DateField(
+        required=False, label="Last seen until", widget=forms.DateInput(attrs={"type": "date"})
+    )
     min_purchases = forms.IntegerField(required=False, min_value=0, label="At least this many purchases")
     min_spend = forms.DecimalField(required=False, min_value=0, decimal_places=2, label="Spent at least")
     owners = BoundedModelMultipleChoiceField(
-        User.objects.filter(is_active=True).order_by("first_name", "username"), required=False,
-        widget=forms.CheckboxSelectMultiple, label="Relationship owner",
+        User.objects.filter(is_active=True).order_by("first_name", "username"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Relationship owner",
     )
     consent = forms.ChoiceField(choices=CONSENT_CHOICES, required=False, label="Email consent")
 
@@ -110,7 +120,9 @@ class NewsletterForm(forms.ModelForm):
 
 
 class NewsletterSendForm(forms.Form):
-    when = forms.ChoiceField(choices=[("now", "Send now"), ("later", "Send at a chosen time")], widget=forms.RadioSelect, initial="now")
+    when = forms.ChoiceField(
+        choices=[("now", "Send now"), ("later", "Send at a chosen time")], widget=forms.RadioSelect, initial="now"
+    )
     send_at = forms.DateTimeField(
         required=False, label="Date and time (shop time)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
@@ -147,15 +159,19 @@ class EventForm(forms.ModelForm):
 
 class InviteForm(forms.Form):
     segment = forms.ModelChoiceField(
-        Segment.objects.all(), label="Invite", empty_label="Pick a segment…",
+        Segment.objects.all(),
+        label="Invite",
+        empty_label="Pick a segment…",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
 
 class RsvpForm(forms.Form):
     coming = forms.TypedChoiceField(
-        choices=[("yes", "Yes, I'll come"), ("no", "No, I can't come")], coerce=lambda v: v == "yes",
-        widget=forms.RadioSelect, label="Will you come?",
+        choices=[("yes", "Yes, I'll come"), ("no", "No, I can't come")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        label="Will you come?",
     )
     guests = forms.IntegerField(min_value=0, initial=0, required=False, label="Guests I'm bringing")
 
@@ -170,29 +186,45 @@ class RsvpForm(forms.Form):
 class ProfileForm(forms.Form):
     """The customer's own details. Only the fields present in the POST are changed (see `sent`)."""
 
-    preferred_name = forms.CharField(max_length=100, required=False, label="What should we call you?",
-                                     validators=[validate_single_line])
+    preferred_name = forms.CharField(
+        max_length=100, required=False, label="What should we call you?", validators=[validate_single_line]
+    )
     birthday_day = forms.TypedChoiceField(
-        choices=[("", "Day"), *((d, d) for d in range(1, 32))], coerce=int, empty_value=None, required=False, label="Day"
+        choices=[("", "Day"), *((d, d) for d in range(1, 32))],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Day",
     )
     birthday_month = forms.TypedChoiceField(
         choices=[("", "Month"), *MONTHS], coerce=int, empty_value=None, required=False, label="Month"
     )
     birthday_year = forms.IntegerField(required=False, min_value=YEAR_MIN, max_value=9999, label="Year (optional)")
     favourite_products = BoundedModelMultipleChoiceField(
-        Product.objects.filter(is_active=True), required=False, widget=forms.CheckboxSelectMultiple,
+        Product.objects.filter(is_active=True),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         label="Your favourites",
     )
-    email = forms.EmailField(required=False, max_length=254, label="Your email address",
-                             help_text="A new address is changed once you confirm it from that inbox.")
+    email = forms.EmailField(
+        required=False,
+        max_length=254,
+        label="Your email address",
+        help_text="A new address is changed once you confirm it from that inbox.",
+    )
     email_consent = forms.TypedChoiceField(
         choices=[("yes", "Yes, send me the occasional email"), ("no", "No emails, thank you")],
-        coerce=lambda v: v == "yes", widget=forms.RadioSelect, required=False, empty_value=None,
-        label="Emails from us", help_text="A change here is confirmed through a link we email you.",
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        required=False,
+        empty_value=None,
+        label="Emails from us",
+        help_text="A change here is confirmed through a link we email you.",
     )
     # Checkbox groups send nothing when every box is unticked: the page says the group was shown.
-    shown = forms.MultipleChoiceField(choices=[("favourite_products", "")], required=False,
-                                      widget=forms.MultipleHiddenInput)
+    shown = forms.MultipleChoiceField(
+        choices=[("favourite_products", "")], required=False, widget=forms.MultipleHiddenInput
+    )
 
     def sent(self) -> dict:
         """The cleaned values of the fields the customer actually sent (an empty POST sends none)."""

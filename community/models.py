@@ -45,8 +45,10 @@ class Newsletter(HistoryNotes, models.Model):
         PLANNED = "planned", "Handed to the outbox"
 
     subject = models.CharField(max_length=150, validators=[validate_header_line])
-    body = models.TextField(help_text="Markdown. Placeholders like {preferred_name} are filled in per customer.",
-                            validators=[MaxLengthValidator(TEXT_MAX_LENGTH)])
+    body = models.TextField(
+        help_text="Markdown. Placeholders like {preferred_name} are filled in per customer.",
+        validators=[MaxLengthValidator(TEXT_MAX_LENGTH)],
+    )
     segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.PROTECT, related_name="newsletters")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     send_at = models.DateTimeField(null=True, blank=True, help_text="UTC; not before this time.")
@@ -102,8 +104,9 @@ class Event(HistoryNotes, models.Model):
         ordering = ["-starts_at"]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="event_ends_after_start"),
-            models.CheckConstraint(condition=Q(capacity__gte=1, capacity__lte=EVENT_MAX_CAPACITY),
-                                   name="event_capacity_range"),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1, capacity__lte=EVENT_MAX_CAPACITY), name="event_capacity_range"
+            ),
             models.CheckConstraint(condition=Q(max_guests__lte=EVENT_MAX_GUESTS), name="event_max_guests_range"),
         ]
         indexes = [models.Index(fields=["starts_at"], name="event_starts_idx")]

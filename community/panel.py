@@ -11,7 +11,8 @@ from customers.models import Customer
 def _upcoming_invitations(customer_id: int, now) -> list[Invitation]:
     return list(
         Invitation.objects.filter(customer_id=customer_id, event__ends_at__gte=now)
-        .select_related("event").only("answer", "guests", "event__title", "event__starts_at")
+        .select_related("event")
+        .only("answer", "guests", "event__title", "event__starts_at")
         .order_by("event__starts_at")[:5]
     )
 

@@ -23,8 +23,24 @@ from customers.models import Customer
 
 IMG_TAG = re.compile(r"<img\b", re.IGNORECASE)
 ALLOWED_TAGS = {
-    "p", "br", "strong", "em", "b", "i", "a", "ul", "ol", "li", "h1", "h2", "h3", "h4",
-    "blockquote", "hr", "code", "pre",
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "a",
+    "ul",
+    "ol",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "blockquote",
+    "hr",
+    "code",
+    "pre",
 }
 
 
@@ -126,9 +142,11 @@ def render_profile_confirm(message) -> RenderedEmail:
     shop = ShopSettings.load()
     url = profile_confirm_url(token=message.context["token"])
     what = message.context.get("what", "a change to your details")
-    text = (f"Hello,\n\nSomeone (we hope you) asked to make {what} through the “your details” page of "
-            f"{shop.name}. To confirm it, open this link:\n\n{url}\n\nIt works once, for a week. "
-            "If it wasn't you, ignore this email and nothing changes.")
+    text = (
+        f"Hello,\n\nSomeone (we hope you) asked to make {what} through the “your details” page of "
+        f"{shop.name}. To confirm it, open this link:\n\n{url}\n\nIt works once, for a week. "
+        "If it wasn't you, ignore this email and nothing changes."
+    )
     return RenderedEmail(subject=header_line(f"Please confirm: {what}"), text=text, html=text_to_html(text, link=url))
 
 
@@ -138,8 +156,10 @@ def render_profile_link(message) -> RenderedEmail:
 
     shop = ShopSettings.load()
     url = profile_url(customer_id=message.customer_id)
-    text = (f"Hello,\n\nHere is a new link to check and correct the details {shop.name} keeps about you:\n\n{url}\n\n"
-            "It works for one save. If you didn't ask for it, ignore this email.")
-    return RenderedEmail(subject=header_line(f"Your details at {shop.name}"), text=text,
-                         html=text_to_html(text, link=url))
-
+    text = (
+        f"Hello,\n\nHere is a new link to check and correct the details {shop.name} keeps about you:\n\n{url}\n\n"
+        "It works for one save. If you didn't ask for it, ignore this email."
+    )
+    return RenderedEmail(
+        subject=header_line(f"Your details at {shop.name}"), text=text, html=text_to_html(text, link=url)
+    )

@@ -53,9 +53,7 @@ def segment_filter_q(filters: dict) -> Q:
     if tags := _ids(filters.get("tags")):
         q &= Q(pk__in=Customer.tags.through.objects.filter(tag_id__in=tags).values("customer_id"))
     if products := _ids(filters.get("favourite_products")):
-        q &= Q(
-            pk__in=Customer.favourite_products.through.objects.filter(product_id__in=products).values("customer_id")
-        )
+        q &= Q(pk__in=Customer.favourite_products.through.objects.filter(product_id__in=products).values("customer_id"))
     if health := _strings(filters.get("health")):
         q &= Q(health__in=health)
     if stage := _strings(filters.get("stage")):
@@ -125,11 +123,17 @@ def newsletter_report(newsletter: Newsletter) -> dict[str, int]:
 
 def newsletter_unsubscribed_count(newsletter: Newsletter) -> int:
     """Customers it was sent to who used an unsubscribe link after it arrived."""
-    return OutboundMessage.objects.filter(
-        kind="newsletter", occasion_key=newsletter.occasion_key, status=OutboundMessage.Status.SENT,
-    ).filter(
-        Exists(EmailOptOut.objects.filter(customer_id=OuterRef("customer_id"), created_at__gte=OuterRef("sent_at")))
-    ).count()
+    return (
+        OutboundMessage.objects.filter(
+            kind="newsletter",
+            occasion_key=newsletter.occasion_key,
+            status=OutboundMessage.Status.SENT,
+        )
+        .filter(
+            Exists(EmailOptOut.objects.filter(customer_id=OuterRef("customer_id"), created_at__gte=OuterRef("sent_at")))
+        )
+        .count()
+    )
 
 
 def event_list(*, upcoming: bool = True) -> QuerySet[Event]:
@@ -174,10 +178,11 @@ def event_checkin_list(event: Event) -> QuerySet[Invitation]:
 def waiting_position(invitation: Invitation) -> int:
     """1 for the first on the waiting list."""
     return (
-        Invitation.objects.filter(
-            event_id=invitation.event_id, answer=Invitation.Answer.WAITING
+        Invitation.objects.filter(event_id=invitation.event_id, answer=Invitation.Answer.WAITING)
+        .filter(
+            Q(waiting_since__lt=invitation.waiting_since)
+            | Q(waiting_since=invitation.waiting_since, pk__lt=invitation.pk)
         )
-        .filter(Q(waiting_since__lt=invitation.waiting_since) | Q(waiting_since=invitation.waiting_since, pk__lt=invitation.pk))
         .count()
         + 1
     )

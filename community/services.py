@@ -78,7 +78,10 @@ def segment_delete(*, segment: Segment, deleted_by: User | None) -> None:
 
 
 def _newsletter_check_editable(newsletter: Newsletter) -> None:
-    if newsletter.pk and not Newsletter.objects.filter(pk=newsletter.pk).exclude(status=Newsletter.Status.PLANNED).exists():
+    if (
+        newsletter.pk
+        and not Newsletter.objects.filter(pk=newsletter.pk).exclude(status=Newsletter.Status.PLANNED).exists()
+    ):
         raise ValidationError("This newsletter has already gone to the outbox; it can no longer change.")
 
 
@@ -90,7 +93,9 @@ def newsletter_save(
     newsletter = newsletter or Newsletter(created_by=saved_by)
     _newsletter_check_editable(newsletter)
     errors = {
-        field: msgs for field, msgs in (("subject", placeholder_errors(subject)), ("body", placeholder_errors(body))) if msgs
+        field: msgs
+        for field, msgs in (("subject", placeholder_errors(subject)), ("body", placeholder_errors(body)))
+        if msgs
     }
     if errors:
         raise ValidationError(errors)
@@ -153,8 +158,13 @@ def newsletter_plan(*, newsletter_id: int, now: datetime | None = None) -> int:
     mine = OutboundMessage.objects.filter(kind=NEWSLETTER, occasion_key=newsletter.occasion_key)
     before = mine.count()
     outbox_plan_from(
-        members, kind=NEWSLETTER, customer="pk", occasion_key=newsletter.occasion_key, planned_at=newsletter.send_at,
-        priority=BULK_PRIORITY, context={"newsletter_id": newsletter.pk},
+        members,
+        kind=NEWSLETTER,
+        customer="pk",
+        occasion_key=newsletter.occasion_key,
+        planned_at=newsletter.send_at,
+        priority=BULK_PRIORITY,
+        context={"newsletter_id": newsletter.pk},
     )
     newsletter.planned_count = mine.count()
     newsletter.skipped_count = max(members.count() - newsletter.planned_count, 0)
@@ -185,9 +195,13 @@ def newsletter_send_test(*, newsletter: Newsletter, customer: Customer | None, t
         raise ValidationError("Your account has no email address: add one to receive tests.")
     # An unsaved row, as the planner would make it, so the same code builds footer and links.
     message = OutboundMessage(
-        customer=customer, staff_user=None if customer else to_user,
-        recipient_key=f"c:{customer.pk}" if customer else f"u:{to_user.pk}", kind=NEWSLETTER,
-        occasion_key=newsletter.occasion_key, to_email=to_user.email, context={"newsletter_id": newsletter.pk},
+        customer=customer,
+        staff_user=None if customer else to_user,
+        recipient_key=f"c:{customer.pk}" if customer else f"u:{to_user.pk}",
+        kind=NEWSLETTER,
+        occasion_key=newsletter.occasion_key,
+        to_email=to_user.email,
+        context={"newsletter_id": newsletter.pk},
     )
     email_build(message, test=True).send()
 
@@ -238,11 +252,16 @@ def event_invite(*, event: Event, segment: Segment, invited_by: User) -> int:
     customer_ids = segment_customers(segment).values_list("pk", flat=True)
     Invitation.objects.bulk_create(
         [Invitation(event=event, customer_id=pk) for pk in customer_ids.iterator(chunk_size=PLAN_BATCH)],
-        ignore_conflicts=True, batch_size=PLAN_BATCH,
+        ignore_conflicts=True,
+        batch_size=PLAN_BATCH,
     )
     outbox_plan_from(
-        Invitation.objects.filter(event=event), kind=EVENT_INVITATION, customer="customer_id",
-        occasion_key=f"event:{event.pk}", planned_at=timezone.now(), priority=BULK_PRIORITY,
+        Invitation.objects.filter(event=event),
+        kind=EVENT_INVITATION,
+        customer="customer_id",
+        occasion_key=f"event:{event.pk}",
+        planned_at=timezone.now(),
+        priority=BULK_PRIORITY,
         context=JSONObject(event_id=Value(event.pk), invitation_id=F("pk")),
     )
     return Invitation.objects.filter(event=event).count() - before
@@ -300,8 +319,11 @@ def _event_place_tell(event: Event, moved: list[Invitation]) -> None:
     outbox_plan_rows(
         [
             OutboundMessage(
-                customer_id=i.customer_id, kind=EVENT_PLACE, occasion_key=f"event:{event.pk}",
-                planned_at=timezone.now(), context={"event_id": event.pk, "invitation_id": i.pk},
+                customer_id=i.customer_id,
+                kind=EVENT_PLACE,
+                occasion_key=f"event:{event.pk}",
+                planned_at=timezone.now(),
+                context={"event_id": event.pk, "invitation_id": i.pk},
             )
             for i in moved
         ],
@@ -380,7 +402,9 @@ def invitation_check_in(*, invitation: Invitation, checked_in_by: User) -> Invit
     invitation._history_user = checked_in_by
     invitation.save()
     touchpoint_log(
-        customer=invitation.customer, logged_by=checked_in_by, kind=Touchpoint.Kind.EVENT,
+        customer=invitation.customer,
+        logged_by=checked_in_by,
+        kind=Touchpoint.Kind.EVENT,
         happened_at=now,
         note=f"Came to “{invitation.event.title}”"
         + (f" with {invitation.guests} guest{'s' if invitation.guests != 1 else ''}" if invitation.guests else ""),
@@ -398,9 +422,13 @@ def event_reminders_plan(*, now: datetime | None = None) -> int:
     added = 0
     for event in Event.objects.filter(starts_at__gt=now, starts_at__lte=now + timedelta(days=2)):
         added += outbox_plan_from(
-            Invitation.objects.filter(event=event, answer=Invitation.Answer.GOING), kind=EVENT_REMINDER,
-            customer="customer_id", occasion_key=f"event:{event.pk}", planned_at=max(event_reminder_at(event), now),
-            priority=30, context=JSONObject(event_id=Value(event.pk), invitation_id=F("pk")),
+            Invitation.objects.filter(event=event, answer=Invitation.Answer.GOING),
+            kind=EVENT_REMINDER,
+            customer="customer_id",
+            occasion_key=f"event:{event.pk}",
+            planned_at=max(event_reminder_at(event), now),
+            priority=30,
+            context=JSONObject(event_id=Value(event.pk), invitation_id=F("pk")),
         )
     return added
 
@@ -412,8 +440,13 @@ def event_reminders_plan(*, now: datetime | None = None) -> int:
 PROFILE_DIRECT_FIELDS = ("preferred_name", "birthday_day", "birthday_month", "birthday_year", "favourite_products")
 PROFILE_CONFIRMED_FIELDS = ("email", "email_consent")
 PROFILE_FIELD_WORDS = {
-    "preferred_name": "name", "birthday_day": "birthday", "birthday_month": "birthday", "birthday_year": "birthday",
-    "favourite_products": "favourites", "email": "email address", "email_consent": "email consent",
+    "preferred_name": "name",
+    "birthday_day": "birthday",
+    "birthday_month": "birthday",
+    "birthday_year": "birthday",
+    "favourite_products": "favourites",
+    "email": "email address",
+    "email_consent": "email consent",
 }
 
 
@@ -472,9 +505,10 @@ def customer_profile_update(*, customer: Customer, changes: dict) -> ProfileSave
         products = direct.pop("favourite_products", None)
         customer._change_reason = PROFILE_CHANGE_REASON
         customer_update(customer=customer, updated_by=None, favourite_products=products, **direct)
-        result.changed = [n for n in PROFILE_DIRECT_FIELDS if n in direct or (n == "favourite_products" and products is not None)]
-        _profile_link_event_record(customer=customer, kind=ProfileLinkEvent.Kind.SAVED,
-                                   detail=_words(result.changed))
+        result.changed = [
+            n for n in PROFILE_DIRECT_FIELDS if n in direct or (n == "favourite_products" and products is not None)
+        ]
+        _profile_link_event_record(customer=customer, kind=ProfileLinkEvent.Kind.SAVED, detail=_words(result.changed))
     if pending:
         result.confirm_sent_to = _profile_confirm_send(customer=customer, pending=pending)
     return result
@@ -497,8 +531,13 @@ def _profile_confirm_send(*, customer: Customer, pending: dict) -> str:
     what = "a change of " + _words(pending)
     event = _profile_link_event_record(customer=customer, kind=ProfileLinkEvent.Kind.CONFIRM_SENT, detail=what)
     message = OutboundMessage(
-        customer=customer, recipient_key=f"c:{customer.pk}", kind=PROFILE_CONFIRM,
-        occasion_key=f"profile_confirm:{event.pk}", planned_at=timezone.now(), priority=10, to_email=to_email,
+        customer=customer,
+        recipient_key=f"c:{customer.pk}",
+        kind=PROFILE_CONFIRM,
+        occasion_key=f"profile_confirm:{event.pk}",
+        planned_at=timezone.now(),
+        priority=10,
+        to_email=to_email,
         context={"token": profile_confirm_token(customer_id=customer.pk, changes=pending), "what": what},
     )
     message.full_clean()
@@ -523,8 +562,9 @@ def customer_profile_confirm(*, customer: Customer, changes: dict) -> Customer:
             fields["consent_method"] = Customer.ConsentMethod.ONLINE
     customer._change_reason = PROFILE_CHANGE_REASON
     customer_update(customer=customer, updated_by=None, **fields)
-    _profile_link_event_record(customer=customer, kind=ProfileLinkEvent.Kind.CONFIRMED,
-                               detail=_words(fields.keys() - {"consent_method"}))
+    _profile_link_event_record(
+        customer=customer, kind=ProfileLinkEvent.Kind.CONFIRMED, detail=_words(fields.keys() - {"consent_method"})
+    )
     return customer
 
 
@@ -542,11 +582,15 @@ def profile_link_request(*, email: str) -> bool:
         return False
     event = _profile_link_event_record(customer=customer, kind=ProfileLinkEvent.Kind.LINK_SENT)
     message = OutboundMessage(
-        customer=customer, recipient_key=f"c:{customer.pk}", kind=PROFILE_LINK,
-        occasion_key=f"profile_link:{event.pk}", planned_at=timezone.now(), priority=10, to_email=customer.email,
+        customer=customer,
+        recipient_key=f"c:{customer.pk}",
+        kind=PROFILE_LINK,
+        occasion_key=f"profile_link:{event.pk}",
+        planned_at=timezone.now(),
+        priority=10,
+        to_email=customer.email,
     )
     message.full_clean()
     message.save()
     message_enqueue(message.pk)
     return True
-

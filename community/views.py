@@ -78,8 +78,12 @@ def segment_edit(request: ShopRequest, segment_id: int | None = None) -> HttpRes
     else:
         form = SegmentForm(initial=SegmentForm.initial_for(segment) if segment else None)
         status = 200
-    counts = selectors.segment_count(form.filters() if form.is_bound and form.is_valid() else (segment.filters if segment else {}))
-    return render(request, "community/segment_form.html", {"form": form, "segment": segment, "counts": counts}, status=status)
+    counts = selectors.segment_count(
+        form.filters() if form.is_bound and form.is_valid() else (segment.filters if segment else {})
+    )
+    return render(
+        request, "community/segment_form.html", {"form": form, "segment": segment, "counts": counts}, status=status
+    )
 
 
 @require_POST
@@ -88,7 +92,9 @@ def segment_count(request: ShopRequest) -> HttpResponse:
     form = SegmentForm(request.POST, require_name=False)
     if not form.is_valid():
         return render(request, "community/includes/_segment_count.html", {"counts": None, "form": form})
-    return render(request, "community/includes/_segment_count.html", {"counts": selectors.segment_count(form.filters())})
+    return render(
+        request, "community/includes/_segment_count.html", {"counts": selectors.segment_count(form.filters())}
+    )
 
 
 def segment_detail(request: ShopRequest, segment_id: int) -> HttpResponse:
@@ -130,16 +136,22 @@ def newsletter_edit(request: ShopRequest, newsletter_id: int | None = None) -> H
         if form.is_valid():
             try:
                 newsletter = services.newsletter_save(
-                    newsletter=newsletter, subject=form.cleaned_data["subject"], body=form.cleaned_data["body"],
-                    segment=form.cleaned_data["segment"], saved_by=request.user,
+                    newsletter=newsletter,
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    segment=form.cleaned_data["segment"],
+                    saved_by=request.user,
                 )
             except ValidationError as error:
                 form_add_errors(form, error)
             else:
                 messages.success(request, "Draft saved. Preview it, send yourself a test, then send it.")
                 if images := dropped_images(newsletter.body):
-                    messages.warning(request, f"{images} image{'s' if images != 1 else ''} will be dropped: "
-                                              "emails carry no pictures. Link to them instead.")
+                    messages.warning(
+                        request,
+                        f"{images} image{'s' if images != 1 else ''} will be dropped: "
+                        "emails carry no pictures. Link to them instead.",
+                    )
                 return redirect("community:newsletter_detail", newsletter.pk)
         return render(request, "community/newsletter_form.html", {"form": form, "newsletter": newsletter}, status=400)
     return render(request, "community/newsletter_form.html", {"form": form, "newsletter": newsletter})
@@ -254,13 +266,19 @@ def event_detail(request: ShopRequest, event_id: int) -> HttpResponse:
         default=Value(9),
     )
     invitations = (
-        Invitation.objects.filter(event=event).select_related("customer")
+        Invitation.objects.filter(event=event)
+        .select_related("customer")
         .order_by(answer_order, "waiting_since", "customer__first_name", "pk")
     )
     page = Paginator(invitations, 100).get_page(request.GET.get("page"))
-    ctx = {"event": event, "figures": selectors.event_figures(event), "page": page, "invite_form": InviteForm(),
-           "unreachable": invitations.filter(Q(customer__email="") | Q(customer__email_consent=False)).count(),
-           "answers_open": event.starts_at > timezone.now()}
+    ctx = {
+        "event": event,
+        "figures": selectors.event_figures(event),
+        "page": page,
+        "invite_form": InviteForm(),
+        "unreachable": invitations.filter(Q(customer__email="") | Q(customer__email_consent=False)).count(),
+        "answers_open": event.starts_at > timezone.now(),
+    }
     return render(request, "community/event_detail.html", ctx)
 
 
@@ -284,7 +302,11 @@ def event_invite(request: ShopRequest, event_id: int) -> HttpResponse:
 def event_checkin(request: ShopRequest, event_id: int) -> HttpResponse:
     """The door list for a phone: one tap checks someone in."""
     event = get_object_or_404(Event, pk=event_id)
-    ctx = {"event": event, "invitations": selectors.event_checkin_list(event), "figures": selectors.event_figures(event)}
+    ctx = {
+        "event": event,
+        "invitations": selectors.event_checkin_list(event),
+        "figures": selectors.event_figures(event),
+    }
     return render(request, "community/event_checkin.html", ctx)
 
 
@@ -299,11 +321,15 @@ def invitation_record_answer(request: ShopRequest, invitation_id: int) -> HttpRe
     else:
         try:
             invitation = services.invitation_answer(
-                invitation=invitation, coming=form.cleaned_data["coming"], guests=form.cleaned_data["guests"] or 0,
+                invitation=invitation,
+                coming=form.cleaned_data["coming"],
+                guests=form.cleaned_data["guests"] or 0,
                 answered_by=request.user,
             )
         except ValidationError as error:
-            messages.error(request, f"{invitation.customer.full_name}'s answer was not recorded: {' '.join(error.messages)}")
+            messages.error(
+                request, f"{invitation.customer.full_name}'s answer was not recorded: {' '.join(error.messages)}"
+            )
         else:
             messages.success(request, f"{invitation.customer.full_name}: {invitation.get_answer_display().lower()}.")
     return redirect(f"{reverse('community:event_detail', args=[invitation.event_id])}#inv-{invitation.pk}")
@@ -334,7 +360,8 @@ def rsvp(request: HttpRequest, token: str) -> HttpResponse:
         invitation_id = invitation_id_from_rsvp_token(token)
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return _link_problem(
-            request, title="This link does not work",
+            request,
+            title="This link does not work",
             text="It may have been cut short when it was copied. Please open it again from the invitation email.",
             status=400,
         )
@@ -346,8 +373,12 @@ def rsvp(request: HttpRequest, token: str) -> HttpResponse:
     event = invitation.event
     closed = event.starts_at <= timezone.now()
     form = RsvpForm(
-        request.POST if request.method == "POST" and not closed else None, max_guests=event.max_guests,
-        initial={"coming": {"going": "yes", "waiting": "yes", "declined": "no"}.get(invitation.answer), "guests": invitation.guests},
+        request.POST if request.method == "POST" and not closed else None,
+        max_guests=event.max_guests,
+        initial={
+            "coming": {"going": "yes", "waiting": "yes", "declined": "no"}.get(invitation.answer),
+            "guests": invitation.guests,
+        },
     )
     status = 200
     if request.method == "POST":
@@ -377,8 +408,10 @@ def rsvp(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "community/rsvp.html", ctx, status=status)
 
 
-PROFILE_BAD_LINK = ("This link does not work",
-                    "It may have been cut short when it was copied. Please open it again from our email.")
+PROFILE_BAD_LINK = (
+    "This link does not work",
+    "It may have been cut short when it was copied. Please open it again from our email.",
+)
 
 
 def _profile_link_problem(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -388,7 +421,9 @@ def _profile_link_problem(request: HttpRequest, exc: Exception) -> HttpResponse:
         text = "For your privacy, each link works for one save. Ask for a new one below and we'll email it to you."
     elif isinstance(exc, signing.SignatureExpired):
         title, status = "This link has expired", 410
-        text = "For your privacy, these links only work for a while. Ask for a new one below, or just ask us in the shop."
+        text = (
+            "For your privacy, these links only work for a while. Ask for a new one below, or just ask us in the shop."
+        )
     else:
         (title, text), status = PROFILE_BAD_LINK, 400
     ctx = {"title": title, "text": text, "link_request_form": ProfileLinkRequestForm()}
@@ -427,11 +462,17 @@ def profile(request: HttpRequest, token: str) -> HttpResponse:
                 customer.refresh_from_db()
             else:
                 if result.confirm_sent_to:
-                    messages.info(request, f"We've emailed a link to {result.confirm_sent_to}: the change to your "
-                                           "email or consent is made once you open it.")
+                    messages.info(
+                        request,
+                        f"We've emailed a link to {result.confirm_sent_to}: the change to your "
+                        "email or consent is made once you open it.",
+                    )
                 if result.changed:
-                    messages.success(request, "Thank you, your details are up to date. This link has now been "
-                                              "used; the next email from us brings a fresh one.")
+                    messages.success(
+                        request,
+                        "Thank you, your details are up to date. This link has now been "
+                        "used; the next email from us brings a fresh one.",
+                    )
                     return redirect("community:profile_saved")
                 if not result.anything:
                     messages.info(request, "Nothing was changed.")
@@ -443,10 +484,17 @@ def profile(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 def profile_saved(request: HttpRequest) -> HttpResponse:
     """Where a save through a (now used) profile link lands."""
-    return render(request, "community/public_problem.html", {
-        "title": "Your details are saved", "text": "Thank you. This link has been used; the next email from us "
-        "brings a fresh one, or ask for one below.", "link_request_form": ProfileLinkRequestForm(), "saved": True,
-    })
+    return render(
+        request,
+        "community/public_problem.html",
+        {
+            "title": "Your details are saved",
+            "text": "Thank you. This link has been used; the next email from us "
+            "brings a fresh one, or ask for one below.",
+            "link_request_form": ProfileLinkRequestForm(),
+            "saved": True,
+        },
+    )
 
 
 @login_not_required
@@ -465,10 +513,14 @@ def profile_confirm(request: HttpRequest, token: str) -> HttpResponse:
         try:
             services.customer_profile_confirm(customer=customer, changes=changes)
         except ValidationError as error:
-            return _link_problem(request, title="This change could not be made", text=" ".join(error.messages),
-                                 status=400)
-        return render(request, "community/public_problem.html", {
-            "title": "Confirmed, thank you", "text": "Your details are up to date.", "saved": True})
+            return _link_problem(
+                request, title="This change could not be made", text=" ".join(error.messages), status=400
+            )
+        return render(
+            request,
+            "community/public_problem.html",
+            {"title": "Confirmed, thank you", "text": "Your details are up to date.", "saved": True},
+        )
     return render(request, "community/profile_confirm.html", {"customer": customer, "changes": changes})
 
 
@@ -479,10 +531,19 @@ def profile_link_request(request: HttpRequest) -> HttpResponse:
     """Ask for a fresh profile link by email; the answer is the same whether the address is known or not."""
     form = ProfileLinkRequestForm(request.POST)
     if not form.is_valid():
-        ctx = {"title": "Ask for a new link", "text": "Give the email address we write to you at.",
-               "link_request_form": form}
+        ctx = {
+            "title": "Ask for a new link",
+            "text": "Give the email address we write to you at.",
+            "link_request_form": form,
+        }
         return render(request, "community/public_problem.html", ctx, status=400)
     services.profile_link_request(email=form.cleaned_data["email"])
-    return render(request, "community/public_problem.html", {
-        "title": "Check your inbox", "saved": True,
-        "text": "If that address is one we write to, a new link is on its way. It works for one save."})
+    return render(
+        request,
+        "community/public_problem.html",
+        {
+            "title": "Check your inbox",
+            "saved": True,
+            "text": "If that address is one we write to, a new link is on its way. It works for one save.",
+        },
+    )

@@ -15,16 +15,27 @@ from django.views.decorators.csrf import requires_csrf_token
 log = logging.getLogger(__name__)
 
 
-MESSAGES = {400: "Bad request.", 403: "You may not do this.", 404: "There is nothing at this address.",
-            500: "Something went wrong on our side.", 503: "The database is unavailable; try again shortly."}
+MESSAGES = {
+    400: "Bad request.",
+    403: "You may not do this.",
+    404: "There is nothing at this address.",
+    500: "Something went wrong on our side.",
+    503: "The database is unavailable; try again shortly.",
+}
 
 
 def _json(request, status: int) -> HttpResponse | None:
     """Under /api/ the error in the JSON API's body (documented in api/errors.py), not a page."""
     if request is None or not request.path.startswith("/api/"):
         return None
-    body = {"error": {"status": status, "code": {404: "not_found", 503: "unavailable"}.get(status, "error"),
-                      "message": MESSAGES[status], "fields": {}}}
+    body = {
+        "error": {
+            "status": status,
+            "code": {404: "not_found", 503: "unavailable"}.get(status, "error"),
+            "message": MESSAGES[status],
+            "fields": {},
+        }
+    }
     return JsonResponse(body, status=status, headers={"Retry-After": "30"} if status == 503 else None)
 
 
@@ -75,8 +86,10 @@ def bad_request_reason(exception: BaseException | None) -> str:
     from django.http.multipartparser import MultiPartParserError
 
     if isinstance(exception, MultiPartParserError):
-        return ("The upload could not be read. A file name longer than 255 characters does this: rename the "
-                "file to a shorter name and send it again.")
+        return (
+            "The upload could not be read. A file name longer than 255 characters does this: rename the "
+            "file to a shorter name and send it again."
+        )
     if isinstance(exception, RequestDataTooBig):
         return "What was sent is larger than a form accepts. Send a smaller file or less text."
     if isinstance(exception, (TooManyFieldsSent, TooManyFilesSent)):
@@ -98,5 +111,8 @@ def page_not_found(request, exception=None, *args, **kwargs) -> HttpResponse:
 
 def csrf_failure(request, reason: str = "", *args, **kwargs) -> HttpResponse:
     """A form sent without a valid CSRF token: usually an expired page or blocked cookies."""
-    return _page("400.html", 400, reason="This form had expired or your browser blocked its cookie. "
-                                          "Go back, reload the page and send it again.")
+    return _page(
+        "400.html",
+        400,
+        reason="This form had expired or your browser blocked its cookie. Go back, reload the page and send it again.",
+    )

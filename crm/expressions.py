@@ -38,4 +38,3 @@ class RelatedNames(Expression):
             return f"(SELECT COALESCE(json_agg({value} ORDER BY s.name, s.id), '[]')::text FROM ({rows}) s)", []
         value = "json_array(s.id, s.name)" if self.with_ids else "s.name"
         return f"(SELECT json_group_array({value}) FROM ({rows} ORDER BY r.{name}, r.{pk}) s)", []
-

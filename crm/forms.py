@@ -43,14 +43,28 @@ CURRENCIES = ["GBP", "EUR", "USD", "AUD", "CAD", "NZD", "CHF", "SEK", "NOK", "DK
 
 
 class ShopSettingsForm(RejectNullBytesMixin, forms.ModelForm):
-    time_zone = forms.ChoiceField(choices=[(z, z.replace("_", " ")) for z in sorted(zoneinfo.available_timezones())
-                                           if "/" in z and not z.startswith(("Etc/", "SystemV/"))] + [("UTC", "UTC")])
+    time_zone = forms.ChoiceField(
+        choices=[
+            (z, z.replace("_", " "))
+            for z in sorted(zoneinfo.available_timezones())
+            if "/" in z and not z.startswith(("Etc/", "SystemV/"))
+        ]
+        + [("UTC", "UTC")]
+    )
     currency = forms.ChoiceField(choices=[(c, c) for c in CURRENCIES])
 
     class Meta:
         model = ShopSettings
-        fields = ["name", "postal_address", "time_zone", "currency", "phone_region", "default_cadence_days",
-                  "opened_on", "max_amount"]
+        fields = [
+            "name",
+            "postal_address",
+            "time_zone",
+            "currency",
+            "phone_region",
+            "default_cadence_days",
+            "opened_on",
+            "max_amount",
+        ]
         widgets = {
             "postal_address": forms.Textarea(attrs={"rows": 3}),
             # A date box reads only YYYY-MM-DD, whatever the language's date format.
@@ -91,6 +105,7 @@ class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
         for pk in value:
             text = str(pk).strip()
             if not text.isdecimal() or not 0 < int(text) <= _PK_MAX:
-                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
-                                      params={"pk": text[:20]})
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text[:20]}
+                )
         return super()._check_values(value)

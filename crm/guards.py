@@ -20,12 +20,12 @@ class RejectNullBytesMiddleware:
             reason = "The address holds a character that cannot be used (a null byte). Remove it and try again."
             if request.path.startswith("/api/"):
                 # The JSON API's error body (its shape is documented in api/errors.py).
-                return JsonResponse({"error": {"status": 400, "code": "invalid", "message": reason,
-                                               "fields": {}}}, status=400)
+                return JsonResponse(
+                    {"error": {"status": 400, "code": "invalid", "message": reason, "fields": {}}}, status=400
+                )
             html = render_to_string(
                 "400.html",
-                {"reason": "The address holds a character that cannot be used (a null byte). "
-                           "Remove it and try again."},
+                {"reason": "The address holds a character that cannot be used (a null byte). Remove it and try again."},
             )
             return HttpResponseBadRequest(html)
         return self.get_response(request)

@@ -80,7 +80,11 @@ class LogClientErrorsMiddleware:
             user = getattr(request, "user", None)
             who = f"user {user.pk}" if user is not None and user.is_authenticated else "anonymous"
             access_log.warning(
-                "%s %s %s by %s from %s", response.status_code, request.method, request.path[:200], who,
+                "%s %s %s by %s from %s",
+                response.status_code,
+                request.method,
+                request.path[:200],
+                who,
                 request.META.get("REMOTE_ADDR", "-"),
             )
         return response

@@ -57,25 +57,35 @@ class ShopSettings(HistoryNotes, models.Model):
     """The one row of shop-wide settings; read it with ShopSettings.load()."""
 
     name = models.CharField(max_length=120, default="Our Shop", validators=[validate_single_line])
-    postal_address = models.TextField(blank=True, validators=[MaxLengthValidator(500)], help_text="Shown in the footer of every email.")
+    postal_address = models.TextField(
+        blank=True, validators=[MaxLengthValidator(500)], help_text="Shown in the footer of every email."
+    )
     time_zone = models.CharField(max_length=64, default="Europe/London", validators=[validate_time_zone])
     currency = models.CharField(max_length=3, default="GBP", help_text="ISO 4217 code, like GBP, EUR or USD.")
     phone_region = models.CharField(
-        max_length=2, default="GB", validators=[validate_phone_region],
+        max_length=2,
+        default="GB",
+        validators=[validate_phone_region],
         help_text="Region for phone numbers typed without a country code.",
     )
     default_cadence_days = models.PositiveIntegerField(
-        default=60, help_text="Keep-in-touch cadence for customers who have none of their own.",
+        default=60,
+        help_text="Keep-in-touch cadence for customers who have none of their own.",
         validators=cadence_validators(),
     )
     opened_on = models.DateField(
-        default=date(2000, 1, 1), validators=[MinValueValidator(date(YEAR_MIN, 1, 1))],
-        verbose_name="shop opened on", help_text="No touchpoint can be dated before this day.",
+        default=date(2000, 1, 1),
+        validators=[MinValueValidator(date(YEAR_MIN, 1, 1))],
+        verbose_name="shop opened on",
+        help_text="No touchpoint can be dated before this day.",
     )
     max_amount = models.DecimalField(
-        max_digits=10, decimal_places=2, default=Decimal(10_000),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal(10_000),
         validators=[MinValueValidator(Decimal(1)), MaxValueValidator(Decimal(AMOUNT_CEILING))],
-        verbose_name="largest amount", help_text="The largest purchase or gift amount staff can type.",
+        verbose_name="largest amount",
+        help_text="The largest purchase or gift amount staff can type.",
     )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

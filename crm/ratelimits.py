@@ -23,8 +23,13 @@ def _user_or_ip(group: str, request: HttpRequest) -> str:
     return f"ip:{request.META.get('REMOTE_ADDR', '')}"
 
 
-def rate_limited(*, group: str, rate_setting: str, methods: tuple[str, ...] = ("GET", "POST"),
-                 when: Callable[[HttpRequest], bool] | None = None) -> Callable:
+def rate_limited(
+    *,
+    group: str,
+    rate_setting: str,
+    methods: tuple[str, ...] = ("GET", "POST"),
+    when: Callable[[HttpRequest], bool] | None = None,
+) -> Callable:
     """Answer 429, with the reason, once a user (or an address, when logged out) goes over the rate.
 
     `when` picks the requests that count (e.g. only those that look a code up).

@@ -33,7 +33,6 @@ class QoS(kombu_redis.QoS):
             )
             self._delivered.clear()
 
-
     def ack(self, delivery_tag) -> None:
         # The same release bug when a task finishes after the connection was lost: the ack cannot
         # reach Redis; the task stays in the unacked index and may run again, which the outbox

@@ -5,8 +5,16 @@ from django.db import transaction
 
 from crm.models import ShopSettings
 
-EDITABLE = ("name", "postal_address", "time_zone", "currency", "phone_region", "default_cadence_days", "opened_on",
-            "max_amount")
+EDITABLE = (
+    "name",
+    "postal_address",
+    "time_zone",
+    "currency",
+    "phone_region",
+    "default_cadence_days",
+    "opened_on",
+    "max_amount",
+)
 
 
 @transaction.atomic

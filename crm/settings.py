@@ -185,9 +185,7 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "crm.storage.StaticStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        "BACKEND": "crm.storage.StaticStorage" if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
@@ -262,8 +260,14 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # rollups nightly (02:30 UTC); today's rollups hourly.
 from celery.schedules import crontab  # noqa: E402
 
-CELERY_BEAT_SCHEDULE["dashboard-nightly"] = {"task": "dashboard.tasks.dashboard_nightly_task", "schedule": crontab(hour=2, minute=30)}
-CELERY_BEAT_SCHEDULE["dashboard-hourly"] = {"task": "dashboard.tasks.dashboard_hourly_task", "schedule": crontab(minute=5)}
+CELERY_BEAT_SCHEDULE["dashboard-nightly"] = {
+    "task": "dashboard.tasks.dashboard_nightly_task",
+    "schedule": crontab(hour=2, minute=30),
+}
+CELERY_BEAT_SCHEDULE["dashboard-hourly"] = {
+    "task": "dashboard.tasks.dashboard_hourly_task",
+    "schedule": crontab(minute=5),
+}
 # Automations (issue #4): planners hourly (idempotent; each works out "today" in the shop's zone),
 # the outbox sweep every minute (sends what is due, marks rows stuck in `sending` as `unknown`).
 CELERY_BEAT_SCHEDULE["automations-plan"] = {"task": "automations.tasks.automations_plan_task", "schedule": 60 * 60}
@@ -282,7 +286,10 @@ OUTBOX_BREAKER_MAX_SECONDS = env.int("OUTBOX_BREAKER_MAX_SECONDS", default=300)
 OUTBOX_RECORD_RETRY_SECONDS = env.int("OUTBOX_RECORD_RETRY_SECONDS", default=60)
 # Community (issue #7): scheduled newsletters are planned when due; day-before event reminders.
 CELERY_BEAT_SCHEDULE["newsletters-plan-due"] = {"task": "community.tasks.newsletters_plan_due_task", "schedule": 60}
-CELERY_BEAT_SCHEDULE["event-reminders-plan"] = {"task": "community.tasks.event_reminders_plan_task", "schedule": 15 * 60}
+CELERY_BEAT_SCHEDULE["event-reminders-plan"] = {
+    "task": "community.tasks.event_reminders_plan_task",
+    "schedule": 15 * 60,
+}
 # Data: an import whose task was lost with the broker is queued again (crm.tasks.enqueue_on_commit).
 CELERY_BEAT_SCHEDULE["import-jobs-requeue"] = {"task": "dataio.tasks.import_jobs_requeue_task", "schedule": 60}
 
@@ -352,8 +359,15 @@ if EMAIL_PROVIDER:
 # Keys are read from variables of the same name; Amazon SES uses boto3's own AWS_* variables.
 ANYMAIL = {
     name: env(name)
-    for name in ("POSTMARK_SERVER_TOKEN", "MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN", "MAILGUN_API_URL",
-                 "MAILGUN_WEBHOOK_SIGNING_KEY", "BREVO_API_KEY", "SENDGRID_API_KEY")
+    for name in (
+        "POSTMARK_SERVER_TOKEN",
+        "MAILGUN_API_KEY",
+        "MAILGUN_SENDER_DOMAIN",
+        "MAILGUN_API_URL",
+        "MAILGUN_WEBHOOK_SIGNING_KEY",
+        "BREVO_API_KEY",
+        "SENDGRID_API_KEY",
+    )
     if env(name, default="")
 }
 # "user:password" that each provider's webhook URL carries (basic auth); Mailgun's are also signed.
@@ -377,8 +391,10 @@ SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=8 * 60 * 60)
 # However busy, a login lasts at most this long (it was Django's two weeks).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=24 * 60 * 60)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
-MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-                  "crm.middleware.IdleSessionTimeoutMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "crm.middleware.IdleSessionTimeoutMiddleware",
+)
 MIDDLEWARE.append("crm.middleware.NoStoreForLoggedInMiddleware")
 MIDDLEWARE.append("crm.middleware.LogClientErrorsMiddleware")
 INSTALLED_APPS.append("django_ratelimit")

@@ -31,8 +31,10 @@ def cadence_validators() -> list:
 def validate_header_line(value: str) -> None:
     """No line break: this text goes into an email header (a subject), where one starts a new header."""
     if any(ch in value for ch in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
-        raise ValidationError("Keep this on one line: it goes into the email's subject, where a line break "
-                              "is not allowed.", code="line_break")
+        raise ValidationError(
+            "Keep this on one line: it goes into the email's subject, where a line break is not allowed.",
+            code="line_break",
+        )
 
 
 def validate_single_line(value: str) -> None:

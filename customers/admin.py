@@ -11,17 +11,47 @@ class ImportantDateInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
-    list_display = ("full_name", "preferred_name", "email", "phone", "owner", "health", "stage",
-                    "last_touchpoint_at", "purchase_count", "email_consent", "is_archived")
-    list_filter = ("health", "stage", "is_archived", "email_consent", "consent_method", "owner", "tags",
-                   "birthday_month")
+    list_display = (
+        "full_name",
+        "preferred_name",
+        "email",
+        "phone",
+        "owner",
+        "health",
+        "stage",
+        "last_touchpoint_at",
+        "purchase_count",
+        "email_consent",
+        "is_archived",
+    )
+    list_filter = (
+        "health",
+        "stage",
+        "is_archived",
+        "email_consent",
+        "consent_method",
+        "owner",
+        "tags",
+        "birthday_month",
+    )
     search_fields = ("first_name", "last_name", "preferred_name", "email", "phone")
     list_select_related = ("owner",)
     raw_id_fields = ("referred_by",)
     filter_horizontal = ("favourite_products", "tags")
-    readonly_fields = ("created_at", "updated_at", "created_by", "last_touchpoint_at", "first_purchase_at",
-                       "purchase_count", "lifetime_spend", "touchpoints_90d", "health", "stage", "closeness",
-                       "figures_updated_at")
+    readonly_fields = (
+        "created_at",
+        "updated_at",
+        "created_by",
+        "last_touchpoint_at",
+        "first_purchase_at",
+        "purchase_count",
+        "lifetime_spend",
+        "touchpoints_90d",
+        "health",
+        "stage",
+        "closeness",
+        "figures_updated_at",
+    )
     date_hierarchy = "created_at"
     inlines = [ImportantDateInline]
     show_full_result_count = False  # no COUNT(*) over 100,000 rows on every page

@@ -25,7 +25,7 @@ def next_occurrence(*, day: int, month: int, today: date) -> date:
 
 
 def birthday_countdown(*, day: int | None, month: int | None, year: int | None, today: date) -> str:
-    """"turns 40 in 12 days", "birthday in 12 days", "birthday today!" — or "" without a birthday."""
+    """ "turns 40 in 12 days", "birthday in 12 days", "birthday today!" — or "" without a birthday."""
     if not day or not month:
         return ""
     upcoming = next_occurrence(day=day, month=month, today=today)
@@ -78,8 +78,15 @@ def yearly_runs(*, start: date, days: int) -> list[tuple[int, int, int, int, int
     """
     runs: list[list] = []
     for offset, d, m in yearly_pairs(start=start, days=days):
-        if runs and runs[-1][0] == m and d == 29 and m == 2 and runs[-1][2] == 28 and runs[-1][4] is None \
-                and offset == runs[-1][3] + 28 - runs[-1][1]:
+        if (
+            runs
+            and runs[-1][0] == m
+            and d == 29
+            and m == 2
+            and runs[-1][2] == 28
+            and runs[-1][4] is None
+            and offset == runs[-1][3] + 28 - runs[-1][1]
+        ):
             runs[-1][2], runs[-1][4] = 29, offset  # 29 February, celebrated on the 28th
         elif runs and runs[-1][0] == m and d == runs[-1][2] + 1 and runs[-1][4] is None:
             runs[-1][2] = d

@@ -70,8 +70,9 @@ def cards_all_changed() -> None:
     transaction.on_commit(lambda: _renew([_SHOP_KEY]), robust=True)
 
 
-def card_fragments(*, customer_id: int, parts: Iterable[str], today: date,
-                   shop) -> dict[str, tuple[str, str | None]] | None:
+def card_fragments(
+    *, customer_id: int, parts: Iterable[str], today: date, shop
+) -> dict[str, tuple[str, str | None]] | None:
     """{part: (cache key of its fragment now, its HTML or None)} for this customer's card, in two cache
     round trips (the tokens, then the fragments), or None when the cache cannot be reached.
 

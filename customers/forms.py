@@ -78,24 +78,51 @@ class ListChoiceField(forms.ModelChoiceField):
 class CustomerForm(RejectNullBytesMixin, forms.ModelForm):
     """Add or edit a customer: only the first name is required."""
 
-    favourite_products = NamesField(datalist="product-names", label="Favourite products",
-                                    help_text="Pick from the list or type a new one; separate with commas.")
+    favourite_products = NamesField(
+        datalist="product-names",
+        label="Favourite products",
+        help_text="Pick from the list or type a new one; separate with commas.",
+    )
     tags = NamesField(datalist="tag-names", label="Tags", help_text="Separate with commas.")
-    birthday_day = forms.IntegerField(required=False, min_value=1, max_value=31, label="Day",
-                                      widget=forms.NumberInput(attrs={"placeholder": "Day", "inputmode": "numeric"}))
-    birthday_month = forms.TypedChoiceField(choices=MONTH_CHOICES, coerce=int, empty_value=None, required=False,
-                                            label="Month")
-    birthday_year = forms.IntegerField(required=False, label="Year (optional)",
-                                       widget=forms.NumberInput(attrs={"placeholder": "Year", "inputmode": "numeric"}))
+    birthday_day = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=31,
+        label="Day",
+        widget=forms.NumberInput(attrs={"placeholder": "Day", "inputmode": "numeric"}),
+    )
+    birthday_month = forms.TypedChoiceField(
+        choices=MONTH_CHOICES, coerce=int, empty_value=None, required=False, label="Month"
+    )
+    birthday_year = forms.IntegerField(
+        required=False,
+        label="Year (optional)",
+        widget=forms.NumberInput(attrs={"placeholder": "Year", "inputmode": "numeric"}),
+    )
     referred_by = forms.ModelChoiceField(queryset=Customer.objects.all(), required=False, widget=forms.HiddenInput)
-    owner = UserChoiceField(queryset=User.objects.filter(is_active=True).order_by("first_name", "username"),
-                            required=False, label="Relationship owner")
+    owner = UserChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "username"),
+        required=False,
+        label="Relationship owner",
+    )
 
     class Meta:
         model = Customer
         fields = [
-            "first_name", "last_name", "preferred_name", "email", "phone", "birthday_day", "birthday_month",
-            "birthday_year", "notes", "how_we_met", "referred_by", "owner", "cadence_days", "email_consent",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "email",
+            "phone",
+            "birthday_day",
+            "birthday_month",
+            "birthday_year",
+            "notes",
+            "how_we_met",
+            "referred_by",
+            "owner",
+            "cadence_days",
+            "email_consent",
             "consent_method",
         ]
         widgets = {
@@ -109,8 +136,11 @@ class CustomerForm(RejectNullBytesMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.region = region
         # "Online" is only ever set by the customer's own profile link, never typed by staff.
-        methods = [c for c in Customer.ConsentMethod.choices
-                   if c[0] != Customer.ConsentMethod.ONLINE or self.instance.consent_method == c[0]]
+        methods = [
+            c
+            for c in Customer.ConsentMethod.choices
+            if c[0] != Customer.ConsentMethod.ONLINE or self.instance.consent_method == c[0]
+        ]
         self.fields["consent_method"].choices = [("", "—")] + methods
         if self.instance.pk:
             self.initial["favourite_products"] = [p.name for p in self.instance.favourite_products.all()]
@@ -146,7 +176,6 @@ class CustomerForm(RejectNullBytesMixin, forms.ModelForm):
         return data
 
 
-
 class ImportantDateForm(forms.Form):
     label = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"placeholder": "e.g. Wedding anniversary"}))
     day = forms.IntegerField(min_value=1, max_value=31, widget=forms.NumberInput(attrs={"placeholder": "Day"}))
@@ -157,9 +186,12 @@ class ImportantDateForm(forms.Form):
 class FollowUpForm(forms.Form):
     reason = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"placeholder": "What to do"}))
     due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    assignee = UserChoiceField(queryset=User.objects.filter(is_active=True).order_by("first_name", "username"),
-                               required=False, empty_label="Relationship owner",
-                               widget=forms.Select(attrs={"class": "form-select form-select-sm"}))
+    assignee = UserChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "username"),
+        required=False,
+        empty_label="Relationship owner",
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
 
 
 class SnoozeForm(forms.Form):
@@ -169,15 +201,21 @@ class SnoozeForm(forms.Form):
 class ListFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Name, email or phone")
     tag = ListChoiceField(queryset=Tag.objects.all(), required=False, empty_label="Any tag")
-    owner = UserChoiceField(queryset=User.objects.filter(is_active=True).order_by("first_name", "username"),
-                            required=False, empty_label="Any owner")
-    product = ListChoiceField(queryset=Product.objects.all(), required=False, empty_label="Any favourite",
-                              label="Favourite product")
+    owner = UserChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "username"),
+        required=False,
+        empty_label="Any owner",
+    )
+    product = ListChoiceField(
+        queryset=Product.objects.all(), required=False, empty_label="Any favourite", label="Favourite product"
+    )
     # What they usually buy, from their purchases: beside the favourites set by hand.
-    bought = ListChoiceField(queryset=Product.objects.order_by("name"), required=False,
-                             empty_label="Usually buys: any", label="Usually buys")
-    birthday_month = forms.TypedChoiceField(choices=[("", "Any birthday month")] + MONTH_CHOICES[1:], coerce=int,
-                                            empty_value=None, required=False)
+    bought = ListChoiceField(
+        queryset=Product.objects.order_by("name"), required=False, empty_label="Usually buys: any", label="Usually buys"
+    )
+    birthday_month = forms.TypedChoiceField(
+        choices=[("", "Any birthday month")] + MONTH_CHOICES[1:], coerce=int, empty_value=None, required=False
+    )
     health = forms.ChoiceField(choices=[("", "Any health")] + list(Customer.Health.choices), required=False)
     stage = forms.ChoiceField(choices=[("", "Any stage")] + list(Customer.Stage.choices), required=False)
     archived = forms.ChoiceField(
@@ -206,12 +244,19 @@ class ListFilterForm(forms.Form):
             field = bound.field
             current = "" if bound.value() is None else str(bound.value())
             prefix = "Sort: " if bound.name == "sort" else ""
-            selects.append({
-                "name": bound.name, "id": bound.id_for_label, "label": bound.label,
-                "options": format_html_join("", '<option value="{}"{}>{}</option>', (
-                    (value, " selected" if str(value) == current else "", f"{prefix}{label}")
-                    for value, label in field.choices
-                )),
-            })
+            selects.append(
+                {
+                    "name": bound.name,
+                    "id": bound.id_for_label,
+                    "label": bound.label,
+                    "options": format_html_join(
+                        "",
+                        '<option value="{}"{}>{}</option>',
+                        (
+                            (value, " selected" if str(value) == current else "", f"{prefix}{label}")
+                            for value, label in field.choices
+                        ),
+                    ),
+                }
+            )
         return selects
-

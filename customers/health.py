@@ -158,7 +158,9 @@ def figures_sql(inputs_sql: str, *, now: datetime, cadences: list[int]) -> tuple
         for step in range(len(HEALTH_RECENCY_MULTIPLES)):
             params.append(adapt(recency_bound(now=now, cadence_days=cadence, step=step)))
             bounds.append(f"WHEN i.last_at >= %s THEN {step}")
-        step_whens.append(f"WHEN {int(cadence)} THEN (CASE {' '.join(bounds)} ELSE {len(HEALTH_RECENCY_MULTIPLES)} END)")
+        step_whens.append(
+            f"WHEN {int(cadence)} THEN (CASE {' '.join(bounds)} ELSE {len(HEALTH_RECENCY_MULTIPLES)} END)"
+        )
     step_whens.append(f"ELSE {len(HEALTH_RECENCY_MULTIPLES)}")  # every cadence is listed; never reached
     never = len(HEALTH_BY_STEP)
     step_sql = f"(CASE WHEN i.last_at IS NULL THEN {never} ELSE (CASE i.cadence {' '.join(step_whens)} END) END)"

@@ -95,8 +95,9 @@ class Customer(HistoryNotes, models.Model):
 
     first_name = models.CharField(max_length=100, validators=[validate_single_line])
     last_name = models.CharField(max_length=100, blank=True, validators=[validate_single_line])
-    preferred_name = models.CharField(max_length=100, blank=True, help_text="What they like to be called.",
-                                      validators=[validate_single_line])
+    preferred_name = models.CharField(
+        max_length=100, blank=True, help_text="What they like to be called.", validators=[validate_single_line]
+    )
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=20, blank=True, help_text="Stored in E.164, like +447700900123.")
     birthday_day = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -104,19 +105,27 @@ class Customer(HistoryNotes, models.Model):
     birthday_year = models.PositiveSmallIntegerField(null=True, blank=True)
     favourite_products = models.ManyToManyField(Product, blank=True, related_name="fans")
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers")
-    notes = models.TextField(blank=True, validators=[MaxLengthValidator(TEXT_MAX_LENGTH)],
-                             help_text="Family, pets, hobbies: what a friend would remember.")
-    how_we_met = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
-    referred_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    notes = models.TextField(
+        blank=True,
+        validators=[MaxLengthValidator(TEXT_MAX_LENGTH)],
+        help_text="Family, pets, hobbies: what a friend would remember.",
     )
+    how_we_met = models.CharField(max_length=200, blank=True, validators=[validate_single_line])
+    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="owned_customers", verbose_name="relationship owner",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_customers",
+        verbose_name="relationship owner",
     )
     cadence_days = models.PositiveIntegerField(
-        null=True, blank=True, verbose_name="keep-in-touch cadence (days)",
-        help_text="Empty uses the shop's default.", validators=cadence_validators(),
+        null=True,
+        blank=True,
+        verbose_name="keep-in-touch cadence (days)",
+        help_text="Empty uses the shop's default.",
+        validators=cadence_validators(),
     )
     email_consent = models.BooleanField(default=False)
     consent_at = models.DateTimeField(null=True, blank=True)
@@ -144,8 +153,16 @@ class Customer(HistoryNotes, models.Model):
 
     history = HistoricalRecords(
         excluded_fields=[
-            "last_touchpoint_at", "first_purchase_at", "purchase_count", "lifetime_spend",
-            "touchpoints_90d", "health", "stage", "closeness", "figures_updated_at", "updated_at",
+            "last_touchpoint_at",
+            "first_purchase_at",
+            "purchase_count",
+            "lifetime_spend",
+            "touchpoints_90d",
+            "health",
+            "stage",
+            "closeness",
+            "figures_updated_at",
+            "updated_at",
         ],
         m2m_fields=[favourite_products, tags],
     )
@@ -153,9 +170,7 @@ class Customer(HistoryNotes, models.Model):
     class Meta:
         ordering = ["first_name", "last_name"]
         constraints = [
-            models.UniqueConstraint(
-                Lower("email"), condition=~Q(email=""), name="customer_email_unique_ci"
-            ),
+            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="customer_email_unique_ci"),
             models.CheckConstraint(condition=birthday_check("birthday"), name="customer_birthday_valid"),
             models.CheckConstraint(
                 condition=Q(cadence_days__isnull=True)
@@ -163,21 +178,30 @@ class Customer(HistoryNotes, models.Model):
                 name="customer_cadence_range",
                 violation_error_message="Give a number of days between 1 and 3,650 (ten years).",
             ),
-            models.CheckConstraint(condition=Q(birthday_year__isnull=True) | Q(birthday_year__gte=YEAR_MIN),
-                                   name="customer_birthday_year_from_1900",
-                                   violation_error_message=f"Give a year between {YEAR_MIN} and this year."),
+            models.CheckConstraint(
+                condition=Q(birthday_year__isnull=True) | Q(birthday_year__gte=YEAR_MIN),
+                name="customer_birthday_year_from_1900",
+                violation_error_message=f"Give a year between {YEAR_MIN} and this year.",
+            ),
         ]
         indexes = [
             models.Index(fields=["birthday_month", "birthday_day"], name="customer_birthday_idx"),
             # My day: one person's birthdays this week without intersecting all their customers.
-            models.Index(fields=["owner", "birthday_month", "birthday_day"], condition=Q(is_archived=False),
-                         name="customer_owner_birthday_idx"),
+            models.Index(
+                fields=["owner", "birthday_month", "birthday_day"],
+                condition=Q(is_archived=False),
+                name="customer_owner_birthday_idx",
+            ),
             models.Index(fields=["owner", "is_archived"], name="customer_owner_idx"),
             models.Index(fields=["last_touchpoint_at"], name="customer_last_tp_idx"),
             # The customer list sorted by "last seen" (customers.selectors.SORTS["recent"]) reads its
             # page from here instead of sorting every active customer (58 ms at 100,000).
-            models.Index(F("last_touchpoint_at").desc(nulls_last=True), F("id"), condition=Q(is_archived=False),
-                         name="customer_live_last_seen_idx"),
+            models.Index(
+                F("last_touchpoint_at").desc(nulls_last=True),
+                F("id"),
+                condition=Q(is_archived=False),
+                name="customer_live_last_seen_idx",
+            ),
             models.Index(fields=["health"], name="customer_health_idx"),
             # Counting a health filter of the customer list (its paginator) by index-only scan.
             models.Index(fields=["health"], condition=Q(is_archived=False), name="customer_live_health_idx"),
@@ -195,8 +219,10 @@ class Customer(HistoryNotes, models.Model):
             # by, instead of reading every match.
             *(
                 models.Index(
-                    OpClass(Lower(field), name="text_pattern_ops"), name=f"customer_{short}_prefix_idx",
-                    include=["id", "first_name", "last_name", "preferred_name", *extra], condition=condition,
+                    OpClass(Lower(field), name="text_pattern_ops"),
+                    name=f"customer_{short}_prefix_idx",
+                    include=["id", "first_name", "last_name", "preferred_name", *extra],
+                    condition=condition,
                 )
                 for field, short, extra, condition in (
                     ("first_name", "first", [], Q(is_archived=False)),
@@ -247,8 +273,11 @@ class ImportantDate(HistoryNotes, models.Model):
     """Anniversaries, children's birthdays: a day and month, with an optional year."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="important_dates")
-    label = models.CharField(max_length=100, help_text="For example “Wedding anniversary” or “Mia's birthday”.",
-                             validators=[validate_single_line])
+    label = models.CharField(
+        max_length=100,
+        help_text="For example “Wedding anniversary” or “Mia's birthday”.",
+        validators=[validate_single_line],
+    )
     date_day = models.PositiveSmallIntegerField()
     date_month = models.PositiveSmallIntegerField()
     date_year = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -258,9 +287,11 @@ class ImportantDate(HistoryNotes, models.Model):
         ordering = ["date_month", "date_day"]
         constraints = [
             models.CheckConstraint(condition=birthday_check("date"), name="important_date_valid"),
-            models.CheckConstraint(condition=Q(date_year__isnull=True) | Q(date_year__gte=YEAR_MIN),
-                                   name="important_date_year_from_1900",
-                                   violation_error_message=f"Give a year between {YEAR_MIN} and this year."),
+            models.CheckConstraint(
+                condition=Q(date_year__isnull=True) | Q(date_year__gte=YEAR_MIN),
+                name="important_date_year_from_1900",
+                violation_error_message=f"Give a year between {YEAR_MIN} and this year.",
+            ),
         ]
         indexes = [models.Index(fields=["date_month", "date_day"], name="important_date_md_idx")]
 

@@ -43,7 +43,9 @@ def customer_usual_products(*, customer: Customer, today: date) -> list[str]:
     rows = (
         _purchased_products(since=today - timedelta(days=USUALLY_BUYS_DAYS))
         .filter(touchpoint__customer_id=customer.pk)
-        .values("product__name").annotate(times=Count("*")).filter(times__gte=USUALLY_BUYS_TIMES)
+        .values("product__name")
+        .annotate(times=Count("*"))
+        .filter(times__gte=USUALLY_BUYS_TIMES)
         .order_by("-times", "product__name")[:USUALLY_BUYS_SHOWN]
     )
     return [row["product__name"] for row in rows]
@@ -52,8 +54,11 @@ def customer_usual_products(*, customer: Customer, today: date) -> list[str]:
 def usually_buying(*, product_id: int, today: date) -> QuerySet:
     """Ids of customers who bought `product_id` at least twice in the last year (the list's filter)."""
     return (
-        _purchased_products(since=today - timedelta(days=USUALLY_BUYS_DAYS)).filter(product_id=product_id)
-        .values("touchpoint__customer_id").annotate(times=Count("*")).filter(times__gte=USUALLY_BUYS_TIMES)
+        _purchased_products(since=today - timedelta(days=USUALLY_BUYS_DAYS))
+        .filter(product_id=product_id)
+        .values("touchpoint__customer_id")
+        .annotate(times=Count("*"))
+        .filter(times__gte=USUALLY_BUYS_TIMES)
         .values("touchpoint__customer_id")
     )
 
@@ -87,7 +92,8 @@ def active_product_names() -> list[str]:
 def customer_open_followups(*, customer: Customer) -> list[FollowUp]:
     followups = list(
         FollowUp.objects.filter(customer_id=customer.pk, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED])
-        .select_related("assignee").order_by("due_date", "pk")
+        .select_related("assignee")
+        .order_by("due_date", "pk")
     )
     for followup in followups:
         followup.customer = customer
@@ -133,9 +139,7 @@ def customer_search(*, q: str, region: str = "GB", include_archived: bool = Fals
     condition = Q()
     for word in q.split(" "):
         pattern = like_contains(word)
-        condition &= (
-            Q(first_name__ilike=pattern) | Q(last_name__ilike=pattern) | Q(preferred_name__ilike=pattern)
-        )
+        condition &= Q(first_name__ilike=pattern) | Q(last_name__ilike=pattern) | Q(preferred_name__ilike=pattern)
     condition |= Q(email__ilike=like_contains(q.lower()))
     for phone in _phone_patterns(q, region):
         condition |= Q(phone__ilike=like_contains(phone))
@@ -268,7 +272,8 @@ def customer_search_rows(*, q: str, region: str = "GB", start: int, stop: int) -
     # The row columns without tag names (`customers_as_rows`): search results don't show tags.
     return (
         Customer.objects.filter(pk__in=RawSQL(*search.ids(start=start, stop=stop)))
-        .select_related("owner").only(*CUSTOMER_ROW_FIELDS)
+        .select_related("owner")
+        .only(*CUSTOMER_ROW_FIELDS)
         .annotate(search_rank=RawSQL(f"CASE WHEN {prefix_sql} THEN 0 ELSE 1 END", prefix_params))
         .order_by("search_rank", Lower("first_name"), Lower("last_name"), "pk")
     )
@@ -354,8 +359,18 @@ def customer_list(*, filters: ListFilters, region: str = "GB") -> QuerySet[Custo
 
 # What a customer row (list, search) shows; the other 20-odd columns cost reading and compiling.
 CUSTOMER_ROW_FIELDS = (
-    "first_name", "last_name", "preferred_name", "email", "phone", "health", "stage", "is_archived",
-    "last_touchpoint_at", "owner__first_name", "owner__last_name", "owner__username",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "email",
+    "phone",
+    "health",
+    "stage",
+    "is_archived",
+    "last_touchpoint_at",
+    "owner__first_name",
+    "owner__last_name",
+    "owner__username",
 )
 
 
@@ -400,7 +415,12 @@ class MyDay:
 # name was most of those queries' cost.
 CUSTOMER_NAME_FIELDS = ("first_name", "last_name", "preferred_name")
 FOLLOWUP_ROW_FIELDS = (
-    "customer_id", "assignee_id", "reason", "due_date", "status", *(f"customer__{f}" for f in CUSTOMER_NAME_FIELDS),
+    "customer_id",
+    "assignee_id",
+    "reason",
+    "due_date",
+    "status",
+    *(f"customer__{f}" for f in CUSTOMER_NAME_FIELDS),
 )
 
 
@@ -408,10 +428,13 @@ def my_followups(*, user: User, today: date) -> QuerySet[FollowUp]:
     """The user's open or snoozed follow-ups due by today, oldest first."""
     return (
         FollowUp.objects.filter(
-            assignee=user, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED], due_date__lte=today,
+            assignee=user,
+            status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED],
+            due_date__lte=today,
             customer__is_archived=False,
         )
-        .select_related("customer").only(*FOLLOWUP_ROW_FIELDS)
+        .select_related("customer")
+        .only(*FOLLOWUP_ROW_FIELDS)
         .order_by("due_date", "pk")
     )
 
@@ -446,11 +469,12 @@ def _my_day_dates(user_id, today, days):
     return (
         ImportantDate.objects.filter(
             yearly_dates_between_q(start=today, days=days, prefix="date"),
-            customer__owner=user_id, customer__is_archived=False,
+            customer__owner=user_id,
+            customer__is_archived=False,
         )
         .annotate(days_to=days_ahead_expression(start=today, days=days, prefix="date"))
-        .select_related("customer").only("label", "date_day", "date_month", "date_year", "customer__first_name",
-                                         "customer__preferred_name")
+        .select_related("customer")
+        .only("label", "date_day", "date_month", "date_year", "customer__first_name", "customer__preferred_name")
         .order_by("days_to", "pk")[:MY_DAY_DATES]
     )
 

@@ -20,7 +20,9 @@ class TimelinePage:
     older: TimelineCursor | None  # pass its .param as ?before= for the next page; None on the last page
 
 
-def timeline_page(*, customer: Customer, before: TimelineCursor | None = None, limit: int = TIMELINE_PAGE) -> TimelinePage:
+def timeline_page(
+    *, customer: Customer, before: TimelineCursor | None = None, limit: int = TIMELINE_PAGE
+) -> TimelinePage:
     """Newest first, at most `limit` entries after the cursor `before`, merged from every registered source."""
     merged: list[TimelineEntry] = []
     for source in timeline_sources():

@@ -58,9 +58,15 @@ def my_day_followups(request: ShopRequest) -> HttpResponse:
     """Every follow-up of mine due by today, a page at a time (My day shows the first few)."""
     today = shop_today()
     page = Paginator(my_followups(user=request.user, today=today), LIST_PAGE_SIZE).get_page(_page_number(request))
-    return render(request, "customers/my_followups.html", {
-        "page": page, "today": today, "snooze_choices": SNOOZE_CHOICES,
-    })
+    return render(
+        request,
+        "customers/my_followups.html",
+        {
+            "page": page,
+            "today": today,
+            "snooze_choices": SNOOZE_CHOICES,
+        },
+    )
 
 
 def my_day_birthdays(request: ShopRequest) -> HttpResponse:
@@ -87,22 +93,46 @@ def customer_list_view(request: ShopRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         filters = ListFilters(
-            q=data["q"], tag=data["tag"].pk if data["tag"] else None, owner=data["owner"].pk if data["owner"] else None,
-            product=data["product"].pk if data["product"] else None, birthday_month=data["birthday_month"],
+            q=data["q"],
+            tag=data["tag"].pk if data["tag"] else None,
+            owner=data["owner"].pk if data["owner"] else None,
+            product=data["product"].pk if data["product"] else None,
+            birthday_month=data["birthday_month"],
             bought=data["bought"].pk if data["bought"] else None,
-            health=data["health"], stage=data["stage"], archived=data["archived"], sort=data["sort"] or "name",
+            health=data["health"],
+            stage=data["stage"],
+            archived=data["archived"],
+            sort=data["sort"] or "name",
             extra={ext.name: data[ext.name] for ext in list_filter_extensions() if data.get(ext.name)},
         )
     customers = customer_list_rows(filters=filters, region=request.shop.phone_region)
     page = Paginator(customers, LIST_PAGE_SIZE).get_page(_page_number(request))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "customers/list.html", {
-        "form": form, "page": page, "query": query.urlencode(), "filtered": bool(request.GET.get("q")) or any(
-            request.GET.get(k) for k in ("tag", "owner", "product", "bought", "birthday_month", "health", "stage", "archived",
-                                         *(extension.name for extension in list_filter_extensions()))
-        ),
-    })
+    return render(
+        request,
+        "customers/list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "filtered": bool(request.GET.get("q"))
+            or any(
+                request.GET.get(k)
+                for k in (
+                    "tag",
+                    "owner",
+                    "product",
+                    "bought",
+                    "birthday_month",
+                    "health",
+                    "stage",
+                    "archived",
+                    *(extension.name for extension in list_filter_extensions()),
+                )
+            ),
+        },
+    )
 
 
 @require_GET
@@ -115,10 +145,16 @@ def customer_search_view(request: ShopRequest) -> HttpResponse:
 
     if request.htmx and request.GET.get("dropdown"):
         results = rows(0, SEARCH_DROPDOWN_LIMIT + 1)
-        return render(request, "customers/includes/_search_dropdown.html", {
-            "q": q, "results": results[:SEARCH_DROPDOWN_LIMIT], "more": len(results) > SEARCH_DROPDOWN_LIMIT,
-            "pick": request.GET.get("pick", ""),
-        })
+        return render(
+            request,
+            "customers/includes/_search_dropdown.html",
+            {
+                "q": q,
+                "results": results[:SEARCH_DROPDOWN_LIMIT],
+                "more": len(results) > SEARCH_DROPDOWN_LIMIT,
+                "pick": request.GET.get("pick", ""),
+            },
+        )
     # No COUNT(*) of every match: "Next" shows when one more row exists.
     page = cheap_page(rows, number=_page_number(request), size=SEARCH_PAGE_SIZE) if q else None
     return render(request, "customers/search.html", {"q": q, "page": page, "query": urlencode({"q": q})})
@@ -159,14 +195,20 @@ def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
         "usual_products": customer_usual_products(customer=customer, today=today),
         "followups": SimpleLazyObject(lambda: customer_open_followups(customer=customer)),
         "important_dates": SimpleLazyObject(lambda: customer_important_dates(customer=customer)),
-        "timeline": SimpleLazyObject(lambda: timeline_page(customer=customer, before=before,
-                                                           limit=TIMELINE_FIRST_PAGE)),
+        "timeline": SimpleLazyObject(
+            lambda: timeline_page(customer=customer, before=before, limit=TIMELINE_FIRST_PAGE)
+        ),
         # An older page of the timeline (?before=, without htmx) or a form with errors (`extra`) is
         # rare: drawn without the cache.
         "card_fragments_drawn": {},
-        "card_fragments": None if before or extra else card_fragments(
-            customer_id=customer.pk, today=today, shop=request.shop,
-            parts=[TIMELINE, FOLLOWUPS, IMPORTANT_DATES, *(p["panel"].name for p in panels if p["panel"].cached)]),
+        "card_fragments": None
+        if before or extra
+        else card_fragments(
+            customer_id=customer.pk,
+            today=today,
+            shop=request.shop,
+            parts=[TIMELINE, FOLLOWUPS, IMPORTANT_DATES, *(p["panel"].name for p in panels if p["panel"].cached)],
+        ),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
         "log_panels": [p for p in panels if p["panel"].column == "log"],
         "main_panels": [p for p in panels if p["panel"].column not in ("side", "log")],
@@ -197,13 +239,21 @@ def customer_detail(request: ShopRequest, customer_id: int) -> HttpResponse:
 
 
 def _customer_form_page(request, form, customer=None, status=200) -> HttpResponse:
-    return render(request, "customers/form.html", {
-        "form": form, "customer": customer,
-        "product_names": active_product_names(),
-        "tag_names": Tag.objects.values_list("name", flat=True),
-        "referred_by": form["referred_by"].value() and Customer.objects.filter(pk=form["referred_by"].value()).first()
-        if str(form["referred_by"].value() or "").isdigit() else None,
-    }, status=status)
+    return render(
+        request,
+        "customers/form.html",
+        {
+            "form": form,
+            "customer": customer,
+            "product_names": active_product_names(),
+            "tag_names": Tag.objects.values_list("name", flat=True),
+            "referred_by": form["referred_by"].value()
+            and Customer.objects.filter(pk=form["referred_by"].value()).first()
+            if str(form["referred_by"].value() or "").isdigit()
+            else None,
+        },
+        status=status,
+    )
 
 
 def customer_create(request: ShopRequest) -> HttpResponse:
@@ -260,8 +310,12 @@ def important_date_add(request: ShopRequest, customer_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.important_date_add(
-                customer=customer, added_by=request.user, label=form.cleaned_data["label"],
-                day=form.cleaned_data["day"], month=form.cleaned_data["month"], year=form.cleaned_data["year"],
+                customer=customer,
+                added_by=request.user,
+                label=form.cleaned_data["label"],
+                day=form.cleaned_data["day"],
+                month=form.cleaned_data["month"],
+                year=form.cleaned_data["year"],
             )
         except ValidationError as error:
             for errors in error.message_dict.values():
@@ -283,12 +337,23 @@ def _dates_response(request, customer: Customer, form, status: int = 200) -> Htt
     if not request.htmx:
         if status != 200:
             customer = customer_card_get(customer_id=customer.pk)
-            return render(request, "customers/detail.html", card_context(request, customer, important_date_form=form),
-                          status=status)
+            return render(
+                request,
+                "customers/detail.html",
+                card_context(request, customer, important_date_form=form),
+                status=status,
+            )
         return redirect("customers:detail", customer.pk)
-    return render(request, "customers/includes/_important_dates.html", {
-        "customer": customer, "important_dates": customer_important_dates(customer=customer), "important_date_form": form,
-    }, status=status)
+    return render(
+        request,
+        "customers/includes/_important_dates.html",
+        {
+            "customer": customer,
+            "important_dates": customer_important_dates(customer=customer),
+            "important_date_form": form,
+        },
+        status=status,
+    )
 
 
 # --- Follow-ups ------------------------------------------------------------------
@@ -301,8 +366,11 @@ def followup_create(request: ShopRequest, customer_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.followup_open(
-                customer=customer, opened_by=request.user, reason=form.cleaned_data["reason"],
-                due_date=form.cleaned_data["due_date"], assignee=form.cleaned_data["assignee"],
+                customer=customer,
+                opened_by=request.user,
+                reason=form.cleaned_data["reason"],
+                due_date=form.cleaned_data["due_date"],
+                assignee=form.cleaned_data["assignee"],
             )
         except ValidationError as error:
             form_add_errors(form, error)
@@ -316,13 +384,21 @@ def _followups_response(request, customer: Customer, form, status: int = 200) ->
     if not request.htmx:
         if status != 200:
             customer = customer_card_get(customer_id=customer.pk)
-            return render(request, "customers/detail.html", card_context(request, customer, followup_form=form),
-                          status=status)
+            return render(
+                request, "customers/detail.html", card_context(request, customer, followup_form=form), status=status
+            )
         return redirect("customers:detail", customer.pk)
-    return render(request, "customers/includes/_followups.html", {
-        "customer": customer, "followups": customer_open_followups(customer=customer), "followup_form": form,
-        "snooze_choices": SNOOZE_CHOICES,
-    }, status=status)
+    return render(
+        request,
+        "customers/includes/_followups.html",
+        {
+            "customer": customer,
+            "followups": customer_open_followups(customer=customer),
+            "followup_form": form,
+            "snooze_choices": SNOOZE_CHOICES,
+        },
+        status=status,
+    )
 
 
 @require_POST
@@ -340,8 +416,9 @@ def followup_action(request: ShopRequest, followup_id: int, action: str) -> Http
             form = SnoozeForm(request.POST)
             if not form.is_valid():
                 return HttpResponse("Choose how long to snooze for.", status=400)
-            services.followup_snooze(followup=followup, snoozed_by=request.user, days=form.cleaned_data["days"],
-                                     today=shop_today())
+            services.followup_snooze(
+                followup=followup, snoozed_by=request.user, days=form.cleaned_data["days"], today=shop_today()
+            )
             note = f"Snoozed until {followup.due_date:%a %-d %b}."
         else:
             raise Http404("No such action.")

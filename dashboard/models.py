@@ -31,7 +31,9 @@ class DailySnapshot(models.Model):
     # What the day's dashboard lists need, worked out once a night instead of on every request.
     cadences = models.JSONField(default=list, blank=True, help_text="Distinct keep-in-touch cadences in use.")
     drifting_count = models.PositiveIntegerField(default=0)
-    drifting_ids = models.JSONField(default=list, blank=True, help_text="The closest drifting customers, closest first.")
+    drifting_ids = models.JSONField(
+        default=list, blank=True, help_text="The closest drifting customers, closest first."
+    )
     birthday_count = models.PositiveIntegerField(default=0, help_text="Birthdays in the 14 days from `day`.")
     taken_at = models.DateTimeField()
 
@@ -96,7 +98,9 @@ class RingSnapshot(models.Model):
     """Who was in which Dunbar ring on a day: the shop's (user empty) and each staff member's own."""
 
     day = models.DateField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     ring = models.PositiveSmallIntegerField(help_text="5, 15, 50 or 150.")
     rank = models.PositiveSmallIntegerField()

@@ -89,7 +89,8 @@ def _health_section(period: Period) -> dict:
     snapshots = [by_week[w] for w in sorted(by_week)]
     labels = [f"{s.day.day} {calendar.month_abbr[s.day.month]}" for s in snapshots]
     health_chart = _chart(
-        "line", labels,
+        "line",
+        labels,
         [
             {"label": "Warm", "data": [s.warm for s in snapshots], "color": "warm"},
             {"label": "Cooling", "data": [s.cooling for s in snapshots], "color": "cooling"},
@@ -97,19 +98,29 @@ def _health_section(period: Period) -> dict:
         ],
     )
     repeat_chart = _chart(
-        "line", labels,
+        "line",
+        labels,
         [
-            {"label": "Repeat-customer rate %", "data": [_pct(s.repeat_buyers, s.buyers) for s in snapshots], "color": "primary"},
-            {"label": "Repeat customers' share of revenue %",
-             "data": [_pct(s.revenue_repeat, s.revenue_total) for s in snapshots], "color": "success"},
+            {
+                "label": "Repeat-customer rate %",
+                "data": [_pct(s.repeat_buyers, s.buyers) for s in snapshots],
+                "color": "primary",
+            },
+            {
+                "label": "Repeat customers' share of revenue %",
+                "data": [_pct(s.revenue_repeat, s.revenue_total) for s in snapshots],
+                "color": "success",
+            },
         ],
         percent=True,
     )
     referrers = []
     if latest and latest.top_referrers:
         names = {
-            c.pk: c for c in Customer.objects.filter(pk__in=[r[0] for r in latest.top_referrers])
-            .only("pk", "first_name", "last_name", "preferred_name")
+            c.pk: c
+            for c in Customer.objects.filter(pk__in=[r[0] for r in latest.top_referrers]).only(
+                "pk", "first_name", "last_name", "preferred_name"
+            )
         }
         referrers = [
             {"customer": names[pk], "url": customer_card_url(pk), "referred": n, "bought": bought}
@@ -117,7 +128,8 @@ def _health_section(period: Period) -> dict:
             if pk in names
         ]
     referrer_chart = _chart(
-        "bar", [r["customer"].full_name for r in referrers],
+        "bar",
+        [r["customer"].full_name for r in referrers],
         [
             {"label": "Friends referred", "data": [r["referred"] for r in referrers], "color": "cooling"},
             {"label": "Of whom bought", "data": [r["bought"] for r in referrers], "color": "warm"},
@@ -132,8 +144,13 @@ def _health_section(period: Period) -> dict:
         "repeat_share": _pct(latest.revenue_repeat, latest.revenue_total) if latest else None,
         "repeat_chart": repeat_chart,
         "repeat_rows": [
-            {"day": s.day, "rate": _pct(s.repeat_buyers, s.buyers), "share": _pct(s.revenue_repeat, s.revenue_total),
-             "buyers": s.buyers, "repeat_buyers": s.repeat_buyers}
+            {
+                "day": s.day,
+                "rate": _pct(s.repeat_buyers, s.buyers),
+                "share": _pct(s.revenue_repeat, s.revenue_total),
+                "buyers": s.buyers,
+                "repeat_buyers": s.repeat_buyers,
+            }
             for s in snapshots
         ],
         "referrers": referrers,
@@ -158,20 +175,34 @@ def _activity_section(period: Period) -> dict:
             sentiment[(week, r["sentiment"] or 0)] += r["n"]
     kinds = [k for k in Touchpoint.Kind if any(by_week_kind[(w, k.value)] for w in period.week_starts)]
     kind_chart = _chart(
-        "bar", period.labels,
-        [{"label": k.label, "data": [by_week_kind[(w, k.value)] for w in period.week_starts], "color": f"kind-{k.value}"}
-         for k in kinds],
+        "bar",
+        period.labels,
+        [
+            {
+                "label": k.label,
+                "data": [by_week_kind[(w, k.value)] for w in period.week_starts],
+                "color": f"kind-{k.value}",
+            }
+            for k in kinds
+        ],
         stacked=True,
     )
     kind_rows = [
-        {"week": w, "counts": [by_week_kind[(w, k.value)] for k in kinds], "total": sum(by_week_kind[(w, k.value)] for k in kinds)}
+        {
+            "week": w,
+            "counts": [by_week_kind[(w, k.value)] for k in kinds],
+            "total": sum(by_week_kind[(w, k.value)] for k in kinds),
+        }
         for w in period.week_starts
     ]
     moods = ((1, "Positive", "warm"), (0, "Neutral", "muted"), (-1, "Negative", "cold"))
     sentiment_chart = _chart(
-        "bar", period.labels,
-        [{"label": label, "data": [sentiment[(w, value)] for w in period.week_starts], "color": color}
-         for value, label, color in moods],
+        "bar",
+        period.labels,
+        [
+            {"label": label, "data": [sentiment[(w, value)] for w in period.week_starts], "color": color}
+            for value, label, color in moods
+        ],
         stacked=True,
     )
     sentiment_rows = [
@@ -189,13 +220,19 @@ def _activity_section(period: Period) -> dict:
         for r in staff_rows
     ]
     staff_chart = _chart(
-        "bar", [s["name"] for s in staff], [{"label": "Touchpoints logged", "data": [s["count"] for s in staff], "color": "primary"}],
+        "bar",
+        [s["name"] for s in staff],
+        [{"label": "Touchpoints logged", "data": [s["count"] for s in staff], "color": "primary"}],
         horizontal=True,
     )
     return {
-        "kinds": kinds, "kind_chart": kind_chart, "kind_rows": kind_rows,
-        "sentiment_chart": sentiment_chart, "sentiment_rows": sentiment_rows,
-        "staff": staff, "staff_chart": staff_chart,
+        "kinds": kinds,
+        "kind_chart": kind_chart,
+        "kind_rows": kind_rows,
+        "sentiment_chart": sentiment_chart,
+        "sentiment_rows": sentiment_rows,
+        "staff": staff,
+        "staff_chart": staff_chart,
         "touchpoints_total": sum(r["total"] for r in kind_rows),
     }
 
@@ -209,24 +246,37 @@ def _followup_section(period: Period) -> dict:
         done[week] += r.done
     rows = [{"week": w, "due": due[w], "done": done[w], "rate": _pct(done[w], due[w])} for w in period.week_starts]
     chart = _chart(
-        "bar", period.labels,
+        "bar",
+        period.labels,
         [{"label": "Completed %", "data": [r["rate"] for r in rows], "color": "success"}],
         percent=True,
     )
     total_due, total_done = sum(due.values()), sum(done.values())
-    return {"followup_rows": rows, "followup_chart": chart, "followup_rate": _pct(total_done, total_due),
-            "followups_due": total_due, "followups_done": total_done}
+    return {
+        "followup_rows": rows,
+        "followup_chart": chart,
+        "followup_rate": _pct(total_done, total_due),
+        "followups_due": total_due,
+        "followups_done": total_done,
+    }
 
 
 def _message_section(period: Period) -> dict:
     counts: dict[tuple[date, str], int] = defaultdict(int)
     for r in DailyMessage.objects.filter(day__gte=period.start, day__lte=period.end):
         counts[(period.week_of(r.day), r.outcome)] += r.count
-    outcomes = ((DailyMessage.Outcome.SENT, "success"), (DailyMessage.Outcome.FAILED, "danger"),
-                (DailyMessage.Outcome.UNSUBSCRIBED, "muted"))
+    outcomes = (
+        (DailyMessage.Outcome.SENT, "success"),
+        (DailyMessage.Outcome.FAILED, "danger"),
+        (DailyMessage.Outcome.UNSUBSCRIBED, "muted"),
+    )
     chart = _chart(
-        "bar", period.labels,
-        [{"label": o.label, "data": [counts[(w, o.value)] for w in period.week_starts], "color": color} for o, color in outcomes],
+        "bar",
+        period.labels,
+        [
+            {"label": o.label, "data": [counts[(w, o.value)] for w in period.week_starts], "color": color}
+            for o, color in outcomes
+        ],
     )
     rows = [{"week": w, "counts": [counts[(w, o.value)] for o, _ in outcomes]} for w in period.week_starts]
     totals = {o.value: sum(counts[(w, o.value)] for w in period.week_starts) for o, _ in outcomes}
@@ -267,8 +317,16 @@ def birthdays_in_month(*, month: int, first_day: int, last_day: int):
             birthday_month=month, birthday_day__gte=first_day, birthday_day__lte=last_day, is_archived=False
         )
         .order_by("birthday_month", "birthday_day", "pk")
-        .only("pk", "first_name", "last_name", "preferred_name", "birthday_day", "birthday_month",
-              "birthday_year", "health")
+        .only(
+            "pk",
+            "first_name",
+            "last_name",
+            "preferred_name",
+            "birthday_day",
+            "birthday_month",
+            "birthday_year",
+            "health",
+        )
     )
 
 
@@ -293,10 +351,15 @@ def upcoming_birthdays(
     rows = []
     for c in people:
         when = today + timedelta(days=offsets[_month_day(c)])
-        rows.append({
-            "customer": c, "url": customer_card_url(c.pk), "date": when, "in_days": (when - today).days,
-            "turns": when.year - c.birthday_year if c.birthday_year else None,
-        })
+        rows.append(
+            {
+                "customer": c,
+                "url": customer_card_url(c.pk),
+                "date": when,
+                "in_days": (when - today).days,
+                "turns": when.year - c.birthday_year if c.birthday_year else None,
+            }
+        )
     if snapshot is not None and snapshot.day == today:
         count = snapshot.birthday_count
     else:
@@ -336,7 +399,8 @@ def drifting_away(
     """
     if snapshot is not None:
         qs = Customer.objects.filter(
-            pk__in=snapshot.drifting_ids[: DRIFTING_KEPT], is_archived=False,
+            pk__in=snapshot.drifting_ids[:DRIFTING_KEPT],
+            is_archived=False,
             health__in=[Customer.Health.COOLING, Customer.Health.COLD],
         )
         count = snapshot.drifting_count
@@ -369,8 +433,16 @@ def dashboard_for(*, weeks: int, today: date, now: datetime) -> dict:
     context["drifting"], context["drifting_count"] = drifting_away(now=now, snapshot=latest)
     context["charts"] = {
         name: context[name]
-        for name in ("health_chart", "kind_chart", "repeat_chart", "followup_chart", "staff_chart",
-                     "referrer_chart", "sentiment_chart", "message_chart")
+        for name in (
+            "health_chart",
+            "kind_chart",
+            "repeat_chart",
+            "followup_chart",
+            "staff_chart",
+            "referrer_chart",
+            "sentiment_chart",
+            "message_chart",
+        )
     }
     return context
 
@@ -397,12 +469,14 @@ def _ring_dots(members: list[dict]) -> list[dict]:
             on_track = min(per_track, len(people) - track * per_track)
             angle = -math.pi / 2 + 2 * math.pi * slot / on_track + (0.5 * track * 2 * math.pi / max(on_track, 1))
             radius = tracks[track]
-            dots.append({
-                **person,
-                "x": round(200 + radius * math.cos(angle), 1),
-                "y": round(200 + radius * math.sin(angle), 1),
-                "r": DOT_RADIUS[ring],
-            })
+            dots.append(
+                {
+                    **person,
+                    "x": round(200 + radius * math.cos(angle), 1),
+                    "y": round(200 + radius * math.sin(angle), 1),
+                    "r": DOT_RADIUS[ring],
+                }
+            )
     return dots
 
 
@@ -415,7 +489,8 @@ def _dots_svg(dots: list[dict]) -> SafeString:
         name = html.escape(c.full_name)
         initials = (
             f'<text class="initials" x="{d["x"]}" y="{d["y"]}" dy="3" text-anchor="middle">{html.escape(d["initials"])}</text>'
-            if d["ring"] == RINGS[0] else ""
+            if d["ring"] == RINGS[0]
+            else ""
         )
         parts.append(
             f'<a href="{html.escape(d["url"])}" aria-label="{name}, ring of {d["ring"]}">'
@@ -427,9 +502,11 @@ def _dots_svg(dots: list[dict]) -> SafeString:
 
 def _names_list(members: list[dict]) -> SafeString:
     """<li> links for a ring's names (escaped as in _dots_svg)."""
-    return SafeString("".join(
-        f'<li><a href="{html.escape(m["url"])}">{html.escape(m["customer"].full_name)}</a></li>' for m in members
-    ))
+    return SafeString(
+        "".join(
+            f'<li><a href="{html.escape(m["url"])}">{html.escape(m["customer"].full_name)}</a></li>' for m in members
+        )
+    )
 
 
 def _initials(c: Customer) -> str:
@@ -442,11 +519,18 @@ def rings_for(*, user: User | None, today: date) -> dict:
     if user is not None:
         qs = qs.filter(owner=user)
     people = list(
-        qs.order_by("-closeness", "pk")
-        .only("pk", "first_name", "last_name", "preferred_name", "health", "closeness", "stage")[: RINGS[-1]]
+        qs.order_by("-closeness", "pk").only(
+            "pk", "first_name", "last_name", "preferred_name", "health", "closeness", "stage"
+        )[: RINGS[-1]]
     )
     members: list[dict[str, Any]] = [
-        {"customer": c, "rank": rank, "ring": ring_for_rank(rank), "url": customer_card_url(c.pk), "initials": _initials(c)}
+        {
+            "customer": c,
+            "rank": rank,
+            "ring": ring_for_rank(rank),
+            "url": customer_card_url(c.pk),
+            "initials": _initials(c),
+        }
         for rank, c in enumerate(people, start=1)
     ]
     now_ring = {m["customer"].pk: m["ring"] for m in members}
@@ -460,18 +544,32 @@ def rings_for(*, user: User | None, today: date) -> dict:
         before = (
             snapshots.filter(day=compare_day, ring__lt=RINGS[-1])
             .select_related("customer")
-            .only("ring", "rank", "customer__id", "customer__first_name", "customer__last_name",
-                  "customer__preferred_name", "customer__health", "customer__is_archived")
+            .only(
+                "ring",
+                "rank",
+                "customer__id",
+                "customer__first_name",
+                "customer__last_name",
+                "customer__preferred_name",
+                "customer__health",
+                "customer__is_archived",
+            )
             .order_by("rank")
         )
         for snap in before:
             ring_now = now_ring.get(snap.customer_id)
             if ring_now is None or ring_now > snap.ring:
-                slipping.append({
-                    "customer": snap.customer, "url": customer_card_url(snap.customer_id),
-                    "was": snap.ring, "now": ring_now,
-                })
-    rings: list[dict[str, Any]] = [{"size": size, "members": [m for m in members if m["ring"] == size]} for size in RINGS]
+                slipping.append(
+                    {
+                        "customer": snap.customer,
+                        "url": customer_card_url(snap.customer_id),
+                        "was": snap.ring,
+                        "now": ring_now,
+                    }
+                )
+    rings: list[dict[str, Any]] = [
+        {"size": size, "members": [m for m in members if m["ring"] == size]} for size in RINGS
+    ]
     for ring in rings:
         ring["names_html"] = _names_list(ring["members"])
     dots = _ring_dots(members)
@@ -480,8 +578,10 @@ def rings_for(*, user: User | None, today: date) -> dict:
         "rings": rings,
         "dots": dots,
         "dots_svg": _dots_svg(dots),
-        "bands": [{"size": size, "outer": RING_BANDS[size][1], "label_y": 200 - RING_BANDS[size][1] + 11}
-                  for size in reversed(RINGS)],
+        "bands": [
+            {"size": size, "outer": RING_BANDS[size][1], "label_y": 200 - RING_BANDS[size][1] + 11}
+            for size in reversed(RINGS)
+        ],
         "slipping": slipping,
         "compare_day": compare_day,
     }

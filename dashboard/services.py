@@ -61,8 +61,12 @@ def daily_activity_rollup(*, day: date) -> int:
     DailyActivity.objects.filter(day=day).delete()
     objs = [
         DailyActivity(
-            day=day, kind=r["kind"], staff_id=r["logged_by_id"], sentiment=r["sentiment"],
-            count=r["n"], amount=r["total"] or Decimal(0),
+            day=day,
+            kind=r["kind"],
+            staff_id=r["logged_by_id"],
+            sentiment=r["sentiment"],
+            count=r["n"],
+            amount=r["total"] or Decimal(0),
         )
         for r in rows
     ]

@@ -52,7 +52,9 @@ def drifting_followup(request: ShopRequest, customer_id: int) -> HttpResponse:
 @owner_required
 def refresh(request: ShopRequest) -> HttpResponse:
     dashboard_refresh_enqueue()
-    messages.info(request, "Recomputing every customer's figures and the dashboard in the background. Reload in a minute.")
+    messages.info(
+        request, "Recomputing every customer's figures and the dashboard in the background. Reload in a minute."
+    )
     return redirect("dashboard:index")
 
 

@@ -12,7 +12,11 @@ class DataioConfig(AppConfig):
 
         # History and Data links on the friend card, for the owner only (no extra query: the
         # owner check is cached on the user for the nav already).
-        register_card_panel(CardPanel(
-            name="records", template="dataio/includes/_card_panel.html", order=90,
-            context=lambda request, customer: {"customer": customer, "is_owner": is_owner(request.user)},
-        ))
+        register_card_panel(
+            CardPanel(
+                name="records",
+                template="dataio/includes/_card_panel.html",
+                order=90,
+                context=lambda request, customer: {"customer": customer, "is_owner": is_owner(request.user)},
+            )
+        )

@@ -23,7 +23,9 @@ def csv_safe(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = timezone.localtime(value).isoformat(timespec="seconds") if timezone.is_aware(value) else value.isoformat()
+        value = (
+            timezone.localtime(value).isoformat(timespec="seconds") if timezone.is_aware(value) else value.isoformat()
+        )
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
@@ -42,45 +44,102 @@ def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
 
 
 CUSTOMER_COLUMNS = [
-    "id", "first_name", "last_name", "preferred_name", "email", "phone", "birthday_day", "birthday_month",
-    "birthday_year", "tags", "notes", "how_we_met", "email_consent", "consent_at", "consent_method",
-    "relationship_owner", "is_archived", "created_at", "last_touchpoint_at", "purchase_count",
-    "lifetime_spend", "health", "stage",
+    "id",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "email",
+    "phone",
+    "birthday_day",
+    "birthday_month",
+    "birthday_year",
+    "tags",
+    "notes",
+    "how_we_met",
+    "email_consent",
+    "consent_at",
+    "consent_method",
+    "relationship_owner",
+    "is_archived",
+    "created_at",
+    "last_touchpoint_at",
+    "purchase_count",
+    "lifetime_spend",
+    "health",
+    "stage",
 ]
 
 
 def customer_rows() -> Iterator[list]:
     """Every customer (erased ones too, as they now are), with tags; fetched in chunks, never all at once."""
     queryset = (
-        Customer.objects.order_by("pk").select_related("owner").prefetch_related("tags")
-        .iterator(chunk_size=CHUNK)
+        Customer.objects.order_by("pk").select_related("owner").prefetch_related("tags").iterator(chunk_size=CHUNK)
     )
     for c in queryset:
         yield [
-            c.pk, c.first_name, c.last_name, c.preferred_name, c.email, c.phone, c.birthday_day,
-            c.birthday_month, c.birthday_year, ", ".join(t.name for t in c.tags.all()), c.notes, c.how_we_met,
-            "yes" if c.email_consent else "no", c.consent_at, c.consent_method,
-            c.owner.get_username() if c.owner else "", "yes" if c.is_archived else "no", c.created_at,
-            c.last_touchpoint_at, c.purchase_count, c.lifetime_spend, c.health, c.stage,
+            c.pk,
+            c.first_name,
+            c.last_name,
+            c.preferred_name,
+            c.email,
+            c.phone,
+            c.birthday_day,
+            c.birthday_month,
+            c.birthday_year,
+            ", ".join(t.name for t in c.tags.all()),
+            c.notes,
+            c.how_we_met,
+            "yes" if c.email_consent else "no",
+            c.consent_at,
+            c.consent_method,
+            c.owner.get_username() if c.owner else "",
+            "yes" if c.is_archived else "no",
+            c.created_at,
+            c.last_touchpoint_at,
+            c.purchase_count,
+            c.lifetime_spend,
+            c.health,
+            c.stage,
         ]
 
 
 TOUCHPOINT_COLUMNS = [
-    "id", "customer_id", "customer", "kind", "happened_at", "amount", "products", "feedback_kind", "sentiment",
-    "note", "logged_by", "created_at",
+    "id",
+    "customer_id",
+    "customer",
+    "kind",
+    "happened_at",
+    "amount",
+    "products",
+    "feedback_kind",
+    "sentiment",
+    "note",
+    "logged_by",
+    "created_at",
 ]
 
 
 def touchpoint_rows() -> Iterator[list]:
     queryset = (
-        Touchpoint.objects.order_by("pk").select_related("customer", "logged_by").prefetch_related("products")
+        Touchpoint.objects.order_by("pk")
+        .select_related("customer", "logged_by")
+        .prefetch_related("products")
         .iterator(chunk_size=CHUNK)
     )
     for t in queryset:
         yield [
-            t.pk, t.customer_id, t.customer.full_name, t.kind, t.happened_at, t.amount,
-            ", ".join(p.name for p in t.products.all()), t.feedback_kind, t.sentiment, t.note,
-            t.logged_by.get_username() if t.logged_by else "", t.created_at,
+            t.pk,
+            t.customer_id,
+            t.customer.full_name,
+            t.kind,
+            t.happened_at,
+            t.amount,
+            ", ".join(p.name for p in t.products.all()),
+            t.feedback_kind,
+            t.sentiment,
+            t.note,
+            t.logged_by.get_username() if t.logged_by else "",
+            t.created_at,
         ]
 
 

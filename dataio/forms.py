@@ -9,7 +9,7 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
         help_text="A spreadsheet saved as CSV, or a customer export from Square or Shopify. "
-                  f"Up to {CSV_MAX_BYTES // 2**20} MB and {CSV_MAX_COLUMNS} columns.",
+        f"Up to {CSV_MAX_BYTES // 2**20} MB and {CSV_MAX_COLUMNS} columns.",
         max_length=255,
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
@@ -19,7 +19,8 @@ class MappingForm(forms.Form):
     """One choice per column of the file: which customer field it feeds, or none."""
 
     date_order = forms.ChoiceField(
-        choices=ImportJob.DateOrder.choices, widget=forms.RadioSelect,
+        choices=ImportJob.DateOrder.choices,
+        widget=forms.RadioSelect,
         label="Dates like 03/04/1990 mean",
     )
 
@@ -30,7 +31,9 @@ class MappingForm(forms.Form):
         for index, header in enumerate(job.headers):
             name = f"col_{index}"
             self.fields[name] = forms.ChoiceField(
-                choices=choices, required=False, label=header or f"Column {index + 1}",
+                choices=choices,
+                required=False,
+                label=header or f"Column {index + 1}",
                 initial=job.mapping.get(str(index), ""),
             )
             self.columns.append(name)
@@ -41,11 +44,18 @@ class MappingForm(forms.Form):
 
 
 class StartForm(forms.Form):
-    mode = forms.ChoiceField(choices=ImportJob.Mode.choices, widget=forms.RadioSelect,
-                             initial=ImportJob.Mode.ALL_OR_NOTHING, label="Which rows")
-    on_match = forms.ChoiceField(choices=ImportJob.OnMatch.choices, widget=forms.RadioSelect,
-                                 initial=ImportJob.OnMatch.SKIP,
-                                 label="When a row has the email or phone of an existing customer")
+    mode = forms.ChoiceField(
+        choices=ImportJob.Mode.choices,
+        widget=forms.RadioSelect,
+        initial=ImportJob.Mode.ALL_OR_NOTHING,
+        label="Which rows",
+    )
+    on_match = forms.ChoiceField(
+        choices=ImportJob.OnMatch.choices,
+        widget=forms.RadioSelect,
+        initial=ImportJob.OnMatch.SKIP,
+        label="When a row has the email or phone of an existing customer",
+    )
 
 
 class EraseForm(forms.Form):

@@ -51,39 +51,97 @@ TARGET_FIELDS: dict[str, str] = {
 # Header (lower-cased, trimmed) -> field, per known export. The first layout whose
 # signature headers are all present wins.
 SQUARE_HEADERS = {
-    "first name": "first_name", "surname": "last_name", "last name": "last_name", "nickname": "preferred_name",
-    "email address": "email", "phone number": "phone", "birthday": "birthday", "memo": "notes",
-    "email subscription status": "email_consent", "groups": "tags",
+    "first name": "first_name",
+    "surname": "last_name",
+    "last name": "last_name",
+    "nickname": "preferred_name",
+    "email address": "email",
+    "phone number": "phone",
+    "birthday": "birthday",
+    "memo": "notes",
+    "email subscription status": "email_consent",
+    "groups": "tags",
 }
 SHOPIFY_HEADERS = {
-    "first name": "first_name", "last name": "last_name", "email": "email", "phone": "phone",
-    "default address phone": "", "tags": "tags", "note": "notes",
-    "accepts email marketing": "email_consent", "accepts marketing": "email_consent",
+    "first name": "first_name",
+    "last name": "last_name",
+    "email": "email",
+    "phone": "phone",
+    "default address phone": "",
+    "tags": "tags",
+    "note": "notes",
+    "accepts email marketing": "email_consent",
+    "accepts marketing": "email_consent",
 }
 GENERIC_HEADERS = {
-    "first name": "first_name", "firstname": "first_name", "first_name": "first_name", "given name": "first_name",
-    "forename": "first_name", "name": "first_name",
-    "last name": "last_name", "lastname": "last_name", "last_name": "last_name", "surname": "last_name",
+    "first name": "first_name",
+    "firstname": "first_name",
+    "first_name": "first_name",
+    "given name": "first_name",
+    "forename": "first_name",
+    "name": "first_name",
+    "last name": "last_name",
+    "lastname": "last_name",
+    "last_name": "last_name",
+    "surname": "last_name",
     "family name": "last_name",
-    "preferred name": "preferred_name", "nickname": "preferred_name", "known as": "preferred_name",
-    "email": "email", "e-mail": "email", "email address": "email", "mail": "email",
-    "phone": "phone", "phone number": "phone", "mobile": "phone", "telephone": "phone", "tel": "phone",
-    "birthday": "birthday", "date of birth": "birthday", "dob": "birthday", "birth date": "birthday",
-    "tags": "tags", "tag": "tags", "groups": "tags",
-    "notes": "notes", "note": "notes", "memo": "notes", "comments": "notes",
-    "email consent": "email_consent", "consent": "email_consent", "marketing": "email_consent",
-    "accepts email marketing": "email_consent", "subscribed": "email_consent",
+    "preferred name": "preferred_name",
+    "nickname": "preferred_name",
+    "known as": "preferred_name",
+    "email": "email",
+    "e-mail": "email",
+    "email address": "email",
+    "mail": "email",
+    "phone": "phone",
+    "phone number": "phone",
+    "mobile": "phone",
+    "telephone": "phone",
+    "tel": "phone",
+    "birthday": "birthday",
+    "date of birth": "birthday",
+    "dob": "birthday",
+    "birth date": "birthday",
+    "tags": "tags",
+    "tag": "tags",
+    "groups": "tags",
+    "notes": "notes",
+    "note": "notes",
+    "memo": "notes",
+    "comments": "notes",
+    "email consent": "email_consent",
+    "consent": "email_consent",
+    "marketing": "email_consent",
+    "accepts email marketing": "email_consent",
+    "subscribed": "email_consent",
 }
 # A layout is recognised by the headers it always has plus at least one only that vendor writes
 # (so a plain sheet with "First Name, Last Name, Email" stays a spreadsheet).
 SQUARE_MARKERS = {
-    "surname", "email subscription status", "email unsubscribed", "square customer id", "reference id",
-    "creation source", "instant profile", "first visit", "last visit", "transaction count", "total spend",
-    "memo", "nickname",
+    "surname",
+    "email subscription status",
+    "email unsubscribed",
+    "square customer id",
+    "reference id",
+    "creation source",
+    "instant profile",
+    "first visit",
+    "last visit",
+    "transaction count",
+    "total spend",
+    "memo",
+    "nickname",
 }
 SHOPIFY_MARKERS = {
-    "accepts email marketing", "accepts marketing", "accepts sms marketing", "total spent", "total orders",
-    "tax exempt", "default address phone", "default address company", "province code", "country code",
+    "accepts email marketing",
+    "accepts marketing",
+    "accepts sms marketing",
+    "total spent",
+    "total orders",
+    "tax exempt",
+    "default address phone",
+    "default address company",
+    "province code",
+    "country code",
 }
 FORMATS: list[tuple[str, set[str], set[str], dict[str, str]]] = [
     ("square", {"first name", "email address"}, SQUARE_MARKERS, SQUARE_HEADERS),
@@ -136,8 +194,10 @@ class Record:
     error: str = ""
 
 
-UNCLOSED_QUOTE = ("A quote (\") on this line is never closed (or not closed properly), so the row could not "
-                  "be read. Close or remove the quote; the rows after it were read on their own.")
+UNCLOSED_QUOTE = (
+    'A quote (") on this line is never closed (or not closed properly), so the row could not '
+    "be read. Close or remove the quote; the rows after it were read on their own."
+)
 
 
 def read_records(text: str, delimiter: str) -> tuple[list[str], list[Record]]:
@@ -159,8 +219,10 @@ def read_records(text: str, delimiter: str) -> tuple[list[str], list[Record]]:
     except csv.Error as exc:
         raise ImportFileError(f"The first row could not be read as CSV: {exc}.")
     if len(headers) > CSV_MAX_COLUMNS:
-        raise ImportFileError(f"The file has {len(headers):,} columns; at most {CSV_MAX_COLUMNS} columns can be "
-                              "imported. Remove the columns you do not need and upload it again.")
+        raise ImportFileError(
+            f"The file has {len(headers):,} columns; at most {CSV_MAX_COLUMNS} columns can be "
+            "imported. Remove the columns you do not need and upload it again."
+        )
     if not any(headers):
         raise ImportFileError("The first row must hold the column names.")
     records: list[Record] = []

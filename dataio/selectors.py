@@ -13,8 +13,19 @@ from customers.models import Customer
 
 HISTORY_LIMIT = 100
 # Fields that say nothing a person changed on purpose.
-SKIP_FIELDS = {"id", "history_id", "history_date", "history_change_reason", "history_type", "history_user",
-               "history_user_id", "updated_at", "created_at", "figures_updated_at", "history_relation"}
+SKIP_FIELDS = {
+    "id",
+    "history_id",
+    "history_date",
+    "history_change_reason",
+    "history_type",
+    "history_user",
+    "history_user_id",
+    "updated_at",
+    "created_at",
+    "figures_updated_at",
+    "history_relation",
+}
 
 
 @dataclass
@@ -54,8 +65,9 @@ def _display(model, name: str, value, usernames: dict[int, str]) -> str:
     return str(value)
 
 
-def _entries(records: list, source_model: type[Model], label, usernames: dict[int, str],
-             skip: frozenset = frozenset()) -> list[HistoryEntry]:
+def _entries(
+    records: list, source_model: type[Model], label, usernames: dict[int, str], skip: frozenset = frozenset()
+) -> list[HistoryEntry]:
     """Turn one object's records (oldest first) into entries with a field-by-field diff."""
     fields = [f for f in source_model._meta.concrete_fields if f.attname not in SKIP_FIELDS and f.name not in skip]
     entries: list[HistoryEntry] = []
@@ -72,21 +84,30 @@ def _entries(records: list, source_model: type[Model], label, usernames: dict[in
             if before is None and new in (None, "", False):
                 continue
             if before is None or old != new:
-                changes.append(Change(
-                    field=str(f.verbose_name), old=_display(source_model, f.name, old, usernames) if before else "",
-                    new=_display(source_model, f.name, new, usernames),
-                ))
+                changes.append(
+                    Change(
+                        field=str(f.verbose_name),
+                        old=_display(source_model, f.name, old, usernames) if before else "",
+                        new=_display(source_model, f.name, new, usernames),
+                    )
+                )
         kind = {"+": "created", "~": "changed", "-": "deleted"}[record.history_type]
         if kind == "changed" and not changes:
             previous[record.id] = record
             continue
-        entries.append(HistoryEntry(
-            at=record.history_date,
-            # No user: the system, or whoever the change reason names (e.g. the customer via their profile link).
-            who=record.history_user.get_username() if record.history_user_id else (record.history_change_reason or "system"),
-            what=str(source_model._meta.verbose_name).capitalize(), kind=kind,
-            object_label=label(record), changes=changes,
-        ))
+        entries.append(
+            HistoryEntry(
+                at=record.history_date,
+                # No user: the system, or whoever the change reason names (e.g. the customer via their profile link).
+                who=record.history_user.get_username()
+                if record.history_user_id
+                else (record.history_change_reason or "system"),
+                what=str(source_model._meta.verbose_name).capitalize(),
+                kind=kind,
+                object_label=label(record),
+                changes=changes,
+            )
+        )
         previous[record.id] = record
     return entries
 

@@ -52,8 +52,9 @@ BATCH = 1000
 def import_job_create(*, uploaded_by: User, file_name: str, raw: bytes) -> ImportJob:
     """Read an uploaded CSV and guess its column mapping; raises ValidationError if unreadable."""
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB: "
-                                       "split it into smaller files."})
+        raise ValidationError(
+            {"file": f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB: split it into smaller files."}
+        )
     try:
         text, encoding = decode(raw)
         delimiter = sniff_delimiter(text)
@@ -64,8 +65,15 @@ def import_job_create(*, uploaded_by: User, file_name: str, raw: bytes) -> Impor
         raise ValidationError({"file": "The file has a header row but no customers under it."})
     detected, mapping = detect_mapping(headers)
     job = ImportJob(
-        created_by=uploaded_by, file_name=_file_name_clean(file_name), encoding=encoding, delimiter=delimiter, text=text,
-        detected_format=detected, headers=headers, mapping=mapping, total_rows=len(records),
+        created_by=uploaded_by,
+        file_name=_file_name_clean(file_name),
+        encoding=encoding,
+        delimiter=delimiter,
+        text=text,
+        detected_format=detected,
+        headers=headers,
+        mapping=mapping,
+        total_rows=len(records),
         date_order=_date_order_guess(headers, mapping, records, detected),
     )
     job.full_clean()
@@ -115,16 +123,15 @@ def _check_mapping(mapping: dict[str, str], headers: list[str]) -> dict[str, str
 
 
 @transaction.atomic
-def import_job_configure(
-    *, job: ImportJob, configured_by: User, mapping: dict[str, str], date_order: str
-) -> ImportJob:
+def import_job_configure(*, job: ImportJob, configured_by: User, mapping: dict[str, str], date_order: str) -> ImportJob:
     """Set the column mapping and date order, and queue the check of every row."""
     if job.status in (ImportJob.Status.IMPORTING, ImportJob.Status.DONE):
         raise ValidationError("This import has already started.")
     job.mapping = _check_mapping(mapping, job.headers)
     if date_order not in ImportJob.DateOrder.values:
-        raise ValidationError({"date_order": "Say whether dates like 04/03/1990 mean 4 March (day first) or "
-                                             "3 April (month first)."})
+        raise ValidationError(
+            {"date_order": "Say whether dates like 04/03/1990 mean 4 March (day first) or 3 April (month first)."}
+        )
     job.date_order = date_order
     job.status = ImportJob.Status.CHECKING
     job.processed_rows = 0
@@ -145,8 +152,15 @@ def _stored_rows(parsed: list[ParsedRow]) -> list[list]:
 def _rows_from_store(stored: list[list]) -> list[ParsedRow]:
     rows = []
     for number, values, tags, consent, has_errors in stored:
-        rows.append(ParsedRow(number=number, values=values, tags=tags, consent=consent,
-                              errors=[("", "see the check")] if has_errors else []))
+        rows.append(
+            ParsedRow(
+                number=number,
+                values=values,
+                tags=tags,
+                consent=consent,
+                errors=[("", "see the check")] if has_errors else [],
+            )
+        )
     return rows
 
 
@@ -160,10 +174,16 @@ def _parse_all(job: ImportJob, progress=None) -> list[ParsedRow]:
         if record.error:
             parsed.append(ParsedRow(number=record.line, errors=[("", record.error)]))
         else:
-            parsed.append(parse_row(
-                number=record.line, cells=record.cells, headers=job.headers, mapping=job.mapping,
-                date_order=job.date_order, region=region,
-            ))
+            parsed.append(
+                parse_row(
+                    number=record.line,
+                    cells=record.cells,
+                    headers=job.headers,
+                    mapping=job.mapping,
+                    date_order=job.date_order,
+                    region=region,
+                )
+            )
         if progress and offset % BATCH == BATCH - 1:
             progress(offset + 1)
     headers_for = {target: job.headers[int(i)] for i, target in job.mapping.items() if target}
@@ -178,13 +198,15 @@ def _existing_matches(parsed: list[ParsedRow]) -> dict[int, int]:
     by_email: dict[str, int] = {}
     by_phone: dict[str, int] = {}
     for start in range(0, len(emails), BATCH):
-        chunk = emails[start:start + BATCH]
+        chunk = emails[start : start + BATCH]
         # Stored emails are lower-cased by the customer service; the annotation also catches old mixed-case rows.
         found = Customer.objects.annotate(email_l=Lower("email")).filter(email_l__in=chunk)
         for pk, email in found.values_list("pk", "email_l"):
             by_email[email] = pk
     for start in range(0, len(phones), BATCH):
-        rows = Customer.objects.filter(phone__in=phones[start:start + BATCH]).order_by("pk").values_list("pk", "phone")
+        rows = (
+            Customer.objects.filter(phone__in=phones[start : start + BATCH]).order_by("pk").values_list("pk", "phone")
+        )
         for pk, phone in rows:
             by_phone.setdefault(phone, pk)
     matches: dict[int, int] = {}
@@ -256,9 +278,13 @@ def import_job_check(*, job_id: int) -> ImportJob | None:
     _flag_shared_matches(parsed, matches)
     error_rows = sum(1 for r in parsed if r.errors)
     ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.CHECKING).update(
-        status=ImportJob.Status.CHECKED, processed_rows=len(parsed), valid_rows=len(parsed) - error_rows,
-        error_rows=error_rows, matched_rows=sum(1 for r in parsed if r.number in matches and not r.errors),
-        errors=_error_list(parsed), parsed_rows=_stored_rows(parsed),
+        status=ImportJob.Status.CHECKED,
+        processed_rows=len(parsed),
+        valid_rows=len(parsed) - error_rows,
+        error_rows=error_rows,
+        matched_rows=sum(1 for r in parsed if r.number in matches and not r.errors),
+        errors=_error_list(parsed),
+        parsed_rows=_stored_rows(parsed),
     )
     job.refresh_from_db()
     return job
@@ -317,7 +343,9 @@ def import_jobs_requeue(*, now: datetime) -> int:
 
 def _tags_by_name(names: Iterable[str]) -> dict[str, Tag]:
     wanted = {n.lower(): n for n in names}
-    found: dict[str, Tag] = {t.name.lower(): t for t in Tag.objects.annotate(l=Lower("name")).filter(l__in=list(wanted))}
+    found: dict[str, Tag] = {
+        t.name.lower(): t for t in Tag.objects.annotate(l=Lower("name")).filter(l__in=list(wanted))
+    }
     missing = [Tag(name=wanted[key]) for key in wanted if key not in found]
     if missing:
         Tag.objects.bulk_create(missing)
@@ -351,7 +379,8 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     except Exception as exc:
         log.exception("Import job %s failed; nothing was imported", job_id)
         ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.IMPORTING).update(
-            status=ImportJob.Status.FAILED, failure=f"{type(exc).__name__}: {exc}"[:2000],
+            status=ImportJob.Status.FAILED,
+            failure=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
         )
         raise
@@ -380,7 +409,7 @@ def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
     if job.on_match == ImportJob.OnMatch.UPDATE:
         wanted = sorted({matches[r.number] for r in valid if r.number in matches})
         for start in range(0, len(wanted), BATCH):
-            existing_by_pk.update(Customer.objects.in_bulk(wanted[start:start + BATCH]))
+            existing_by_pk.update(Customer.objects.in_bulk(wanted[start : start + BATCH]))
 
     # Customer, or on PostgreSQL a plain record with the same attributes (see _insert_with_history_pg).
     new_customers: list[tuple[Customer | SimpleNamespace, ParsedRow]] = []
@@ -396,8 +425,9 @@ def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
     for row in valid:
         consent = row.consent and email_hash(row.values.get("email", "")) not in suppressed
         if row.number not in matches:
-            customer = (SimpleNamespace(**{**defaults, **row.values}) if fast
-                        else Customer(created_by=user, **row.values))
+            customer = (
+                SimpleNamespace(**{**defaults, **row.values}) if fast else Customer(created_by=user, **row.values)
+            )
             if consent:
                 customer.email_consent, customer.consent_at = True, now
                 customer.consent_method = Customer.ConsentMethod.IMPORTED
@@ -430,7 +460,7 @@ def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
 
     done = 0
     for start in range(0, len(new_customers), BATCH):
-        batch = [c for c, _ in new_customers[start:start + BATCH]]
+        batch = [c for c, _ in new_customers[start : start + BATCH]]
         if fast:
             _insert_with_history_pg(batch, user=user, now=now)
         else:
@@ -442,7 +472,11 @@ def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
         for obj in objs:
             obj.updated_at = now  # bulk_update does not touch auto_now fields
         bulk_update_with_history(
-            objs, Customer, sorted(changed_fields | {"updated_at"}), batch_size=BATCH, default_user=user,
+            objs,
+            Customer,
+            sorted(changed_fields | {"updated_at"}),
+            batch_size=BATCH,
+            default_user=user,
             default_date=now,
         )
     through = Customer.tags.through
@@ -455,8 +489,11 @@ def _import_rows(job: ImportJob, progress: _Progress) -> dict[str, int]:
     progress(job.total_rows)
     updated = len(changed)
     return {
-        "created_count": len(new_customers), "updated_count": updated, "skipped_count": skipped,
-        "error_rows": sum(1 for r in parsed if r.errors), "valid_rows": len(valid),
+        "created_count": len(new_customers),
+        "updated_count": updated,
+        "skipped_count": skipped,
+        "error_rows": sum(1 for r in parsed if r.errors),
+        "valid_rows": len(valid),
     }
 
 
@@ -477,16 +514,26 @@ def _insert_with_history_pg(customers: list, *, user: User | None, now) -> None:
     # wrap_database_errors: a constraint failure surfaces as Django's IntegrityError, as with the ORM.
     with connection.cursor() as cursor, connection.wrap_database_errors:
         ids = execute_values(
-            cursor.cursor, f"INSERT INTO {Customer._meta.db_table} ({columns}) VALUES %s RETURNING id", rows,
-            page_size=len(rows), fetch=True,
+            cursor.cursor,
+            f"INSERT INTO {Customer._meta.db_table} ({columns}) VALUES %s RETURNING id",
+            rows,
+            page_size=len(rows),
+            fetch=True,
         )
     for customer, (pk,) in zip(customers, ids):
         customer.pk = customer.id = pk
     history_model = Customer.history.model
-    tracked = [f for f in history_model._meta.concrete_fields
-               if not f.name.startswith("history_") and hasattr(Customer, f.attname)]
-    extra = {"history_date": now, "history_change_reason": None, "history_type": "+",
-             "history_user_id": user.pk if user else None}
+    tracked = [
+        f
+        for f in history_model._meta.concrete_fields
+        if not f.name.startswith("history_") and hasattr(Customer, f.attname)
+    ]
+    extra = {
+        "history_date": now,
+        "history_change_reason": None,
+        "history_type": "+",
+        "history_user_id": user.pk if user else None,
+    }
     history_columns = [f.column for f in tracked] + list(extra)
     history_rows = [tuple(getattr(c, f.attname) for f in tracked) + tuple(extra.values()) for c in customers]
     with connection.cursor() as cursor, connection.wrap_database_errors:
@@ -494,7 +541,8 @@ def _insert_with_history_pg(customers: list, *, user: User | None, now) -> None:
             cursor.cursor,
             f"INSERT INTO {history_model._meta.db_table} "
             f"({', '.join(connection.ops.quote_name(c) for c in history_columns)}) VALUES %s",
-            history_rows, page_size=len(history_rows),
+            history_rows,
+            page_size=len(history_rows),
         )
 
 
@@ -502,7 +550,7 @@ def _tag_links(customer_ids: list[int]) -> dict[int, set[int]]:
     through = Customer.tags.through
     links: dict[int, set[int]] = {}
     for start in range(0, len(customer_ids), BATCH):
-        chunk = customer_ids[start:start + BATCH]
+        chunk = customer_ids[start : start + BATCH]
         for customer_id, tag_id in through.objects.filter(customer_id__in=chunk).values_list("customer_id", "tag_id"):
             links.setdefault(customer_id, set()).add(tag_id)
     return links
@@ -514,8 +562,11 @@ def _suppressed_hashes(emails: list[str]) -> set[str]:
     hashes = [email_hash(e) for e in emails]
     found: set[str] = set()
     for start in range(0, len(hashes), BATCH):
-        found.update(Suppression.objects.filter(email_hash__in=hashes[start:start + BATCH])
-                     .values_list("email_hash", flat=True))
+        found.update(
+            Suppression.objects.filter(email_hash__in=hashes[start : start + BATCH]).values_list(
+                "email_hash", flat=True
+            )
+        )
     return found
 
 
@@ -555,10 +606,23 @@ def customer_erase(*, customer: Customer, erased_by: User, confirm_name: str) ->
     FollowUp.objects.filter(customer_id=pk).delete()
     Touchpoint.objects.filter(customer_id=pk).update(note="", feedback_kind="")
     Customer.objects.filter(pk=pk).update(
-        first_name="Erased", last_name="customer", preferred_name="", email="", phone="",
-        birthday_day=None, birthday_month=None, birthday_year=None, notes="", how_we_met="",
-        referred_by=None, email_consent=False, consent_at=None, consent_method="",
-        is_archived=True, archived_at=timezone.now(), erased_at=timezone.now(),
+        first_name="Erased",
+        last_name="customer",
+        preferred_name="",
+        email="",
+        phone="",
+        birthday_day=None,
+        birthday_month=None,
+        birthday_year=None,
+        notes="",
+        how_we_met="",
+        referred_by=None,
+        email_consent=False,
+        consent_at=None,
+        consent_method="",
+        is_archived=True,
+        archived_at=timezone.now(),
+        erased_at=timezone.now(),
     )
     customer.favourite_products.clear()
     customer.tags.clear()

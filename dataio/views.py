@@ -71,8 +71,12 @@ def import_detail(request, job_id: int):
         form = MappingForm(request.POST, job=job)
         if form.is_valid():
             try:
-                import_job_configure(job=job, configured_by=request.user, mapping=form.mapping(),
-                                     date_order=form.cleaned_data["date_order"])
+                import_job_configure(
+                    job=job,
+                    configured_by=request.user,
+                    mapping=form.mapping(),
+                    date_order=form.cleaned_data["date_order"],
+                )
                 return redirect("dataio:import_detail", job.pk)
             except ValidationError as exc:
                 form_add_errors(form, exc)
@@ -131,8 +135,11 @@ def export_touchpoints(request):
 @owner_required
 def customer_data_page(request, customer_id: int):
     customer = get_object_or_404(Customer, pk=customer_id)
-    ctx = {"customer": customer, "erase_form": EraseForm(),
-           "audit": selectors.audit_records_for(customer=customer, limit=20)}
+    ctx = {
+        "customer": customer,
+        "erase_form": EraseForm(),
+        "audit": selectors.audit_records_for(customer=customer, limit=20),
+    }
     return render(request, "dataio/customer_data.html", ctx)
 
 
@@ -159,8 +166,7 @@ def customer_erase_view(request, customer_id: int):
             return redirect("dataio:customer_data", customer.pk)
         except ValidationError as exc:
             form_add_errors(form, exc)
-    ctx = {"customer": customer, "erase_form": form,
-           "audit": selectors.audit_records_for(customer=customer, limit=20)}
+    ctx = {"customer": customer, "erase_form": form, "audit": selectors.audit_records_for(customer=customer, limit=20)}
     return render(request, "dataio/customer_data.html", ctx, status=400)
 
 
@@ -168,8 +174,11 @@ def customer_erase_view(request, customer_id: int):
 @require_GET
 def customer_history_page(request, customer_id: int):
     customer = get_object_or_404(Customer, pk=customer_id)
-    ctx = {"customer": customer, "entries": selectors.customer_history(customer=customer),
-           "audit": selectors.audit_records_for(customer=customer, limit=20)}
+    ctx = {
+        "customer": customer,
+        "entries": selectors.customer_history(customer=customer),
+        "audit": selectors.audit_records_for(customer=customer, limit=20),
+    }
     return render(request, "dataio/history.html", ctx)
 
 

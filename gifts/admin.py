@@ -21,9 +21,26 @@ class RedeemedFilter(admin.SimpleListFilter):
 
 @admin.register(GiftCode)
 class GiftCodeAdmin(SimpleHistoryAdmin):
-    list_display = ("code", "customer", "kind", "value", "product", "source", "issued_at", "expires_on", "redeemed_at", "redeemed_by")
+    list_display = (
+        "code",
+        "customer",
+        "kind",
+        "value",
+        "product",
+        "source",
+        "issued_at",
+        "expires_on",
+        "redeemed_at",
+        "redeemed_by",
+    )
     list_filter = (RedeemedFilter, "kind", "source", "expires_on", "issued_at")
-    search_fields = ("code", "customer__first_name", "customer__last_name", "customer__preferred_name", "customer__email")
+    search_fields = (
+        "code",
+        "customer__first_name",
+        "customer__last_name",
+        "customer__preferred_name",
+        "customer__email",
+    )
     list_select_related = ("customer", "product", "redeemed_by")
     raw_id_fields = ("customer", "issued_by", "redeemed_by", "product")
     readonly_fields = ("issued_at",)

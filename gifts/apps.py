@@ -22,7 +22,8 @@ class GiftsConfig(AppConfig):
                 # The card's own address to come back to, not the request's: the same HTML for every
                 # visit, so the panel can be kept in the card's cache.
                 context=lambda request, customer: card_panel_context(
-                    request, customer, lazy_form=True, next_page=reverse("customers:detail", args=[customer.pk])),
+                    request, customer, lazy_form=True, next_page=reverse("customers:detail", args=[customer.pk])
+                ),
                 order=30,
                 column="side",
                 cached=True,

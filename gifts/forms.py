@@ -29,19 +29,28 @@ class IssueForm(forms.Form):
     """Issue a gift by hand: what it is worth, and until when (N days or a date)."""
 
     # A required <select> must start with an empty placeholder option (HTML spec); the initial stays chosen.
-    kind = forms.ChoiceField(label="Kind", choices=[("", "Choose a kind"), *GiftCode.Kind.choices],
-                             initial=GiftCode.Kind.PERCENT_OFF)
+    kind = forms.ChoiceField(
+        label="Kind", choices=[("", "Choose a kind"), *GiftCode.Kind.choices], initial=GiftCode.Kind.PERCENT_OFF
+    )
     value = forms.DecimalField(
-        label="Value", required=False, min_value=Decimal("0.01"), max_digits=10, decimal_places=2,
+        label="Value",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=10,
+        decimal_places=2,
         help_text="Percent or amount; not needed for a free product.",
     )
     product = forms.ModelChoiceField(
-        label="Free product", queryset=Product.objects.filter(is_active=True), required=False,
+        label="Free product",
+        queryset=Product.objects.filter(is_active=True),
+        required=False,
         empty_label="Choose a product",
     )
     valid_days = forms.IntegerField(label="Valid for (days)", min_value=1, max_value=3650, initial=30, required=False)
     expires_on = forms.DateField(
-        label="…or until", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label="…or until",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Last day it can be used.",
     )
 

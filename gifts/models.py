@@ -53,8 +53,12 @@ class GiftCode(HistoryNotes, models.Model):
                 raise ValidationError({"value": "An amount off must be more than 0."})
             largest = ShopSettings.load().max_amount
             if self.value > largest:
-                raise ValidationError({"value": f"An amount off can be at most {largest:,} "
-                                                "(the shop's largest amount, in the shop settings)."})
+                raise ValidationError(
+                    {
+                        "value": f"An amount off can be at most {largest:,} "
+                        "(the shop's largest amount, in the shop settings)."
+                    }
+                )
         elif self.kind == self.Kind.FREE_PRODUCT and not self.product_id:
             raise ValidationError({"product": "Choose the product they get for free."})
 
@@ -64,7 +68,7 @@ class GiftCode(HistoryNotes, models.Model):
         return f"{self.code[:4]}-{self.code[4:]}" if len(self.code) == CODE_LENGTH else self.code
 
     def status_on(self, today: date) -> str:
-        """"redeemed", "expired" or "active" on `today` (a date in the shop's time zone)."""
+        """ "redeemed", "expired" or "active" on `today` (a date in the shop's time zone)."""
         if self.redeemed_at is not None:
             return "redeemed"
         return "expired" if today > self.expires_on else "active"

@@ -9,8 +9,9 @@ from gifts.forms import IssueForm
 from gifts.selectors import gift_codes_for_card
 
 
-def issue_form_context(request, customer: Customer, *, form: IssueForm | None = None,
-                       next_page: str | None = None, with_form: bool = True) -> dict:
+def issue_form_context(
+    request, customer: Customer, *, form: IssueForm | None = None, next_page: str | None = None, with_form: bool = True
+) -> dict:
     """Context for gifts/includes/_issue_form.html (no query until the product choices render).
 
     `with_form=False` leaves the form out (issue_form is None) for a panel that fetches it when opened.
@@ -23,15 +24,22 @@ def issue_form_context(request, customer: Customer, *, form: IssueForm | None = 
         "today": today,
         "currency": shop.currency,
         # Where the no-JS form goes back to: the page showing the panel unless told.
-        "next": next_page if next_page is not None else (
-            request.get_full_path() if request.method == "GET" else request.POST.get("next", "")
-        ),
+        "next": next_page
+        if next_page is not None
+        else (request.get_full_path() if request.method == "GET" else request.POST.get("next", "")),
     }
 
 
-def card_panel_context(request, customer: Customer, *, form: IssueForm | None = None,
-                       notice: str = "", error: str = "", lazy_form: bool = False,
-                       next_page: str | None = None) -> dict:
+def card_panel_context(
+    request,
+    customer: Customer,
+    *,
+    form: IssueForm | None = None,
+    notice: str = "",
+    error: str = "",
+    lazy_form: bool = False,
+    next_page: str | None = None,
+) -> dict:
     """Context for gifts/includes/_card_panel.html: two queries (codes, product choices).
 
     With `lazy_form` (the friend card) the issue form is fetched when opened: one query, the codes,

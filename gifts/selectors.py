@@ -15,7 +15,15 @@ SHARED_LIMIT = 21
 # What the card's panel and timeline show of a code: the joined users' and product's other columns
 # (passwords, flags, dates) cost reading and compiling on every card.
 CARD_GIFT_FIELDS = (
-    "customer_id", "code", "kind", "value", "issued_at", "expires_on", "source", "redeemed_at", "product__name",
+    "customer_id",
+    "code",
+    "kind",
+    "value",
+    "issued_at",
+    "expires_on",
+    "source",
+    "redeemed_at",
+    "product__name",
     *(f"{user}__{name}" for user in ("redeemed_by", "issued_by") for name in ("first_name", "last_name", "username")),
 )
 
@@ -28,8 +36,10 @@ def newest_gift_codes(*, customer: Customer, limit: int) -> list[GiftCode]:
     fetched = customer.__dict__.get("_newest_gift_codes")
     if fetched is None or fetched[0] < limit:
         rows = list(
-            GiftCode.objects.filter(customer_id=customer.pk).select_related("product", "redeemed_by", "issued_by")
-            .only(*CARD_GIFT_FIELDS).order_by("-issued_at", "-pk")[:max(limit, SHARED_LIMIT)]
+            GiftCode.objects.filter(customer_id=customer.pk)
+            .select_related("product", "redeemed_by", "issued_by")
+            .only(*CARD_GIFT_FIELDS)
+            .order_by("-issued_at", "-pk")[: max(limit, SHARED_LIMIT)]
         )
         fetched = customer.__dict__["_newest_gift_codes"] = (max(limit, SHARED_LIMIT), rows)
     return fetched[1][:limit]

@@ -113,8 +113,13 @@ def gift_code_issue(
         product = None
         value = Decimal(value) if value is not None else None
     gift = GiftCode(
-        customer=customer, kind=kind, value=value, product=product, expires_on=expires_on,
-        source=source or "manual", issued_by=issued_by,
+        customer=customer,
+        kind=kind,
+        value=value,
+        product=product,
+        expires_on=expires_on,
+        source=source or "manual",
+        issued_by=issued_by,
     )
     gift._history_user = issued_by
     for attempt in range(ISSUE_ATTEMPTS):
@@ -152,7 +157,11 @@ def gift_code_check(gift: GiftCode, *, now=None) -> None:
         raise ValidationError(
             "Code %(code)s was already redeemed on %(when)s by %(who)s.",
             code="redeemed",
-            params={"code": shown, "when": _shop_datetime(gift.redeemed_at, shop.tz), "who": _user_name(gift.redeemed_by)},
+            params={
+                "code": shown,
+                "when": _shop_datetime(gift.redeemed_at, shop.tz),
+                "who": _user_name(gift.redeemed_by),
+            },
         )
     if shop_today(now, shop.tz) > gift.expires_on:
         raise ValidationError(

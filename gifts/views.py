@@ -48,8 +48,11 @@ def _preview(raw: str) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-@rate_limited(group="gift-codes", rate_setting="RATELIMIT_GIFT_CODES",
-              when=lambda request: bool(request.GET.get("code") or request.POST.get("code")))
+@rate_limited(
+    group="gift-codes",
+    rate_setting="RATELIMIT_GIFT_CODES",
+    when=lambda request: bool(request.GET.get("code") or request.POST.get("code")),
+)
 def redeem(request: ShopRequest) -> HttpResponse:
     """The counter: one box, a preview of whose code it is, one click to redeem."""
     if request.method == "GET":
@@ -82,7 +85,9 @@ def redeem(request: ShopRequest) -> HttpResponse:
 def _back(request: ShopRequest, customer: Customer) -> HttpResponse:
     """No-JS: back to the page the form was on (the friend card), else the customer's gifts page."""
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = reverse("gifts:customer", args=[customer.pk])
     return redirect(target)
 
@@ -116,8 +121,13 @@ def issue(request: ShopRequest, customer_id: int) -> HttpResponse:
     data = form.cleaned_data
     try:
         gift = gift_code_issue(
-            customer=customer, kind=data["kind"], value=data["value"], product=data["product"],
-            expires_on=data["expires_on"], source="manual", issued_by=request.user,
+            customer=customer,
+            kind=data["kind"],
+            value=data["value"],
+            product=data["product"],
+            expires_on=data["expires_on"],
+            source="manual",
+            issued_by=request.user,
         )
     except ValidationError as error:
         return _panel(request, customer, status=400, form=form, error=_first_message(error))

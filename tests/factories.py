@@ -33,7 +33,9 @@ class UserFactory(DjangoModelFactory):
 
 def _give_role(user: User, create: bool, role: str | None) -> None:
     if create and role:
-        user.groups.add(Group.objects.get_or_create(name=role)[0])  # transactional tests flush the migration-made groups
+        user.groups.add(
+            Group.objects.get_or_create(name=role)[0]
+        )  # transactional tests flush the migration-made groups
     if create:
         user.save()
 
@@ -112,7 +114,9 @@ class GiftCodeFactory(DjangoModelFactory):
         model = "gifts.GiftCode"
 
     customer = factory.SubFactory(CustomerFactory)
-    code = factory.Sequence(lambda n: "GF" + "".join("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[(n // 32**i) % 32] for i in range(6)))
+    code = factory.Sequence(
+        lambda n: "GF" + "".join("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"[(n // 32**i) % 32] for i in range(6))
+    )
     kind = "percent"
     value = 10
     expires_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=30))

@@ -23,8 +23,9 @@ class TillConnection(models.Model):
     # Square signs the notification URL too: the URL exactly as pasted into Square.
     notification_url = models.URLField(max_length=300, blank=True)
     is_active = models.BooleanField(default=True)
-    connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     connected_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -59,8 +60,11 @@ class TillDelivery(models.Model):
         ordering = ["-received_at", "-pk"]
         constraints = [
             # A repeated event is a no-op: refused requests are kept apart (a forger may reuse an id).
-            models.UniqueConstraint(fields=["vendor", "event_id"], condition=~Q(event_id="") & ~Q(status="refused"),
-                                    name="till_delivery_event_unique"),
+            models.UniqueConstraint(
+                fields=["vendor", "event_id"],
+                condition=~Q(event_id="") & ~Q(status="refused"),
+                name="till_delivery_event_unique",
+            ),
         ]
         indexes = [
             # The sweep: pending deliveries, oldest first.
@@ -76,8 +80,9 @@ class TillPurchase(models.Model):
 
     vendor = models.CharField(max_length=10, choices=Vendor.choices)
     external_id = models.CharField(max_length=100)
-    touchpoint = models.OneToOneField(Touchpoint, null=True, blank=True, on_delete=models.SET_NULL,
-                                      related_name="till_purchase")
+    touchpoint = models.OneToOneField(
+        Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="till_purchase"
+    )
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     amount = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
@@ -98,8 +103,11 @@ class TillPurchase(models.Model):
             models.UniqueConstraint(fields=["vendor", "external_id"], name="till_purchase_external_unique"),
         ]
         indexes = [
-            models.Index(fields=["-happened_at"], condition=Q(touchpoint__isnull=True, dismissed_at__isnull=True),
-                         name="till_purchase_inbox_idx"),
+            models.Index(
+                fields=["-happened_at"],
+                condition=Q(touchpoint__isnull=True, dismissed_at__isnull=True),
+                name="till_purchase_inbox_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -31,10 +31,22 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 # What a refused delivery keeps of its body: enough to see what it was, not a way to fill the disk.
 REFUSED_BODY_KEEP = 16 * 1024
-KEPT_HEADERS = ("content-type", "user-agent", "square-environment", "square-retry-number", "square-retry-reason",
-                "square-initial-delivery-timestamp", "x-square-hmacsha256-signature", "x-shopify-topic",
-                "x-shopify-hmac-sha256", "x-shopify-shop-domain", "x-shopify-webhook-id", "x-shopify-event-id",
-                "x-shopify-triggered-at", "x-shopify-api-version")
+KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "square-environment",
+    "square-retry-number",
+    "square-retry-reason",
+    "square-initial-delivery-timestamp",
+    "x-square-hmacsha256-signature",
+    "x-shopify-topic",
+    "x-shopify-hmac-sha256",
+    "x-shopify-shop-domain",
+    "x-shopify-webhook-id",
+    "x-shopify-event-id",
+    "x-shopify-triggered-at",
+    "x-shopify-api-version",
+)
 
 
 # --- Connecting a till ---------------------------------------------------------------
@@ -81,12 +93,19 @@ def _kept_headers(headers) -> dict:
     return {name: str(value)[:300] for name, value in headers.items() if name.lower() in KEPT_HEADERS}
 
 
-def _refuse(*, vendor: str, body: bytes, headers, http_status: int, why: str, event_id: str = "",
-            event_type: str = "") -> Received:
+def _refuse(
+    *, vendor: str, body: bytes, headers, http_status: int, why: str, event_id: str = "", event_type: str = ""
+) -> Received:
     delivery = TillDelivery.objects.create(
-        vendor=vendor, event_id=event_id[:100], event_type=event_type[:60],
-        body=body[:REFUSED_BODY_KEEP].decode("utf-8", "replace"), headers=_kept_headers(headers),
-        status=TillDelivery.Status.REFUSED, outcome=why[:300], http_status=http_status, processed_at=timezone.now(),
+        vendor=vendor,
+        event_id=event_id[:100],
+        event_type=event_type[:60],
+        body=body[:REFUSED_BODY_KEEP].decode("utf-8", "replace"),
+        headers=_kept_headers(headers),
+        status=TillDelivery.Status.REFUSED,
+        outcome=why[:300],
+        http_status=http_status,
+        processed_at=timezone.now(),
     )
     log.warning("Refused a %s webhook (%s): %s", vendor, http_status, why)
     return Received(delivery, http_status, why)
@@ -104,15 +123,22 @@ def delivery_receive(*, vendor: str, body: bytes, headers, now: datetime | None 
     """
     now = now or timezone.now()
     if len(body) > MAX_BODY_BYTES:
-        return _refuse(vendor=vendor, body=b"", headers=headers, http_status=413,
-                       why=f"Body of {len(body)} bytes is over the {MAX_BODY_BYTES} byte limit.")
+        return _refuse(
+            vendor=vendor,
+            body=b"",
+            headers=headers,
+            http_status=413,
+            why=f"Body of {len(body)} bytes is over the {MAX_BODY_BYTES} byte limit.",
+        )
     connection = TillConnection.objects.filter(vendor=vendor, is_active=True).first()
     if connection is None:
-        return _refuse(vendor=vendor, body=body, headers=headers, http_status=404,
-                       why=f"{Vendor(vendor).label} is not connected.")
+        return _refuse(
+            vendor=vendor, body=body, headers=headers, http_status=404, why=f"{Vendor(vendor).label} is not connected."
+        )
     if vendor == Vendor.SQUARE:
-        expected = vendors.square_signature(key=connection.secret, notification_url=connection.notification_url,
-                                            body=body)
+        expected = vendors.square_signature(
+            key=connection.secret, notification_url=connection.notification_url, body=body
+        )
         given = _header(headers, "x-square-hmacsha256-signature")
     else:
         expected = vendors.shopify_signature(secret=connection.secret, body=body)
@@ -135,13 +161,22 @@ def delivery_receive(*, vendor: str, body: bytes, headers, now: datetime | None 
     except (ValueError, UnicodeDecodeError) as error:  # json and PayloadError are ValueErrors
         return _refuse(vendor=vendor, body=body, headers=headers, http_status=400, why=f"Unreadable: {error}"[:300])
     if sent_at < now - vendors.MAX_AGE[vendor] or sent_at > now + vendors.MAX_CLOCK_SKEW:
-        return _refuse(vendor=vendor, body=body, headers=headers, http_status=400, event_id=event_id,
-                       event_type=event_type, why=f"Sent at {sent_at.isoformat()}: outside the time the vendor "
-                                                  "retries for, so a replay.")
+        return _refuse(
+            vendor=vendor,
+            body=body,
+            headers=headers,
+            http_status=400,
+            event_id=event_id,
+            event_type=event_type,
+            why=f"Sent at {sent_at.isoformat()}: outside the time the vendor retries for, so a replay.",
+        )
     try:
         with transaction.atomic():
             delivery = TillDelivery.objects.create(
-                vendor=vendor, event_id=event_id[:100], event_type=event_type[:60], body=body.decode(),
+                vendor=vendor,
+                event_id=event_id[:100],
+                event_type=event_type[:60],
+                body=body.decode(),
                 headers=_kept_headers(headers),
             )
     except IntegrityError:
@@ -169,8 +204,11 @@ def delivery_process(*, delivery_id: int) -> TillDelivery | None:
 
 @transaction.atomic
 def _delivery_process(delivery_id: int) -> TillDelivery | None:
-    delivery = (TillDelivery.objects.select_for_update(skip_locked=True)
-                .filter(pk=delivery_id, status=TillDelivery.Status.PENDING).first())
+    delivery = (
+        TillDelivery.objects.select_for_update(skip_locked=True)
+        .filter(pk=delivery_id, status=TillDelivery.Status.PENDING)
+        .first()
+    )
     if delivery is None:
         return None
     if connection.vendor == "postgresql":
@@ -218,8 +256,11 @@ def customer_match(*, vendor: str, purchase: vendors.Purchase) -> Customer | Non
     """The customer a purchase belongs to: by the vendor's customer id, then email, then phone (E.164)."""
     people = Customer.objects.filter(erased_at__isnull=True)
     if purchase.vendor_customer_id:
-        link = (VendorCustomerLink.objects.select_related("customer")
-                .filter(vendor=vendor, vendor_customer_id=purchase.vendor_customer_id).first())
+        link = (
+            VendorCustomerLink.objects.select_related("customer")
+            .filter(vendor=vendor, vendor_customer_id=purchase.vendor_customer_id)
+            .first()
+        )
         if link is not None:
             return link.customer
     if purchase.email:
@@ -245,8 +286,9 @@ def _link_remember(*, vendor: str, vendor_customer_id: str, customer: Customer) 
 
 
 @transaction.atomic
-def purchase_record(*, vendor: str, purchase: vendors.Purchase, logged_by: User | None,
-                    customer: Customer | None = None, via: str = "") -> TillPurchase:
+def purchase_record(
+    *, vendor: str, purchase: vendors.Purchase, logged_by: User | None, customer: Customer | None = None, via: str = ""
+) -> TillPurchase:
     """Record a till's (or the API's) purchase once per external id: on its customer, or parked.
 
     `customer` given (the API names one) skips matching. A purchase already recorded is returned as it is.
@@ -257,10 +299,16 @@ def purchase_record(*, vendor: str, purchase: vendors.Purchase, logged_by: User 
     if customer is None and vendor != Vendor.API:
         customer = customer_match(vendor=vendor, purchase=purchase)
     till_purchase = TillPurchase(
-        vendor=vendor, external_id=purchase.external_id, amount=purchase.amount, currency=purchase.currency,
-        products=purchase.products, happened_at=purchase.happened_at,
-        vendor_customer_id=purchase.vendor_customer_id, buyer_name=purchase.name[:200],
-        buyer_email=purchase.email[:254], buyer_phone=purchase.phone[:40],
+        vendor=vendor,
+        external_id=purchase.external_id,
+        amount=purchase.amount,
+        currency=purchase.currency,
+        products=purchase.products,
+        happened_at=purchase.happened_at,
+        vendor_customer_id=purchase.vendor_customer_id,
+        buyer_name=purchase.name[:200],
+        buyer_email=purchase.email[:254],
+        buyer_phone=purchase.phone[:40],
     )
     try:
         # The unique (vendor, external id) claims it: a second worker with the same order waits, then fails here.
@@ -269,8 +317,7 @@ def purchase_record(*, vendor: str, purchase: vendors.Purchase, logged_by: User 
     except IntegrityError:
         return TillPurchase.objects.get(vendor=vendor, external_id=purchase.external_id)
     if customer is not None:
-        _purchase_log(till_purchase=till_purchase, customer=customer, logged_by=logged_by,
-                      via=via or via_label(vendor))
+        _purchase_log(till_purchase=till_purchase, customer=customer, logged_by=logged_by, via=via or via_label(vendor))
     _refunds_apply(till_purchase=till_purchase)
     return till_purchase
 
@@ -278,15 +325,19 @@ def purchase_record(*, vendor: str, purchase: vendors.Purchase, logged_by: User 
 def _purchase_log(*, till_purchase: TillPurchase, customer: Customer, logged_by: User | None, via: str) -> None:
     """The purchase touchpoint, through the same service as the counter's (figures, thank-you, loyalty gift)."""
     touchpoint = touchpoint_log(
-        customer=customer, logged_by=logged_by, kind=Touchpoint.Kind.PURCHASE,
-        happened_at=min(till_purchase.happened_at, timezone.now()), amount=till_purchase.amount,
-        currency=till_purchase.currency, products=till_purchase.products,
-        note=f"{Vendor(till_purchase.vendor).label} {till_purchase.external_id}"[:200], change_reason=via,
+        customer=customer,
+        logged_by=logged_by,
+        kind=Touchpoint.Kind.PURCHASE,
+        happened_at=min(till_purchase.happened_at, timezone.now()),
+        amount=till_purchase.amount,
+        currency=till_purchase.currency,
+        products=till_purchase.products,
+        note=f"{Vendor(till_purchase.vendor).label} {till_purchase.external_id}"[:200],
+        change_reason=via,
     )
     till_purchase.touchpoint, till_purchase.customer = touchpoint, customer
     till_purchase.save(update_fields=["touchpoint", "customer"])
-    _link_remember(vendor=till_purchase.vendor, vendor_customer_id=till_purchase.vendor_customer_id,
-                   customer=customer)
+    _link_remember(vendor=till_purchase.vendor, vendor_customer_id=till_purchase.vendor_customer_id, customer=customer)
     if till_purchase.refunded_amount:
         touchpoint_refund(touchpoint=touchpoint, amount=till_purchase.refunded_amount, refunded_at=timezone.now())
 
@@ -296,13 +347,18 @@ def refund_record(*, vendor: str, refund: vendors.Refund) -> str:
     """Record a refund once; applied to its purchase now, or when the purchase arrives (out of order)."""
     try:
         with transaction.atomic():
-            TillRefund.objects.create(vendor=vendor, external_id=refund.external_id,
-                                      purchase_external_id=refund.purchase_external_id, amount=refund.amount,
-                                      refunded_at=refund.refunded_at)
+            TillRefund.objects.create(
+                vendor=vendor,
+                external_id=refund.external_id,
+                purchase_external_id=refund.purchase_external_id,
+                amount=refund.amount,
+                refunded_at=refund.refunded_at,
+            )
     except IntegrityError:
         return f"Refund {refund.external_id} was already recorded."
-    till_purchase = (TillPurchase.objects.select_for_update()
-                     .filter(vendor=vendor, external_id=refund.purchase_external_id).first())
+    till_purchase = (
+        TillPurchase.objects.select_for_update().filter(vendor=vendor, external_id=refund.purchase_external_id).first()
+    )
     if till_purchase is None:
         return f"Refund {refund.external_id} waits for purchase {refund.purchase_external_id}."
     _refunds_apply(till_purchase=till_purchase)
@@ -312,16 +368,21 @@ def refund_record(*, vendor: str, refund: vendors.Refund) -> str:
 def _refunds_apply(*, till_purchase: TillPurchase) -> None:
     """Apply this purchase's refunds not yet applied (they may have arrived before it)."""
     now = timezone.now()
-    for refund in TillRefund.objects.select_for_update().filter(
-        vendor=till_purchase.vendor, purchase_external_id=till_purchase.external_id, applied_at__isnull=True
-    ).order_by("pk"):
+    for refund in (
+        TillRefund.objects.select_for_update()
+        .filter(vendor=till_purchase.vendor, purchase_external_id=till_purchase.external_id, applied_at__isnull=True)
+        .order_by("pk")
+    ):
         amount = till_purchase.amount if refund.amount is None else refund.amount
         before = till_purchase.refunded_amount
         till_purchase.refunded_amount = min(till_purchase.amount, before + amount)
         till_purchase.save(update_fields=["refunded_amount"])
         if till_purchase.touchpoint is not None:
-            touchpoint_refund(touchpoint=till_purchase.touchpoint, amount=till_purchase.refunded_amount - before,
-                              refunded_at=refund.refunded_at)
+            touchpoint_refund(
+                touchpoint=till_purchase.touchpoint,
+                amount=till_purchase.refunded_amount - before,
+                refunded_at=refund.refunded_at,
+            )
         refund.applied_at = now
         refund.save(update_fields=["applied_at"])
 
@@ -341,8 +402,12 @@ def till_purchase_attach(*, till_purchase: TillPurchase, customer: Customer, att
     """Put a parked purchase on a customer's card, as if the till had matched them."""
     locked = _parked(till_purchase)
     locked.dismissed_at = None
-    _purchase_log(till_purchase=locked, customer=customer, logged_by=attached_by,
-                  via=f"{via_label(locked.vendor)}, attached by {attached_by.get_username()}")
+    _purchase_log(
+        till_purchase=locked,
+        customer=customer,
+        logged_by=attached_by,
+        via=f"{via_label(locked.vendor)}, attached by {attached_by.get_username()}",
+    )
     return locked
 
 
@@ -358,11 +423,20 @@ def till_purchase_customer_create(*, till_purchase: TillPurchase, created_by: Us
         phone = phone_normalise(raw=phone, region=ShopSettings.load().phone_region)
     except ValidationError:
         phone = ""  # the till's number is not one we can store; the rest is still worth keeping
-    customer = customer_create(created_by=created_by, first_name=first[:100], last_name=last[:100],
-                               email=locked.buyer_email, phone=phone,
-                               how_we_met=f"{Vendor(locked.vendor).label} purchase"[:200])
-    _purchase_log(till_purchase=locked, customer=customer, logged_by=created_by,
-                  via=f"{via_label(locked.vendor)}, new customer by {created_by.get_username()}")
+    customer = customer_create(
+        created_by=created_by,
+        first_name=first[:100],
+        last_name=last[:100],
+        email=locked.buyer_email,
+        phone=phone,
+        how_we_met=f"{Vendor(locked.vendor).label} purchase"[:200],
+    )
+    _purchase_log(
+        till_purchase=locked,
+        customer=customer,
+        logged_by=created_by,
+        via=f"{via_label(locked.vendor)}, new customer by {created_by.get_username()}",
+    )
     return locked
 
 
@@ -379,8 +453,11 @@ def till_purchase_dismiss(*, till_purchase: TillPurchase) -> None:
 def deliveries_sweep(*, older_than_seconds: int = 30, limit: int = 500) -> int:
     """Process deliveries still pending after a while (their broker message was lost); returns how many."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    ids = list(TillDelivery.objects.filter(status=TillDelivery.Status.PENDING, received_at__lte=cutoff)
-               .order_by("received_at").values_list("pk", flat=True)[:limit])
+    ids = list(
+        TillDelivery.objects.filter(status=TillDelivery.Status.PENDING, received_at__lte=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     done = 0
     for delivery_id in ids:
         if delivery_process(delivery_id=delivery_id) is not None:

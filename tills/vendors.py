@@ -26,8 +26,24 @@ from decimal import Decimal, InvalidOperation
 from django.utils.dateparse import parse_datetime
 
 # Currencies with no minor unit (ISO 4217 exponent 0): Square sends their amounts as whole units.
-ZERO_DECIMAL_CURRENCIES = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND",
-                           "VUV", "XAF", "XOF", "XPF"}
+ZERO_DECIMAL_CURRENCIES = {
+    "BIF",
+    "CLP",
+    "DJF",
+    "GNF",
+    "ISK",
+    "JPY",
+    "KMF",
+    "KRW",
+    "PYG",
+    "RWF",
+    "UGX",
+    "VND",
+    "VUV",
+    "XAF",
+    "XOF",
+    "XPF",
+}
 THREE_DECIMAL_CURRENCIES = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}
 # How old a delivery may be. Square retries a failed notification for up to 24 hours; Shopify retries
 # 8 times over 4 hours. Anything older is a replay, not a retry.
@@ -176,9 +192,12 @@ def square_parse(payload: dict) -> Purchase | Refund | None:
         external_id, payment_id = _text(refund.get("id"), 100), _text(refund.get("payment_id"), 100)
         if not external_id or not payment_id:
             raise PayloadError("refund.id or refund.payment_id is missing")
-        return Refund(external_id=external_id, purchase_external_id=payment_id,
-                      amount=_minor_units(money.get("amount"), currency),
-                      refunded_at=parse_when(refund.get("updated_at") or refund.get("created_at")))
+        return Refund(
+            external_id=external_id,
+            purchase_external_id=payment_id,
+            amount=_minor_units(money.get("amount"), currency),
+            refunded_at=parse_when(refund.get("updated_at") or refund.get("created_at")),
+        )
     return None
 
 
@@ -220,11 +239,18 @@ def shopify_parse(topic: str, payload: dict) -> Purchase | Refund | None:
             raise PayloadError("refund id or order_id is missing")
         total = Decimal(0)
         for transaction in payload.get("transactions") or []:
-            if isinstance(transaction, dict) and transaction.get("kind") == "refund" \
-                    and transaction.get("status") == "success":
+            if (
+                isinstance(transaction, dict)
+                and transaction.get("kind") == "refund"
+                and transaction.get("status") == "success"
+            ):
                 total += _decimal(transaction.get("amount"))
         if total == 0:
             return None  # a restock or a note: no money went back
-        return Refund(external_id=external_id, purchase_external_id=order_id, amount=_fits(total),
-                      refunded_at=parse_when(payload.get("processed_at") or payload.get("created_at")))
+        return Refund(
+            external_id=external_id,
+            purchase_external_id=order_id,
+            amount=_fits(total),
+            refunded_at=parse_when(payload.get("processed_at") or payload.get("created_at")),
+        )
     return None

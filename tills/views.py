@@ -70,18 +70,28 @@ def _page_number(request: HttpRequest) -> int:
 
 def inbox(request: ShopRequest) -> HttpResponse:
     """Purchases no customer matched, newest first; with ?attach=<id>&q=… the matches for one of them."""
-    parked = (TillPurchase.objects.filter(touchpoint__isnull=True, dismissed_at__isnull=True)
-              .order_by("-happened_at", "-pk"))
+    parked = TillPurchase.objects.filter(touchpoint__isnull=True, dismissed_at__isnull=True).order_by(
+        "-happened_at", "-pk"
+    )
     page = Paginator(parked, INBOX_PAGE_SIZE).get_page(_page_number(request))
     form = AttachSearchForm(request.GET or None)
     attach_id, matches = request.GET.get("attach", ""), None
     if form.is_valid() and form.cleaned_data["q"] and attach_id.isdigit():
-        matches = list(customer_search_rows(q=form.cleaned_data["q"], region=request.shop.phone_region,
-                                            start=0, stop=MATCHES_SHOWN))
-    return render(request, "tills/inbox.html", {
-        "page": page, "form": form, "attach_id": int(attach_id) if attach_id.isdigit() else None,
-        "matches": matches,
-    })
+        matches = list(
+            customer_search_rows(
+                q=form.cleaned_data["q"], region=request.shop.phone_region, start=0, stop=MATCHES_SHOWN
+            )
+        )
+    return render(
+        request,
+        "tills/inbox.html",
+        {
+            "page": page,
+            "form": form,
+            "attach_id": int(attach_id) if attach_id.isdigit() else None,
+            "matches": matches,
+        },
+    )
 
 
 def _parked_or_404(purchase_id: int) -> TillPurchase:
@@ -99,9 +109,10 @@ def _done(request: HttpRequest, error: ValidationError | None, ok: str) -> HttpR
 @require_POST
 def inbox_attach(request: ShopRequest, purchase_id: int) -> HttpResponse:
     purchase = _parked_or_404(purchase_id)
-    customer = get_object_or_404(Customer.objects.filter(erased_at__isnull=True),
-                                 pk=request.POST.get("customer", "0") if request.POST.get("customer", "").isdigit()
-                                 else 0)
+    customer = get_object_or_404(
+        Customer.objects.filter(erased_at__isnull=True),
+        pk=request.POST.get("customer", "0") if request.POST.get("customer", "").isdigit() else 0,
+    )
     try:
         services.till_purchase_attach(till_purchase=purchase, customer=customer, attached_by=request.user)
     except ValidationError as error:
@@ -148,8 +159,11 @@ def connect(request: ShopRequest) -> HttpResponse:
     status = 200
     for vendor in (Vendor.SQUARE, Vendor.SHOPIFY):
         connection = connections.get(vendor)
-        initial = {"notification_url": connection.notification_url if connection and connection.notification_url
-                   else webhook_url(vendor)}
+        initial = {
+            "notification_url": connection.notification_url
+            if connection and connection.notification_url
+            else webhook_url(vendor)
+        }
         posted = request.method == "POST" and request.POST.get("vendor") == vendor
         forms[vendor] = ConnectForm(request.POST if posted else None, initial=initial, prefix=vendor)
         forms[vendor].fields["secret"].label = SECRET_LABELS[vendor]
@@ -168,8 +182,10 @@ def connect(request: ShopRequest) -> HttpResponse:
                     messages.success(request, f"{vendor.label} connected.")
                     return redirect("tills:connect")
             status = 400
-    vendors = [{"vendor": v, "label": v.label, "url": webhook_url(v), "form": forms[v], "connection": connections.get(v)}
-               for v in (Vendor.SQUARE, Vendor.SHOPIFY)]
+    vendors = [
+        {"vendor": v, "label": v.label, "url": webhook_url(v), "form": forms[v], "connection": connections.get(v)}
+        for v in (Vendor.SQUARE, Vendor.SHOPIFY)
+    ]
     deliveries = TillDelivery.objects.only(
         "vendor", "event_id", "event_type", "received_at", "status", "outcome", "http_status"
     ).order_by("-received_at", "-pk")[:DELIVERIES_SHOWN]

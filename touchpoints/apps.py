@@ -12,6 +12,11 @@ class TouchpointsConfig(AppConfig):
 
         register_timeline_source(touchpoint_timeline_source)
         register_card_panel(
-            CardPanel(name="log", template="touchpoints/includes/_card_panel.html", context=card_panel_context,
-                      order=10, column="log")
+            CardPanel(
+                name="log",
+                template="touchpoints/includes/_card_panel.html",
+                context=card_panel_context,
+                order=10,
+                column="log",
+            )
         )

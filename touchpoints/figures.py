@@ -33,10 +33,9 @@ log = logging.getLogger(__name__)
 def _feedback_inputs(customer_id: int, now: datetime) -> tuple[int, int]:
     """(praise count ever, net sentiment of the last SENTIMENT_WINDOW_DAYS days) for one customer (1 query)."""
     since = now - timedelta(days=SENTIMENT_WINDOW_DAYS)
-    totals = (
-        Touchpoint.objects.filter(customer_id=customer_id, kind="feedback")
-        .aggregate(praises=Count("pk", filter=Q(feedback_kind="praise")),
-                   sentiment=Sum("sentiment", filter=Q(happened_at__gte=since, happened_at__lte=now)))
+    totals = Touchpoint.objects.filter(customer_id=customer_id, kind="feedback").aggregate(
+        praises=Count("pk", filter=Q(feedback_kind="praise")),
+        sentiment=Sum("sentiment", filter=Q(happened_at__gte=since, happened_at__lte=now)),
     )
     return totals["praises"] or 0, totals["sentiment"] or 0
 
@@ -137,8 +136,12 @@ def _recompute_isolating(*, now: datetime, lo: int, hi: int) -> int:
             return _recompute(now=now, bounds=(lo, hi))
     except _RECOMPUTE_ERRORS as exc:
         if lo == hi:
-            log.error("Figures of customer %s could not be recomputed and were left as they were: %s: %s",
-                      lo, type(exc).__name__, exc)
+            log.error(
+                "Figures of customer %s could not be recomputed and were left as they were: %s: %s",
+                lo,
+                type(exc).__name__,
+                exc,
+            )
             return 0
     middle = (lo + hi) // 2
     return _recompute_isolating(now=now, lo=lo, hi=middle) + _recompute_isolating(now=now, lo=middle + 1, hi=hi)
@@ -158,8 +161,10 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
         # order_by(): the model's default ordering would otherwise join the DISTINCT (a 100,000-row sort).
         | {
             cadence
-            for cadence in in_range.filter(cadence_days__isnull=False).order_by()
-            .values_list("cadence_days", flat=True).distinct()
+            for cadence in in_range.filter(cadence_days__isnull=False)
+            .order_by()
+            .values_list("cadence_days", flat=True)
+            .distinct()
             if cadence is not None
         }
     )
@@ -168,18 +173,22 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
     range_params = list(bounds) if bounds else []
     t_where = "AND customer_id BETWEEN %s AND %s" if bounds else ""
     c_where = "WHERE c.id BETWEEN %s AND %s" if bounds else ""
-    r_sql = f"""
+    r_sql = (
+        f"""
             SELECT c2.referred_by_id AS customer_id, COUNT(*) AS buyers
             FROM {customers} c2
             WHERE c2.referred_by_id BETWEEN %s AND %s AND EXISTS (
                 SELECT 1 FROM {touchpoints} p WHERE p.customer_id = c2.id AND p.kind = 'purchase')
             GROUP BY c2.referred_by_id
-    """ if bounds else f"""
+    """
+        if bounds
+        else f"""
             SELECT c2.referred_by_id AS customer_id, COUNT(*) AS buyers
             FROM {customers} c2 JOIN t ON t.customer_id = c2.id
             WHERE c2.referred_by_id IS NOT NULL AND t.purchases > 0
             GROUP BY c2.referred_by_id
     """
+    )
     # The inputs per customer, one row each. LEFT JOINs keep customers with no touchpoints.
     inputs_sql = f"""
         WITH t AS (
@@ -209,9 +218,11 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
         {c_where}
     """
     inputs_params = [
-        adapt(now - timedelta(days=FREQUENCY_WINDOW_DAYS)), adapt(now),
+        adapt(now - timedelta(days=FREQUENCY_WINDOW_DAYS)),
+        adapt(now),
         ShopSettings.load().currency,
-        adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)), adapt(now),
+        adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)),
+        adapt(now),
         adapt(now),  # touchpoints after `now` do not count yet: the figures as of a past day (the demo's trend)
         *range_params,  # t's WHERE
         *range_params,  # r's WHERE
@@ -227,9 +238,14 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
     changed = " OR ".join(
         f"{customers}.{column} {differs} a.{source}"
         for column, source in (
-            ("last_touchpoint_at", "last_at"), ("touchpoints_90d", "n90"), ("purchase_count", "purchases"),
-            ("lifetime_spend", "spend"), ("first_purchase_at", "first_purchase"), ("health", "health"),
-            ("stage", "stage"), ("closeness", "closeness"),
+            ("last_touchpoint_at", "last_at"),
+            ("touchpoints_90d", "n90"),
+            ("purchase_count", "purchases"),
+            ("lifetime_spend", "spend"),
+            ("first_purchase_at", "first_purchase"),
+            ("health", "health"),
+            ("stage", "stage"),
+            ("closeness", "closeness"),
         )
     )
     with connection.cursor() as cursor:

@@ -15,21 +15,31 @@ class TouchpointForm(RejectNullBytesMixin, forms.Form):
     """One short form for every kind; purchase and feedback fields only count for their kind."""
 
     kind = forms.ChoiceField(choices=HAND_LOGGED_KINDS, widget=forms.RadioSelect, initial=Touchpoint.Kind.VISIT)
-    note = forms.CharField(required=False, max_length=2000,
-                           widget=forms.TextInput(attrs={"placeholder": "A note (optional) — Enter to save",
-                                                         "autocomplete": "off"}))
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.TextInput(attrs={"placeholder": "A note (optional) — Enter to save", "autocomplete": "off"}),
+    )
     happened_at = forms.DateTimeField(
-        required=False, label="When", help_text="Leave empty for now.",
+        required=False,
+        label="When",
+        help_text="Leave empty for now.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-    amount = forms.DecimalField(required=False, min_value=0, max_digits=10, decimal_places=2,
-                                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal",
-                                                                "placeholder": "0.00"}))
+    amount = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal", "placeholder": "0.00"}),
+    )
     products = NamesField(datalist="tp-product-names", label="Products")
-    feedback_kind = forms.ChoiceField(choices=[("", "—")] + list(Touchpoint.FeedbackKind.choices), required=False,
-                                      label="Feedback")
-    sentiment = forms.TypedChoiceField(choices=[("", "—")] + list(Touchpoint.Sentiment.choices), coerce=int,
-                                       empty_value=None, required=False)
+    feedback_kind = forms.ChoiceField(
+        choices=[("", "—")] + list(Touchpoint.FeedbackKind.choices), required=False, label="Feedback"
+    )
+    sentiment = forms.TypedChoiceField(
+        choices=[("", "—")] + list(Touchpoint.Sentiment.choices), coerce=int, empty_value=None, required=False
+    )
 
     def clean_happened_at(self):
         happened_at = self.cleaned_data.get("happened_at")

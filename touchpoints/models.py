@@ -9,8 +9,15 @@ from crm.validators import NOTE_MAX_LENGTH
 from customers.models import Customer, Product
 
 KIND_ICONS = {
-    "visit": "shop", "purchase": "bag-check", "call": "telephone", "email": "envelope", "message": "chat-dots",
-    "event": "calendar-event", "feedback": "megaphone", "gift": "gift", "note": "sticky",
+    "visit": "shop",
+    "purchase": "bag-check",
+    "call": "telephone",
+    "email": "envelope",
+    "message": "chat-dots",
+    "event": "calendar-event",
+    "feedback": "megaphone",
+    "gift": "gift",
+    "note": "sticky",
     "reply": "reply",
 }
 

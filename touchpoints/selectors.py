@@ -9,15 +9,19 @@ TOUCHPOINT_ENTRY_TEMPLATE = "touchpoints/includes/_entry.html"
 
 
 def touchpoint_entry(touchpoint: Touchpoint) -> TimelineEntry:
-    return TimelineEntry(at=touchpoint.happened_at, template=TOUCHPOINT_ENTRY_TEMPLATE, obj=touchpoint,
-                         source="tp", pk=touchpoint.pk)
+    return TimelineEntry(
+        at=touchpoint.happened_at, template=TOUCHPOINT_ENTRY_TEMPLATE, obj=touchpoint, source="tp", pk=touchpoint.pk
+    )
 
 
 def _newest_touchpoints(touchpoints, limit: int):
     # A "note" with no text (imported, or from before notes needed one) says nothing: not an entry.
     touchpoints = touchpoints.exclude(kind=Touchpoint.Kind.NOTE, note="")
-    return (touchpoints.select_related("logged_by").annotate(listed_product_names=RelatedNames("products"))
-            .order_by("-happened_at", "-pk")[:limit])
+    return (
+        touchpoints.select_related("logged_by")
+        .annotate(listed_product_names=RelatedNames("products"))
+        .order_by("-happened_at", "-pk")[:limit]
+    )
 
 
 def touchpoint_timeline_source(customer: Customer, before: TimelineCursor | None, limit: int) -> list[TimelineEntry]:

@@ -61,8 +61,9 @@ def touchpoint_limits_check(*, happened_at: datetime, amount: Decimal | None, no
     if happened_at > now + timedelta(minutes=5):
         errors["happened_at"] = "A touchpoint cannot happen in the future."
     elif timezone.localtime(happened_at, shop.tz).date() < shop.opened_on:
-        errors["happened_at"] = (f"That is before the shop opened ({shop.opened_on:%-d %B %Y}, in the shop "
-                                 "settings): check the year.")
+        errors["happened_at"] = (
+            f"That is before the shop opened ({shop.opened_on:%-d %B %Y}, in the shop settings): check the year."
+        )
     if amount is not None and amount > shop.max_amount:
         errors["amount"] = f"The largest amount is {shop.max_amount:,} (in the shop settings): check the number."
     if errors:
@@ -97,8 +98,9 @@ def touchpoint_log(
     """
     now = timezone.now()
     happened_at = happened_at or now
-    touchpoint_limits_check(happened_at=happened_at, amount=amount if kind == Touchpoint.Kind.PURCHASE else None,
-                            now=now)
+    touchpoint_limits_check(
+        happened_at=happened_at, amount=amount if kind == Touchpoint.Kind.PURCHASE else None, now=now
+    )
     if kind != Touchpoint.Kind.PURCHASE:
         amount, currency = None, ""
     currency = currency.upper()
@@ -107,8 +109,15 @@ def touchpoint_log(
     if kind != Touchpoint.Kind.FEEDBACK:
         feedback_kind, sentiment = "", None
     touchpoint = Touchpoint(
-        customer=customer, logged_by=logged_by, kind=kind, happened_at=happened_at, note=note,
-        amount=amount, currency=currency, feedback_kind=feedback_kind, sentiment=sentiment,
+        customer=customer,
+        logged_by=logged_by,
+        kind=kind,
+        happened_at=happened_at,
+        note=note,
+        amount=amount,
+        currency=currency,
+        feedback_kind=feedback_kind,
+        sentiment=sentiment,
     )
     touchpoint._history_user = logged_by
     if change_reason:  # the history entry says how it came in ("via API key Till")
@@ -119,9 +128,11 @@ def touchpoint_log(
     if amount is not None and amount < 0:
         raise ValidationError({"amount": "The amount cannot be negative."})
     touchpoint.save()
-    chosen = list({p.pk: p for p in (
-        p if isinstance(p, Product) else product_get_or_create(name=p) for p in products if p
-    )}.values())
+    chosen = list(
+        {
+            p.pk: p for p in (p if isinstance(p, Product) else product_get_or_create(name=p) for p in products if p)
+        }.values()
+    )
     if chosen:  # a new touchpoint has no products yet: nothing to clear
         touchpoint.products.set(chosen)
     # Its products are known: showing the new entry needs no query for them.
@@ -133,8 +144,9 @@ def touchpoint_log(
 
 
 @transaction.atomic
-def touchpoint_refund(*, touchpoint: Touchpoint, amount: Decimal | None, refunded_at: datetime,
-                      refunded_by: User | None = None) -> Touchpoint:
+def touchpoint_refund(
+    *, touchpoint: Touchpoint, amount: Decimal | None, refunded_at: datetime, refunded_by: User | None = None
+) -> Touchpoint:
     """Take a refund off a purchase and its customer's figures; `amount=None` refunds all of it.
 
     Refunds add up to at most the purchase's amount. Once all of it is refunded the purchase no
@@ -167,7 +179,9 @@ def touchpoint_refund(*, touchpoint: Touchpoint, amount: Decimal | None, refunde
         if customer.first_purchase_at == locked.happened_at:
             customer.first_purchase_at = (
                 Touchpoint.objects.filter(customer=customer, kind=Touchpoint.Kind.PURCHASE, refunded_at__isnull=True)
-                .order_by("happened_at").values_list("happened_at", flat=True).first()
+                .order_by("happened_at")
+                .values_list("happened_at", flat=True)
+                .first()
             )
     now = timezone.now()
     figures = customer_figures_compute(customer=customer, now=now)

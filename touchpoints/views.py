@@ -14,16 +14,31 @@ from touchpoints.selectors import touchpoint_entry
 from touchpoints.services import touchpoint_log
 
 
-def _form_response(request: ShopRequest, customer: Customer, form: TouchpointForm, *, entry=None,
-                   status: int = 200, names_changed: bool = False, backdated: bool = False) -> HttpResponse:
+def _form_response(
+    request: ShopRequest,
+    customer: Customer,
+    form: TouchpointForm,
+    *,
+    entry=None,
+    status: int = 200,
+    names_changed: bool = False,
+    backdated: bool = False,
+) -> HttpResponse:
     # The product suggestions sit outside the swapped form: sent again only when products were named.
-    return render(request, "touchpoints/includes/_log_form.html", {
-        "customer": customer, "touchpoint_form": form, "entry": entry,
-        # A backdated entry is not the newest: the first page is drawn again rather than the entry put
-        # on top, where "Older" would later bring it a second time.
-        "timeline": timeline_page(customer=customer, limit=TIMELINE_FIRST_PAGE) if backdated else None,
-        "product_names": active_product_names() if names_changed else None,
-    }, status=status)
+    return render(
+        request,
+        "touchpoints/includes/_log_form.html",
+        {
+            "customer": customer,
+            "touchpoint_form": form,
+            "entry": entry,
+            # A backdated entry is not the newest: the first page is drawn again rather than the entry put
+            # on top, where "Older" would later bring it a second time.
+            "timeline": timeline_page(customer=customer, limit=TIMELINE_FIRST_PAGE) if backdated else None,
+            "product_names": active_product_names() if names_changed else None,
+        },
+        status=status,
+    )
 
 
 @require_POST
@@ -37,9 +52,15 @@ def touchpoint_create(request: ShopRequest, customer_id: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             touchpoint = touchpoint_log(
-                customer=customer, logged_by=request.user, kind=data["kind"], happened_at=data["happened_at"],
-                note=data["note"], amount=data["amount"], products=data["products"],
-                feedback_kind=data["feedback_kind"], sentiment=data["sentiment"],
+                customer=customer,
+                logged_by=request.user,
+                kind=data["kind"],
+                happened_at=data["happened_at"],
+                note=data["note"],
+                amount=data["amount"],
+                products=data["products"],
+                feedback_kind=data["feedback_kind"],
+                sentiment=data["sentiment"],
             )
         except ValidationError as error:
             for field, errors in error.message_dict.items():
@@ -48,8 +69,14 @@ def touchpoint_create(request: ShopRequest, customer_id: int) -> HttpResponse:
             if not request.htmx:
                 return redirect("customers:detail", customer.pk)
             # A fresh form plus the new entry, which htmx puts on top of the timeline (out of band).
-            return _form_response(request, customer, TouchpointForm(), entry=touchpoint_entry(touchpoint),
-                                  names_changed=bool(data["products"]), backdated=data["happened_at"] is not None)
+            return _form_response(
+                request,
+                customer,
+                TouchpointForm(),
+                entry=touchpoint_entry(touchpoint),
+                names_changed=bool(data["products"]),
+                backdated=data["happened_at"] is not None,
+            )
     if not request.htmx:
         from customers.selectors import customer_card_get
         from customers.views import card_context
@@ -57,4 +84,3 @@ def touchpoint_create(request: ShopRequest, customer_id: int) -> HttpResponse:
         card = customer_card_get(customer_id=customer.pk)
         return render(request, "customers/detail.html", card_context(request, card, touchpoint_form=form), status=400)
     return _form_response(request, customer, form, status=400)
-

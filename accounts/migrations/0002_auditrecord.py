@@ -6,30 +6,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_roles'),
+        ("accounts", "0001_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditRecord',
+            name="AuditRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('actor_username', models.CharField(blank=True, max_length=150)),
-                ('action', models.CharField(choices=[('customer_erased', "Customer's personal data erased"), ('customer_exported', "Customer's data exported"), ('customers_exported', 'Customer list exported'), ('touchpoints_exported', 'Touchpoints exported'), ('import_done', 'Customers imported'), ('staff_added', 'Staff member added'), ('staff_deactivated', 'Staff member deactivated'), ('staff_reactivated', 'Staff member reactivated'), ('password_reset', 'Password reset by the owner'), ('staff_handover', 'Customers and follow-ups handed over')], max_length=30)),
-                ('target_type', models.CharField(blank=True, max_length=40)),
-                ('target_id', models.BigIntegerField(blank=True, null=True)),
-                ('detail', models.JSONField(blank=True, default=dict, help_text='Counts and ids only, no personal data.')),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("actor_username", models.CharField(blank=True, max_length=150)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("customer_erased", "Customer's personal data erased"),
+                            ("customer_exported", "Customer's data exported"),
+                            ("customers_exported", "Customer list exported"),
+                            ("touchpoints_exported", "Touchpoints exported"),
+                            ("import_done", "Customers imported"),
+                            ("staff_added", "Staff member added"),
+                            ("staff_deactivated", "Staff member deactivated"),
+                            ("staff_reactivated", "Staff member reactivated"),
+                            ("password_reset", "Password reset by the owner"),
+                            ("staff_handover", "Customers and follow-ups handed over"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("target_type", models.CharField(blank=True, max_length=40)),
+                ("target_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "detail",
+                    models.JSONField(blank=True, default=dict, help_text="Counts and ids only, no personal data."),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-pk'],
-                'indexes': [models.Index(fields=['target_type', 'target_id'], name='audit_target_idx'), models.Index(fields=['-at'], name='audit_at_idx')],
+                "ordering": ["-at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+                    models.Index(fields=["-at"], name="audit_at_idx"),
+                ],
             },
         ),
     ]

@@ -6,56 +6,107 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Suppression',
+            name="Suppression",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email_hash', models.CharField(max_length=64, unique=True)),
-                ('reason', models.CharField(max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email_hash", models.CharField(max_length=64, unique=True)),
+                ("reason", models.CharField(max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='OutboundMessage',
+            name="OutboundMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('recipient_key', models.CharField(max_length=40)),
-                ('kind', models.CharField(max_length=30)),
-                ('occasion_key', models.CharField(max_length=100)),
-                ('status', models.CharField(choices=[('planned', 'Planned'), ('draft', 'Awaiting review'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('suppressed', 'Suppressed'), ('cancelled', 'Cancelled'), ('unknown', 'Unknown (worker stopped mid-send)')], default='planned', max_length=12)),
-                ('planned_at', models.DateTimeField(help_text='Not before this time (UTC).')),
-                ('priority', models.PositiveSmallIntegerField(default=50, help_text='Lower goes first when the cap bites.')),
-                ('to_email', models.EmailField(blank=True, max_length=254)),
-                ('subject', models.CharField(blank=True, max_length=200)),
-                ('body_text', models.TextField(blank=True)),
-                ('body_html', models.TextField(blank=True)),
-                ('personal_line', models.TextField(blank=True)),
-                ('context', models.JSONField(blank=True, default=dict)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('status_reason', models.CharField(blank=True, help_text='Why it waits, or was not sent.', max_length=200)),
-                ('message_id', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='customers.customer')),
-                ('staff_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='digests', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("recipient_key", models.CharField(max_length=40)),
+                ("kind", models.CharField(max_length=30)),
+                ("occasion_key", models.CharField(max_length=100)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("planned", "Planned"),
+                            ("draft", "Awaiting review"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("suppressed", "Suppressed"),
+                            ("cancelled", "Cancelled"),
+                            ("unknown", "Unknown (worker stopped mid-send)"),
+                        ],
+                        default="planned",
+                        max_length=12,
+                    ),
+                ),
+                ("planned_at", models.DateTimeField(help_text="Not before this time (UTC).")),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(default=50, help_text="Lower goes first when the cap bites."),
+                ),
+                ("to_email", models.EmailField(blank=True, max_length=254)),
+                ("subject", models.CharField(blank=True, max_length=200)),
+                ("body_text", models.TextField(blank=True)),
+                ("body_html", models.TextField(blank=True)),
+                ("personal_line", models.TextField(blank=True)),
+                ("context", models.JSONField(blank=True, default=dict)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                (
+                    "status_reason",
+                    models.CharField(blank=True, help_text="Why it waits, or was not sent.", max_length=200),
+                ),
+                ("message_id", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "staff_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="digests",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-planned_at'],
-                'indexes': [models.Index(fields=['status', 'planned_at'], name='outbound_due_idx'), models.Index(fields=['customer', '-planned_at'], name='outbound_customer_idx'), models.Index(fields=['kind', 'status'], name='outbound_kind_idx')],
-                'constraints': [models.UniqueConstraint(fields=('recipient_key', 'kind', 'occasion_key'), name='outbound_once_per_occasion'), models.CheckConstraint(condition=models.Q(('customer__isnull', False), ('staff_user__isnull', False), _connector='OR'), name='outbound_has_recipient')],
+                "ordering": ["-planned_at"],
+                "indexes": [
+                    models.Index(fields=["status", "planned_at"], name="outbound_due_idx"),
+                    models.Index(fields=["customer", "-planned_at"], name="outbound_customer_idx"),
+                    models.Index(fields=["kind", "status"], name="outbound_kind_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("recipient_key", "kind", "occasion_key"), name="outbound_once_per_occasion"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("customer__isnull", False), ("staff_user__isnull", False), _connector="OR"),
+                        name="outbound_has_recipient",
+                    ),
+                ],
             },
         ),
     ]

@@ -6,68 +6,151 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0001_initial'),
-        ('customers', '0001_initial'),
+        ("automations", "0001_initial"),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MessageTemplate',
+            name="MessageTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=30, unique=True)),
-                ('subject', models.CharField(max_length=200)),
-                ('body_text', models.TextField()),
-                ('body_html', models.TextField(blank=True, help_text='Leave empty to build the HTML from the text.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(max_length=30, unique=True)),
+                ("subject", models.CharField(max_length=200)),
+                ("body_text", models.TextField()),
+                ("body_html", models.TextField(blank=True, help_text="Leave empty to build the HTML from the text.")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='OutboxControl',
+            name="OutboxControl",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('paused', models.BooleanField(default=False)),
-                ('changed_at', models.DateTimeField(blank=True, null=True)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("paused", models.BooleanField(default=False)),
+                ("changed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Automation',
+            name="Automation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('thankyou', 'Thank-you note'), ('birthday', 'Birthday greeting'), ('gift_expiry', 'Gift expiry reminder'), ('wemissyou', 'We miss you'), ('loyalty', 'Loyalty gift'), ('referral', 'Referral thank-you'), ('make_it_right', 'Make it right'), ('digest', 'Staff morning digest')], max_length=30, unique=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('review_before_sending', models.BooleanField(default=False, help_text='Put messages in a queue where staff add a personal line and approve them.')),
-                ('days', models.PositiveSmallIntegerField(default=1)),
-                ('code_valid_days', models.PositiveSmallIntegerField(default=30, verbose_name='gift code valid for (days)')),
-                ('code_kind', models.CharField(choices=[('percent', 'Percent off'), ('amount', 'Amount off')], default='percent', max_length=10)),
-                ('code_value', models.DecimalField(decimal_places=2, default=10, max_digits=8)),
-                ('every_k', models.PositiveSmallIntegerField(default=5, verbose_name='every Kth purchase')),
-                ('with_code', models.BooleanField(default=True, verbose_name='include a gift code')),
-                ('leap_day_on_march_1', models.BooleanField(default=False, help_text='Off: on 28 February.', verbose_name='greet 29 February birthdays on 1 March in other years')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("thankyou", "Thank-you note"),
+                            ("birthday", "Birthday greeting"),
+                            ("gift_expiry", "Gift expiry reminder"),
+                            ("wemissyou", "We miss you"),
+                            ("loyalty", "Loyalty gift"),
+                            ("referral", "Referral thank-you"),
+                            ("make_it_right", "Make it right"),
+                            ("digest", "Staff morning digest"),
+                        ],
+                        max_length=30,
+                        unique=True,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "review_before_sending",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Put messages in a queue where staff add a personal line and approve them.",
+                    ),
+                ),
+                ("days", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "code_valid_days",
+                    models.PositiveSmallIntegerField(default=30, verbose_name="gift code valid for (days)"),
+                ),
+                (
+                    "code_kind",
+                    models.CharField(
+                        choices=[("percent", "Percent off"), ("amount", "Amount off")], default="percent", max_length=10
+                    ),
+                ),
+                ("code_value", models.DecimalField(decimal_places=2, default=10, max_digits=8)),
+                ("every_k", models.PositiveSmallIntegerField(default=5, verbose_name="every Kth purchase")),
+                ("with_code", models.BooleanField(default=True, verbose_name="include a gift code")),
+                (
+                    "leap_day_on_march_1",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Off: on 28 February.",
+                        verbose_name="greet 29 February birthdays on 1 March in other years",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('code_value__gt', 0)), name='automation_code_value_positive')],
+                "ordering": ["pk"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("code_value__gt", 0)), name="automation_code_value_positive"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='EmailOptOut',
+            name="EmailOptOut",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('via', models.CharField(choices=[('link', 'Unsubscribe link'), ('one_click', 'One-click unsubscribe in their mail app')], max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='email_opt_outs', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "via",
+                    models.CharField(
+                        choices=[
+                            ("link", "Unsubscribe link"),
+                            ("one_click", "One-click unsubscribe in their mail app"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="email_opt_outs",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['customer', '-created_at'], name='optout_customer_idx')],
+                "ordering": ["-created_at"],
+                "indexes": [models.Index(fields=["customer", "-created_at"], name="optout_customer_idx")],
             },
         ),
     ]

@@ -4,25 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0002_messagetemplate_outboxcontrol_automation_emailoptout'),
+        ("automations", "0002_messagetemplate_outboxcontrol_automation_emailoptout"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboundmessage',
-            name='first_attempt_at',
+            model_name="outboundmessage",
+            name="first_attempt_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='outboundmessage',
-            name='handed_over_at',
+            model_name="outboundmessage",
+            name="handed_over_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='outboundmessage',
-            name='status',
-            field=models.CharField(choices=[('planned', 'Planned'), ('draft', 'Awaiting review'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('suppressed', 'Suppressed'), ('cancelled', 'Cancelled'), ('unknown', 'May have arrived')], default='planned', max_length=12),
+            model_name="outboundmessage",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("planned", "Planned"),
+                    ("draft", "Awaiting review"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                    ("suppressed", "Suppressed"),
+                    ("cancelled", "Cancelled"),
+                    ("unknown", "May have arrived"),
+                ],
+                default="planned",
+                max_length=12,
+            ),
         ),
     ]

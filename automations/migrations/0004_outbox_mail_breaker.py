@@ -4,30 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0003_outbox_handover_and_retry_window'),
+        ("automations", "0003_outbox_handover_and_retry_window"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboxcontrol',
-            name='mail_down_since',
+            model_name="outboxcontrol",
+            name="mail_down_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='outboxcontrol',
-            name='mail_failures',
+            model_name="outboxcontrol",
+            name="mail_failures",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='outboxcontrol',
-            name='mail_last_error',
+            model_name="outboxcontrol",
+            name="mail_last_error",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='outboxcontrol',
-            name='mail_retry_at',
+            model_name="outboxcontrol",
+            name="mail_retry_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

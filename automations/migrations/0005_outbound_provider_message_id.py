@@ -4,19 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0004_outbox_mail_breaker'),
+        ("automations", "0004_outbox_mail_breaker"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboundmessage',
-            name='provider_message_id',
-            field=models.CharField(blank=True, db_default='', default='', max_length=200),
+            model_name="outboundmessage",
+            name="provider_message_id",
+            field=models.CharField(blank=True, db_default="", default="", max_length=200),
         ),
         migrations.AddIndex(
-            model_name='outboundmessage',
-            index=models.Index(condition=models.Q(('provider_message_id', ''), _negated=True), fields=['provider_message_id'], name='outbound_provider_id_idx'),
+            model_name="outboundmessage",
+            index=models.Index(
+                condition=models.Q(("provider_message_id", ""), _negated=True),
+                fields=["provider_message_id"],
+                name="outbound_provider_id_idx",
+            ),
         ),
     ]

@@ -4,25 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0005_outbound_provider_message_id'),
+        ("automations", "0005_outbound_provider_message_id"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboundmessage',
-            name='delivery_at',
+            model_name="outboundmessage",
+            name="delivery_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='outboundmessage',
-            name='delivery_detail',
-            field=models.CharField(blank=True, db_default='', default='', help_text="The provider's words, e.g. the bounce.", max_length=200),
+            model_name="outboundmessage",
+            name="delivery_detail",
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                default="",
+                help_text="The provider's words, e.g. the bounce.",
+                max_length=200,
+            ),
         ),
         migrations.AddField(
-            model_name='outboundmessage',
-            name='delivery_status',
-            field=models.CharField(blank=True, choices=[('deferred', 'Delayed'), ('soft_bounce', 'Soft bounce'), ('delivered', 'Delivered'), ('unsubscribed', 'Unsubscribed'), ('bounced', 'Bounced'), ('complained', 'Marked as spam')], db_default='', default='', max_length=12),
+            model_name="outboundmessage",
+            name="delivery_status",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("deferred", "Delayed"),
+                    ("soft_bounce", "Soft bounce"),
+                    ("delivered", "Delivered"),
+                    ("unsubscribed", "Unsubscribed"),
+                    ("bounced", "Bounced"),
+                    ("complained", "Marked as spam"),
+                ],
+                db_default="",
+                default="",
+                max_length=12,
+            ),
         ),
     ]

@@ -4,15 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0006_outbound_delivery_status'),
+        ("automations", "0006_outbound_delivery_status"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='emailoptout',
-            name='via',
-            field=models.CharField(choices=[('link', 'Unsubscribe link'), ('one_click', 'One-click unsubscribe in their mail app'), ('provider', 'Unsubscribed through the mail service')], max_length=10),
+            model_name="emailoptout",
+            name="via",
+            field=models.CharField(
+                choices=[
+                    ("link", "Unsubscribe link"),
+                    ("one_click", "One-click unsubscribe in their mail app"),
+                    ("provider", "Unsubscribed through the mail service"),
+                ],
+                max_length=10,
+            ),
         ),
     ]

@@ -17,54 +17,78 @@ def clamp(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0007_optout_via_provider'),
+        ("automations", "0007_optout_via_provider"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RunPython(clamp, migrations.RunPython.noop),
         migrations.AlterField(
-            model_name='automation',
-            name='code_valid_days',
-            field=models.PositiveSmallIntegerField(default=30, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)], verbose_name='gift code valid for (days)'),
+            model_name="automation",
+            name="code_valid_days",
+            field=models.PositiveSmallIntegerField(
+                default=30,
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(3650),
+                ],
+                verbose_name="gift code valid for (days)",
+            ),
         ),
         migrations.AlterField(
-            model_name='automation',
-            name='days',
-            field=models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MaxValueValidator(365, 'Choose at most 365 days.')]),
+            model_name="automation",
+            name="days",
+            field=models.PositiveSmallIntegerField(
+                default=1, validators=[django.core.validators.MaxValueValidator(365, "Choose at most 365 days.")]
+            ),
         ),
         migrations.AlterField(
-            model_name='automation',
-            name='every_k',
-            field=models.PositiveSmallIntegerField(default=5, validators=[django.core.validators.MinValueValidator(1, 'Choose 1 or more.'), django.core.validators.MaxValueValidator(1000)], verbose_name='every Kth purchase'),
+            model_name="automation",
+            name="every_k",
+            field=models.PositiveSmallIntegerField(
+                default=5,
+                validators=[
+                    django.core.validators.MinValueValidator(1, "Choose 1 or more."),
+                    django.core.validators.MaxValueValidator(1000),
+                ],
+                verbose_name="every Kth purchase",
+            ),
         ),
         migrations.AlterField(
-            model_name='messagetemplate',
-            name='body_html',
-            field=models.TextField(blank=True, help_text='Leave empty to build the HTML from the text.', validators=[django.core.validators.MaxLengthValidator(10000)]),
+            model_name="messagetemplate",
+            name="body_html",
+            field=models.TextField(
+                blank=True,
+                help_text="Leave empty to build the HTML from the text.",
+                validators=[django.core.validators.MaxLengthValidator(10000)],
+            ),
         ),
         migrations.AlterField(
-            model_name='messagetemplate',
-            name='body_text',
+            model_name="messagetemplate",
+            name="body_text",
             field=models.TextField(validators=[django.core.validators.MaxLengthValidator(10000)]),
         ),
         migrations.AlterField(
-            model_name='messagetemplate',
-            name='subject',
+            model_name="messagetemplate",
+            name="subject",
             field=models.CharField(max_length=200, validators=[crm.validators.validate_header_line]),
         ),
         migrations.AddConstraint(
-            model_name='automation',
-            constraint=models.CheckConstraint(condition=models.Q(('days__lte', 365)), name='automation_days_range'),
+            model_name="automation",
+            constraint=models.CheckConstraint(condition=models.Q(("days__lte", 365)), name="automation_days_range"),
         ),
         migrations.AddConstraint(
-            model_name='automation',
-            constraint=models.CheckConstraint(condition=models.Q(('code_valid_days__gte', 1), ('code_valid_days__lte', 3650)), name='automation_code_valid_days_range'),
+            model_name="automation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code_valid_days__gte", 1), ("code_valid_days__lte", 3650)),
+                name="automation_code_valid_days_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='automation',
-            constraint=models.CheckConstraint(condition=models.Q(('every_k__gte', 1), ('every_k__lte', 1000)), name='automation_every_k_range'),
+            model_name="automation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("every_k__gte", 1), ("every_k__lte", 1000)), name="automation_every_k_range"
+            ),
         ),
     ]

@@ -5,25 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('automations', '0008_automation_limits'),
-        ('customers', '0006_customer_limits'),
+        ("automations", "0008_automation_limits"),
+        ("customers", "0006_customer_limits"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProfileLinkEvent',
+            name="ProfileLinkEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('saved', 'Changed their details'), ('confirm_sent', 'Asked to change their email or consent (confirmation sent)'), ('confirmed', 'Confirmed a change by email'), ('link_sent', 'Asked for a new link')], max_length=20)),
-                ('detail', models.CharField(blank=True, help_text='What changed, in words.', max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='profile_link_events', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("saved", "Changed their details"),
+                            ("confirm_sent", "Asked to change their email or consent (confirmation sent)"),
+                            ("confirmed", "Confirmed a change by email"),
+                            ("link_sent", "Asked for a new link"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, help_text="What changed, in words.", max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="profile_link_events",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
-                'indexes': [models.Index(fields=['customer', 'kind'], name='profilelink_customer_idx')],
+                "ordering": ["-created_at", "-pk"],
+                "indexes": [models.Index(fields=["customer", "kind"], name="profilelink_customer_idx")],
             },
         ),
     ]

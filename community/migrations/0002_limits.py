@@ -15,100 +15,129 @@ def clamp(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('community', '0001_initial'),
+        ("community", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RunPython(clamp, migrations.RunPython.noop),
         migrations.AlterField(
-            model_name='event',
-            name='capacity',
-            field=models.PositiveIntegerField(help_text='Seats in all, guests included.', validators=[django.core.validators.MinValueValidator(1, 'Give at least one seat.'), django.core.validators.MaxValueValidator(10000)]),
+            model_name="event",
+            name="capacity",
+            field=models.PositiveIntegerField(
+                help_text="Seats in all, guests included.",
+                validators=[
+                    django.core.validators.MinValueValidator(1, "Give at least one seat."),
+                    django.core.validators.MaxValueValidator(10000),
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='description',
+            model_name="event",
+            name="description",
             field=models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(10000)]),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='max_guests',
-            field=models.PositiveSmallIntegerField(default=3, help_text='How many guests one person may bring.', validators=[django.core.validators.MaxValueValidator(20)]),
+            model_name="event",
+            name="max_guests",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                help_text="How many guests one person may bring.",
+                validators=[django.core.validators.MaxValueValidator(20)],
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='place',
+            model_name="event",
+            name="place",
             field=models.CharField(blank=True, max_length=200, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='title',
+            model_name="event",
+            name="title",
             field=models.CharField(max_length=150, validators=[crm.validators.validate_header_line]),
         ),
         migrations.AlterField(
-            model_name='historicalevent',
-            name='capacity',
-            field=models.PositiveIntegerField(help_text='Seats in all, guests included.', validators=[django.core.validators.MinValueValidator(1, 'Give at least one seat.'), django.core.validators.MaxValueValidator(10000)]),
+            model_name="historicalevent",
+            name="capacity",
+            field=models.PositiveIntegerField(
+                help_text="Seats in all, guests included.",
+                validators=[
+                    django.core.validators.MinValueValidator(1, "Give at least one seat."),
+                    django.core.validators.MaxValueValidator(10000),
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalevent',
-            name='description',
+            model_name="historicalevent",
+            name="description",
             field=models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(10000)]),
         ),
         migrations.AlterField(
-            model_name='historicalevent',
-            name='max_guests',
-            field=models.PositiveSmallIntegerField(default=3, help_text='How many guests one person may bring.', validators=[django.core.validators.MaxValueValidator(20)]),
+            model_name="historicalevent",
+            name="max_guests",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                help_text="How many guests one person may bring.",
+                validators=[django.core.validators.MaxValueValidator(20)],
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalevent',
-            name='place',
+            model_name="historicalevent",
+            name="place",
             field=models.CharField(blank=True, max_length=200, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='historicalevent',
-            name='title',
+            model_name="historicalevent",
+            name="title",
             field=models.CharField(max_length=150, validators=[crm.validators.validate_header_line]),
         ),
         migrations.AlterField(
-            model_name='historicalnewsletter',
-            name='body',
-            field=models.TextField(help_text='Markdown. Placeholders like {preferred_name} are filled in per customer.', validators=[django.core.validators.MaxLengthValidator(10000)]),
+            model_name="historicalnewsletter",
+            name="body",
+            field=models.TextField(
+                help_text="Markdown. Placeholders like {preferred_name} are filled in per customer.",
+                validators=[django.core.validators.MaxLengthValidator(10000)],
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalnewsletter',
-            name='subject',
+            model_name="historicalnewsletter",
+            name="subject",
             field=models.CharField(max_length=150, validators=[crm.validators.validate_header_line]),
         ),
         migrations.AlterField(
-            model_name='historicalsegment',
-            name='name',
+            model_name="historicalsegment",
+            name="name",
             field=models.CharField(max_length=100, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='newsletter',
-            name='body',
-            field=models.TextField(help_text='Markdown. Placeholders like {preferred_name} are filled in per customer.', validators=[django.core.validators.MaxLengthValidator(10000)]),
+            model_name="newsletter",
+            name="body",
+            field=models.TextField(
+                help_text="Markdown. Placeholders like {preferred_name} are filled in per customer.",
+                validators=[django.core.validators.MaxLengthValidator(10000)],
+            ),
         ),
         migrations.AlterField(
-            model_name='newsletter',
-            name='subject',
+            model_name="newsletter",
+            name="subject",
             field=models.CharField(max_length=150, validators=[crm.validators.validate_header_line]),
         ),
         migrations.AlterField(
-            model_name='segment',
-            name='name',
+            model_name="segment",
+            name="name",
             field=models.CharField(max_length=100, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('capacity__gte', 1), ('capacity__lte', 10000)), name='event_capacity_range'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("capacity__gte", 1), ("capacity__lte", 10000)), name="event_capacity_range"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.CheckConstraint(condition=models.Q(('max_guests__lte', 20)), name='event_max_guests_range'),
+            model_name="event",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_guests__lte", 20)), name="event_max_guests_range"
+            ),
         ),
     ]

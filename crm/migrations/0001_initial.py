@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,44 +16,97 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ShopSettings',
+            name="ShopSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(default='Our Shop', max_length=120)),
-                ('postal_address', models.TextField(blank=True, help_text='Shown in the footer of every email.')),
-                ('time_zone', models.CharField(default='Europe/London', max_length=64, validators=[crm.models.validate_time_zone])),
-                ('currency', models.CharField(default='GBP', help_text='ISO 4217 code, like GBP, EUR or USD.', max_length=3)),
-                ('phone_region', models.CharField(default='GB', help_text='Region for phone numbers typed without a country code.', max_length=2, validators=[crm.models.validate_phone_region])),
-                ('default_cadence_days', models.PositiveIntegerField(default=60, help_text='Keep-in-touch cadence for customers who have none of their own.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(default="Our Shop", max_length=120)),
+                ("postal_address", models.TextField(blank=True, help_text="Shown in the footer of every email.")),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="Europe/London", max_length=64, validators=[crm.models.validate_time_zone]
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(default="GBP", help_text="ISO 4217 code, like GBP, EUR or USD.", max_length=3),
+                ),
+                (
+                    "phone_region",
+                    models.CharField(
+                        default="GB",
+                        help_text="Region for phone numbers typed without a country code.",
+                        max_length=2,
+                        validators=[crm.models.validate_phone_region],
+                    ),
+                ),
+                (
+                    "default_cadence_days",
+                    models.PositiveIntegerField(
+                        default=60, help_text="Keep-in-touch cadence for customers who have none of their own."
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'shop settings',
-                'verbose_name_plural': 'shop settings',
+                "verbose_name": "shop settings",
+                "verbose_name_plural": "shop settings",
             },
         ),
         migrations.CreateModel(
-            name='HistoricalShopSettings',
+            name="HistoricalShopSettings",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('name', models.CharField(default='Our Shop', max_length=120)),
-                ('postal_address', models.TextField(blank=True, help_text='Shown in the footer of every email.')),
-                ('time_zone', models.CharField(default='Europe/London', max_length=64, validators=[crm.models.validate_time_zone])),
-                ('currency', models.CharField(default='GBP', help_text='ISO 4217 code, like GBP, EUR or USD.', max_length=3)),
-                ('phone_region', models.CharField(default='GB', help_text='Region for phone numbers typed without a country code.', max_length=2, validators=[crm.models.validate_phone_region])),
-                ('default_cadence_days', models.PositiveIntegerField(default=60, help_text='Keep-in-touch cadence for customers who have none of their own.')),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("name", models.CharField(default="Our Shop", max_length=120)),
+                ("postal_address", models.TextField(blank=True, help_text="Shown in the footer of every email.")),
+                (
+                    "time_zone",
+                    models.CharField(
+                        default="Europe/London", max_length=64, validators=[crm.models.validate_time_zone]
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(default="GBP", help_text="ISO 4217 code, like GBP, EUR or USD.", max_length=3),
+                ),
+                (
+                    "phone_region",
+                    models.CharField(
+                        default="GB",
+                        help_text="Region for phone numbers typed without a country code.",
+                        max_length=2,
+                        validators=[crm.models.validate_phone_region],
+                    ),
+                ),
+                (
+                    "default_cadence_days",
+                    models.PositiveIntegerField(
+                        default=60, help_text="Keep-in-touch cadence for customers who have none of their own."
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical shop settings',
-                'verbose_name_plural': 'historical shop settings',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical shop settings",
+                "verbose_name_plural": "historical shop settings",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),

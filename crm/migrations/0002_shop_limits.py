@@ -15,73 +15,143 @@ def clamp(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0001_initial'),
+        ("crm", "0001_initial"),
     ]
 
     operations = [
         migrations.RunPython(clamp, migrations.RunPython.noop),
         migrations.AddField(
-            model_name='historicalshopsettings',
-            name='max_amount',
-            field=models.DecimalField(decimal_places=2, default=Decimal('10000'), help_text='The largest purchase or gift amount staff can type.', max_digits=10, validators=[django.core.validators.MinValueValidator(Decimal('1')), django.core.validators.MaxValueValidator(Decimal('99999999'))], verbose_name='largest amount'),
+            model_name="historicalshopsettings",
+            name="max_amount",
+            field=models.DecimalField(
+                decimal_places=2,
+                default=Decimal("10000"),
+                help_text="The largest purchase or gift amount staff can type.",
+                max_digits=10,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("1")),
+                    django.core.validators.MaxValueValidator(Decimal("99999999")),
+                ],
+                verbose_name="largest amount",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalshopsettings',
-            name='opened_on',
-            field=models.DateField(default=datetime.date(2000, 1, 1), help_text='No touchpoint can be dated before this day.', validators=[django.core.validators.MinValueValidator(datetime.date(1900, 1, 1))], verbose_name='shop opened on'),
+            model_name="historicalshopsettings",
+            name="opened_on",
+            field=models.DateField(
+                default=datetime.date(2000, 1, 1),
+                help_text="No touchpoint can be dated before this day.",
+                validators=[django.core.validators.MinValueValidator(datetime.date(1900, 1, 1))],
+                verbose_name="shop opened on",
+            ),
         ),
         migrations.AddField(
-            model_name='shopsettings',
-            name='max_amount',
-            field=models.DecimalField(decimal_places=2, default=Decimal('10000'), help_text='The largest purchase or gift amount staff can type.', max_digits=10, validators=[django.core.validators.MinValueValidator(Decimal('1')), django.core.validators.MaxValueValidator(Decimal('99999999'))], verbose_name='largest amount'),
+            model_name="shopsettings",
+            name="max_amount",
+            field=models.DecimalField(
+                decimal_places=2,
+                default=Decimal("10000"),
+                help_text="The largest purchase or gift amount staff can type.",
+                max_digits=10,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("1")),
+                    django.core.validators.MaxValueValidator(Decimal("99999999")),
+                ],
+                verbose_name="largest amount",
+            ),
         ),
         migrations.AddField(
-            model_name='shopsettings',
-            name='opened_on',
-            field=models.DateField(default=datetime.date(2000, 1, 1), help_text='No touchpoint can be dated before this day.', validators=[django.core.validators.MinValueValidator(datetime.date(1900, 1, 1))], verbose_name='shop opened on'),
+            model_name="shopsettings",
+            name="opened_on",
+            field=models.DateField(
+                default=datetime.date(2000, 1, 1),
+                help_text="No touchpoint can be dated before this day.",
+                validators=[django.core.validators.MinValueValidator(datetime.date(1900, 1, 1))],
+                verbose_name="shop opened on",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalshopsettings',
-            name='default_cadence_days',
-            field=models.PositiveIntegerField(default=60, help_text='Keep-in-touch cadence for customers who have none of their own.', validators=[django.core.validators.MinValueValidator(1, 'Give a number of days between 1 and 3,650 (ten years).'), django.core.validators.MaxValueValidator(3650, 'Give a number of days between 1 and 3,650 (ten years).')]),
+            model_name="historicalshopsettings",
+            name="default_cadence_days",
+            field=models.PositiveIntegerField(
+                default=60,
+                help_text="Keep-in-touch cadence for customers who have none of their own.",
+                validators=[
+                    django.core.validators.MinValueValidator(
+                        1, "Give a number of days between 1 and 3,650 (ten years)."
+                    ),
+                    django.core.validators.MaxValueValidator(
+                        3650, "Give a number of days between 1 and 3,650 (ten years)."
+                    ),
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalshopsettings',
-            name='name',
-            field=models.CharField(default='Our Shop', max_length=120, validators=[crm.validators.validate_single_line]),
+            model_name="historicalshopsettings",
+            name="name",
+            field=models.CharField(
+                default="Our Shop", max_length=120, validators=[crm.validators.validate_single_line]
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalshopsettings',
-            name='postal_address',
-            field=models.TextField(blank=True, help_text='Shown in the footer of every email.', validators=[django.core.validators.MaxLengthValidator(500)]),
+            model_name="historicalshopsettings",
+            name="postal_address",
+            field=models.TextField(
+                blank=True,
+                help_text="Shown in the footer of every email.",
+                validators=[django.core.validators.MaxLengthValidator(500)],
+            ),
         ),
         migrations.AlterField(
-            model_name='shopsettings',
-            name='default_cadence_days',
-            field=models.PositiveIntegerField(default=60, help_text='Keep-in-touch cadence for customers who have none of their own.', validators=[django.core.validators.MinValueValidator(1, 'Give a number of days between 1 and 3,650 (ten years).'), django.core.validators.MaxValueValidator(3650, 'Give a number of days between 1 and 3,650 (ten years).')]),
+            model_name="shopsettings",
+            name="default_cadence_days",
+            field=models.PositiveIntegerField(
+                default=60,
+                help_text="Keep-in-touch cadence for customers who have none of their own.",
+                validators=[
+                    django.core.validators.MinValueValidator(
+                        1, "Give a number of days between 1 and 3,650 (ten years)."
+                    ),
+                    django.core.validators.MaxValueValidator(
+                        3650, "Give a number of days between 1 and 3,650 (ten years)."
+                    ),
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='shopsettings',
-            name='name',
-            field=models.CharField(default='Our Shop', max_length=120, validators=[crm.validators.validate_single_line]),
+            model_name="shopsettings",
+            name="name",
+            field=models.CharField(
+                default="Our Shop", max_length=120, validators=[crm.validators.validate_single_line]
+            ),
         ),
         migrations.AlterField(
-            model_name='shopsettings',
-            name='postal_address',
-            field=models.TextField(blank=True, help_text='Shown in the footer of every email.', validators=[django.core.validators.MaxLengthValidator(500)]),
+            model_name="shopsettings",
+            name="postal_address",
+            field=models.TextField(
+                blank=True,
+                help_text="Shown in the footer of every email.",
+                validators=[django.core.validators.MaxLengthValidator(500)],
+            ),
         ),
         migrations.AddConstraint(
-            model_name='shopsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('default_cadence_days__gte', 1), ('default_cadence_days__lte', 3650)), name='shop_default_cadence_range'),
+            model_name="shopsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("default_cadence_days__gte", 1), ("default_cadence_days__lte", 3650)),
+                name="shop_default_cadence_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='shopsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('max_amount__gte', 1)), name='shop_max_amount_positive'),
+            model_name="shopsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("max_amount__gte", 1)), name="shop_max_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='shopsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('opened_on__gte', datetime.date(1900, 1, 1))), name='shop_opened_from_1900'),
+            model_name="shopsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("opened_on__gte", datetime.date(1900, 1, 1))), name="shop_opened_from_1900"
+            ),
         ),
     ]

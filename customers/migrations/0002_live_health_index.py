@@ -5,15 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(condition=models.Q(('is_archived', False)), fields=['health'], name='customer_live_health_idx'),
+            model_name="customer",
+            index=models.Index(
+                condition=models.Q(("is_archived", False)), fields=["health"], name="customer_live_health_idx"
+            ),
         ),
     ]

@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0002_live_health_index'),
+        ("customers", "0002_live_health_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(condition=models.Q(('is_archived', False)), fields=['owner', 'birthday_month', 'birthday_day'], name='customer_owner_birthday_idx'),
+            model_name="customer",
+            index=models.Index(
+                condition=models.Q(("is_archived", False)),
+                fields=["owner", "birthday_month", "birthday_day"],
+                name="customer_owner_birthday_idx",
+            ),
         ),
     ]

@@ -8,27 +8,54 @@ from crm.migration_ops import PostgresOnlyAddIndex
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0003_owner_birthday_index'),
+        ("customers", "0003_owner_birthday_index"),
     ]
 
     # text_pattern_ops and INCLUDE are PostgreSQL's; on SQLite the search reads few rows anyway.
     operations = [
         PostgresOnlyAddIndex(
-            model_name='customer',
-            index=models.Index(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Lower('first_name'), name='text_pattern_ops'), condition=models.Q(('is_archived', False)), include=('id', 'first_name', 'last_name', 'preferred_name'), name='customer_first_prefix_idx'),
+            model_name="customer",
+            index=models.Index(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Lower("first_name"), name="text_pattern_ops"
+                ),
+                condition=models.Q(("is_archived", False)),
+                include=("id", "first_name", "last_name", "preferred_name"),
+                name="customer_first_prefix_idx",
+            ),
         ),
         PostgresOnlyAddIndex(
-            model_name='customer',
-            index=models.Index(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Lower('last_name'), name='text_pattern_ops'), condition=models.Q(('is_archived', False)), include=('id', 'first_name', 'last_name', 'preferred_name'), name='customer_last_prefix_idx'),
+            model_name="customer",
+            index=models.Index(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Lower("last_name"), name="text_pattern_ops"
+                ),
+                condition=models.Q(("is_archived", False)),
+                include=("id", "first_name", "last_name", "preferred_name"),
+                name="customer_last_prefix_idx",
+            ),
         ),
         PostgresOnlyAddIndex(
-            model_name='customer',
-            index=models.Index(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Lower('preferred_name'), name='text_pattern_ops'), condition=models.Q(('is_archived', False), models.Q(('preferred_name', ''), _negated=True)), include=('id', 'first_name', 'last_name', 'preferred_name'), name='customer_preferred_prefix_idx'),
+            model_name="customer",
+            index=models.Index(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Lower("preferred_name"), name="text_pattern_ops"
+                ),
+                condition=models.Q(("is_archived", False), models.Q(("preferred_name", ""), _negated=True)),
+                include=("id", "first_name", "last_name", "preferred_name"),
+                name="customer_preferred_prefix_idx",
+            ),
         ),
         PostgresOnlyAddIndex(
-            model_name='customer',
-            index=models.Index(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Lower('email'), name='text_pattern_ops'), condition=models.Q(('is_archived', False)), include=('id', 'first_name', 'last_name', 'preferred_name', 'email'), name='customer_email_prefix_idx'),
+            model_name="customer",
+            index=models.Index(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Lower("email"), name="text_pattern_ops"
+                ),
+                condition=models.Q(("is_archived", False)),
+                include=("id", "first_name", "last_name", "preferred_name", "email"),
+                name="customer_email_prefix_idx",
+            ),
         ),
     ]

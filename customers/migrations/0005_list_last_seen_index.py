@@ -6,15 +6,19 @@ from crm.migration_ops import PostgresOnlyAddIndex
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0004_search_prefix_indexes'),
+        ("customers", "0004_search_prefix_indexes"),
     ]
 
     # SQLite cannot write NULLS LAST in an index; its lists are small enough to sort.
     operations = [
         PostgresOnlyAddIndex(
-            model_name='customer',
-            index=models.Index(models.OrderBy(models.F('last_touchpoint_at'), descending=True, nulls_last=True), models.F('id'), condition=models.Q(('is_archived', False)), name='customer_live_last_seen_idx'),
+            model_name="customer",
+            index=models.Index(
+                models.OrderBy(models.F("last_touchpoint_at"), descending=True, nulls_last=True),
+                models.F("id"),
+                condition=models.Q(("is_archived", False)),
+                name="customer_live_last_seen_idx",
+            ),
         ),
     ]

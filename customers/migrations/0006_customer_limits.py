@@ -21,104 +21,171 @@ def clamp(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0005_list_last_seen_index'),
+        ("customers", "0005_list_last_seen_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RunPython(clamp, migrations.RunPython.noop),
         migrations.AlterField(
-            model_name='customer',
-            name='cadence_days',
-            field=models.PositiveIntegerField(blank=True, help_text="Empty uses the shop's default.", null=True, validators=[django.core.validators.MinValueValidator(1, 'Give a number of days between 1 and 3,650 (ten years).'), django.core.validators.MaxValueValidator(3650, 'Give a number of days between 1 and 3,650 (ten years).')], verbose_name='keep-in-touch cadence (days)'),
+            model_name="customer",
+            name="cadence_days",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Empty uses the shop's default.",
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(
+                        1, "Give a number of days between 1 and 3,650 (ten years)."
+                    ),
+                    django.core.validators.MaxValueValidator(
+                        3650, "Give a number of days between 1 and 3,650 (ten years)."
+                    ),
+                ],
+                verbose_name="keep-in-touch cadence (days)",
+            ),
         ),
         migrations.AlterField(
-            model_name='customer',
-            name='first_name',
+            model_name="customer",
+            name="first_name",
             field=models.CharField(max_length=100, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='customer',
-            name='how_we_met',
+            model_name="customer",
+            name="how_we_met",
             field=models.CharField(blank=True, max_length=200, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='customer',
-            name='last_name',
+            model_name="customer",
+            name="last_name",
             field=models.CharField(blank=True, max_length=100, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='customer',
-            name='notes',
-            field=models.TextField(blank=True, help_text='Family, pets, hobbies: what a friend would remember.', validators=[django.core.validators.MaxLengthValidator(10000)]),
+            model_name="customer",
+            name="notes",
+            field=models.TextField(
+                blank=True,
+                help_text="Family, pets, hobbies: what a friend would remember.",
+                validators=[django.core.validators.MaxLengthValidator(10000)],
+            ),
         ),
         migrations.AlterField(
-            model_name='customer',
-            name='preferred_name',
-            field=models.CharField(blank=True, help_text='What they like to be called.', max_length=100, validators=[crm.validators.validate_single_line]),
+            model_name="customer",
+            name="preferred_name",
+            field=models.CharField(
+                blank=True,
+                help_text="What they like to be called.",
+                max_length=100,
+                validators=[crm.validators.validate_single_line],
+            ),
         ),
         migrations.AlterField(
-            model_name='followup',
-            name='reason',
+            model_name="followup",
+            name="reason",
             field=models.CharField(max_length=200, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='historicalcustomer',
-            name='cadence_days',
-            field=models.PositiveIntegerField(blank=True, help_text="Empty uses the shop's default.", null=True, validators=[django.core.validators.MinValueValidator(1, 'Give a number of days between 1 and 3,650 (ten years).'), django.core.validators.MaxValueValidator(3650, 'Give a number of days between 1 and 3,650 (ten years).')], verbose_name='keep-in-touch cadence (days)'),
+            model_name="historicalcustomer",
+            name="cadence_days",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Empty uses the shop's default.",
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(
+                        1, "Give a number of days between 1 and 3,650 (ten years)."
+                    ),
+                    django.core.validators.MaxValueValidator(
+                        3650, "Give a number of days between 1 and 3,650 (ten years)."
+                    ),
+                ],
+                verbose_name="keep-in-touch cadence (days)",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcustomer',
-            name='first_name',
+            model_name="historicalcustomer",
+            name="first_name",
             field=models.CharField(max_length=100, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='historicalcustomer',
-            name='how_we_met',
+            model_name="historicalcustomer",
+            name="how_we_met",
             field=models.CharField(blank=True, max_length=200, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='historicalcustomer',
-            name='last_name',
+            model_name="historicalcustomer",
+            name="last_name",
             field=models.CharField(blank=True, max_length=100, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='historicalcustomer',
-            name='notes',
-            field=models.TextField(blank=True, help_text='Family, pets, hobbies: what a friend would remember.', validators=[django.core.validators.MaxLengthValidator(10000)]),
+            model_name="historicalcustomer",
+            name="notes",
+            field=models.TextField(
+                blank=True,
+                help_text="Family, pets, hobbies: what a friend would remember.",
+                validators=[django.core.validators.MaxLengthValidator(10000)],
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcustomer',
-            name='preferred_name',
-            field=models.CharField(blank=True, help_text='What they like to be called.', max_length=100, validators=[crm.validators.validate_single_line]),
+            model_name="historicalcustomer",
+            name="preferred_name",
+            field=models.CharField(
+                blank=True,
+                help_text="What they like to be called.",
+                max_length=100,
+                validators=[crm.validators.validate_single_line],
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalfollowup',
-            name='reason',
+            model_name="historicalfollowup",
+            name="reason",
             field=models.CharField(max_length=200, validators=[crm.validators.validate_single_line]),
         ),
         migrations.AlterField(
-            model_name='historicalimportantdate',
-            name='label',
-            field=models.CharField(help_text="For example “Wedding anniversary” or “Mia's birthday”.", max_length=100, validators=[crm.validators.validate_single_line]),
+            model_name="historicalimportantdate",
+            name="label",
+            field=models.CharField(
+                help_text="For example “Wedding anniversary” or “Mia's birthday”.",
+                max_length=100,
+                validators=[crm.validators.validate_single_line],
+            ),
         ),
         migrations.AlterField(
-            model_name='importantdate',
-            name='label',
-            field=models.CharField(help_text="For example “Wedding anniversary” or “Mia's birthday”.", max_length=100, validators=[crm.validators.validate_single_line]),
+            model_name="importantdate",
+            name="label",
+            field=models.CharField(
+                help_text="For example “Wedding anniversary” or “Mia's birthday”.",
+                max_length=100,
+                validators=[crm.validators.validate_single_line],
+            ),
         ),
         PostgresOnlyAddConstraint(
-            model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('cadence_days__isnull', True), models.Q(('cadence_days__gte', 1), ('cadence_days__lte', 3650)), _connector='OR'), name='customer_cadence_range', violation_error_message='Give a number of days between 1 and 3,650 (ten years).'),
+            model_name="customer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("cadence_days__isnull", True),
+                    models.Q(("cadence_days__gte", 1), ("cadence_days__lte", 3650)),
+                    _connector="OR",
+                ),
+                name="customer_cadence_range",
+                violation_error_message="Give a number of days between 1 and 3,650 (ten years).",
+            ),
         ),
         PostgresOnlyAddConstraint(
-            model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('birthday_year__isnull', True), ('birthday_year__gte', 1900), _connector='OR'), name='customer_birthday_year_from_1900', violation_error_message='Give a year between 1900 and this year.'),
+            model_name="customer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("birthday_year__isnull", True), ("birthday_year__gte", 1900), _connector="OR"),
+                name="customer_birthday_year_from_1900",
+                violation_error_message="Give a year between 1900 and this year.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='importantdate',
-            constraint=models.CheckConstraint(condition=models.Q(('date_year__isnull', True), ('date_year__gte', 1900), _connector='OR'), name='important_date_year_from_1900', violation_error_message='Give a year between 1900 and this year.'),
+            model_name="importantdate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("date_year__isnull", True), ("date_year__gte", 1900), _connector="OR"),
+                name="important_date_year_from_1900",
+                violation_error_message="Give a year between 1900 and this year.",
+            ),
         ),
     ]

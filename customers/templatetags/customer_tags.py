@@ -17,6 +17,7 @@ from customers.card_cache import fragment_set
 
 register = template.Library()
 
+
 @register.filter
 def money(amount, currency: str = "GBP") -> str:
     """{{ amount|money:shop.currency }}: crm.money.money_format ("£94,818.20")."""
@@ -68,8 +69,10 @@ def time_tag(value) -> str:
     else:
         weekday, month = escape(WEEKDAYS_ABBR[value.weekday()]), escape(MONTHS_3[value.month].title())
     # Digits, "-:+T" and the day's and month's names: nothing else to escape (format_html costs more).
-    return mark_safe(f'<time class="small text-body-secondary" datetime="{value.isoformat(timespec="seconds")}">'
-                     f"{weekday} {value.day} {month} {value.year}, {value.hour:02d}:{value.minute:02d}</time>")
+    return mark_safe(
+        f'<time class="small text-body-secondary" datetime="{value.isoformat(timespec="seconds")}">'
+        f"{weekday} {value.day} {month} {value.year}, {value.hour:02d}:{value.minute:02d}</time>"
+    )
 
 
 @register.inclusion_tag("customers/includes/_badges.html")
@@ -96,8 +99,15 @@ def _english_timesince(d: datetime, now: datetime) -> str:
         pivot_year, pivot_month = d.year + years, d.month + months
         if pivot_month > 12:
             pivot_month, pivot_year = pivot_month - 12, pivot_year + 1
-        pivot = datetime(pivot_year, pivot_month, min(MONTHS_DAYS[pivot_month - 1], d.day),
-                         d.hour, d.minute, d.second, tzinfo=d.tzinfo)
+        pivot = datetime(
+            pivot_year,
+            pivot_month,
+            min(MONTHS_DAYS[pivot_month - 1], d.day),
+            d.hour,
+            d.minute,
+            d.second,
+            tzinfo=d.tzinfo,
+        )
     remaining = (now - pivot).total_seconds()
     counts = [years, months]
     for chunk in TIME_CHUNKS:
@@ -108,7 +118,7 @@ def _english_timesince(d: datetime, now: datetime) -> str:
     if first is None:
         return "0\xa0minutes"
     parts = []
-    for unit, count in zip(TIME_STRINGS_KEYS[first:first + 2], counts[first:first + 2]):
+    for unit, count in zip(TIME_STRINGS_KEYS[first : first + 2], counts[first : first + 2]):
         if not count:
             break
         parts.append(f"{count}\xa0{unit}{'' if count == 1 else 's'}")

@@ -6,87 +6,118 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DailyFollowUp',
+            name="DailyFollowUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True)),
-                ('due', models.PositiveIntegerField(default=0)),
-                ('done', models.PositiveIntegerField(default=0)),
-                ('cancelled', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(unique=True)),
+                ("due", models.PositiveIntegerField(default=0)),
+                ("done", models.PositiveIntegerField(default=0)),
+                ("cancelled", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='DailySnapshot',
+            name="DailySnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True)),
-                ('warm', models.PositiveIntegerField(default=0)),
-                ('cooling', models.PositiveIntegerField(default=0)),
-                ('cold', models.PositiveIntegerField(default=0)),
-                ('prospects', models.PositiveIntegerField(default=0)),
-                ('customers', models.PositiveIntegerField(default=0)),
-                ('regulars', models.PositiveIntegerField(default=0)),
-                ('advocates', models.PositiveIntegerField(default=0)),
-                ('buyers', models.PositiveIntegerField(default=0, help_text='Customers with at least one purchase.')),
-                ('repeat_buyers', models.PositiveIntegerField(default=0, help_text='Customers with two or more purchases.')),
-                ('revenue_total', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('revenue_repeat', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('top_referrers', models.JSONField(blank=True, default=list)),
-                ('taken_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(unique=True)),
+                ("warm", models.PositiveIntegerField(default=0)),
+                ("cooling", models.PositiveIntegerField(default=0)),
+                ("cold", models.PositiveIntegerField(default=0)),
+                ("prospects", models.PositiveIntegerField(default=0)),
+                ("customers", models.PositiveIntegerField(default=0)),
+                ("regulars", models.PositiveIntegerField(default=0)),
+                ("advocates", models.PositiveIntegerField(default=0)),
+                ("buyers", models.PositiveIntegerField(default=0, help_text="Customers with at least one purchase.")),
+                (
+                    "repeat_buyers",
+                    models.PositiveIntegerField(default=0, help_text="Customers with two or more purchases."),
+                ),
+                ("revenue_total", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("revenue_repeat", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                ("top_referrers", models.JSONField(blank=True, default=list)),
+                ("taken_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['day'],
+                "ordering": ["day"],
             },
         ),
         migrations.CreateModel(
-            name='DailyMessage',
+            name="DailyMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('outcome', models.CharField(choices=[('sent', 'Sent'), ('failed', 'Failed'), ('unsubscribed', 'Unsubscribed')], max_length=12)),
-                ('count', models.PositiveIntegerField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("sent", "Sent"), ("failed", "Failed"), ("unsubscribed", "Unsubscribed")],
+                        max_length=12,
+                    ),
+                ),
+                ("count", models.PositiveIntegerField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('day', 'outcome'), name='dailymessage_once')],
+                "constraints": [models.UniqueConstraint(fields=("day", "outcome"), name="dailymessage_once")],
             },
         ),
         migrations.CreateModel(
-            name='DailyActivity',
+            name="DailyActivity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('kind', models.CharField(max_length=10)),
-                ('sentiment', models.SmallIntegerField(blank=True, null=True)),
-                ('count', models.PositiveIntegerField()),
-                ('amount', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
-                ('staff', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("kind", models.CharField(max_length=10)),
+                ("sentiment", models.SmallIntegerField(blank=True, null=True)),
+                ("count", models.PositiveIntegerField()),
+                ("amount", models.DecimalField(decimal_places=2, default=0, max_digits=14)),
+                (
+                    "staff",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['day'], name='dailyactivity_day_idx')],
+                "indexes": [models.Index(fields=["day"], name="dailyactivity_day_idx")],
             },
         ),
         migrations.CreateModel(
-            name='RingSnapshot',
+            name="RingSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('ring', models.PositiveSmallIntegerField(help_text='5, 15, 50 or 150.')),
-                ('rank', models.PositiveSmallIntegerField()),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.customer')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("ring", models.PositiveSmallIntegerField(help_text="5, 15, 50 or 150.")),
+                ("rank", models.PositiveSmallIntegerField()),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="customers.customer"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['day', 'user'], name='ringsnapshot_day_user_idx')],
+                "indexes": [models.Index(fields=["day", "user"], name="ringsnapshot_day_user_idx")],
             },
         ),
     ]

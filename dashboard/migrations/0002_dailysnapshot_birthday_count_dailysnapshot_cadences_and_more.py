@@ -4,30 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboard', '0001_initial'),
+        ("dashboard", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dailysnapshot',
-            name='birthday_count',
-            field=models.PositiveIntegerField(default=0, help_text='Birthdays in the 14 days from `day`.'),
+            model_name="dailysnapshot",
+            name="birthday_count",
+            field=models.PositiveIntegerField(default=0, help_text="Birthdays in the 14 days from `day`."),
         ),
         migrations.AddField(
-            model_name='dailysnapshot',
-            name='cadences',
-            field=models.JSONField(blank=True, default=list, help_text='Distinct keep-in-touch cadences in use.'),
+            model_name="dailysnapshot",
+            name="cadences",
+            field=models.JSONField(blank=True, default=list, help_text="Distinct keep-in-touch cadences in use."),
         ),
         migrations.AddField(
-            model_name='dailysnapshot',
-            name='drifting_count',
+            model_name="dailysnapshot",
+            name="drifting_count",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='dailysnapshot',
-            name='drifting_ids',
-            field=models.JSONField(blank=True, default=list, help_text='The closest drifting customers, closest first.'),
+            model_name="dailysnapshot",
+            name="drifting_ids",
+            field=models.JSONField(
+                blank=True, default=list, help_text="The closest drifting customers, closest first."
+            ),
         ),
     ]

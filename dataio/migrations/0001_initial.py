@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,36 +14,86 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ImportJob',
+            name="ImportJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('file_name', models.CharField(max_length=255)),
-                ('encoding', models.CharField(max_length=20)),
-                ('delimiter', models.CharField(max_length=1)),
-                ('text', models.TextField(help_text='The file, decoded.')),
-                ('detected_format', models.CharField(blank=True, max_length=20)),
-                ('headers', models.JSONField(default=list)),
-                ('mapping', models.JSONField(default=dict)),
-                ('date_order', models.CharField(choices=[('dmy', 'Day before month (31/12/1990)'), ('mdy', 'Month before day (12/31/1990)')], default='dmy', max_length=3)),
-                ('on_match', models.CharField(choices=[('update', 'Update the existing customer'), ('skip', 'Skip the row, keep the existing customer')], default='skip', max_length=6)),
-                ('mode', models.CharField(choices=[('all', 'All or nothing: import only if every row is valid'), ('valid', 'Import only the valid rows')], default='all', max_length=5)),
-                ('status', models.CharField(choices=[('uploaded', 'Uploaded: check the columns'), ('checking', 'Checking rows'), ('checked', 'Checked: ready to import'), ('importing', 'Importing'), ('done', 'Imported'), ('failed', 'Failed: nothing was imported')], default='uploaded', max_length=10)),
-                ('total_rows', models.PositiveIntegerField(default=0)),
-                ('processed_rows', models.PositiveIntegerField(default=0)),
-                ('valid_rows', models.PositiveIntegerField(default=0)),
-                ('error_rows', models.PositiveIntegerField(default=0)),
-                ('matched_rows', models.PositiveIntegerField(default=0)),
-                ('created_count', models.PositiveIntegerField(default=0)),
-                ('updated_count', models.PositiveIntegerField(default=0)),
-                ('skipped_count', models.PositiveIntegerField(default=0)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('failure', models.TextField(blank=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("file_name", models.CharField(max_length=255)),
+                ("encoding", models.CharField(max_length=20)),
+                ("delimiter", models.CharField(max_length=1)),
+                ("text", models.TextField(help_text="The file, decoded.")),
+                ("detected_format", models.CharField(blank=True, max_length=20)),
+                ("headers", models.JSONField(default=list)),
+                ("mapping", models.JSONField(default=dict)),
+                (
+                    "date_order",
+                    models.CharField(
+                        choices=[("dmy", "Day before month (31/12/1990)"), ("mdy", "Month before day (12/31/1990)")],
+                        default="dmy",
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "on_match",
+                    models.CharField(
+                        choices=[
+                            ("update", "Update the existing customer"),
+                            ("skip", "Skip the row, keep the existing customer"),
+                        ],
+                        default="skip",
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("all", "All or nothing: import only if every row is valid"),
+                            ("valid", "Import only the valid rows"),
+                        ],
+                        default="all",
+                        max_length=5,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("uploaded", "Uploaded: check the columns"),
+                            ("checking", "Checking rows"),
+                            ("checked", "Checked: ready to import"),
+                            ("importing", "Importing"),
+                            ("done", "Imported"),
+                            ("failed", "Failed: nothing was imported"),
+                        ],
+                        default="uploaded",
+                        max_length=10,
+                    ),
+                ),
+                ("total_rows", models.PositiveIntegerField(default=0)),
+                ("processed_rows", models.PositiveIntegerField(default=0)),
+                ("valid_rows", models.PositiveIntegerField(default=0)),
+                ("error_rows", models.PositiveIntegerField(default=0)),
+                ("matched_rows", models.PositiveIntegerField(default=0)),
+                ("created_count", models.PositiveIntegerField(default=0)),
+                ("updated_count", models.PositiveIntegerField(default=0)),
+                ("skipped_count", models.PositiveIntegerField(default=0)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("failure", models.TextField(blank=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dataio', '0001_initial'),
+        ("dataio", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='parsed_rows',
+            model_name="importjob",
+            name="parsed_rows",
             field=models.JSONField(blank=True, default=list, editable=False),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dataio', '0002_importjob_parsed_rows'),
+        ("dataio", "0002_importjob_parsed_rows"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='queued_at',
+            model_name="importjob",
+            name="queued_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dataio', '0003_import_job_queued_at'),
+        ("dataio", "0003_import_job_queued_at"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='importjob',
-            name='date_order',
-            field=models.CharField(blank=True, choices=[('dmy', 'Day before month (31/12/1990)'), ('mdy', 'Month before day (12/31/1990)')], default='dmy', max_length=3),
+            model_name="importjob",
+            name="date_order",
+            field=models.CharField(
+                blank=True,
+                choices=[("dmy", "Day before month (31/12/1990)"), ("mdy", "Month before day (12/31/1990)")],
+                default="dmy",
+                max_length=3,
+            ),
         ),
     ]

@@ -7,63 +7,161 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalGiftCode',
+            name="HistoricalGiftCode",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('code', models.CharField(db_index=True, max_length=8)),
-                ('kind', models.CharField(choices=[('percent', 'Percent off'), ('amount', 'Amount off'), ('product', 'Free product')], default='percent', max_length=10)),
-                ('value', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('issued_at', models.DateTimeField(blank=True, editable=False)),
-                ('expires_on', models.DateField(help_text="Last day it can be used, in the shop's time zone.")),
-                ('source', models.CharField(default='manual', help_text="“manual” or the automation's kind.", max_length=40)),
-                ('redeemed_at', models.DateTimeField(blank=True, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('customer', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='customers.customer')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('issued_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('product', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='customers.product')),
-                ('redeemed_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                ("code", models.CharField(db_index=True, max_length=8)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("percent", "Percent off"), ("amount", "Amount off"), ("product", "Free product")],
+                        default="percent",
+                        max_length=10,
+                    ),
+                ),
+                ("value", models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                ("issued_at", models.DateTimeField(blank=True, editable=False)),
+                ("expires_on", models.DateField(help_text="Last day it can be used, in the shop's time zone.")),
+                (
+                    "source",
+                    models.CharField(default="manual", help_text="“manual” or the automation's kind.", max_length=40),
+                ),
+                ("redeemed_at", models.DateTimeField(blank=True, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="customers.product",
+                    ),
+                ),
+                (
+                    "redeemed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical gift code',
-                'verbose_name_plural': 'historical gift codes',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical gift code",
+                "verbose_name_plural": "historical gift codes",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='GiftCode',
+            name="GiftCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=8, unique=True)),
-                ('kind', models.CharField(choices=[('percent', 'Percent off'), ('amount', 'Amount off'), ('product', 'Free product')], default='percent', max_length=10)),
-                ('value', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('issued_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_on', models.DateField(help_text="Last day it can be used, in the shop's time zone.")),
-                ('source', models.CharField(default='manual', help_text="“manual” or the automation's kind.", max_length=40)),
-                ('redeemed_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='gift_codes', to='customers.customer')),
-                ('issued_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='customers.product')),
-                ('redeemed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=8, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("percent", "Percent off"), ("amount", "Amount off"), ("product", "Free product")],
+                        default="percent",
+                        max_length=10,
+                    ),
+                ),
+                ("value", models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                ("issued_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_on", models.DateField(help_text="Last day it can be used, in the shop's time zone.")),
+                (
+                    "source",
+                    models.CharField(default="manual", help_text="“manual” or the automation's kind.", max_length=40),
+                ),
+                ("redeemed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="gift_codes", to="customers.customer"
+                    ),
+                ),
+                (
+                    "issued_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="customers.product"
+                    ),
+                ),
+                (
+                    "redeemed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issued_at'],
-                'indexes': [models.Index(fields=['expires_on', 'redeemed_at'], name='giftcode_expiry_idx')],
+                "ordering": ["-issued_at"],
+                "indexes": [models.Index(fields=["expires_on", "redeemed_at"], name="giftcode_expiry_idx")],
             },
         ),
     ]

@@ -6,78 +6,176 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('automations', '0007_optout_via_provider'),
-        ('customers', '0005_list_last_seen_index'),
-        ('touchpoints', '0002_touchpoint_kind_email_reply'),
+        ("automations", "0007_optout_via_provider"),
+        ("customers", "0005_list_last_seen_index"),
+        ("touchpoints", "0002_touchpoint_kind_email_reply"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CalendarFeed',
+            name="CalendarFeed",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=64, unique=True)),
-                ('scope', models.CharField(choices=[('mine', 'My customers and my follow-ups'), ('shop', 'The whole shop (owner only)')], default='mine', max_length=4)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='calendar_feeds', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token", models.CharField(max_length=64, unique=True)),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[("mine", "My customers and my follow-ups"), ("shop", "The whole shop (owner only)")],
+                        default="mine",
+                        max_length=4,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="calendar_feeds",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True)), fields=('user',), name='calendarfeed_one_live_per_user')],
+                "ordering": ["-created_at", "-pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("revoked_at__isnull", True)),
+                        fields=("user",),
+                        name="calendarfeed_one_live_per_user",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='InboundMail',
+            name="InboundMail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(help_text='The provider, or “imap”.', max_length=30)),
-                ('dedupe_key', models.CharField(help_text='sha256 of its Message-ID (or of the mail).', max_length=64, unique=True)),
-                ('raw', models.BinaryField(help_text='The whole message (RFC 5322), as received.')),
-                ('status', models.CharField(choices=[('received', 'Received, waiting to be processed'), ('logged', "Logged on the customer's card"), ('auto_reply', 'Automatic reply (out of office): not logged'), ('unmatched', 'No customer matched')], default='received', max_length=10)),
-                ('from_email', models.EmailField(blank=True, max_length=254)),
-                ('subject', models.CharField(blank=True, max_length=300)),
-                ('outcome', models.CharField(blank=True, max_length=300)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='inbound_mails', to='customers.customer')),
-                ('touchpoint', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='touchpoints.touchpoint')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source", models.CharField(help_text="The provider, or “imap”.", max_length=30)),
+                (
+                    "dedupe_key",
+                    models.CharField(
+                        help_text="sha256 of its Message-ID (or of the mail).", max_length=64, unique=True
+                    ),
+                ),
+                ("raw", models.BinaryField(help_text="The whole message (RFC 5322), as received.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received, waiting to be processed"),
+                            ("logged", "Logged on the customer's card"),
+                            ("auto_reply", "Automatic reply (out of office): not logged"),
+                            ("unmatched", "No customer matched"),
+                        ],
+                        default="received",
+                        max_length=10,
+                    ),
+                ),
+                ("from_email", models.EmailField(blank=True, max_length=254)),
+                ("subject", models.CharField(blank=True, max_length=300)),
+                ("outcome", models.CharField(blank=True, max_length=300)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="inbound_mails",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "touchpoint",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="touchpoints.touchpoint",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-pk'],
-                'indexes': [models.Index(condition=models.Q(('status', 'received')), fields=['received_at'], name='inbound_waiting_idx')],
+                "ordering": ["-received_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "received")), fields=["received_at"], name="inbound_waiting_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MailEvent',
+            name="MailEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=30)),
-                ('dedupe_key', models.CharField(max_length=64, unique=True)),
-                ('event_type', models.CharField(blank=True, max_length=20)),
-                ('event_id', models.CharField(blank=True, max_length=200)),
-                ('provider_message_id', models.CharField(blank=True, max_length=200)),
-                ('recipient', models.EmailField(blank=True, max_length=254)),
-                ('occurred_at', models.DateTimeField(blank=True, null=True)),
-                ('description', models.CharField(blank=True, max_length=300)),
-                ('mta_response', models.TextField(blank=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('raw', models.JSONField(blank=True, default=dict, help_text="The provider's payload, as it came.")),
-                ('status', models.CharField(choices=[('received', 'Received, waiting to be processed'), ('processed', 'Processed'), ('ignored', 'Nothing to do'), ('refused', 'Refused: signature or password wrong')], default='received', max_length=10)),
-                ('outcome', models.CharField(blank=True, help_text='What processing did, or why it was refused.', max_length=300)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='mail_events', to='customers.customer')),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='mail_events', to='automations.outboundmessage')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("provider", models.CharField(max_length=30)),
+                ("dedupe_key", models.CharField(max_length=64, unique=True)),
+                ("event_type", models.CharField(blank=True, max_length=20)),
+                ("event_id", models.CharField(blank=True, max_length=200)),
+                ("provider_message_id", models.CharField(blank=True, max_length=200)),
+                ("recipient", models.EmailField(blank=True, max_length=254)),
+                ("occurred_at", models.DateTimeField(blank=True, null=True)),
+                ("description", models.CharField(blank=True, max_length=300)),
+                ("mta_response", models.TextField(blank=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("raw", models.JSONField(blank=True, default=dict, help_text="The provider's payload, as it came.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received, waiting to be processed"),
+                            ("processed", "Processed"),
+                            ("ignored", "Nothing to do"),
+                            ("refused", "Refused: signature or password wrong"),
+                        ],
+                        default="received",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True, help_text="What processing did, or why it was refused.", max_length=300
+                    ),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="mail_events",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="mail_events",
+                        to="automations.outboundmessage",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-pk'],
-                'indexes': [models.Index(condition=models.Q(('status', 'received')), fields=['received_at'], name='mailevent_waiting_idx'), models.Index(fields=['message', '-received_at'], name='mailevent_message_idx')],
+                "ordering": ["-received_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "received")), fields=["received_at"], name="mailevent_waiting_idx"
+                    ),
+                    models.Index(fields=["message", "-received_at"], name="mailevent_message_idx"),
+                ],
             },
         ),
     ]

@@ -21,7 +21,9 @@ def test_the_link_sets_a_new_password_once(client, staff, owner, django_capture_
     notice = next(m for m in mail.outbox if m.to == [owner.email])
     assert staff.username in notice.body and "/password-reset/" not in notice.body  # the owner never gets the link
     assert set(OutboundMessage.objects.values_list("kind", "status")) == {
-        ("password_reset", "sent"), ("password_reset_notice", "sent")}
+        ("password_reset", "sent"),
+        ("password_reset_notice", "sent"),
+    }
 
     link = _reset_link(reset.body)
     form_page = client.get(link, follow=True)

@@ -16,10 +16,18 @@ GOOD_PASSWORD = "kettle-biscuit-harbour-7"
 
 
 def test_the_owner_adds_a_staff_member_who_can_then_log_in(owner_client, client):
-    response = owner_client.post(reverse("accounts:staff_add"), {
-        "username": "mia", "first_name": "Mia", "last_name": "Khan", "email": "Mia@Shop.example",
-        "role": "Staff", "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD,
-    })
+    response = owner_client.post(
+        reverse("accounts:staff_add"),
+        {
+            "username": "mia",
+            "first_name": "Mia",
+            "last_name": "Khan",
+            "email": "Mia@Shop.example",
+            "role": "Staff",
+            "password1": GOOD_PASSWORD,
+            "password2": GOOD_PASSWORD,
+        },
+    )
     assert response.status_code == 302
     mia = User.objects.get(username="mia")
     assert mia.groups.filter(name="Staff").exists() and mia.email == "mia@shop.example"
@@ -29,13 +37,25 @@ def test_the_owner_adds_a_staff_member_who_can_then_log_in(owner_client, client)
     assert AuditRecord.objects.filter(action="staff_added", target_id=mia.pk).exists()
 
 
-@pytest.mark.parametrize("password, message", [
-    ("short1", "too short"), ("password123", "too common"), ("83749261038", "entirely numeric"),
-])
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("short1", "too short"),
+        ("password123", "too common"),
+        ("83749261038", "entirely numeric"),
+    ],
+)
 def test_a_weak_password_is_refused_by_djangos_validators(owner_client, password, message):
-    response = owner_client.post(reverse("accounts:staff_add"), {
-        "username": "weak", "first_name": "W", "role": "Staff", "password1": password, "password2": password,
-    })
+    response = owner_client.post(
+        reverse("accounts:staff_add"),
+        {
+            "username": "weak",
+            "first_name": "W",
+            "role": "Staff",
+            "password1": password,
+            "password2": password,
+        },
+    )
     assert response.status_code == 400 and message in response.content.decode()
     assert not User.objects.filter(username="weak").exists()
 
@@ -56,8 +76,9 @@ def test_the_owner_cannot_deactivate_themselves(owner_client, owner):
 
 
 def test_the_owner_sets_a_new_password(owner_client, staff, client):
-    response = owner_client.post(reverse("accounts:staff_password", args=[staff.pk]),
-                                 {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD})
+    response = owner_client.post(
+        reverse("accounts:staff_password", args=[staff.pk]), {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD}
+    )
     assert response.status_code == 302
     staff.refresh_from_db()
     assert staff.check_password(GOOD_PASSWORD)
@@ -65,8 +86,10 @@ def test_the_owner_sets_a_new_password(owner_client, staff, client):
 
 
 def test_mismatched_passwords_change_nothing(owner_client, staff):
-    response = owner_client.post(reverse("accounts:staff_password", args=[staff.pk]),
-                                 {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD + "x"})
+    response = owner_client.post(
+        reverse("accounts:staff_password", args=[staff.pk]),
+        {"password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD + "x"},
+    )
     assert response.status_code == 400
     staff.refresh_from_db()
     assert staff.check_password(DEMO_PASSWORD)
@@ -79,8 +102,9 @@ def test_a_hand_over_moves_customers_and_open_followups_in_one_step(owner_client
     snoozed = FollowUpFactory(customer=customers[1], assignee=leaving, status=FollowUp.Status.SNOOZED)
     done = FollowUpFactory(customer=customers[1], assignee=leaving, status=FollowUp.Status.DONE)
     other = CustomerFactory(owner=owner)
-    response = owner_client.post(reverse("accounts:staff_handover", args=[leaving.pk]),
-                                 {"to_user": taking.pk, "deactivate": "on"})
+    response = owner_client.post(
+        reverse("accounts:staff_handover", args=[leaving.pk]), {"to_user": taking.pk, "deactivate": "on"}
+    )
     assert response.status_code == 302
     for customer in customers:
         customer.refresh_from_db()

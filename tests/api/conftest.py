@@ -23,8 +23,9 @@ class Api:
         return self.client.post(path, data=data, content_type="application/json", headers=self._headers(headers))
 
     def patch(self, path: str, body: dict, headers: dict | None = None):
-        return self.client.patch(path, data=json.dumps(body), content_type="application/json",
-                                 headers=self._headers(headers))
+        return self.client.patch(
+            path, data=json.dumps(body), content_type="application/json", headers=self._headers(headers)
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -63,8 +63,10 @@ def test_a_key_records_when_it_was_last_used(api, key_and_raw):
 
 
 def test_creating_a_customer_goes_through_the_service_and_history_names_the_key(api, owner):
-    response = api.post("/api/v1/customers/", {"first_name": "Ann", "email": "ANN@Mail.Example",
-                                               "phone": "07700 900123", "tags": ["regular"]})
+    response = api.post(
+        "/api/v1/customers/",
+        {"first_name": "Ann", "email": "ANN@Mail.Example", "phone": "07700 900123", "tags": ["regular"]},
+    )
 
     assert response.status_code == 201, response.json()
     ann = Customer.objects.get()
@@ -78,8 +80,16 @@ def test_creating_a_customer_goes_through_the_service_and_history_names_the_key(
 def test_bad_customer_input_gets_the_forms_field_errors_and_changes_nothing(api):
     CustomerFactory(email="taken@mail.example")
 
-    response = api.post("/api/v1/customers/", {"first_name": "Ann", "email": "taken@mail.example",
-                                               "birthday_day": 30, "birthday_month": 2, "email_consent": True})
+    response = api.post(
+        "/api/v1/customers/",
+        {
+            "first_name": "Ann",
+            "email": "taken@mail.example",
+            "birthday_day": 30,
+            "birthday_month": 2,
+            "email_consent": True,
+        },
+    )
 
     assert response.status_code == 400
     fields = response.json()["error"]["fields"]
@@ -188,11 +198,17 @@ def test_a_refused_request_is_not_remembered_so_a_fixed_body_may_reuse_its_key(a
 def test_a_purchase_through_the_api_plans_the_loyalty_gift_as_at_the_counter(api):
     ann = CustomerFactory()
     for days in (4, 3, 2, 1):
-        touchpoint_log(customer=ann, logged_by=None, kind="purchase", amount=Decimal("10"),
-                       happened_at=timezone.now() - timedelta(days=days))
+        touchpoint_log(
+            customer=ann,
+            logged_by=None,
+            kind="purchase",
+            amount=Decimal("10"),
+            happened_at=timezone.now() - timedelta(days=days),
+        )
 
-    response = api.post("/api/v1/purchases/", {"customer": ann.pk, "external_id": "web-1001", "amount": "12.50",
-                                               "products": ["Beans"]})
+    response = api.post(
+        "/api/v1/purchases/", {"customer": ann.pk, "external_id": "web-1001", "amount": "12.50", "products": ["Beans"]}
+    )
 
     assert response.status_code == 201, response.json()
     touchpoint = Touchpoint.objects.filter(customer=ann).first()
@@ -224,8 +240,10 @@ def test_logging_a_touchpoint_uses_the_touchpoint_forms_rules(api):
     ann = CustomerFactory()
 
     bad = api.post(f"/api/v1/customers/{ann.pk}/touchpoints/", {"kind": "feedback"})
-    good = api.post(f"/api/v1/customers/{ann.pk}/touchpoints/", {"kind": "feedback", "feedback_kind": "complaint",
-                                                                 "note": "Cold coffee"})
+    good = api.post(
+        f"/api/v1/customers/{ann.pk}/touchpoints/",
+        {"kind": "feedback", "feedback_kind": "complaint", "note": "Cold coffee"},
+    )
 
     assert bad.status_code == 400
     assert bad.json()["error"]["fields"] == {"feedback_kind": ["Is it praise, a complaint or an idea?"]}
@@ -262,8 +280,9 @@ def test_follow_ups_are_listed_opened_and_completed(api, owner):
     ann = CustomerFactory()
     FollowUpFactory(customer=ann, status="done")
 
-    opened = api.post("/api/v1/followups/", {"customer": ann.pk, "reason": "Call about the order",
-                                             "due_date": "2026-12-24"})
+    opened = api.post(
+        "/api/v1/followups/", {"customer": ann.pk, "reason": "Call about the order", "due_date": "2026-12-24"}
+    )
     followup_id = opened.json()["id"]
     listed = api.get("/api/v1/followups/", {"status": "open", "customer": ann.pk}).json()["results"]
     done = api.post(f"/api/v1/followups/{followup_id}/complete/")
@@ -307,8 +326,12 @@ def test_the_docs_page_lists_every_operation_for_the_owner_only(client, owner, s
     client.force_login(owner)
     page = client.get("/api/v1/docs/").content.decode()
 
-    for path in ("/api/v1/customers/", "/api/v1/purchases/", "/api/v1/gift-codes/{code}/redeem/",
-                 "/api/v1/followups/{followup_id}/complete/"):
+    for path in (
+        "/api/v1/customers/",
+        "/api/v1/purchases/",
+        "/api/v1/gift-codes/{code}/redeem/",
+        "/api/v1/followups/{followup_id}/complete/",
+    ):
         assert path in page
     assert "cdn" not in page.lower()
 
@@ -321,7 +344,8 @@ def test_the_owner_creates_a_key_sees_it_once_and_revokes_it(client, owner):
     key = ApiKey.objects.get(name="Website")
     assert f"rk_{key.prefix}_" in page  # the whole key, this once
     assert f"rk_{key.prefix}_" not in client.get("/settings/api-keys/").content.decode().replace(
-        f"rk_{key.prefix}_…", "")
+        f"rk_{key.prefix}_…", ""
+    )
     client.post(f"/settings/api-keys/{key.pk}/revoke/")
     assert ApiKey.objects.get(pk=key.pk).revoked_at is not None
 

@@ -22,8 +22,13 @@ from tests.factories import CustomerFactory, FollowUpFactory, GiftCodeFactory
 
 # A few examples per operation keep the whole run well under a minute.
 EXAMPLES = 12
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @pytest.fixture
@@ -59,7 +64,11 @@ schema.app = application
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
+)
 def test_no_operation_answers_500_or_breaks_its_schema(case, raw_key, _keep_test_connection):
     case.call_and_validate(headers={"Authorization": f"Bearer {raw_key}"}, checks=CHECKS)

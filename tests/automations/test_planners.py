@@ -266,8 +266,9 @@ def test_a_thank_you_note_is_planned_the_day_after_a_purchase_naming_what_they_b
     customer = CustomerFactory()
     coffee, cake = ProductFactory(name="Flat white"), ProductFactory(name="Carrot cake")
     with time_machine.travel(at("2027-05-10 14:00"), tick=False):
-        purchase = touchpoint_log(customer=customer, logged_by=staff, kind="purchase", amount=Decimal("7.50"),
-                                  products=[coffee, cake])
+        purchase = touchpoint_log(
+            customer=customer, logged_by=staff, kind="purchase", amount=Decimal("7.50"), products=[coffee, cake]
+        )
 
     assert plan_on(at("2027-05-10 20:00"), plan_thank_yous) == []
     rows = plan_on(at("2027-05-11 08:00"), plan_thank_yous)
@@ -325,11 +326,21 @@ def test_a_complaint_on_friday_opens_a_follow_up_for_the_relationship_owner_due_
     owner_of_relationship, logger = StaffFactory(), StaffFactory()
     customer = CustomerFactory(owner=owner_of_relationship)
     with time_machine.travel(at("2027-05-14 15:00"), tick=False):  # a Friday
-        touchpoint_log(customer=customer, logged_by=logger, kind="feedback", feedback_kind="complaint",
-                       sentiment=-1, note="Cold coffee")
+        touchpoint_log(
+            customer=customer,
+            logged_by=logger,
+            kind="feedback",
+            feedback_kind="complaint",
+            sentiment=-1,
+            note="Cold coffee",
+        )
 
     followup = FollowUp.objects.get(customer=customer)
-    assert (followup.assignee, followup.due_date, followup.source) == (owner_of_relationship, date(2027, 5, 17), "complaint")
+    assert (followup.assignee, followup.due_date, followup.source) == (
+        owner_of_relationship,
+        date(2027, 5, 17),
+        "complaint",
+    )
     assert "Cold coffee" in followup.reason
     assert not OutboundMessage.objects.exists()  # no automatic email
 

@@ -80,10 +80,13 @@ def test_a_thank_you_names_what_they_bought():
     assert "enjoy your Carrot cake and Flat white" in mail.outbox[0].body
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"email_consent": False}, "No email consent"),
-    ({"is_archived": True}, "Customer archived or erased"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"email_consent": False}, "No email consent"),
+        ({"is_archived": True}, "Customer archived or erased"),
+    ],
+)
 def test_a_customer_without_consent_is_suppressed_at_send_time(change, reason):
     message = OutboundMessageFactory()
     type(message.customer).objects.filter(pk=message.customer_id).update(**change)
@@ -135,10 +138,19 @@ def test_quiet_hours_are_in_the_shop_zone_new_york(shop_zone):
 def test_a_third_automated_email_in_seven_days_waits_and_the_higher_priority_one_goes_first():
     customer = CustomerFactory()
     for days_ago in (6, 2):
-        OutboundMessageFactory(customer=customer, status="sent", kind="thankyou",
-                               claimed_at=NOON - timedelta(days=days_ago), sent_at=NOON - timedelta(days=days_ago))
-    late = OutboundMessageFactory(customer=customer, kind="wemissyou", priority=60, planned_at=NOON - timedelta(hours=2))
-    birthday = OutboundMessageFactory(customer=customer, kind="birthday", priority=10, planned_at=NOON - timedelta(hours=1))
+        OutboundMessageFactory(
+            customer=customer,
+            status="sent",
+            kind="thankyou",
+            claimed_at=NOON - timedelta(days=days_ago),
+            sent_at=NOON - timedelta(days=days_ago),
+        )
+    late = OutboundMessageFactory(
+        customer=customer, kind="wemissyou", priority=60, planned_at=NOON - timedelta(hours=2)
+    )
+    birthday = OutboundMessageFactory(
+        customer=customer, kind="birthday", priority=10, planned_at=NOON - timedelta(hours=1)
+    )
 
     outbox_sweep()
 
@@ -160,10 +172,20 @@ def test_a_third_automated_email_in_seven_days_waits_and_the_higher_priority_one
 
 def test_the_digest_to_staff_is_not_held_by_the_cap_or_quiet_hours():
     staff = StaffFactory(email="kim@shop.example")
-    FollowUp.objects.create(customer=CustomerFactory(owner=staff), reason="Call about the cake order",
-                            due_date=timezone.localdate(), assignee=staff)
-    digest = OutboundMessageFactory(customer=None, staff_user=staff, recipient_key=f"u:{staff.pk}",
-                                    kind="digest", occasion_key="digest:2027-06-16", priority=5)
+    FollowUp.objects.create(
+        customer=CustomerFactory(owner=staff),
+        reason="Call about the cake order",
+        due_date=timezone.localdate(),
+        assignee=staff,
+    )
+    digest = OutboundMessageFactory(
+        customer=None,
+        staff_user=staff,
+        recipient_key=f"u:{staff.pk}",
+        kind="digest",
+        occasion_key="digest:2027-06-16",
+        priority=5,
+    )
 
     with time_machine.travel(at("2027-06-16 07:00"), tick=False):  # 08:00 in London
         assert message_send(message_id=digest.pk) == "sent"
@@ -212,8 +234,9 @@ def test_a_row_stuck_in_sending_without_the_hand_over_mark_goes_back_to_planned_
 def test_a_row_stuck_in_sending_with_the_hand_over_mark_becomes_unknown_and_is_never_resent_silently(settings):
     settings.OUTBOX_SENDING_TIMEOUT = 600
     handed_over = NOON - timedelta(minutes=9) + timedelta(seconds=7)
-    message = OutboundMessageFactory(status="sending", attempts=1, claimed_at=NOON - timedelta(minutes=9),
-                                     handed_over_at=handed_over)
+    message = OutboundMessageFactory(
+        status="sending", attempts=1, claimed_at=NOON - timedelta(minutes=9), handed_over_at=handed_over
+    )
 
     with time_machine.travel(NOON + timedelta(minutes=2), tick=False):
         assert outbox_sweep() == {"unknown": 1}

@@ -60,10 +60,17 @@ def test_the_settings_page_points_the_owner_at_messages_that_need_a_look(owner_c
 
 
 def test_the_owner_changes_the_birthday_numbers(owner_client):
-    response = owner_client.post(reverse("automations:automation_save", args=["birthday"]), {
-        "birthday-enabled": "on", "birthday-days": "5", "birthday-code_kind": "amount",
-        "birthday-code_value": "5.00", "birthday-code_valid_days": "14", "birthday-leap_day_on_march_1": "on",
-    })
+    response = owner_client.post(
+        reverse("automations:automation_save", args=["birthday"]),
+        {
+            "birthday-enabled": "on",
+            "birthday-days": "5",
+            "birthday-code_kind": "amount",
+            "birthday-code_value": "5.00",
+            "birthday-code_valid_days": "14",
+            "birthday-leap_day_on_march_1": "on",
+        },
+    )
 
     assert response.status_code == 302
     automation = automation_get("birthday")
@@ -72,10 +79,16 @@ def test_the_owner_changes_the_birthday_numbers(owner_client):
 
 
 def test_bad_numbers_get_a_message_and_change_nothing(owner_client):
-    response = owner_client.post(reverse("automations:automation_save", args=["birthday"]), {
-        "birthday-enabled": "on", "birthday-days": "-3", "birthday-code_kind": "percent",
-        "birthday-code_value": "150", "birthday-code_valid_days": "30",
-    })
+    response = owner_client.post(
+        reverse("automations:automation_save", args=["birthday"]),
+        {
+            "birthday-enabled": "on",
+            "birthday-days": "-3",
+            "birthday-code_kind": "percent",
+            "birthday-code_value": "150",
+            "birthday-code_valid_days": "30",
+        },
+    )
 
     assert response.status_code == 400
     assert "percentage off can be at most 100" in response.content.decode()
@@ -96,9 +109,14 @@ def test_the_owner_pauses_and_resumes_all_sending(owner_client):
 
 
 def test_a_template_is_saved_and_used(owner_client):
-    response = owner_client.post(reverse("automations:template_edit", args=["thankyou"]), {
-        "subject": "Thanks {preferred_name}", "body_text": "We loved seeing you at {shop_name}.", "body_html": "",
-    })
+    response = owner_client.post(
+        reverse("automations:template_edit", args=["thankyou"]),
+        {
+            "subject": "Thanks {preferred_name}",
+            "body_text": "We loved seeing you at {shop_name}.",
+            "body_html": "",
+        },
+    )
 
     assert response.status_code == 302
     assert template_get("thankyou").subject == "Thanks {preferred_name}"
@@ -106,9 +124,14 @@ def test_a_template_is_saved_and_used(owner_client):
 
 def test_a_misspelt_placeholder_is_refused_on_save_with_a_suggestion(owner_client):
     before = template_get("thankyou").body_text
-    response = owner_client.post(reverse("automations:template_edit", args=["thankyou"]), {
-        "subject": "Thanks", "body_text": "Hi {prefered_name}", "body_html": "",
-    })
+    response = owner_client.post(
+        reverse("automations:template_edit", args=["thankyou"]),
+        {
+            "subject": "Thanks",
+            "body_text": "Hi {prefered_name}",
+            "body_html": "",
+        },
+    )
 
     assert response.status_code == 400
     page = response.content.decode()
@@ -117,9 +140,14 @@ def test_a_misspelt_placeholder_is_refused_on_save_with_a_suggestion(owner_clien
 
 
 def test_a_gift_code_placeholder_is_refused_where_no_code_is_sent(owner_client):
-    response = owner_client.post(reverse("automations:template_edit", args=["wemissyou"]), {
-        "subject": "Hi", "body_text": "Here is {gift_code}", "body_html": "",
-    })
+    response = owner_client.post(
+        reverse("automations:template_edit", args=["wemissyou"]),
+        {
+            "subject": "Hi",
+            "body_text": "Here is {gift_code}",
+            "body_html": "",
+        },
+    )
 
     assert response.status_code == 400
     assert "can only be used in emails that carry a gift code" in response.content.decode()
@@ -129,10 +157,15 @@ def test_the_preview_renders_for_a_chosen_real_customer(owner_client):
     CustomerFactory(preferred_name="Ann")
     bea = CustomerFactory(preferred_name="Bea")
 
-    response = owner_client.post(reverse("automations:template_preview", args=["birthday"]), {
-        "subject": "Happy birthday {preferred_name}", "body_text": "Code {gift_code} <b>", "body_html": "",
-        "customer": bea.pk,
-    })
+    response = owner_client.post(
+        reverse("automations:template_preview", args=["birthday"]),
+        {
+            "subject": "Happy birthday {preferred_name}",
+            "body_text": "Code {gift_code} <b>",
+            "body_html": "",
+            "customer": bea.pk,
+        },
+    )
 
     page = response.content.decode()
     assert "Happy birthday Bea" in page and "ABCD-EFGH" in page
@@ -142,29 +175,43 @@ def test_the_preview_renders_for_a_chosen_real_customer(owner_client):
 def test_the_preview_shows_a_misspelt_placeholder_as_an_error(owner_client):
     CustomerFactory()
 
-    response = owner_client.post(reverse("automations:template_preview", args=["birthday"]), {
-        "subject": "Hi", "body_text": "Hello {Preferred_Nme}", "body_html": "",
-    })
+    response = owner_client.post(
+        reverse("automations:template_preview", args=["birthday"]),
+        {
+            "subject": "Hi",
+            "body_text": "Hello {Preferred_Nme}",
+            "body_html": "",
+        },
+    )
 
     assert "{Preferred_Nme} is not a placeholder" in response.content.decode()
 
 
 def test_the_owners_html_is_cleaned_of_scripts(owner_client):
-    owner_client.post(reverse("automations:template_edit", args=["thankyou"]), {
-        "subject": "Thanks", "body_text": "Hi {preferred_name}",
-        "body_html": "<p>Hi {preferred_name}</p><script>alert(1)</script><a href='x' onclick='y()'>z</a>",
-    })
+    owner_client.post(
+        reverse("automations:template_edit", args=["thankyou"]),
+        {
+            "subject": "Thanks",
+            "body_text": "Hi {preferred_name}",
+            "body_html": "<p>Hi {preferred_name}</p><script>alert(1)</script><a href='x' onclick='y()'>z</a>",
+        },
+    )
 
     html = template_get("thankyou").body_html
     assert "<script" not in html and "onclick" not in html and "Hi {preferred_name}" in html
 
 
 def test_the_outbox_offers_resend_for_failed_and_a_separate_warned_step_for_unknown(owner_client):
-    unknown = OutboundMessageFactory(status="unknown",
-                                     status_reason="May have arrived (handed to the server at 10:42:07, no answer)")
+    unknown = OutboundMessageFactory(
+        status="unknown", status_reason="May have arrived (handed to the server at 10:42:07, no answer)"
+    )
     OutboundMessageFactory(status="failed", status_reason="Gave up: the mail server did not take it within 24 hours")
     OutboundMessageFactory(status="sent", sent_at=timezone.now())
-    OutboundMessageFactory(status="planned", planned_at=timezone.now() - timedelta(hours=3), status_reason="Quiet hours: waits until Tue 09:00")
+    OutboundMessageFactory(
+        status="planned",
+        planned_at=timezone.now() - timedelta(hours=3),
+        status_reason="Quiet hours: waits until Tue 09:00",
+    )
 
     page = owner_client.get(reverse("automations:outbox")).content.decode()
     assert page.count("Resend</button>") == 1  # the failed one, in one click
@@ -196,7 +243,9 @@ def test_the_owner_resends_a_failed_message_in_one_click_with_a_fresh_retry_wind
     message.refresh_from_db()
     assert (message.status, message.first_attempt_at, message.attempts) == ("planned", None, 7)
     # A worker is asked to send it now (the other callback renews the customer's card in the cache).
-    assert [c.__qualname__ for c in callbacks if "card" not in c.__qualname__] == ["enqueue_on_commit.<locals>.send_soon"]
+    assert [c.__qualname__ for c in callbacks if "card" not in c.__qualname__] == [
+        "enqueue_on_commit.<locals>.send_soon"
+    ]
 
 
 def test_an_unknown_message_cannot_be_resent_in_one_click(owner_client):
@@ -248,8 +297,12 @@ def test_staff_cannot_resend_messages(staff_client):
 
 
 def test_resend_all_failed_replans_those_not_refused_and_leaves_unknown_and_refused_alone(owner_client):
-    gave_up = OutboundMessageFactory.create_batch(3, status="failed", first_attempt_at=timezone.now(),
-                                                  status_reason="Gave up: the mail server did not take it within 24 hours")
+    gave_up = OutboundMessageFactory.create_batch(
+        3,
+        status="failed",
+        first_attempt_at=timezone.now(),
+        status_reason="Gave up: the mail server did not take it within 24 hours",
+    )
     refused = OutboundMessageFactory(status="failed", status_reason="Refused by the mail server")
     unknown = OutboundMessageFactory(status="unknown")
 
@@ -298,9 +351,11 @@ def test_staff_approve_a_draft_with_a_personal_line(staff_client):
 
     page = staff_client.get(reverse("automations:review")).content.decode()
     assert f"draft-{draft.pk}" in page
-    response = staff_client.post(reverse("automations:review_decide", args=[draft.pk, "approve"]),
-                                 {f"m{draft.pk}-personal_line": "Hope the new puppy is settling in!"},
-                                 HTTP_HX_REQUEST="true")
+    response = staff_client.post(
+        reverse("automations:review_decide", args=[draft.pk, "approve"]),
+        {f"m{draft.pk}-personal_line": "Hope the new puppy is settling in!"},
+        HTTP_HX_REQUEST="true",
+    )
 
     assert response.status_code == 200
     draft.refresh_from_db()
@@ -311,7 +366,9 @@ def test_a_draft_can_be_skipped_and_a_decided_one_is_not_decided_twice(staff_cli
     draft = OutboundMessageFactory(status="draft")
 
     staff_client.post(reverse("automations:review_decide", args=[draft.pk, "skip"]))
-    response = staff_client.post(reverse("automations:review_decide", args=[draft.pk, "approve"]), HTTP_HX_REQUEST="true")
+    response = staff_client.post(
+        reverse("automations:review_decide", args=[draft.pk, "approve"]), HTTP_HX_REQUEST="true"
+    )
 
     assert response.status_code == 400
     draft.refresh_from_db()
@@ -325,8 +382,10 @@ def test_the_personal_line_is_in_the_sent_email(client, staff, mailoutbox, time_
     time_machine.move_to(at("2027-06-15 11:00"), tick=False)
     client.force_login(staff)  # a session from today's real clock would have expired by 2027
     draft = OutboundMessageFactory(status="draft")
-    client.post(reverse("automations:review_decide", args=[draft.pk, "approve"]),
-                      {f"m{draft.pk}-personal_line": "Say hi to Rex!"})
+    client.post(
+        reverse("automations:review_decide", args=[draft.pk, "approve"]),
+        {f"m{draft.pk}-personal_line": "Say hi to Rex!"},
+    )
 
     assert message_send(message_id=draft.pk) == "sent"
     assert "Say hi to Rex!" in mailoutbox[0].body

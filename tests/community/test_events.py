@@ -225,9 +225,7 @@ def test_staff_see_the_check_in_list_and_check_someone_in_with_htmx(staff_client
     answer(invitation)
 
     page = staff_client.get(reverse("community:event_checkin", args=[invitation.event_id]))
-    response = staff_client.post(
-        reverse("community:invitation_check_in", args=[invitation.pk]), HTTP_HX_REQUEST="true"
-    )
+    response = staff_client.post(reverse("community:invitation_check_in", args=[invitation.pk]), HTTP_HX_REQUEST="true")
 
     assert invitation.customer.full_name in page.content.decode()
     assert response.status_code == 200
@@ -246,8 +244,14 @@ def test_staff_cannot_create_events_or_invite(staff_client):
 def test_the_owner_creates_an_event_in_the_shops_time_zone(owner_client):
     response = owner_client.post(
         reverse("community:event_create"),
-        {"title": "Wine class", "starts_at": "2031-03-30T18:00", "ends_at": "2031-03-30T20:00",
-         "place": "Back room", "capacity": 12, "max_guests": 1},
+        {
+            "title": "Wine class",
+            "starts_at": "2031-03-30T18:00",
+            "ends_at": "2031-03-30T20:00",
+            "place": "Back room",
+            "capacity": 12,
+            "max_guests": 1,
+        },
     )
 
     from community.models import Event
@@ -261,7 +265,13 @@ def test_the_owner_creates_an_event_in_the_shops_time_zone(owner_client):
 def test_an_event_ending_before_it_starts_is_refused_and_not_saved(owner_client):
     response = owner_client.post(
         reverse("community:event_create"),
-        {"title": "Oops", "starts_at": "2031-03-30T18:00", "ends_at": "2031-03-30T17:00", "capacity": 5, "max_guests": 0},
+        {
+            "title": "Oops",
+            "starts_at": "2031-03-30T18:00",
+            "ends_at": "2031-03-30T17:00",
+            "capacity": 5,
+            "max_guests": 0,
+        },
     )
 
     from community.models import Event
@@ -272,7 +282,9 @@ def test_an_event_ending_before_it_starts_is_refused_and_not_saved(owner_client)
 
 
 @pytest.mark.parametrize("view", ["community:event_detail", "community:event_checkin"])
-def test_the_event_pages_run_the_same_number_of_queries_for_1_and_20_guests(staff_client, django_assert_max_num_queries, view):
+def test_the_event_pages_run_the_same_number_of_queries_for_1_and_20_guests(
+    staff_client, django_assert_max_num_queries, view
+):
     event = EventFactory(capacity=50)
     InvitationFactory(event=event, answer="going")
     with django_assert_max_num_queries(15) as one:
@@ -283,7 +295,9 @@ def test_the_event_pages_run_the_same_number_of_queries_for_1_and_20_guests(staf
     assert response.status_code == 200
 
 
-def test_the_community_home_runs_the_same_number_of_queries_for_1_and_10_events(owner_client, django_assert_max_num_queries):
+def test_the_community_home_runs_the_same_number_of_queries_for_1_and_10_events(
+    owner_client, django_assert_max_num_queries
+):
     EventFactory()
     SegmentFactory()
     with django_assert_max_num_queries(15) as one:

@@ -63,15 +63,18 @@ def test_an_event_across_the_night_the_clocks_change_lasts_its_real_length():
 def test_the_reminder_email_carries_the_ics_and_the_invitation_carries_the_rsvp_link():
     invitation = InvitationFactory(guests=2, answer="going")
     message = OutboundMessage(
-        customer=invitation.customer, kind="event_reminder", recipient_key=f"c:{invitation.customer_id}",
-        occasion_key=f"event:{invitation.event_id}", planned_at=invitation.event.starts_at,
+        customer=invitation.customer,
+        kind="event_reminder",
+        recipient_key=f"c:{invitation.customer_id}",
+        occasion_key=f"event:{invitation.event_id}",
+        planned_at=invitation.event.starts_at,
         context={"event_id": invitation.event_id, "invitation_id": invitation.pk},
     )
 
     reminder = render_event_reminder(message)
     invite = render_event_invitation(message)
 
-    (name, data, mimetype), = reminder.attachments
+    ((name, data, mimetype),) = reminder.attachments
     assert (name, mimetype) == ("event.ics", "text/calendar")
     assert Calendar.from_ical(data).walk("VEVENT")
     assert "your 2 guests" in reminder.text
@@ -82,8 +85,11 @@ def test_the_reminder_email_carries_the_ics_and_the_invitation_carries_the_rsvp_
 def test_the_moved_up_email_says_the_place_is_theirs_and_carries_the_ics():
     invitation = InvitationFactory(answer="going")
     message = OutboundMessage(
-        customer=invitation.customer, kind="event_place", recipient_key=f"c:{invitation.customer_id}",
-        occasion_key=f"event:{invitation.event_id}", planned_at=invitation.event.starts_at,
+        customer=invitation.customer,
+        kind="event_place",
+        recipient_key=f"c:{invitation.customer_id}",
+        occasion_key=f"event:{invitation.event_id}",
+        planned_at=invitation.event.starts_at,
         context={"event_id": invitation.event_id, "invitation_id": invitation.pk},
     )
 
@@ -98,8 +104,11 @@ def test_the_invitation_gives_the_time_in_the_shops_zone():
     starts = datetime(2031, 7, 1, 17, 0, tzinfo=UTC)  # 18:00 in London (BST)
     invitation = InvitationFactory(event=EventFactory(starts_at=starts, ends_at=starts + timedelta(hours=2)))
     message = OutboundMessage(
-        customer=invitation.customer, kind="event_invitation", recipient_key=f"c:{invitation.customer_id}",
-        occasion_key=f"event:{invitation.event_id}", planned_at=starts,
+        customer=invitation.customer,
+        kind="event_invitation",
+        recipient_key=f"c:{invitation.customer_id}",
+        occasion_key=f"event:{invitation.event_id}",
+        planned_at=starts,
         context={"event_id": invitation.event_id, "invitation_id": invitation.pk},
     )
 

@@ -120,7 +120,10 @@ def test_staff_cannot_open_newsletters(staff_client):
 
     assert staff_client.get(reverse("community:newsletter_list")).status_code == 403
     assert staff_client.get(reverse("community:newsletter_detail", args=[newsletter.pk])).status_code == 403
-    assert staff_client.post(reverse("community:newsletter_send", args=[newsletter.pk]), {"when": "now"}).status_code == 403
+    assert (
+        staff_client.post(reverse("community:newsletter_send", args=[newsletter.pk]), {"when": "now"}).status_code
+        == 403
+    )
     assert not OutboundMessage.objects.exists()
 
 
@@ -158,7 +161,6 @@ def test_a_test_email_goes_to_the_owner_as_the_previewed_customer_would_get_it(o
     assert mail.outbox[0].subject.startswith("[Test]")
     assert "Hello Annie" in mail.outbox[0].body
     assert not OutboundMessage.objects.exists()  # a test is no customer message
-
 
 
 def test_the_test_email_is_built_like_the_real_one_with_footer_and_links_and_marked_as_a_test(owner_client, owner):
@@ -219,8 +221,13 @@ def test_the_report_counts_each_status_and_who_unsubscribed_after_it_arrived(own
     left_after, left_before, stayed, bounced = CustomerFactory.create_batch(4)
     for customer, status in ((left_after, "sent"), (left_before, "sent"), (stayed, "sent"), (bounced, "failed")):
         OutboundMessage.objects.create(
-            customer=customer, recipient_key=f"c:{customer.pk}", kind="newsletter", occasion_key=newsletter.occasion_key,
-            status=status, planned_at=sent_at, sent_at=sent_at if status == "sent" else None,
+            customer=customer,
+            recipient_key=f"c:{customer.pk}",
+            kind="newsletter",
+            occasion_key=newsletter.occasion_key,
+            status=status,
+            planned_at=sent_at,
+            sent_at=sent_at if status == "sent" else None,
         )
     EmailOptOut.objects.create(customer=left_after, via="link")
     EmailOptOut.objects.filter(customer=left_before).delete()
@@ -250,7 +257,9 @@ def test_a_chosen_send_time_is_read_in_the_shops_time_zone(owner_client):
 def test_later_without_a_time_is_refused_and_nothing_changes(owner_client):
     newsletter = NewsletterFactory()
 
-    response = owner_client.post(reverse("community:newsletter_send", args=[newsletter.pk]), {"when": "later"}, follow=True)
+    response = owner_client.post(
+        reverse("community:newsletter_send", args=[newsletter.pk]), {"when": "later"}, follow=True
+    )
 
     newsletter.refresh_from_db()
     assert "Pick the date and time" in response.content.decode()

@@ -40,7 +40,9 @@ def test_a_new_email_address_is_confirmed_from_the_new_inbox_through_the_outbox(
     assert sorted(kinds) == ["confirm_sent", "confirmed"]
 
 
-def test_a_used_link_offers_a_new_one_and_the_new_one_arrives_by_email(client, noon, django_capture_on_commit_callbacks):
+def test_a_used_link_offers_a_new_one_and_the_new_one_arrives_by_email(
+    client, noon, django_capture_on_commit_callbacks
+):
     customer = CustomerFactory(email="ann@example.com", preferred_name="Ann")
     path = _path(profile_url(customer_id=customer.pk))
     client.post(path, {"preferred_name": "Annie"})

@@ -108,8 +108,15 @@ def test_the_customer_corrects_their_details_and_history_says_the_customer_did_i
 
     response = client.post(
         profile_url(customer),
-        {"preferred_name": "Bobby", "birthday_day": "29", "birthday_month": "2", "birthday_year": "",
-         "favourite_products": [rioja.pk, cake.pk], "shown": "favourite_products", "email_consent": "yes"},
+        {
+            "preferred_name": "Bobby",
+            "birthday_day": "29",
+            "birthday_month": "2",
+            "birthday_year": "",
+            "favourite_products": [rioja.pk, cake.pk],
+            "shown": "favourite_products",
+            "email_consent": "yes",
+        },
     )
 
     customer.refresh_from_db()

@@ -44,7 +44,9 @@ def people():
             owner=rng.choice(owners + [None]),
             email_consent=rng.random() < 0.6,
             email="" if i % 10 == 0 else f"p{i}@mail.example",
-            last_touchpoint_at=None if i % 7 == 0 else datetime(2026, 3, 1, 12, tzinfo=LONDON) + timedelta(days=rng.randint(0, 60)),
+            last_touchpoint_at=None
+            if i % 7 == 0
+            else datetime(2026, 3, 1, 12, tzinfo=LONDON) + timedelta(days=rng.randint(0, 60)),
             is_archived=i % 13 == 0,
         )
         # Through rows in bulk: the same data without a history row per m2m change (keeps the test fast).
@@ -88,8 +90,10 @@ def test_each_filter_selects_the_same_customers_as_counted_by_hand(people):
         ({"consent": "no"}, lambda c: not (c.email_consent and c.email)),
         (
             {"last_touchpoint_from": "2026-03-10", "last_touchpoint_to": "2026-04-05"},
-            lambda c: c.last_touchpoint_at is not None
-            and datetime(2026, 3, 10, tzinfo=LONDON) <= c.last_touchpoint_at < datetime(2026, 4, 6, tzinfo=LONDON),
+            lambda c: (
+                c.last_touchpoint_at is not None
+                and datetime(2026, 3, 10, tzinfo=LONDON) <= c.last_touchpoint_at < datetime(2026, 4, 6, tzinfo=LONDON)
+            ),
         ),
     ]
     for filters, predicate in cases:
@@ -105,8 +109,13 @@ def test_filters_combine_with_and_and_a_tag_shared_twice_counts_a_customer_once(
     both.tags.set(tags[:2])
     filters = {"tags": [tags[0].pk, tags[1].pk], "consent": "yes", "health": ["warm", "cold"]}
     expected = by_hand(
-        cs, lambda c: bool({tags[0].pk, tags[1].pk} & {t.pk for t in c.tags.all()})
-        and c.email_consent and c.email and c.health in ("warm", "cold"),
+        cs,
+        lambda c: (
+            bool({tags[0].pk, tags[1].pk} & {t.pk for t in c.tags.all()})
+            and c.email_consent
+            and c.email
+            and c.health in ("warm", "cold")
+        ),
     )
 
     assert segment_count(filters)["total"] == len(expected)
@@ -139,7 +148,9 @@ def test_a_segment_a_newsletter_uses_cannot_be_deleted(owner):
 
 def test_staff_save_a_segment_from_the_form(staff_client, people):
     wine = people["tags"][0]
-    response = staff_client.post(reverse("community:segment_create"), {"name": "Wine", "tags": [wine.pk], "consent": "yes"})
+    response = staff_client.post(
+        reverse("community:segment_create"), {"name": "Wine", "tags": [wine.pk], "consent": "yes"}
+    )
 
     segment = Segment.objects.get(name="Wine")
     assert response.status_code == 302
@@ -165,7 +176,9 @@ def test_the_live_count_answers_with_the_number_that_match(staff_client, people)
     assert f'<span data-testid="segment-total">{expected}</span>' in response.content.decode()
 
 
-def test_the_members_page_runs_the_same_number_of_queries_for_1_and_40_members(staff_client, django_assert_max_num_queries):
+def test_the_members_page_runs_the_same_number_of_queries_for_1_and_40_members(
+    staff_client, django_assert_max_num_queries
+):
     segment = SegmentFactory()
     CustomerFactory()
     with django_assert_max_num_queries(12) as one:

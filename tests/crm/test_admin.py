@@ -7,10 +7,18 @@ from tests.factories import CustomerFactory, FollowUpFactory, TouchpointFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("model", [
-    "customers/customer", "customers/followup", "customers/importantdate", "customers/product", "customers/tag",
-    "touchpoints/touchpoint", "crm/shopsettings",
-])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "customers/customer",
+        "customers/followup",
+        "customers/importantdate",
+        "customers/product",
+        "customers/tag",
+        "touchpoints/touchpoint",
+        "crm/shopsettings",
+    ],
+)
 def test_the_admin_lists_searches_and_filters_every_model(client, model):
     client.force_login(User.objects.create_superuser("root", "root@shop.example", "x-long-password-1"))
     customer = CustomerFactory(first_name="Ada")

@@ -18,8 +18,12 @@ def test_new_years_eve_in_utc_is_already_new_years_day_in_auckland():
 
 def test_the_night_the_clocks_go_back_is_still_one_day_in_new_york():
     # 1 November 2026, 05:30 UTC is 01:30 in New York for the second time (EST again).
-    assert shop_today(datetime(2026, 11, 1, 5, 30, tzinfo=UTC), ZoneInfo("America/New_York")).isoformat() == "2026-11-01"
-    assert shop_today(datetime(2026, 11, 1, 3, 59, tzinfo=UTC), ZoneInfo("America/New_York")).isoformat() == "2026-10-31"
+    assert (
+        shop_today(datetime(2026, 11, 1, 5, 30, tzinfo=UTC), ZoneInfo("America/New_York")).isoformat() == "2026-11-01"
+    )
+    assert (
+        shop_today(datetime(2026, 11, 1, 3, 59, tzinfo=UTC), ZoneInfo("America/New_York")).isoformat() == "2026-10-31"
+    )
 
 
 @pytest.mark.django_db

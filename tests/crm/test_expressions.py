@@ -14,9 +14,12 @@ def test_related_names_hold_each_rows_own_names_a_to_z_or_id_name_pairs():
     first.tags.set([zebra, apple, mango])
     second.tags.set([mango])
 
-    rows = list(Customer.objects.annotate(
-        tag_names=RelatedNames("tags"), tag_pairs=RelatedNames("tags", with_ids=True),
-    ).order_by("pk"))
+    rows = list(
+        Customer.objects.annotate(
+            tag_names=RelatedNames("tags"),
+            tag_pairs=RelatedNames("tags", with_ids=True),
+        ).order_by("pk")
+    )
 
     assert [r.tag_names for r in rows] == [["apple", "mango <b>", "zebra"], ["mango <b>"], []]
     assert rows[0].tag_pairs == [[apple.pk, "apple"], [mango.pk, "mango <b>"], [zebra.pk, "zebra"]]
@@ -30,7 +33,8 @@ def test_related_names_keep_quotes_and_unicode_and_follow_the_rows_own_relation(
     touchpoint.products.set([ProductFactory(name="Sourdough"), ProductFactory(name="Brioche")])
 
     assert Customer.objects.annotate(names=RelatedNames("favourite_products")).get().names == [
-        'Café "au lait", \\ large']
+        'Café "au lait", \\ large'
+    ]
     assert Touchpoint.objects.annotate(names=RelatedNames("products")).get().names == ["Brioche", "Sourdough"]
 
 
@@ -42,4 +46,3 @@ def test_related_names_work_beside_joins_and_filters_on_the_same_relation():
     found = Customer.objects.filter(tags=regular).select_related("owner").annotate(names=RelatedNames("tags"))
 
     assert [c.names for c in found] == [["dog owner", "regular"]]
-

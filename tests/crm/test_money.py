@@ -10,27 +10,33 @@ from gifts.services import gift_code_value_display
 from tests.factories import GiftCodeFactory
 
 
-@pytest.mark.parametrize("amount, currency, shown", [
-    (Decimal("12.5"), "GBP", "£12.50"),
-    (Decimal("94818.2"), "GBP", "£94,818.20"),
-    (Decimal("1234567.891"), "EUR", "€1,234,567.89"),
-    (0, "USD", "$0.00"),
-    ("999.99", "gbp", "£999.99"),
-    (Decimal("12.5"), "CHF", "CHF 12.50"),
-    (None, "GBP", ""),
-    ("", "GBP", ""),
-])
+@pytest.mark.parametrize(
+    "amount, currency, shown",
+    [
+        (Decimal("12.5"), "GBP", "£12.50"),
+        (Decimal("94818.2"), "GBP", "£94,818.20"),
+        (Decimal("1234567.891"), "EUR", "€1,234,567.89"),
+        (0, "USD", "$0.00"),
+        ("999.99", "gbp", "£999.99"),
+        (Decimal("12.5"), "CHF", "CHF 12.50"),
+        (None, "GBP", ""),
+        ("", "GBP", ""),
+    ],
+)
 def test_money_shows_two_decimals_thousands_and_the_currency(amount, currency, shown):
     assert money_format(amount, currency) == shown
     assert money(amount, currency) == shown  # the template filter is the same function
 
 
-@pytest.mark.parametrize("amount, currency, shown", [
-    (Decimal("5"), "GBP", "£5"),
-    (Decimal("5.00"), "EUR", "€5"),
-    (Decimal("7.5"), "GBP", "£7.50"),
-    (Decimal("2500"), "CHF", "CHF 2,500"),
-])
+@pytest.mark.parametrize(
+    "amount, currency, shown",
+    [
+        (Decimal("5"), "GBP", "£5"),
+        (Decimal("5.00"), "EUR", "€5"),
+        (Decimal("7.5"), "GBP", "£7.50"),
+        (Decimal("2500"), "CHF", "CHF 2,500"),
+    ],
+)
 def test_a_whole_amount_may_drop_its_pence(amount, currency, shown):
     assert money_format(amount, currency, whole=True) == shown
 

@@ -5,8 +5,16 @@ from crm.models import ShopSettings
 
 pytestmark = pytest.mark.django_db
 URL = reverse("shop:settings")
-GOOD = {"name": "Corner Café", "postal_address": "1 High St", "time_zone": "Europe/Paris", "currency": "EUR",
-        "phone_region": "fr", "default_cadence_days": "45", "opened_on": "2010-05-01", "max_amount": "5000"}
+GOOD = {
+    "name": "Corner Café",
+    "postal_address": "1 High St",
+    "time_zone": "Europe/Paris",
+    "currency": "EUR",
+    "phone_region": "fr",
+    "default_cadence_days": "45",
+    "opened_on": "2010-05-01",
+    "max_amount": "5000",
+}
 
 
 def test_staff_get_403_on_shop_settings(staff_client):
@@ -26,13 +34,22 @@ def test_the_owner_changes_the_shop_settings_and_history_records_who(owner_clien
     assert response.status_code == 302
     shop = ShopSettings.load()
     assert (shop.name, shop.time_zone, shop.currency, shop.phone_region, shop.default_cadence_days) == (
-        "Corner Café", "Europe/Paris", "EUR", "FR", 45)
+        "Corner Café",
+        "Europe/Paris",
+        "EUR",
+        "FR",
+        45,
+    )
     assert shop.history.first().history_user == owner
 
 
 def test_bad_settings_are_field_errors_and_change_nothing(owner_client):
-    for field, value in (("time_zone", "Mars/Olympus"), ("phone_region", "ZZ"), ("default_cadence_days", "0"),
-                         ("name", "")):
+    for field, value in (
+        ("time_zone", "Mars/Olympus"),
+        ("phone_region", "ZZ"),
+        ("default_cadence_days", "0"),
+        ("name", ""),
+    ):
         response = owner_client.post(URL, {**GOOD, field: value})
         assert response.status_code == 400, field
         assert field in response.context["form"].errors, field

@@ -97,11 +97,14 @@ def _check_import(client, owner) -> str:
     return response.url
 
 
-@pytest.mark.parametrize("action, backstop", [
-    (_resend, "the outbox sweep"),
-    (_recompute, "the nightly run"),
-    (_check_import, "import_jobs_requeue"),
-])
+@pytest.mark.parametrize(
+    "action, backstop",
+    [
+        (_resend, "the outbox sweep"),
+        (_recompute, "the nightly run"),
+        (_check_import, "import_jobs_requeue"),
+    ],
+)
 def test_a_dead_broker_never_fails_the_page_that_queued(
     action, backstop, owner_client, owner, dead_broker, django_capture_on_commit_callbacks, caplog
 ):

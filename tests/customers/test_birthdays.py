@@ -65,12 +65,15 @@ def test_the_week_filter_wraps_the_year_end_and_includes_leap_day_birthdays_on_2
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("start, expected", [
-    # 2027 is not a leap year: 29 February is celebrated on the 28th, one day ahead of the 27th.
-    (date(2027, 2, 26), {(26, 2): 0, (27, 2): 1, (28, 2): 2, (29, 2): 2, (1, 3): 3, (2, 3): 4}),
-    (date(2028, 2, 26), {(26, 2): 0, (27, 2): 1, (28, 2): 2, (29, 2): 3, (1, 3): 4}),
-    (date(2026, 12, 29), {(29, 12): 0, (31, 12): 2, (1, 1): 3, (2, 1): 4}),
-])
+@pytest.mark.parametrize(
+    "start, expected",
+    [
+        # 2027 is not a leap year: 29 February is celebrated on the 28th, one day ahead of the 27th.
+        (date(2027, 2, 26), {(26, 2): 0, (27, 2): 1, (28, 2): 2, (29, 2): 2, (1, 3): 3, (2, 3): 4}),
+        (date(2028, 2, 26), {(26, 2): 0, (27, 2): 1, (28, 2): 2, (29, 2): 3, (1, 3): 4}),
+        (date(2026, 12, 29), {(29, 12): 0, (31, 12): 2, (1, 1): 3, (2, 1): 4}),
+    ],
+)
 def test_days_ahead_counts_across_month_and_year_ends_and_leap_days(start, expected):
     from customers.birthdays import days_ahead_expression
 
@@ -78,7 +81,8 @@ def test_days_ahead_counts_across_month_and_year_ends_and_leap_days(start, expec
         CustomerFactory(birthday_day=day, birthday_month=month)
 
     found = Customer.objects.filter(yearly_dates_between_q(start=start, days=5)).annotate(
-        ahead=days_ahead_expression(start=start, days=5))
+        ahead=days_ahead_expression(start=start, days=5)
+    )
 
     assert {(c.birthday_day, c.birthday_month): c.ahead for c in found} == expected
 

@@ -30,7 +30,9 @@ from touchpoints.services import touchpoint_log
 pytestmark = pytest.mark.django_db
 
 NOON = at("2027-06-15 11:00")  # 12:00 in London, inside sending hours
-TIMELINE_READ = '"touchpoints_touchpoint"."note"'  # the timeline's touchpoints (the card reads that table otherwise too)
+TIMELINE_READ = (
+    '"touchpoints_touchpoint"."note"'  # the timeline's touchpoints (the card reads that table otherwise too)
+)
 
 
 def _card(client, customer) -> str:
@@ -40,7 +42,7 @@ def _card(client, customer) -> str:
 
 
 def _timeline(html: str) -> str:
-    return html[html.index('id="timeline-entries"'):html.index('id="timeline-older"')]
+    return html[html.index('id="timeline-entries"') : html.index('id="timeline-older"')]
 
 
 def _without_tokens(html: str) -> str:
@@ -82,8 +84,9 @@ def test_a_logged_touchpoint_shows_on_the_next_visit(committed, staff_client, st
 
 
 def test_a_follow_up_ticked_off_leaves_the_card(committed, staff_client, staff, friend):
-    followup = followup_open(customer=friend, reason="Call about the birthday cake", due_date=timezone.localdate(),
-                             opened_by=staff)
+    followup = followup_open(
+        customer=friend, reason="Call about the birthday cake", due_date=timezone.localdate(), opened_by=staff
+    )
     assert "Call about the birthday cake" in _card(staff_client, friend)
 
     with committed():
@@ -96,8 +99,14 @@ def test_an_issued_gift_shows_on_the_timeline_and_its_redemption_too(committed, 
     _card(staff_client, friend)
 
     with committed():
-        gift = gift_code_issue(customer=friend, kind="amount", value=Decimal("5"), source="manual", issued_by=staff,
-                               expires_on=timezone.localdate() + timedelta(days=30))
+        gift = gift_code_issue(
+            customer=friend,
+            kind="amount",
+            value=Decimal("5"),
+            source="manual",
+            issued_by=staff,
+            expires_on=timezone.localdate() + timedelta(days=30),
+        )
     html = _card(staff_client, friend)
     entry = re.search(rf'id="gift-{gift.pk}".*?</li>', _timeline(html), re.S).group(0)
     assert gift.display_code in entry and "redeemed" not in entry
@@ -133,7 +142,8 @@ def test_a_skipped_draft_and_an_unsubscribe_show_on_the_next_visit(committed, st
     with committed():
         customer_unsubscribe(customer=friend, via="link")
     assert "timeline-optout" in _timeline(_card(staff_client, friend)) or "nsubscribed" in _timeline(
-        _card(staff_client, friend))
+        _card(staff_client, friend)
+    )
 
 
 def test_an_edited_customer_shows_their_new_details(committed, staff_client, staff, friend):
@@ -188,8 +198,9 @@ def test_a_rolled_back_change_keeps_the_cached_card_and_a_shop_wide_one_renews_a
 
 
 def test_the_card_is_drawn_afresh_when_the_cache_cannot_be_reached(committed, staff_client, friend, settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:1/0"}}  # nothing listens on port 1
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }  # nothing listens on port 1
 
     assert "First flat white" in _card(staff_client, friend)
     with committed():
@@ -216,15 +227,17 @@ def test_each_staff_member_gets_their_own_csrf_token_in_the_cached_card_and_it_w
         tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
         assert len(tokens) >= 3 and set(tokens) == {own}  # follow-ups, dates, gifts… all the viewer's
     token = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', second_html)[0]
-    response = second.post(reverse("customers:followup_create", args=[friend.pk]),
-                           {"reason": "Ring about the party", "due_date": timezone.localdate().isoformat(),
-                            "csrfmiddlewaretoken": token})
+    response = second.post(
+        reverse("customers:followup_create", args=[friend.pk]),
+        {"reason": "Ring about the party", "due_date": timezone.localdate().isoformat(), "csrfmiddlewaretoken": token},
+    )
     assert response.status_code in (200, 302)
     assert friend.followups.filter(reason="Ring about the party").exists()
 
 
-def test_logging_a_touchpoint_redraws_the_timeline_and_keeps_the_other_parts_cached(committed, staff_client, staff,
-                                                                                    friend):
+def test_logging_a_touchpoint_redraws_the_timeline_and_keeps_the_other_parts_cached(
+    committed, staff_client, staff, friend
+):
     followup_open(customer=friend, reason="Ask about the new puppy", due_date=timezone.localdate(), opened_by=staff)
     _card(staff_client, friend)
 
@@ -239,8 +252,12 @@ def test_logging_a_touchpoint_redraws_the_timeline_and_keeps_the_other_parts_cac
 
 
 def test_the_next_day_the_follow_ups_are_redrawn_and_the_timeline_is_not(staff_client, staff, friend):
-    followup_open(customer=friend, reason="Check the cake order", due_date=timezone.localdate() + timedelta(days=1),
-                  opened_by=staff)
+    followup_open(
+        customer=friend,
+        reason="Check the cake order",
+        due_date=timezone.localdate() + timedelta(days=1),
+        opened_by=staff,
+    )
     _card(staff_client, friend)
 
     with time_machine.travel(timezone.now() + timedelta(days=1)):

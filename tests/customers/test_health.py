@@ -28,12 +28,32 @@ def _cases() -> list[dict]:
     frequent = health.FREQUENT_TOUCHPOINTS_90D
     for cadence in CADENCES:
         for age, n90, sentiment in itertools.product(_ages(cadence), (0, frequent - 1, frequent), (-1, 0, 1)):
-            cases.append(dict(cadence=cadence, age=age, n90=n90, sentiment=sentiment, purchases=0, spend=Decimal(0),
-                              praises=0, buyers=0))
+            cases.append(
+                dict(
+                    cadence=cadence,
+                    age=age,
+                    n90=n90,
+                    sentiment=sentiment,
+                    purchases=0,
+                    spend=Decimal(0),
+                    praises=0,
+                    buyers=0,
+                )
+            )
     # Stage: each minimum of STAGE_RULES met and missed by one.
     for purchases, buyers, praises in itertools.product(range(5), (0, 1, 2), (0, 1, 2)):
-        cases.append(dict(cadence=30, age=timedelta(days=3), n90=1, sentiment=0, purchases=purchases,
-                          spend=Decimal(10), praises=praises, buyers=buyers))
+        cases.append(
+            dict(
+                cadence=30,
+                age=timedelta(days=3),
+                n90=1,
+                sentiment=0,
+                purchases=purchases,
+                spend=Decimal(10),
+                praises=praises,
+                buyers=buyers,
+            )
+        )
     # Closeness: each cap met, missed and passed, and a penalty that would go below zero.
     caps = itertools.product(
         (health.FREQUENCY_CAP - 1, health.FREQUENCY_CAP, health.FREQUENCY_CAP + 1),
@@ -42,8 +62,18 @@ def _cases() -> list[dict]:
         (health.PRAISE_CAP, health.PRAISE_CAP + 1),
     )
     for n90, spend, buyers, praises in caps:
-        cases.append(dict(cadence=30, age=timedelta(days=200), n90=n90, sentiment=-1, purchases=3, spend=spend,
-                          praises=praises, buyers=buyers))
+        cases.append(
+            dict(
+                cadence=30,
+                age=timedelta(days=200),
+                n90=n90,
+                sentiment=-1,
+                purchases=3,
+                spend=spend,
+                praises=praises,
+                buyers=buyers,
+            )
+        )
     cases.append(dict(cadence=30, age=None, n90=0, sentiment=-3, purchases=0, spend=Decimal(0), praises=0, buyers=0))
     return cases
 
@@ -51,12 +81,23 @@ def _cases() -> list[dict]:
 def _python(case: dict) -> tuple[str, str, float]:
     last_at = None if case["age"] is None else NOW - case["age"]
     return (
-        health_for(last_touchpoint_at=last_at, cadence_days=case["cadence"], now=NOW, touchpoints_90d=case["n90"],
-                   recent_sentiment=case["sentiment"]),
+        health_for(
+            last_touchpoint_at=last_at,
+            cadence_days=case["cadence"],
+            now=NOW,
+            touchpoints_90d=case["n90"],
+            recent_sentiment=case["sentiment"],
+        ),
         stage_for(purchase_count=case["purchases"], referral_buyers=case["buyers"], praise_count=case["praises"]),
-        closeness_for(last_touchpoint_at=last_at, now=NOW, touchpoints_90d=case["n90"], lifetime_spend=case["spend"],
-                      referral_buyers=case["buyers"], praise_count=case["praises"],
-                      recent_sentiment=case["sentiment"]),
+        closeness_for(
+            last_touchpoint_at=last_at,
+            now=NOW,
+            touchpoints_90d=case["n90"],
+            lifetime_spend=case["spend"],
+            referral_buyers=case["buyers"],
+            praise_count=case["praises"],
+            recent_sentiment=case["sentiment"],
+        ),
     )
 
 
@@ -69,8 +110,17 @@ def _sql(cases: list[dict]) -> list[tuple[str, str, float]]:
     for n, case in enumerate(cases):
         rows.append(f"(%s, %s, {at}, %s, %s, CAST(%s AS NUMERIC), %s, %s, %s)")
         last_at = None if case["age"] is None else adapt(NOW - case["age"])
-        params += [n, case["cadence"], last_at, case["n90"], case["purchases"], case["spend"], case["praises"],
-                   case["sentiment"], case["buyers"]]
+        params += [
+            n,
+            case["cadence"],
+            last_at,
+            case["n90"],
+            case["purchases"],
+            case["spend"],
+            case["praises"],
+            case["sentiment"],
+            case["buyers"],
+        ]
     inputs = (
         "SELECT column1 AS n, column2 AS cadence, column3 AS last_at, column4 AS n90, column5 AS purchases,"
         " column6 AS spend, column7 AS praises, column8 AS sentiment, column9 AS buyers"

@@ -20,15 +20,24 @@ def shop_customers():
     bread = ProductFactory(name="Sourdough")
     for i in range(30):
         customer = CustomerFactory(
-            owner=robin if i % 2 else sam, birthday_day=1 + i % 28, birthday_month=1 + i % 3,
-            health=["warm", "cooling", "cold"][i % 3], stage=["prospect", "customer", "regular"][i % 3 - 1],
+            owner=robin if i % 2 else sam,
+            birthday_day=1 + i % 28,
+            birthday_month=1 + i % 3,
+            health=["warm", "cooling", "cold"][i % 3],
+            stage=["prospect", "customer", "regular"][i % 3 - 1],
             is_archived=i % 7 == 0,
         )
         customer.tags.set([regular] if i % 2 else [regular, vip])
         if i % 4 == 0:
             customer.favourite_products.set([bread])
-    return {"tag": vip.pk, "owner": robin.pk, "product": bread.pk, "birthday_month": 2, "health": "cooling",
-            "stage": "regular"}
+    return {
+        "tag": vip.pk,
+        "owner": robin.pk,
+        "product": bread.pk,
+        "birthday_month": 2,
+        "health": "cooling",
+        "stage": "regular",
+    }
 
 
 def _matches(customer, name, value) -> bool:
@@ -50,7 +59,8 @@ def test_the_list_pages_exactly_the_customers_every_pair_of_filters_matches(shop
     for chosen in [(), *itertools.combinations(names, 1), *itertools.combinations(names, 2)]:
         filters = ListFilters(archived=archived, **{name: shop_customers[name] for name in chosen})
         expected = {
-            c.pk for c in everyone
+            c.pk
+            for c in everyone
             if {"": not c.is_archived, "only": c.is_archived, "all": True}[archived]
             and all(_matches(c, name, shop_customers[name]) for name in chosen)
         }
@@ -66,7 +76,7 @@ def test_the_list_is_in_surname_order_and_recent_puts_the_never_seen_last(shop_c
     recent = list(customer_list(filters=ListFilters(sort="recent")))
     seen = [c.last_touchpoint_at for c in recent if c.last_touchpoint_at]
     assert seen == sorted(seen, reverse=True)
-    assert all(c.last_touchpoint_at is None for c in recent[len(seen):])
+    assert all(c.last_touchpoint_at is None for c in recent[len(seen) :])
 
 
 def test_the_count_reads_no_column_so_an_index_alone_can_answer_it(shop_customers):
@@ -78,8 +88,9 @@ def test_the_count_reads_no_column_so_an_index_alone_can_answer_it(shop_customer
 
 
 @pytest.mark.parametrize("query", ["", "?health=cooling", "?tag=1&sort=recent", "?q=ann"])
-def test_the_list_page_reads_as_many_queries_for_one_customer_as_for_sixty(staff_client, query,
-                                                                          django_assert_max_num_queries):
+def test_the_list_page_reads_as_many_queries_for_one_customer_as_for_sixty(
+    staff_client, query, django_assert_max_num_queries
+):
     CustomerFactory(first_name="Ann", health="cooling")
     staff_client.get(reverse("customers:list") + query)  # warm-up: the session
     with CaptureQueriesContext(connection) as one:
@@ -97,7 +108,8 @@ def _total(client) -> int:
 
 
 def test_the_plain_lists_total_comes_from_the_cache_and_follows_every_add_and_archive(
-        staff_client, staff, django_capture_on_commit_callbacks):
+    staff_client, staff, django_capture_on_commit_callbacks
+):
     from customers.services import customer_archive, customer_create
 
     for _ in range(3):

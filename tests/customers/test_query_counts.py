@@ -22,8 +22,13 @@ def _queries(client, url, params=None) -> int:
 
 
 def _rich_customer(n, owner, **fields):
-    customer = CustomerFactory(first_name=f"Sam{n:03d}", owner=owner, birthday_day=timezone.localdate().day,
-                               birthday_month=timezone.localdate().month, **fields)
+    customer = CustomerFactory(
+        first_name=f"Sam{n:03d}",
+        owner=owner,
+        birthday_day=timezone.localdate().day,
+        birthday_month=timezone.localdate().month,
+        **fields,
+    )
     customer.tags.add(TagFactory(name=f"tag {n % 7}"))
     customer.favourite_products.add(ProductFactory(name=f"Product {n % 5}"))
     return customer
@@ -37,8 +42,9 @@ def _same_count_for_1_and_50(client, make_rows, url, django_assert_max_num_queri
         client.get(url, params or {})
 
 
-def test_the_customer_list_runs_the_same_queries_for_1_and_50_customers(staff_client, staff,
-                                                                         django_assert_max_num_queries):
+def test_the_customer_list_runs_the_same_queries_for_1_and_50_customers(
+    staff_client, staff, django_assert_max_num_queries
+):
     counter = iter(range(1000))
 
     def make(n):
@@ -55,8 +61,9 @@ def test_search_results_run_the_same_queries_for_1_and_50_matches(staff_client, 
         for _ in range(n):
             _rich_customer(next(counter), staff)
 
-    _same_count_for_1_and_50(staff_client, make, reverse("customers:search"), django_assert_max_num_queries,
-                             {"q": "sam"})
+    _same_count_for_1_and_50(
+        staff_client, make, reverse("customers:search"), django_assert_max_num_queries, {"q": "sam"}
+    )
 
 
 def test_the_search_dropdown_runs_the_same_queries_for_1_and_50_matches(client, staff, django_assert_max_num_queries):
@@ -75,8 +82,9 @@ def test_the_search_dropdown_runs_the_same_queries_for_1_and_50_matches(client, 
         client.get(reverse("customers:search"), {"q": "sam", "dropdown": "1"}, HTTP_HX_REQUEST="true")
 
 
-def test_the_friend_card_runs_the_same_queries_for_1_and_50_of_everything(staff_client, staff,
-                                                                           django_assert_max_num_queries):
+def test_the_friend_card_runs_the_same_queries_for_1_and_50_of_everything(
+    staff_client, staff, django_assert_max_num_queries
+):
     customer = CustomerFactory(owner=staff, referred_by=CustomerFactory())
     url = reverse("customers:detail", args=[customer.pk])
     now = timezone.now()
@@ -85,8 +93,9 @@ def test_the_friend_card_runs_the_same_queries_for_1_and_50_of_everything(staff_
     def make(n):
         for _ in range(n):
             i = next(counter)
-            touchpoint = TouchpointFactory(customer=customer, kind="purchase", amount=5, logged_by=staff,
-                                           happened_at=now - timedelta(hours=i))
+            touchpoint = TouchpointFactory(
+                customer=customer, kind="purchase", amount=5, logged_by=staff, happened_at=now - timedelta(hours=i)
+            )
             touchpoint.products.add(ProductFactory(name=f"Product {i % 5}"))
             customer.tags.add(TagFactory(name=f"tag {i}"))
             customer.favourite_products.add(ProductFactory(name=f"Fav {i}"))
@@ -96,8 +105,9 @@ def test_the_friend_card_runs_the_same_queries_for_1_and_50_of_everything(staff_
     _same_count_for_1_and_50(staff_client, make, url, django_assert_max_num_queries)
 
 
-def test_my_day_runs_the_same_queries_for_1_and_50_follow_ups_and_birthdays(staff_client, staff,
-                                                                           django_assert_max_num_queries):
+def test_my_day_runs_the_same_queries_for_1_and_50_follow_ups_and_birthdays(
+    staff_client, staff, django_assert_max_num_queries
+):
     counter = iter(range(1000))
 
     def make(n):
@@ -105,15 +115,20 @@ def test_my_day_runs_the_same_queries_for_1_and_50_follow_ups_and_birthdays(staf
             i = next(counter)
             customer = _rich_customer(i, staff)
             FollowUpFactory(customer=customer, assignee=staff, due_date=timezone.localdate() - timedelta(days=i % 3))
-            ImportantDate.objects.create(customer=customer, label="Anniversary", date_day=timezone.localdate().day,
-                                         date_month=timezone.localdate().month)
+            ImportantDate.objects.create(
+                customer=customer,
+                label="Anniversary",
+                date_day=timezone.localdate().day,
+                date_month=timezone.localdate().month,
+            )
 
     _same_count_for_1_and_50(staff_client, make, reverse("customers:my_day"), django_assert_max_num_queries)
 
 
 @pytest.mark.parametrize("name", ["customers:my_followups", "customers:my_birthdays"])
-def test_my_full_follow_up_and_birthday_lists_run_the_same_queries_for_1_and_50(name, staff_client, staff,
-                                                                              django_assert_max_num_queries):
+def test_my_full_follow_up_and_birthday_lists_run_the_same_queries_for_1_and_50(
+    name, staff_client, staff, django_assert_max_num_queries
+):
     counter = iter(range(1000))
 
     def make(n):
@@ -125,7 +140,8 @@ def test_my_full_follow_up_and_birthday_lists_run_the_same_queries_for_1_and_50(
 
 
 def test_an_older_page_of_the_timeline_runs_the_same_queries_however_long_the_history(
-        staff_client, staff, django_assert_max_num_queries):
+    staff_client, staff, django_assert_max_num_queries
+):
     from customers.timeline import TIMELINE_FIRST_PAGE, timeline_page
 
     customer = CustomerFactory(owner=staff)
@@ -148,8 +164,9 @@ def test_an_older_page_of_the_timeline_runs_the_same_queries_however_long_the_hi
         assert staff_client.get(card_url, params, **headers).content.decode().count("timeline-entry") == 20
 
 
-def test_the_gift_issue_form_runs_the_same_queries_for_1_and_50_products(staff_client, staff,
-                                                                         django_assert_max_num_queries):
+def test_the_gift_issue_form_runs_the_same_queries_for_1_and_50_products(
+    staff_client, staff, django_assert_max_num_queries
+):
     customer = CustomerFactory()
     url = reverse("gifts:issue", args=[customer.pk])
 

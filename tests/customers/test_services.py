@@ -27,14 +27,18 @@ def test_30_february_is_refused_and_nothing_is_saved(staff):
 
 def test_29_february_is_accepted_with_or_without_a_leap_year(staff):
     services.customer_create(created_by=staff, first_name="Leap", birthday_day=29, birthday_month=2)
-    services.customer_create(created_by=staff, first_name="Leap2", birthday_day=29, birthday_month=2, birthday_year=2000)
+    services.customer_create(
+        created_by=staff, first_name="Leap2", birthday_day=29, birthday_month=2, birthday_year=2000
+    )
 
     assert Customer.objects.filter(birthday_day=29, birthday_month=2).count() == 2
 
 
 def test_29_february_in_a_year_that_had_none_is_refused(staff):
     with pytest.raises(ValidationError):
-        services.customer_create(created_by=staff, first_name="Ada", birthday_day=29, birthday_month=2, birthday_year=2001)
+        services.customer_create(
+            created_by=staff, first_name="Ada", birthday_day=29, birthday_month=2, birthday_year=2001
+        )
 
 
 def test_a_bad_email_is_refused(staff):
@@ -80,7 +84,10 @@ def test_products_and_tags_typed_by_name_are_found_or_added(staff):
 
 def test_consent_records_when_it_was_given_and_clears_when_withdrawn(staff):
     customer = services.customer_create(
-        created_by=staff, first_name="Ada", email="ada@example.com", email_consent=True,
+        created_by=staff,
+        first_name="Ada",
+        email="ada@example.com",
+        email_consent=True,
         consent_method=Customer.ConsentMethod.SIGNED_FORM,
     )
     assert customer.consent_at is not None

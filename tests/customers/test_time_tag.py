@@ -12,13 +12,16 @@ DJANGO = Template(
 
 
 @pytest.mark.parametrize("zone", ["Europe/London", "America/New_York", "Pacific/Auckland", "UTC"])
-@pytest.mark.parametrize("when", [
-    datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),  # London: the moment before the clocks go forward
-    datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
-    datetime(2026, 11, 1, 6, 30, 15, 123456, tzinfo=UTC),  # New York: the autumn change
-    datetime(2027, 1, 1, 0, 5, tzinfo=UTC),  # a new year somewhere, not yet elsewhere
-    datetime(2028, 2, 29, 23, 59, tzinfo=UTC),
-])
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),  # London: the moment before the clocks go forward
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+        datetime(2026, 11, 1, 6, 30, 15, 123456, tzinfo=UTC),  # New York: the autumn change
+        datetime(2027, 1, 1, 0, 5, tzinfo=UTC),  # a new year somewhere, not yet elsewhere
+        datetime(2028, 2, 29, 23, 59, tzinfo=UTC),
+    ],
+)
 def test_time_tag_reads_like_djangos_date_filters_in_every_zone(zone, when):
     # Whole seconds in the datetime attribute: HTML allows at most three digits of a fraction.
     with timezone.override(zone):

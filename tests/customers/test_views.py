@@ -72,8 +72,16 @@ def test_a_timeline_link_with_a_broken_cursor_is_a_404(staff_client):
 def test_the_friend_card_shows_what_a_friend_remembers(staff_client, staff):
     referrer = CustomerFactory(first_name="Rita", last_name="Referrer")
     customer = CustomerFactory(
-        first_name="Margaret", preferred_name="Peggy", notes="Has a dog called Biscuit.", how_we_met="Opening day",
-        referred_by=referrer, owner=staff, cadence_days=30, birthday_day=20, birthday_month=6, birthday_year=1986,
+        first_name="Margaret",
+        preferred_name="Peggy",
+        notes="Has a dog called Biscuit.",
+        how_we_met="Opening day",
+        referred_by=referrer,
+        owner=staff,
+        cadence_days=30,
+        birthday_day=20,
+        birthday_month=6,
+        birthday_year=1986,
     )
     customer.favourite_products.add(ProductFactory(name="Oat latte"))
     customer.tags.add(TagFactory(name="local"))
@@ -85,9 +93,21 @@ def test_the_friend_card_shows_what_a_friend_remembers(staff_client, staff):
         response = staff_client.get(reverse("customers:detail", args=[customer.pk]))
 
     html = response.content.decode()
-    for text in ("Peggy", "turns 40 in 12 days", "Has a dog called Biscuit.", "Opening day", "Rita Referrer",
-                 "Oat latte", "local", "Wedding anniversary", "Ask about the puppy", "every 30 days",
-                 "Cake for the office", "£12.00", "asked in person"):
+    for text in (
+        "Peggy",
+        "turns 40 in 12 days",
+        "Has a dog called Biscuit.",
+        "Opening day",
+        "Rita Referrer",
+        "Oat latte",
+        "local",
+        "Wedding anniversary",
+        "Ask about the puppy",
+        "every 30 days",
+        "Cake for the office",
+        "£12.00",
+        "asked in person",
+    ):
         assert text in html, text
     assert reverse("customers:detail", args=[referrer.pk]) in html
 
@@ -107,8 +127,9 @@ def test_the_timeline_is_newest_first_and_pages_with_an_older_link(staff_client,
     customer = CustomerFactory()
     now = timezone.now()
     for n in range(25):
-        touchpoint_log(customer=customer, logged_by=staff, kind="note", note=f"entry {n:02d}",
-                       happened_at=now - timedelta(hours=n))
+        touchpoint_log(
+            customer=customer, logged_by=staff, kind="note", note=f"entry {n:02d}", happened_at=now - timedelta(hours=n)
+        )
     card_url = reverse("customers:detail", args=[customer.pk])
 
     first = staff_client.get(card_url)
@@ -143,9 +164,14 @@ def test_the_add_form_offers_the_person_adding_as_the_owner(staff_client, staff)
 
 
 def test_adding_with_30_february_shows_a_field_error_and_saves_nothing(staff_client):
-    response = staff_client.post(reverse("customers:create"), {
-        "first_name": "Ada", "birthday_day": "30", "birthday_month": "2",
-    })
+    response = staff_client.post(
+        reverse("customers:create"),
+        {
+            "first_name": "Ada",
+            "birthday_day": "30",
+            "birthday_month": "2",
+        },
+    )
 
     assert response.status_code == 400
     assert "February has no day 30." in response.context["form"].errors["birthday_day"]
@@ -153,11 +179,20 @@ def test_adding_with_30_february_shows_a_field_error_and_saves_nothing(staff_cli
 
 
 def test_adding_with_29_february_and_new_products_and_tags_works(staff_client):
-    response = staff_client.post(reverse("customers:create"), {
-        "first_name": "Leap", "birthday_day": "29", "birthday_month": "2", "favourite_products": "Flat white, Scone",
-        "tags": "vip", "email": "Leap@Example.com", "phone": "07700 900123", "email_consent": "on",
-        "consent_method": "signed_form",
-    })
+    response = staff_client.post(
+        reverse("customers:create"),
+        {
+            "first_name": "Leap",
+            "birthday_day": "29",
+            "birthday_month": "2",
+            "favourite_products": "Flat white, Scone",
+            "tags": "vip",
+            "email": "Leap@Example.com",
+            "phone": "07700 900123",
+            "email_consent": "on",
+            "consent_method": "signed_form",
+        },
+    )
 
     assert response.status_code == 302
     customer = Customer.objects.get()
@@ -170,9 +205,14 @@ def test_adding_with_29_february_and_new_products_and_tags_works(staff_client):
 def test_bad_email_duplicate_email_and_bad_phone_are_field_errors(staff_client):
     CustomerFactory(email="taken@example.com")
 
-    response = staff_client.post(reverse("customers:create"), {
-        "first_name": "Ada", "email": "TAKEN@example.com", "phone": "12",
-    })
+    response = staff_client.post(
+        reverse("customers:create"),
+        {
+            "first_name": "Ada",
+            "email": "TAKEN@example.com",
+            "phone": "12",
+        },
+    )
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert "already" in errors["email"][0] and "phone" in errors
@@ -183,9 +223,14 @@ def test_bad_email_duplicate_email_and_bad_phone_are_field_errors(staff_client):
 
 
 def test_consent_needs_a_method(staff_client):
-    response = staff_client.post(reverse("customers:create"), {
-        "first_name": "Ada", "email": "ada@example.com", "email_consent": "on",
-    })
+    response = staff_client.post(
+        reverse("customers:create"),
+        {
+            "first_name": "Ada",
+            "email": "ada@example.com",
+            "email_consent": "on",
+        },
+    )
     assert response.status_code == 400 and "consent_method" in response.context["form"].errors
     assert not Customer.objects.exists()
 
@@ -193,10 +238,16 @@ def test_consent_needs_a_method(staff_client):
 def test_editing_keeps_who_changed_what(staff_client, staff):
     customer = CustomerFactory(first_name="Ada", email="ada@example.com")
 
-    response = staff_client.post(reverse("customers:update", args=[customer.pk]), {
-        "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "email_consent": "on",
-        "consent_method": "in_person",
-    })
+    response = staff_client.post(
+        reverse("customers:update", args=[customer.pk]),
+        {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "ada@example.com",
+            "email_consent": "on",
+            "consent_method": "in_person",
+        },
+    )
 
     assert response.status_code == 302
     customer.refresh_from_db()
@@ -207,9 +258,13 @@ def test_editing_keeps_who_changed_what(staff_client, staff):
 def test_a_bad_edit_changes_nothing(staff_client):
     customer = CustomerFactory(first_name="Ada", last_name="Lovelace")
 
-    response = staff_client.post(reverse("customers:update", args=[customer.pk]), {
-        "first_name": "", "last_name": "Changed",
-    })
+    response = staff_client.post(
+        reverse("customers:update", args=[customer.pk]),
+        {
+            "first_name": "",
+            "last_name": "Changed",
+        },
+    )
 
     assert response.status_code == 400
     customer.refresh_from_db()
@@ -228,13 +283,19 @@ def test_archive_and_unarchive_from_the_card(staff_client):
 def test_important_dates_are_added_and_removed_on_the_card(staff_client):
     customer = CustomerFactory()
 
-    bad = staff_client.post(reverse("customers:date_add", args=[customer.pk]),
-                            {"label": "Anniversary", "day": "30", "month": "2"}, HTTP_HX_REQUEST="true")
+    bad = staff_client.post(
+        reverse("customers:date_add", args=[customer.pk]),
+        {"label": "Anniversary", "day": "30", "month": "2"},
+        HTTP_HX_REQUEST="true",
+    )
     assert bad.status_code == 400 and "February has no day 30." in bad.content.decode()
     assert not ImportantDate.objects.exists()
 
-    ok = staff_client.post(reverse("customers:date_add", args=[customer.pk]),
-                           {"label": "Anniversary", "day": "14", "month": "6"}, HTTP_HX_REQUEST="true")
+    ok = staff_client.post(
+        reverse("customers:date_add", args=[customer.pk]),
+        {"label": "Anniversary", "day": "14", "month": "6"},
+        HTTP_HX_REQUEST="true",
+    )
     assert ok.status_code == 200 and "Anniversary" in ok.content.decode()
     important = ImportantDate.objects.get()
 
@@ -254,8 +315,11 @@ def test_a_date_of_another_customer_cannot_be_removed_through_this_one(staff_cli
 def test_a_follow_up_is_created_on_the_card_for_the_owner_by_default(staff_client, staff):
     customer = CustomerFactory(owner=staff)
 
-    response = staff_client.post(reverse("customers:followup_create", args=[customer.pk]),
-                                 {"reason": "Call back", "due_date": "2026-12-01"}, HTTP_HX_REQUEST="true")
+    response = staff_client.post(
+        reverse("customers:followup_create", args=[customer.pk]),
+        {"reason": "Call back", "due_date": "2026-12-01"},
+        HTTP_HX_REQUEST="true",
+    )
 
     assert response.status_code == 200 and "Call back" in response.content.decode()
     followup = FollowUp.objects.get()
@@ -264,18 +328,26 @@ def test_a_follow_up_is_created_on_the_card_for_the_owner_by_default(staff_clien
 
 def test_a_follow_up_without_a_reason_is_a_400_and_nothing_is_saved(staff_client):
     customer = CustomerFactory()
-    response = staff_client.post(reverse("customers:followup_create", args=[customer.pk]),
-                                 {"reason": "", "due_date": "2026-12-01"}, HTTP_HX_REQUEST="true")
+    response = staff_client.post(
+        reverse("customers:followup_create", args=[customer.pk]),
+        {"reason": "", "due_date": "2026-12-01"},
+        HTTP_HX_REQUEST="true",
+    )
     assert response.status_code == 400 and not FollowUp.objects.exists()
 
 
 def test_follow_ups_are_done_snoozed_and_cancelled_in_one_click(staff_client, staff):
     done, snoozed, cancelled = FollowUpFactory.create_batch(3, assignee=staff, due_date=timezone.localdate())
 
-    assert staff_client.post(reverse("customers:followup_action", args=[done.pk, "done"]),
-                             HTTP_HX_REQUEST="true").status_code == 200
-    staff_client.post(reverse("customers:followup_action", args=[snoozed.pk, "snooze"]), {"days": "7"},
-                      HTTP_HX_REQUEST="true")
+    assert (
+        staff_client.post(
+            reverse("customers:followup_action", args=[done.pk, "done"]), HTTP_HX_REQUEST="true"
+        ).status_code
+        == 200
+    )
+    staff_client.post(
+        reverse("customers:followup_action", args=[snoozed.pk, "snooze"]), {"days": "7"}, HTTP_HX_REQUEST="true"
+    )
     staff_client.post(reverse("customers:followup_action", args=[cancelled.pk, "cancel"]))
 
     assert FollowUp.objects.get(pk=done.pk).status == "done"
@@ -311,8 +383,9 @@ def test_my_day_shows_the_first_10_of_each_list_and_links_to_the_rest(staff_clie
         today = date(2025, 6, 10)
         for i in range(23):
             customer = CustomerFactory(owner=staff, first_name=f"Pal{i:02d}", birthday_day=11, birthday_month=6)
-            FollowUpFactory(customer=customer, assignee=staff, due_date=today - timedelta(days=30 - i),
-                            reason=f"Call {i:02d}")
+            FollowUpFactory(
+                customer=customer, assignee=staff, due_date=today - timedelta(days=30 - i), reason=f"Call {i:02d}"
+            )
         CustomerFactory(owner=owner, first_name="NotMine", birthday_day=11, birthday_month=6)
 
         day_page = staff_client.get(reverse("customers:my_day"))
@@ -343,8 +416,9 @@ def test_my_day_says_nothing_more_when_everything_fits(staff_client, staff):
 
 def test_the_list_filters_by_tag_owner_product_month_health_and_stage(staff_client, staff):
     tag, product = TagFactory(name="vip"), ProductFactory(name="Scone")
-    match = CustomerFactory(first_name="Match", owner=staff, birthday_day=3, birthday_month=5,
-                            health="warm", stage="regular")
+    match = CustomerFactory(
+        first_name="Match", owner=staff, birthday_day=3, birthday_month=5, health="warm", stage="regular"
+    )
     match.tags.add(tag)
     match.favourite_products.add(product)
     CustomerFactory(first_name="Other", health="cold")
@@ -354,15 +428,25 @@ def test_the_list_filters_by_tag_owner_product_month_health_and_stage(staff_clie
         return [c.first_name for c in staff_client.get(reverse("customers:list"), params).context["page"]]
 
     assert sorted(names()) == ["Match", "Other"]
-    for params in ({"tag": tag.pk}, {"owner": staff.pk}, {"product": product.pk}, {"birthday_month": 5},
-                   {"health": "warm"}, {"stage": "regular"}):
+    for params in (
+        {"tag": tag.pk},
+        {"owner": staff.pk},
+        {"product": product.pk},
+        {"birthday_month": 5},
+        {"health": "warm"},
+        {"stage": "regular"},
+    ):
         assert names(**params) == ["Match"], params
     assert names(archived="only") == ["Gone"]
     assert sorted(names(archived="all")) == ["Gone", "Match", "Other"]
 
 
 def test_the_list_sorts_by_last_touchpoint(staff_client, staff):
-    old, new, _never = CustomerFactory(first_name="Old"), CustomerFactory(first_name="New"), CustomerFactory(first_name="Never")
+    old, new, _never = (
+        CustomerFactory(first_name="Old"),
+        CustomerFactory(first_name="New"),
+        CustomerFactory(first_name="Never"),
+    )
     touchpoint_log(customer=old, logged_by=staff, kind="visit", happened_at=timezone.now() - timedelta(days=9))
     touchpoint_log(customer=new, logged_by=staff, kind="visit")
 

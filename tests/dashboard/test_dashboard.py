@@ -114,10 +114,14 @@ def test_automated_messages_sent_failed_and_unsubscribed(shop):
 
 
 def test_recomputing_a_day_twice_gives_the_same_rows(shop):
-    before = sorted(DailyActivity.objects.filter(day=date(2026, 6, 16)).values_list("kind", "staff_id", "count", "amount"))
+    before = sorted(
+        DailyActivity.objects.filter(day=date(2026, 6, 16)).values_list("kind", "staff_id", "count", "amount")
+    )
     daily_activity_rollup(day=date(2026, 6, 16))
     daily_activity_rollup(day=date(2026, 6, 16))
-    after = sorted(DailyActivity.objects.filter(day=date(2026, 6, 16)).values_list("kind", "staff_id", "count", "amount"))
+    after = sorted(
+        DailyActivity.objects.filter(day=date(2026, 6, 16)).values_list("kind", "staff_id", "count", "amount")
+    )
     assert after == before == sorted([("visit", shop["ann"].pk, 1, 0), ("purchase", shop["ann"].pk, 1, 20)])
 
 
@@ -242,7 +246,7 @@ def test_the_owner_sees_the_dashboard_with_chart_data_and_tables(owner_client, s
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="dashboard-charts"' in html and "<canvas" in html and "Show as a table" in html
-    assert "<script>" not in html.replace('<script src=', '')  # no inline script
+    assert "<script>" not in html.replace("<script src=", "")  # no inline script
     assert response.context["weeks"] == 4
 
 
@@ -274,7 +278,9 @@ def _dashboard_queries(client) -> int:
     return len(ctx.captured_queries)
 
 
-def test_the_dashboard_runs_the_same_number_of_queries_for_1_and_40_customers(owner_client, owner, django_assert_max_num_queries):
+def test_the_dashboard_runs_the_same_number_of_queries_for_1_and_40_customers(
+    owner_client, owner, django_assert_max_num_queries
+):
     def grow(n):
         for i in range(n):
             c = CustomerFactory(owner=owner, birthday_day=TODAY.day, birthday_month=TODAY.month, referred_by=first)

@@ -62,24 +62,50 @@ def test_stage_boundaries():
 
 def test_closeness_adds_up_its_parts_and_caps_each():
     full = closeness_for(
-        last_touchpoint_at=NOW - timedelta(days=14), now=NOW, touchpoints_90d=10, lifetime_spend=Decimal("1000"),
-        referral_buyers=3, praise_count=4, recent_sentiment=0,
+        last_touchpoint_at=NOW - timedelta(days=14),
+        now=NOW,
+        touchpoints_90d=10,
+        lifetime_spend=Decimal("1000"),
+        referral_buyers=3,
+        praise_count=4,
+        recent_sentiment=0,
     )
     assert full == 100.0
     capped = closeness_for(
-        last_touchpoint_at=NOW, now=NOW, touchpoints_90d=99, lifetime_spend=Decimal("99999"),
-        referral_buyers=9, praise_count=9, recent_sentiment=0,
+        last_touchpoint_at=NOW,
+        now=NOW,
+        touchpoints_90d=99,
+        lifetime_spend=Decimal("99999"),
+        referral_buyers=9,
+        praise_count=9,
+        recent_sentiment=0,
     )
     assert capped == 100.0
     # 15 days ago: 30 recency points; 3 touchpoints 7.5; 125 spent 2.5; a complaint -8
-    assert closeness_for(
-        last_touchpoint_at=NOW - timedelta(days=15), now=NOW, touchpoints_90d=3, lifetime_spend=Decimal("125"),
-        referral_buyers=0, praise_count=0, recent_sentiment=-1,
-    ) == 32.0
-    assert closeness_for(
-        last_touchpoint_at=None, now=NOW, touchpoints_90d=0, lifetime_spend=0, referral_buyers=0,
-        praise_count=0, recent_sentiment=-1,
-    ) == 0.0
+    assert (
+        closeness_for(
+            last_touchpoint_at=NOW - timedelta(days=15),
+            now=NOW,
+            touchpoints_90d=3,
+            lifetime_spend=Decimal("125"),
+            referral_buyers=0,
+            praise_count=0,
+            recent_sentiment=-1,
+        )
+        == 32.0
+    )
+    assert (
+        closeness_for(
+            last_touchpoint_at=None,
+            now=NOW,
+            touchpoints_90d=0,
+            lifetime_spend=0,
+            referral_buyers=0,
+            praise_count=0,
+            recent_sentiment=-1,
+        )
+        == 0.0
+    )
 
 
 @pytest.mark.django_db
@@ -169,7 +195,15 @@ def test_the_nightly_recompute_agrees_with_the_per_touchpoint_refresh(staff):
 
     for customer in Customer.objects.all():
         customer_figures_refresh(customer=customer, now=NOW)
-    fields = ["last_touchpoint_at", "purchase_count", "lifetime_spend", "touchpoints_90d", "health", "stage", "closeness"]
+    fields = [
+        "last_touchpoint_at",
+        "purchase_count",
+        "lifetime_spend",
+        "touchpoints_90d",
+        "health",
+        "stage",
+        "closeness",
+    ]
     before = {c["pk"]: c for c in Customer.objects.values("pk", *fields)}
 
     changed = customer_figures_recompute_all(now=NOW)
@@ -194,10 +228,12 @@ def test_the_nightly_recompute_agrees_with_the_per_touchpoint_refresh(staff):
 def test_the_recompute_as_of_a_past_day_leaves_out_what_happened_after_it():
     # The demo's health trend is worked out as of past days with the same recompute.
     customer = CustomerFactory(cadence_days=30)
-    TouchpointFactory(customer=customer, kind=Touchpoint.Kind.PURCHASE, amount=Decimal("5.00"),
-                      happened_at=NOW - timedelta(days=100))
-    TouchpointFactory(customer=customer, kind=Touchpoint.Kind.PURCHASE, amount=Decimal("7.00"),
-                      happened_at=NOW - timedelta(days=10))
+    TouchpointFactory(
+        customer=customer, kind=Touchpoint.Kind.PURCHASE, amount=Decimal("5.00"), happened_at=NOW - timedelta(days=100)
+    )
+    TouchpointFactory(
+        customer=customer, kind=Touchpoint.Kind.PURCHASE, amount=Decimal("7.00"), happened_at=NOW - timedelta(days=10)
+    )
 
     customer_figures_recompute_all(now=NOW - timedelta(days=95))
     customer.refresh_from_db()

@@ -20,8 +20,14 @@ TODAY = date(2026, 6, 17)
 def make_customers(n: int, *, owner=None, start: float = 1000.0) -> list[Customer]:
     """n customers seen yesterday with strictly falling closeness (the first is the closest)."""
     Customer.objects.bulk_create(
-        Customer(first_name=f"P{i:03d}", last_name="Test", owner=owner, closeness=start - i,
-                 last_touchpoint_at=NOW - timedelta(days=1), health=Customer.Health.WARM)
+        Customer(
+            first_name=f"P{i:03d}",
+            last_name="Test",
+            owner=owner,
+            closeness=start - i,
+            last_touchpoint_at=NOW - timedelta(days=1),
+            health=Customer.Health.WARM,
+        )
         for i in range(n)
     )
     return list(Customer.objects.filter(owner=owner, first_name__startswith="P").order_by("-closeness"))
@@ -60,7 +66,9 @@ def test_slipping_lists_who_moved_out_of_an_inner_ring_since_a_week_ago():
     week_ago = TODAY - timedelta(days=7)
     # a week ago: people[59] was the closest, people[58] in the 15, people[0] in the 50, people[1] in the 150
     snap = [(people[59], 5, 1), (people[58], 15, 7), (people[0], 50, 20), (people[1], 150, 60)]
-    RingSnapshot.objects.bulk_create(RingSnapshot(day=week_ago, customer=c, ring=ring, rank=rank) for c, ring, rank in snap)
+    RingSnapshot.objects.bulk_create(
+        RingSnapshot(day=week_ago, customer=c, ring=ring, rank=rank) for c, ring, rank in snap
+    )
     Customer.objects.filter(pk=people[58].pk).update(is_archived=True)
     # an older and a newer snapshot must not be the one compared with
     RingSnapshot.objects.create(day=week_ago - timedelta(days=1), customer=people[2], ring=5, rank=1)
@@ -91,7 +99,11 @@ def test_the_nightly_ring_snapshot_records_the_shop_and_each_staff_member(owner)
     written = ring_snapshot_take(day=TODAY)
     assert written == 5 + 3
     assert RingSnapshot.objects.filter(day=TODAY, user__isnull=True).count() == 5
-    assert list(RingSnapshot.objects.filter(day=TODAY, user=sam).values_list("rank", "ring")) == [(1, 5), (2, 5), (3, 5)]
+    assert list(RingSnapshot.objects.filter(day=TODAY, user=sam).values_list("rank", "ring")) == [
+        (1, 5),
+        (2, 5),
+        (3, 5),
+    ]
     # again the same day: replaced, not doubled
     ring_snapshot_take(day=TODAY)
     assert RingSnapshot.objects.filter(day=TODAY).count() == 8

@@ -28,7 +28,7 @@ def read_stream(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-@pytest.mark.parametrize("value", ["=HYPERLINK(\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize("value", ['=HYPERLINK("x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"])
 def test_a_cell_that_would_run_as_a_formula_is_prefixed(value):
     assert csv_safe(value) == "'" + value
 
@@ -72,16 +72,29 @@ def test_staff_cannot_export(staff_client):
 
 
 def make_rich_customer(staff) -> Customer:
-    customer = CustomerFactory(first_name="Ada", last_name="Lovelace", email="ada@example.com",
-                               phone="+447700900123", notes="Cat called Babbage", birthday_day=10, birthday_month=12)
+    customer = CustomerFactory(
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ada@example.com",
+        phone="+447700900123",
+        notes="Cat called Babbage",
+        birthday_day=10,
+        birthday_month=12,
+    )
     customer.tags.add(TagFactory(name="vip"))
     customer_update(customer=customer, updated_by=staff, notes="Cat called Babbage; likes tea")
     ImportantDateFactory(customer=customer, label="Wedding anniversary")
     FollowUpFactory(customer=customer, reason="Ask Ada about the cat", assignee=staff)
     touchpoint_log(customer=customer, logged_by=staff, kind="purchase", amount=20, note="Bought tea for Ada")
-    OutboundMessage.objects.create(customer=customer, recipient_key=f"c:{customer.pk}", kind="thankyou",
-                                   occasion_key="1", planned_at=customer.created_at, to_email=customer.email,
-                                   subject="Thank you, Ada")
+    OutboundMessage.objects.create(
+        customer=customer,
+        recipient_key=f"c:{customer.pk}",
+        kind="thankyou",
+        occasion_key="1",
+        planned_at=customer.created_at,
+        to_email=customer.email,
+        subject="Thank you, Ada",
+    )
     return customer
 
 
@@ -96,8 +109,9 @@ def test_one_customers_export_holds_everything_about_them_as_json_and_csv(owner_
     assert data["followups"][0]["reason"] == "Ask Ada about the cat"
     assert data["touchpoints"][0]["note"] == "Bought tea for Ada"
     assert data["messages"][0]["subject"] == "Thank you, Ada"
-    assert any(h["notes"] == "Cat called Babbage; likes tea" and h["changed_by"] == staff.username
-               for h in data["history"])
+    assert any(
+        h["notes"] == "Cat called Babbage; likes tea" and h["changed_by"] == staff.username for h in data["history"]
+    )
     assert "touchpoints.csv" in archive.namelist() and "customer.csv" in archive.namelist()
     assert "Lovelace" in archive.read("customer.csv").decode("utf-8-sig")
     assert AuditRecord.objects.filter(action="customer_exported", target_id=customer.pk, actor__isnull=False).exists()
@@ -136,8 +150,9 @@ def test_erasure_needs_the_customers_name_typed_and_otherwise_changes_nothing(ow
 
 def test_the_owner_erases_through_the_page(owner_client, staff):
     customer = make_rich_customer(staff)
-    response = owner_client.post(reverse("dataio:customer_erase", args=[customer.pk]),
-                                 {"confirm_name": "Ada Lovelace"}, follow=True)
+    response = owner_client.post(
+        reverse("dataio:customer_erase", args=[customer.pk]), {"confirm_name": "Ada Lovelace"}, follow=True
+    )
     assert response.status_code == 200 and "has been erased" in response.content.decode()
     customer.refresh_from_db()
     assert customer.erased_at
@@ -145,8 +160,12 @@ def test_the_owner_erases_through_the_page(owner_client, staff):
 
 def test_staff_cannot_erase(staff_client, staff):
     customer = make_rich_customer(staff)
-    assert staff_client.post(reverse("dataio:customer_erase", args=[customer.pk]),
-                             {"confirm_name": "Ada Lovelace"}).status_code == 403
+    assert (
+        staff_client.post(
+            reverse("dataio:customer_erase", args=[customer.pk]), {"confirm_name": "Ada Lovelace"}
+        ).status_code
+        == 403
+    )
     customer.refresh_from_db()
     assert not customer.erased_at
 
@@ -180,7 +199,6 @@ def test_the_settings_history_shows_who_changed_a_setting(owner_client, owner):
     assert "Tea &amp; Tonic" in page and f"by {owner.username}" in page
 
 
-
 def test_one_customers_export_and_erasure_cover_gift_codes_and_invitations(owner, owner_client, staff):
     from community.models import Invitation
     from gifts.models import GiftCode
@@ -189,7 +207,9 @@ def test_one_customers_export_and_erasure_cover_gift_codes_and_invitations(owner
     customer = make_rich_customer(staff)
     code = GiftCodeFactory(customer=customer)
     InvitationFactory(customer=customer)
-    archive = zipfile.ZipFile(io.BytesIO(owner_client.get(reverse("dataio:customer_export", args=[customer.pk])).content))
+    archive = zipfile.ZipFile(
+        io.BytesIO(owner_client.get(reverse("dataio:customer_export", args=[customer.pk])).content)
+    )
     data = json.loads(archive.read("customer.json"))
     assert data["gift_codes"][0]["code"] == code.code and len(data["invitations"]) == 1
     customer_erase(customer=customer, erased_by=owner, confirm_name="Ada Lovelace")

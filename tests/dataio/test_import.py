@@ -24,7 +24,7 @@ SHOPIFY = (
     "Default Address City,Default Address Country Code,Default Address Zip,Default Address Phone,Phone,"
     "Accepts SMS Marketing,Total Spent,Total Orders,Note,Tax Exempt,Tags\n"
     "'1001,Chloé,Dubois,chloe@example.com,yes,,1 Rue,Paris,FR,75001,,+33 6 12 34 56 78,no,120.00,3,"
-    "\"Prefers email,\nnot calls\",no,\"vip, newsletter\"\n"
+    '"Prefers email,\nnot calls",no,"vip, newsletter"\n'
     "'1002,Dan,Smith,dan@example.com,no,,,,,,,,no,0,0,,no,\n"
 )
 GENERIC = "First name;Last name;E-mail;Mobile;Date of birth;Tags;Notes\nEve;Adams;eve@example.com;07700900456;31/12/1990;regular;Has a dog\n"
@@ -36,8 +36,9 @@ def upload(owner, text: str, name: str = "customers.csv", encoding: str = "utf-8
 
 def check(job: ImportJob, owner, **changes) -> ImportJob:
     mapping = {**job.mapping, **changes.pop("mapping", {})}
-    import_job_configure(job=job, configured_by=owner, mapping=mapping,
-                         date_order=changes.pop("date_order", job.date_order))
+    import_job_configure(
+        job=job, configured_by=owner, mapping=mapping, date_order=changes.pop("date_order", job.date_order)
+    )
     return import_job_check(job_id=job.pk)
 
 
@@ -212,11 +213,14 @@ def test_tags_are_matched_case_insensitively(owner):
 # --- The pages ---------------------------------------------------------------------
 
 
-def test_the_owner_uploads_previews_checks_and_imports_through_the_pages(owner_client, django_capture_on_commit_callbacks):
+def test_the_owner_uploads_previews_checks_and_imports_through_the_pages(
+    owner_client, django_capture_on_commit_callbacks
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = owner_client.post(reverse("dataio:import_upload"),
-                                 {"file": SimpleUploadedFile("sq.csv", SQUARE.encode())})
+    response = owner_client.post(
+        reverse("dataio:import_upload"), {"file": SimpleUploadedFile("sq.csv", SQUARE.encode())}
+    )
     job = ImportJob.objects.get()
     assert response.status_code == 302 and response.url == reverse("dataio:import_detail", args=[job.pk])
     page = owner_client.get(response.url).content.decode()
@@ -242,8 +246,9 @@ def test_the_preview_lists_errors_with_row_and_column(owner_client, owner):
 def test_an_unreadable_upload_gets_a_clear_message_and_creates_nothing(owner_client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = owner_client.post(reverse("dataio:import_upload"),
-                                 {"file": SimpleUploadedFile("x.csv", b"First name\n")})
+    response = owner_client.post(
+        reverse("dataio:import_upload"), {"file": SimpleUploadedFile("x.csv", b"First name\n")}
+    )
     assert response.status_code == 400 and "no customers under it" in response.content.decode()
     assert ImportJob.objects.count() == 0
 

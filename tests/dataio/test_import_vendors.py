@@ -34,7 +34,7 @@ SHOPIFY_FULL = (
     "Default Address Country Code,Default Address Zip,Default Address Phone,Phone,Accepts SMS Marketing,"
     "Total Spent,Total Orders,Note,Tax Exempt,Tags\n"
     "1001,Chloé,Dubois,chloe@example.com,yes,,1 Rue,,Paris,,FR,75001,,+33 6 12 34 56 78,no,120.00,3,"
-    "\"Likes\nrosé\",no,\"vip, newsletter\"\n"
+    '"Likes\nrosé",no,"vip, newsletter"\n'
 )
 SHOPIFY_TEMPLATE_OLD = (
     "First Name,Last Name,Email,Company,Address1,Address2,City,Province,Province Code,Country,Country Code,Zip,"

@@ -14,19 +14,45 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def outbox_rows():
-    sam = CustomerFactory(first_name="Samantha", last_name="Okonkwo-Fitzgerald", preferred_name="Sam",
-                          email="samantha.okonkwo-fitzgerald@longdomain.example")
+    sam = CustomerFactory(
+        first_name="Samantha",
+        last_name="Okonkwo-Fitzgerald",
+        preferred_name="Sam",
+        email="samantha.okonkwo-fitzgerald@longdomain.example",
+    )
     sam.favourite_products.add(ProductFactory(name="Oat flat white"))
     now = timezone.now()
-    OutboundMessageFactory(customer=sam, kind="birthday", occasion_key="birthday:2027", status="sent",
-                           sent_at=now - timedelta(days=2), subject="Happy birthday soon, Sam!")
-    OutboundMessageFactory(customer=sam, kind="thankyou", occasion_key="thankyou:1", status="unknown",
-                           attempts=1, handed_over_at=now - timedelta(minutes=5),
-                           status_reason="May have arrived (handed to the server at 10:42:07, no answer)")
-    OutboundMessageFactory(customer=sam, kind="wemissyou", status="planned", planned_at=now - timedelta(hours=2),
-                           status_reason="Already 2 emails this week: waits until Thu 12 Jun 10:00")
-    OutboundMessageFactory(kind="gift_expiry", status="failed", attempts=5, last_error="451 4.7.1 Greylisted, try later",
-                           status_reason="Gave up: the mail server did not take it within 24 hours")
+    OutboundMessageFactory(
+        customer=sam,
+        kind="birthday",
+        occasion_key="birthday:2027",
+        status="sent",
+        sent_at=now - timedelta(days=2),
+        subject="Happy birthday soon, Sam!",
+    )
+    OutboundMessageFactory(
+        customer=sam,
+        kind="thankyou",
+        occasion_key="thankyou:1",
+        status="unknown",
+        attempts=1,
+        handed_over_at=now - timedelta(minutes=5),
+        status_reason="May have arrived (handed to the server at 10:42:07, no answer)",
+    )
+    OutboundMessageFactory(
+        customer=sam,
+        kind="wemissyou",
+        status="planned",
+        planned_at=now - timedelta(hours=2),
+        status_reason="Already 2 emails this week: waits until Thu 12 Jun 10:00",
+    )
+    OutboundMessageFactory(
+        kind="gift_expiry",
+        status="failed",
+        attempts=5,
+        last_error="451 4.7.1 Greylisted, try later",
+        status_reason="Gave up: the mail server did not take it within 24 hours",
+    )
     OutboundMessageFactory(kind="loyalty", status="draft", planned_at=now + timedelta(hours=3))
     return sam
 

@@ -61,7 +61,9 @@ def test_a_customer_answers_the_invitation_on_a_phone_and_changes_their_mind(pho
 
 def test_staff_check_people_in_on_a_phone_with_one_tap(phone_page, staff):
     event = EventFactory(title="Wine tasting")
-    dora = InvitationFactory(event=event, customer=CustomerFactory(first_name="Dora", last_name="Day"), answer="going", guests=1)
+    dora = InvitationFactory(
+        event=event, customer=CustomerFactory(first_name="Dora", last_name="Day"), answer="going", guests=1
+    )
     InvitationFactory(event=event, customer=CustomerFactory(first_name="Eli", last_name="Ek"), answer="going")
     log_in(phone_page, staff)
 
@@ -103,9 +105,13 @@ def test_pages_look_right_on_a_phone_and_a_laptop(page, phone_page, owner):
     SegmentFactory(name="Everyone")
     for p, size in ((page, "laptop"), (phone_page, "phone")):
         log_in(p, owner)
-        for path, name in (("/community/", "home"), (f"/community/events/{event.pk}/", "event"),
-                           (f"/customers/{customer.pk}/", "friend_card_panel"),
-                           ("/community/events/new/", "event_form"), ("/community/segments/new/", "segment_form")):
+        for path, name in (
+            ("/community/", "home"),
+            (f"/community/events/{event.pk}/", "event"),
+            (f"/customers/{customer.pk}/", "friend_card_panel"),
+            ("/community/events/new/", "event_form"),
+            ("/community/segments/new/", "segment_form"),
+        ):
             p.goto(path)
             screenshot(p, f"community_{name}_{size}")
             if size == "phone":

@@ -20,10 +20,18 @@ def _friend(staff) -> Customer:
     referrer = CustomerFactory(first_name="Rita", last_name="Okafor")
     today = timezone.localdate()
     customer = CustomerFactory(
-        first_name="Margaret", last_name="Thistlewood", preferred_name="Peggy", owner=staff, referred_by=referrer,
-        birthday_day=(today + timedelta(days=12)).day, birthday_month=(today + timedelta(days=12)).month,
-        birthday_year=1986, notes="Has a spaniel called Biscuit. Training for the Bath half marathon.",
-        how_we_met="Came to the Christmas market", cadence_days=30, email="peggy.thistlewood@example.com",
+        first_name="Margaret",
+        last_name="Thistlewood",
+        preferred_name="Peggy",
+        owner=staff,
+        referred_by=referrer,
+        birthday_day=(today + timedelta(days=12)).day,
+        birthday_month=(today + timedelta(days=12)).month,
+        birthday_year=1986,
+        notes="Has a spaniel called Biscuit. Training for the Bath half marathon.",
+        how_we_met="Came to the Christmas market",
+        cadence_days=30,
+        email="peggy.thistlewood@example.com",
         phone="+447700900123",
     )
     customer.favourite_products.add(ProductFactory(name="Oat latte"), ProductFactory(name="Almond croissant"))
@@ -31,10 +39,18 @@ def _friend(staff) -> Customer:
     ImportantDate.objects.create(customer=customer, label="Wedding anniversary", date_day=14, date_month=9)
     FollowUpFactory(customer=customer, assignee=staff, reason="Ask how the half marathon went")
     now = timezone.now()
-    touchpoint_log(customer=customer, logged_by=staff, kind="visit", note="Brought the dog",
-                   happened_at=now - timedelta(days=3))
-    touchpoint_log(customer=customer, logged_by=staff, kind="feedback", feedback_kind="praise", sentiment=1,
-                   note="Loved the new sourdough", happened_at=now - timedelta(days=10))
+    touchpoint_log(
+        customer=customer, logged_by=staff, kind="visit", note="Brought the dog", happened_at=now - timedelta(days=3)
+    )
+    touchpoint_log(
+        customer=customer,
+        logged_by=staff,
+        kind="feedback",
+        feedback_kind="praise",
+        sentiment=1,
+        note="Loved the new sourdough",
+        happened_at=now - timedelta(days=10),
+    )
     return customer
 
 
@@ -146,9 +162,12 @@ def test_laptop_screenshots_of_the_other_pages(page, staff, owner):
     customer = _friend(staff)
     CustomerFactory.create_batch(5, owner=staff)
     log_in(page, staff)
-    for path, name in [("/", "my_day_laptop"), ("/customers/", "customer_list_laptop"),
-                       (f"/customers/{customer.pk}/edit/", "customer_edit_laptop"),
-                       ("/customers/search/?q=a", "search_results_laptop")]:
+    for path, name in [
+        ("/", "my_day_laptop"),
+        ("/customers/", "customer_list_laptop"),
+        (f"/customers/{customer.pk}/edit/", "customer_edit_laptop"),
+        ("/customers/search/?q=a", "search_results_laptop"),
+    ]:
         page.goto(path)
         screenshot(page, name)
 
@@ -182,8 +201,13 @@ def test_older_appends_the_next_page_of_the_timeline_under_the_first(page, staff
     customer = CustomerFactory(first_name="Ivo", owner=staff)
     now = timezone.now()
     for n in range(14):
-        touchpoint_log(customer=customer, logged_by=staff, kind="visit", note=f"entry {n:02d}",
-                       happened_at=now - timedelta(hours=n))
+        touchpoint_log(
+            customer=customer,
+            logged_by=staff,
+            kind="visit",
+            note=f"entry {n:02d}",
+            happened_at=now - timedelta(hours=n),
+        )
     log_in(page, staff)
     page.goto(f"/customers/{customer.pk}/")
     entries = page.locator("#timeline-entries .timeline-note")

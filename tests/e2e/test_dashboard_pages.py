@@ -22,26 +22,46 @@ def small_shop(owner):
     """A few weeks of varied activity, daily health snapshots and rings for the owner to look at."""
     now = timezone.now()
     sam = StaffFactory(first_name="Sam", last_name="Patel")
-    names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Mary Somerville", "Nikola Tesla", "Rosalind Franklin",
-             "Carl Gauss", "Emmy Noether", "Srinivasa Ramanujan", "Hedy Lamarr", "Marie Curie", "Isaac Newton"]
+    names = [
+        "Ada Lovelace",
+        "Grace Hopper",
+        "Alan Turing",
+        "Mary Somerville",
+        "Nikola Tesla",
+        "Rosalind Franklin",
+        "Carl Gauss",
+        "Emmy Noether",
+        "Srinivasa Ramanujan",
+        "Hedy Lamarr",
+        "Marie Curie",
+        "Isaac Newton",
+    ]
     people = []
     for i, name in enumerate(names):
         first, last = name.split()
-        c = CustomerFactory(first_name=first, last_name=last, owner=sam if i % 2 else owner,
-                            birthday_day=(timezone.localdate() + timedelta(days=i)).day,
-                            birthday_month=(timezone.localdate() + timedelta(days=i)).month,
-                            referred_by=people[0] if i in (3, 4, 5) else None)
+        c = CustomerFactory(
+            first_name=first,
+            last_name=last,
+            owner=sam if i % 2 else owner,
+            birthday_day=(timezone.localdate() + timedelta(days=i)).day,
+            birthday_month=(timezone.localdate() + timedelta(days=i)).month,
+            referred_by=people[0] if i in (3, 4, 5) else None,
+        )
         people.append(c)
         for j in range(12 - i):
             kind = KINDS[(i + j) % len(KINDS)]
             TouchpointFactory(
-                customer=c, logged_by=sam if j % 3 else owner, kind=kind,
+                customer=c,
+                logged_by=sam if j % 3 else owner,
+                kind=kind,
                 happened_at=now - timedelta(days=3 * j + i, hours=2),
                 amount=Decimal("12.50") if kind == "purchase" else None,
                 feedback_kind="praise" if kind == "feedback" and j % 2 else ("complaint" if kind == "feedback" else ""),
                 sentiment=(1 if j % 2 else -1) if kind == "feedback" else None,
             )
-        FollowUpFactory(customer=c, due_date=timezone.localdate() - timedelta(days=i * 3), status="done" if i % 3 else "open")
+        FollowUpFactory(
+            customer=c, due_date=timezone.localdate() - timedelta(days=i * 3), status="done" if i % 3 else "open"
+        )
     from touchpoints.figures import customer_figures_recompute_all
 
     customer_figures_recompute_all(now=now)
@@ -51,9 +71,17 @@ def small_shop(owner):
     )
     today = timezone.localdate()
     for d in range(30, 0, -1):
-        DailySnapshot.objects.create(day=today - timedelta(days=d), warm=6 + d % 4, cooling=3 + d % 3, cold=2,
-                                     buyers=10, repeat_buyers=6 + d % 2, revenue_total=500, revenue_repeat=400,
-                                     taken_at=now)
+        DailySnapshot.objects.create(
+            day=today - timedelta(days=d),
+            warm=6 + d % 4,
+            cooling=3 + d % 3,
+            cold=2,
+            buyers=10,
+            repeat_buyers=6 + d % 2,
+            revenue_total=500,
+            revenue_repeat=400,
+            taken_at=now,
+        )
     daily_snapshot_take(day=today, now=now)
     ring_snapshot_take(day=today - timedelta(days=7))
     # since last week Ada has gone quiet: she slips out of the closest 5

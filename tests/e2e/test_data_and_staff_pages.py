@@ -56,8 +56,7 @@ def _the_staff_page_and_a_persons_page(page, size, owner):
 def _the_history_and_data_pages_of_a_customer(page, size, owner, staff):
     violations = watch_csp(page)
     customer = CustomerFactory(first_name="Ada", last_name="Lovelace", notes="Cat called Babbage")
-    customer_update(customer=customer, updated_by=staff, notes="Cat called Babbage; likes oolong",
-                    phone="07700900123")
+    customer_update(customer=customer, updated_by=staff, notes="Cat called Babbage; likes oolong", phone="07700900123")
     touchpoint_log(customer=customer, logged_by=staff, kind="purchase", amount=18, note="Oolong, 250 g")
     log_in(page, owner)
     page.goto(f"/customers/{customer.pk}/")

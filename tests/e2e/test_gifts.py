@@ -27,7 +27,9 @@ def _card_url(customer) -> str:
 
 def test_at_the_counter_staff_type_a_code_see_whose_it_is_and_redeem_it_in_one_click(page):
     staff = StaffFactory(first_name="Sam")
-    gift = GiftCodeFactory(customer__first_name="Amara", customer__last_name="Okafor", kind="amount", value=Decimal("5"))
+    gift = GiftCodeFactory(
+        customer__first_name="Amara", customer__last_name="Okafor", kind="amount", value=Decimal("5")
+    )
     log_in(page, staff)
     page.click("text=Redeem a gift")
     page.wait_for_url("**/gifts/redeem/")
@@ -57,8 +59,11 @@ def test_at_the_counter_staff_type_a_code_see_whose_it_is_and_redeem_it_in_one_c
 
 
 def test_the_redeem_page_fits_a_phone_and_says_why_an_expired_code_will_not_work(phone_page):
-    gift = GiftCodeFactory(customer__first_name="Beatriz", customer__last_name="Nascimento-Oliveira",
-                           expires_on=timezone.localdate() - timedelta(days=2))
+    gift = GiftCodeFactory(
+        customer__first_name="Beatriz",
+        customer__last_name="Nascimento-Oliveira",
+        expires_on=timezone.localdate() - timedelta(days=2),
+    )
     log_in(phone_page, StaffFactory())
     phone_page.goto(reverse("gifts:redeem"))
     phone_page.fill("#id_code", gift.code)

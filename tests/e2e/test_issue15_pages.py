@@ -51,8 +51,9 @@ def test_the_password_reset_pages(request, width, staff):
 def test_the_owner_sees_the_newsletter_image_warning_and_the_import_asks_the_date_order(request, width, owner):
     page = request.getfixturevalue("page" if width == "laptop" else "phone_page")
     newsletter = NewsletterFactory(body="Our cake: ![cake](https://example.com/cake.png)")
-    job = import_job_create(uploaded_by=owner, file_name="sheet.csv",
-                            raw=b"First Name,Email,Birthday\nAnn,ann@example.com,04/03/1990\n")
+    job = import_job_create(
+        uploaded_by=owner, file_name="sheet.csv", raw=b"First Name,Email,Birthday\nAnn,ann@example.com,04/03/1990\n"
+    )
     log_in(page, owner)
     page.goto(f"/community/newsletters/{newsletter.pk}/")
     assert page.locator("[data-testid=images-dropped]").is_visible()

@@ -9,10 +9,15 @@ from tests.factories import CustomerFactory, FollowUpFactory
 def _busy_day(staff) -> None:
     today = timezone.localdate()
     for i in range(14):
-        customer = CustomerFactory(owner=staff, first_name=f"Busy{i:02d}", birthday_day=today.day,
-                                   birthday_month=today.month)
-        FollowUpFactory(customer=customer, assignee=staff, due_date=today - timedelta(days=14 - i),
-                        reason=f"Ask how the new flat is going ({i})")
+        customer = CustomerFactory(
+            owner=staff, first_name=f"Busy{i:02d}", birthday_day=today.day, birthday_month=today.month
+        )
+        FollowUpFactory(
+            customer=customer,
+            assignee=staff,
+            due_date=today - timedelta(days=14 - i),
+            reason=f"Ask how the new flat is going ({i})",
+        )
 
 
 def test_my_day_links_to_every_follow_up_and_birthday_on_a_laptop_and_a_phone(page, phone_page, staff):

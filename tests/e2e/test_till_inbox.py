@@ -21,10 +21,17 @@ def _fast_password_hashing(settings):
 
 
 def _parked(**fields) -> TillPurchase:
-    return TillPurchase.objects.create(**{
-        "vendor": "shopify", "external_id": "450789469", "amount": Decimal("18.50"), "currency": "EUR",
-        "products": ["Gift box"], "happened_at": timezone.now() - timedelta(hours=1), **fields,
-    })
+    return TillPurchase.objects.create(
+        **{
+            "vendor": "shopify",
+            "external_id": "450789469",
+            "amount": Decimal("18.50"),
+            "currency": "EUR",
+            "products": ["Gift box"],
+            "happened_at": timezone.now() - timedelta(hours=1),
+            **fields,
+        }
+    )
 
 
 def test_staff_add_the_buyer_as_a_new_customer_with_one_click(page):

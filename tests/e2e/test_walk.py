@@ -41,10 +41,15 @@ PARAMS: dict[str, object] = {
     # The calendar feed is an .ics, not a page (left out); a made-up token builds its URL.
     "mailevents:calendar_feed.token": "walk-no-such-feed",
     # The JSON API answers JSON (the walk leaves it out) and its ids use the `id` converter.
-    "api:customer.customer_id": 1, "api:touchpoints.customer_id": 1, "api:followup_complete.followup_id": 1,
-    "api:gift_code.code": "walk", "api:gift_code_redeem.code": "walk",
+    "api:customer.customer_id": 1,
+    "api:touchpoints.customer_id": 1,
+    "api:followup_complete.followup_id": 1,
+    "api:gift_code.code": "walk",
+    "api:gift_code_redeem.code": "walk",
     # POST-only actions of the API keys page and the till inbox: GET answers 405.
-    "api_pages:revoke.key_id": 1, "tills:attach.purchase_id": 1, "tills:create.purchase_id": 1,
+    "api_pages:revoke.key_id": 1,
+    "tills:attach.purchase_id": 1,
+    "tills:create.purchase_id": 1,
     "tills:dismiss.purchase_id": 1,
 }
 

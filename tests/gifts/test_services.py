@@ -46,7 +46,9 @@ def test_generated_codes_do_not_repeat():
     assert len(codes) == 5000
 
 
-@pytest.mark.parametrize("typed", ["ABCDEFGH", "abcdefgh", " abcd efgh ", "ABCD-EFGH", "abcd\u2013efgh", "ＡＢＣＤＥＦＧＨ", "ab.cd.ef.gh"])
+@pytest.mark.parametrize(
+    "typed", ["ABCDEFGH", "abcdefgh", " abcd efgh ", "ABCD-EFGH", "abcd\u2013efgh", "ＡＢＣＤＥＦＧＨ", "ab.cd.ef.gh"]
+)
 def test_what_staff_type_or_paste_is_normalised(typed):
     assert gift_code_normalise(typed) == "ABCDEFGH"
 
@@ -76,8 +78,12 @@ def test_a_malformed_code_gets_a_clear_message(typed, message):
 def test_issuing_a_code_gives_the_customer_a_new_code_recorded_as_the_issuer():
     customer, staff = CustomerFactory(), StaffFactory()
     gift = gift_code_issue(
-        customer=customer, kind=GiftCode.Kind.PERCENT_OFF, value=10, expires_on=date(2030, 1, 31),
-        source="manual", issued_by=staff,
+        customer=customer,
+        kind=GiftCode.Kind.PERCENT_OFF,
+        value=10,
+        expires_on=date(2030, 1, 31),
+        source="manual",
+        issued_by=staff,
     )
     gift.refresh_from_db()
     assert gift.customer == customer
@@ -92,7 +98,10 @@ def test_issuing_tries_again_when_the_random_code_is_already_taken(monkeypatch):
     draws = iter(["AAAAAAAA", "AAAAAAAA", "BBBBBBBB"])
     monkeypatch.setattr("gifts.services.gift_code_generate", lambda: next(draws))
     gift = gift_code_issue(
-        customer=CustomerFactory(), kind=GiftCode.Kind.AMOUNT_OFF, value=5, expires_on=date(2030, 1, 1),
+        customer=CustomerFactory(),
+        kind=GiftCode.Kind.AMOUNT_OFF,
+        value=5,
+        expires_on=date(2030, 1, 1),
         source="birthday",
     )
     assert gift.code == "BBBBBBBB"
@@ -114,7 +123,9 @@ def test_issuing_tries_again_when_the_random_code_is_already_taken(monkeypatch):
 )
 def test_a_code_with_an_impossible_value_is_refused_and_nothing_is_saved(kind, value, field):
     with pytest.raises(ValidationError) as error:
-        gift_code_issue(customer=CustomerFactory(), kind=kind, value=value, expires_on=date(2030, 1, 1), source="manual")
+        gift_code_issue(
+            customer=CustomerFactory(), kind=kind, value=value, expires_on=date(2030, 1, 1), source="manual"
+        )
     assert field in error.value.message_dict
     assert GiftCode.objects.count() == 0
 
@@ -122,8 +133,12 @@ def test_a_code_with_an_impossible_value_is_refused_and_nothing_is_saved(kind, v
 def test_a_free_product_code_keeps_the_product_and_no_value():
     coffee = ProductFactory(name="Flat white")
     gift = gift_code_issue(
-        customer=CustomerFactory(), kind=GiftCode.Kind.FREE_PRODUCT, value=3, product=coffee,
-        expires_on=date(2030, 1, 1), source="loyalty",
+        customer=CustomerFactory(),
+        kind=GiftCode.Kind.FREE_PRODUCT,
+        value=3,
+        product=coffee,
+        expires_on=date(2030, 1, 1),
+        source="loyalty",
     )
     assert gift.value is None and gift.product == coffee
 

@@ -38,7 +38,9 @@ def _today() -> date:
 def test_every_gift_page_sends_an_anonymous_visitor_to_log_in_and_changes_nothing(client, method, name, args):
     gift = GiftCodeFactory()
     args = [gift.customer_id if a == "C" else gift.pk for a in args]
-    response = getattr(client, method)(reverse(name, args=args), {"code": gift.code, "gift-kind": "percent", "gift-value": "5", "gift-valid_days": "3"})
+    response = getattr(client, method)(
+        reverse(name, args=args), {"code": gift.code, "gift-kind": "percent", "gift-value": "5", "gift-valid_days": "3"}
+    )
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
     gift.refresh_from_db()
@@ -57,8 +59,12 @@ def test_staff_see_the_redeem_link_in_the_nav(staff_client):
 
 
 def test_typing_a_code_previews_whose_it_is_and_what_it_is_worth(staff_client):
-    gift = GiftCodeFactory(customer__first_name="Amara", customer__last_name="Okafor", kind="amount", value=Decimal("5"))
-    response = staff_client.get(reverse("gifts:redeem"), {"code": gift.code.lower()}, HTTP_HX_TARGET="redeem-preview", **HTMX)
+    gift = GiftCodeFactory(
+        customer__first_name="Amara", customer__last_name="Okafor", kind="amount", value=Decimal("5")
+    )
+    response = staff_client.get(
+        reverse("gifts:redeem"), {"code": gift.code.lower()}, HTTP_HX_TARGET="redeem-preview", **HTMX
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Amara Okafor" in html and "£5 off" in html and gift.display_code in html
@@ -122,7 +128,9 @@ def test_a_code_that_cannot_be_redeemed_gets_its_message_and_changes_nothing(sta
         redeemed_by=other if setup == "redeemed" else None,
     )
     before = (gift.redeemed_at, gift.redeemed_by_id)
-    response = staff_client.post(reverse("gifts:redeem"), {"code": gift.code if typed is None else typed}, **(HTMX if htmx else {}))
+    response = staff_client.post(
+        reverse("gifts:redeem"), {"code": gift.code if typed is None else typed}, **(HTMX if htmx else {})
+    )
     assert response.status_code == 400
     assert message in response.content.decode()
     gift.refresh_from_db()
@@ -230,7 +238,12 @@ def test_issuing_a_free_product_without_javascript_redirects_back_to_the_card(st
     coffee = ProductFactory(name="Flat white")
     response = staff_client.post(
         reverse("gifts:issue", args=[customer.pk]),
-        {"gift-kind": "product", "gift-product": coffee.pk, "gift-valid_days": "30", "next": f"/customers/{customer.pk}/"},
+        {
+            "gift-kind": "product",
+            "gift-product": coffee.pk,
+            "gift-valid_days": "30",
+            "next": f"/customers/{customer.pk}/",
+        },
     )
     assert response.status_code == 302 and response.url == f"/customers/{customer.pk}/"
     assert GiftCode.objects.get().product == coffee
@@ -269,7 +282,9 @@ def test_bad_input_when_issuing_gets_a_clear_message_and_issues_nothing(staff_cl
 
 
 def test_issuing_for_a_customer_that_does_not_exist_is_a_404(staff_client):
-    response = staff_client.post(reverse("gifts:issue", args=[999999]), {"gift-kind": "percent", "gift-value": "5", "gift-valid_days": "3"})
+    response = staff_client.post(
+        reverse("gifts:issue", args=[999999]), {"gift-kind": "percent", "gift-value": "5", "gift-valid_days": "3"}
+    )
     assert response.status_code == 404
     assert not GiftCode.objects.exists()
 

@@ -69,9 +69,7 @@ class RecordingSMTP:
         with self.lock:
             if self.replies:
                 return self.replies.pop(0)
-            self.received.append(
-                {"to": list(envelope.rcpt_tos), "message": message_from_bytes(envelope.content)}
-            )
+            self.received.append({"to": list(envelope.rcpt_tos), "message": message_from_bytes(envelope.content)})
         return "250 OK"
 
     @property
@@ -109,9 +107,21 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.workdir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.workdir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_until(self.ping, timeout=10, message="redis-server to start")
 
@@ -178,10 +188,25 @@ class CeleryWorker:
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.log_path = tempfile.mktemp(prefix="rapport-worker-", suffix=".log")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=prefork", "--concurrency=2",
-             "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             f"--hostname=test-{os.getpid()}-{time.monotonic_ns()}@%h"],
-            cwd=BASE_DIR, env=env, stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "crm",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=2",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                f"--hostname=test-{os.getpid()}-{time.monotonic_ns()}@%h",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=open(self.log_path, "w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         wait_until(lambda: "ready." in self.log(), timeout=60, message="the Celery worker to be ready")

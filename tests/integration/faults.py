@@ -102,8 +102,13 @@ def collected_static() -> str:
         return str(root)
     env = {**os.environ, "DEBUG": "False", "SECRET_KEY": secrets.token_urlsafe(50), "STATIC_ROOT": str(root)}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "--clear", "-v0"], cwd=BASE_DIR,
-                   env=env, check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--clear", "-v0"],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        timeout=300,
+    )
     return str(root)
 
 
@@ -124,17 +129,38 @@ class WebServer:
 
     def start(self) -> None:
         env = {
-            **os.environ, "DEBUG": "False", "SECRET_KEY": self.secret_key,
-            "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "False", "DATABASE_URL": self.database_url,
-            "CONN_MAX_AGE": "0", "STATIC_ROOT": self.static_root, "REDIS_URL": "",
+            **os.environ,
+            "DEBUG": "False",
+            "SECRET_KEY": self.secret_key,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "False",
+            "DATABASE_URL": self.database_url,
+            "CONN_MAX_AGE": "0",
+            "STATIC_ROOT": self.static_root,
+            "REDIS_URL": "",
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.log_path = tempfile.mktemp(prefix="rapport-web-", suffix=".log")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "crm.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "1", "--threads", "2", "--timeout", "30",
-             "--no-control-socket"],
-            cwd=BASE_DIR, env=env, stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "crm.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                "2",
+                "--timeout",
+                "30",
+                "--no-control-socket",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=open(self.log_path, "w"),
+            stderr=subprocess.STDOUT,
         )
         wait_until(self._answers, timeout=60, message="gunicorn to answer")
 

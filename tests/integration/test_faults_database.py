@@ -34,8 +34,9 @@ def proxy(postgres_db):
 def web(proxy):
     static_root = collected_static()
     # The same key as this process, so the session this test makes is valid there.
-    server = WebServer(database_url=proxied_database_url(proxy), static_root=static_root,
-                       secret_key=settings.SECRET_KEY)
+    server = WebServer(
+        database_url=proxied_database_url(proxy), static_root=static_root, secret_key=settings.SECRET_KEY
+    )
     server.start()
     yield server
     server.stop()

@@ -31,8 +31,12 @@ def test_a_killed_import_is_rolled_back_and_the_redelivered_task_imports_each_ro
     job.refresh_from_db()
     import_job_start(job=job, started_by=owner, mode="all", on_match="skip")
     # Progress is reported on its own connection while the import's transaction is open.
-    wait_until(lambda: ImportJob.objects.get(pk=job.pk).processed_rows > 0, timeout=120, interval=0.05,
-               message="the import to be under way")
+    wait_until(
+        lambda: ImportJob.objects.get(pk=job.pk).processed_rows > 0,
+        timeout=120,
+        interval=0.05,
+        message="the import to be under way",
+    )
 
     worker.kill()
     job.refresh_from_db()
@@ -40,8 +44,12 @@ def test_a_killed_import_is_rolled_back_and_the_redelivered_task_imports_each_ro
     assert Customer.objects.count() == 0  # the open transaction died with the worker
 
     start_worker(redis_url=own_redis.url, email_url=smtp_server.url, **extra)
-    wait_until(lambda: ImportJob.objects.get(pk=job.pk).status == "done", timeout=180, interval=0.5,
-               message="the redelivered import to finish")
+    wait_until(
+        lambda: ImportJob.objects.get(pk=job.pk).status == "done",
+        timeout=180,
+        interval=0.5,
+        message="the redelivered import to finish",
+    )
     job.refresh_from_db()
     assert job.created_count == ROWS
     assert Customer.objects.count() == ROWS

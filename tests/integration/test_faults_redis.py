@@ -37,6 +37,9 @@ def test_staff_log_a_purchase_while_redis_is_down_and_the_thank_you_goes_out_whe
     outbox_sweep_task.delay()  # what beat does every minute
     wait_until(lambda: smtp_server.messages_to("rita@example.com"), timeout=60, message="the referral thank-you")
     # The SMTP server has it a moment before the worker records "sent" (a separate update).
-    wait_until(lambda: OutboundMessage.objects.filter(pk=message.pk, status="sent").exists(), timeout=30,
-               message="the outbox row to be marked sent")
+    wait_until(
+        lambda: OutboundMessage.objects.filter(pk=message.pk, status="sent").exists(),
+        timeout=30,
+        message="the outbox row to be marked sent",
+    )
     assert len(smtp_server.messages_to("rita@example.com")) == 1

@@ -42,8 +42,14 @@ def test_a_newsletter_planned_and_swept_twice_reaches_each_consenting_customer_o
     no_consent = CustomerFactory(email_consent=False)
     capped = CustomerFactory()
     for n in range(2):  # two automated emails this week already: the newsletter must wait
-        OutboundMessageFactory(customer=capped, kind="thankyou", status="sent", claimed_at=timezone.now(),
-                               sent_at=timezone.now(), occasion_key=f"earlier:{n}")
+        OutboundMessageFactory(
+            customer=capped,
+            kind="thankyou",
+            status="sent",
+            claimed_at=timezone.now(),
+            sent_at=timezone.now(),
+            occasion_key=f"earlier:{n}",
+        )
     newsletter = scheduled_newsletter(subject="News from {shop_name}", body="Hello {preferred_name}, **new beans**!")
     start_worker(redis_url=shared_redis_url, email_url=smtp_server.url)
     point_celery_at(shared_redis_url)
@@ -93,8 +99,11 @@ def test_a_worker_killed_in_the_middle_of_a_newsletter_sends_nobody_a_second_cop
     newsletter_plan_task.delay(newsletter_id=newsletter.pk)
     wait_until(lambda: OutboundMessage.objects.filter(kind="newsletter").count() == 6, message="6 rows planned")
     outbox_sweep_task.delay()
-    wait_until(lambda: len(received_ids(slow_smtp)) >= 2 and slow_smtp.in_flight(), interval=0.02,
-               message="half the newsletter sent, one message in the server's hands")
+    wait_until(
+        lambda: len(received_ids(slow_smtp)) >= 2 and slow_smtp.in_flight(),
+        interval=0.02,
+        message="half the newsletter sent, one message in the server's hands",
+    )
     worker.kill()
     # Only a row already handed to the server may have arrived; one claimed but not yet handed over is sent again.
     in_flight = OutboundMessage.objects.filter(status="sending", handed_over_at__isnull=False).count()
@@ -104,8 +113,11 @@ def test_a_worker_killed_in_the_middle_of_a_newsletter_sends_nobody_a_second_cop
     newsletter_plan_task.delay(newsletter_id=newsletter.pk)  # planning again after the crash adds nothing
     time.sleep(3.5)  # past the sending timeout: the row cut off mid-send becomes "unknown"
     outbox_sweep_task.delay()
-    wait_until(lambda: not OutboundMessage.objects.filter(status__in=("planned", "sending")).exists(),
-               timeout=40, message="every newsletter row settled")
+    wait_until(
+        lambda: not OutboundMessage.objects.filter(status__in=("planned", "sending")).exists(),
+        timeout=40,
+        message="every newsletter row settled",
+    )
     time.sleep(1)
 
     # The row cut off mid-send is shown as unknown (the owner decides), never resent silently.

@@ -47,8 +47,9 @@ def test_a_redis_restart_mid_run_loses_nothing_and_sends_nothing_twice(
     own_redis.stop()
     own_redis.start()  # same port, empty: every queued message is gone
     _sweep_when_redis_answers(own_redis.url, point_celery_at)
-    wait_until(lambda: OutboundMessage.objects.filter(status="sent").count() == TOTAL, timeout=40,
-               message="all messages sent")
+    wait_until(
+        lambda: OutboundMessage.objects.filter(status="sent").count() == TOTAL, timeout=40, message="all messages sent"
+    )
 
     assert_at_most_once_and_none_lost(slow_smtp, total=TOTAL)
     assert len(received_ids(slow_smtp)) == TOTAL

@@ -20,8 +20,10 @@ def test_a_451_is_retried_and_the_message_arrives_once(start_worker, shared_redi
     point_celery_at(shared_redis_url)
 
     message_send_task.delay(message_id=message.pk)
-    wait_until(lambda: OutboundMessage.objects.filter(pk=message.pk, attempts=1, status="planned").exists(),
-               message="the first attempt to be deferred")
+    wait_until(
+        lambda: OutboundMessage.objects.filter(pk=message.pk, attempts=1, status="planned").exists(),
+        message="the first attempt to be deferred",
+    )
     message.refresh_from_db()
     assert message.last_error.startswith("451") and message.next_attempt_at
 
@@ -35,7 +37,9 @@ def test_a_451_is_retried_and_the_message_arrives_once(start_worker, shared_redi
     assert received_ids(smtp_server) == {message.message_id: 1}
 
 
-def test_a_550_fails_the_message_and_suppresses_the_address(start_worker, shared_redis_url, smtp_server, point_celery_at):
+def test_a_550_fails_the_message_and_suppresses_the_address(
+    start_worker, shared_redis_url, smtp_server, point_celery_at
+):
     shop_in_daytime()
     message = OutboundMessageFactory()
     smtp_server.replies.append("550 5.1.1 No such mailbox")
@@ -43,8 +47,9 @@ def test_a_550_fails_the_message_and_suppresses_the_address(start_worker, shared
     point_celery_at(shared_redis_url)
 
     message_send_task.delay(message_id=message.pk)
-    wait_until(lambda: OutboundMessage.objects.filter(pk=message.pk, status="failed").exists(),
-               message="the message to fail")
+    wait_until(
+        lambda: OutboundMessage.objects.filter(pk=message.pk, status="failed").exists(), message="the message to fail"
+    )
     outbox_sweep_task.delay()
 
     message.refresh_from_db()

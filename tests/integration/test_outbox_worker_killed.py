@@ -32,8 +32,11 @@ def test_a_worker_killed_mid_batch_leaves_an_unknown_row_and_the_rest_are_sent_o
 
     outbox_sweep_task.delay()
     # Kill while the SMTP server is sleeping over a message, so one send is surely cut mid-way.
-    wait_until(lambda: len(received_ids(slow_smtp)) >= 2 and slow_smtp.in_flight(),
-               interval=0.02, message="a batch half sent, one message in flight")
+    wait_until(
+        lambda: len(received_ids(slow_smtp)) >= 2 and slow_smtp.in_flight(),
+        interval=0.02,
+        message="a batch half sent, one message in flight",
+    )
     worker.kill()
     # Only a row already handed to the server may have arrived; one claimed but not yet handed over is sent again.
     in_flight = OutboundMessage.objects.filter(status="sending", handed_over_at__isnull=False).count()
@@ -42,8 +45,11 @@ def test_a_worker_killed_mid_batch_leaves_an_unknown_row_and_the_rest_are_sent_o
     start_worker(redis_url=own_redis.url, email_url=slow_smtp.url, **env)
     time.sleep(3.5)  # past the sending timeout: the killed row is now "unknown" at the next sweep
     outbox_sweep_task.delay()
-    wait_until(lambda: not OutboundMessage.objects.filter(status__in=("planned", "sending")).exists(),
-               timeout=40, message="every row settled")
+    wait_until(
+        lambda: not OutboundMessage.objects.filter(status__in=("planned", "sending")).exists(),
+        timeout=40,
+        message="every row settled",
+    )
     time.sleep(1)  # let the SMTP server finish anything in flight before counting
 
     counts = {s: OutboundMessage.objects.filter(status=s).count() for s in ("sent", "unknown")}

@@ -40,14 +40,20 @@ def test_a_signed_square_webhook_becomes_one_purchase_and_the_thank_you_is_plann
     # Sent three times, as Square may retry: the worker, not the request, records the purchase.
     for _ in range(3):
         assert send_square(client, body).status_code == 200
-    wait_until(lambda: TillDelivery.objects.filter(status="processed").exists(), timeout=60,
-               message="the worker to process the delivery")
+    wait_until(
+        lambda: TillDelivery.objects.filter(status="processed").exists(),
+        timeout=60,
+        message="the worker to process the delivery",
+    )
 
     purchase = Touchpoint.objects.get(customer=ann, kind="purchase")
     assert TillDelivery.objects.count() == 1
     ann.refresh_from_db()
     assert ann.purchase_count == 1
     automations_plan_task.delay()
-    wait_until(lambda: OutboundMessage.objects.filter(customer=ann, kind="thankyou").exists(), timeout=60,
-               message="the thank-you to be planned")
+    wait_until(
+        lambda: OutboundMessage.objects.filter(customer=ann, kind="thankyou").exists(),
+        timeout=60,
+        message="the thank-you to be planned",
+    )
     assert OutboundMessage.objects.get(customer=ann, kind="thankyou").occasion_key == f"thankyou:{purchase.pk}"

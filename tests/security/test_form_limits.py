@@ -47,47 +47,102 @@ def _customer_row(w):
 
 
 PAGES = {
-    "customer": Page(lambda w: reverse("customers:update", args=[w["customer"].pk]), "staff",
-                     lambda w: {"first_name": "Ada", "last_name": "Lovelace", "birthday_day": "1", "birthday_month": "1"},
-                     _customer_row),
-    "important_date": Page(lambda w: reverse("customers:date_add", args=[w["customer"].pk]), "staff",
-                           lambda w: {"label": "Wedding", "day": "14", "month": "6"},
-                           lambda w: ImportantDate.objects.count()),
-    "followup": Page(lambda w: reverse("customers:followup_create", args=[w["customer"].pk]), "staff",
-                     lambda w: {"reason": "Call", "due_date": TODAY().isoformat()},
-                     lambda w: FollowUp.objects.count()),
-    "touchpoint": Page(lambda w: reverse("touchpoints:create", args=[w["customer"].pk]), "staff",
-                       lambda w: {"kind": "purchase", "amount": "10"}, lambda w: Touchpoint.objects.count()),
-    "shop": Page(lambda w: reverse("shop:settings"), "owner",
-                 lambda w: {"name": "Shop", "postal_address": "", "time_zone": "Europe/London", "currency": "GBP",
-                            "phone_region": "GB", "default_cadence_days": "60", "opened_on": "2000-01-01",
-                            "max_amount": "10000"},
-                 lambda w: list(ShopSettings.objects.values())),
-    "automation": Page(lambda w: reverse("automations:automation_save", args=["birthday"]), "owner",
-                       lambda w: {"enabled": "on", "days": "3", "code_kind": "percent", "code_value": "10",
-                                  "code_valid_days": "30"},
-                       lambda w: list(Automation.objects.values()), prefix="birthday"),
-    "loyalty": Page(lambda w: reverse("automations:automation_save", args=["loyalty"]), "owner",
-                    lambda w: {"enabled": "on", "every_k": "5", "code_kind": "amount", "code_value": "5",
-                               "code_valid_days": "30"},
-                    lambda w: list(Automation.objects.values()), prefix="loyalty"),
-    "template": Page(lambda w: reverse("automations:template_edit", args=["thankyou"]), "owner",
-                     lambda w: {"subject": "Thanks {preferred_name}", "body_text": "Hi {preferred_name}"},
-                     lambda w: list(MessageTemplate.objects.values())),
-    "newsletter": Page(lambda w: reverse("community:newsletter_create"), "owner",
-                       lambda w: {"subject": "News", "body": "Hello", "segment": w["segment"].pk},
-                       lambda w: Newsletter.objects.count()),
-    "event": Page(lambda w: reverse("community:event_create"), "owner",
-                  lambda w: {"title": "Tasting", "starts_at": "2030-01-01T10:00", "ends_at": "2030-01-01T12:00",
-                             "capacity": "10", "max_guests": "2"},
-                  lambda w: Event.objects.count()),
-    "segment": Page(lambda w: reverse("community:segment_create"), "owner",
-                    lambda w: {"name": "Wine lovers"}, lambda w: Segment.objects.count()),
-    "gift": Page(lambda w: reverse("gifts:issue", args=[w["customer"].pk]), "staff",
-                 lambda w: {"kind": "amount", "value": "5", "valid_days": "30"}, lambda w: GiftCode.objects.count(),
-                 prefix="gift"),
-    "rsvp": Page(lambda w: w["rsvp"], "anonymous", lambda w: {"coming": "yes", "guests": "0"},
-                 lambda w: list(w["invitation"].__class__.objects.values("answer", "guests"))),
+    "customer": Page(
+        lambda w: reverse("customers:update", args=[w["customer"].pk]),
+        "staff",
+        lambda w: {"first_name": "Ada", "last_name": "Lovelace", "birthday_day": "1", "birthday_month": "1"},
+        _customer_row,
+    ),
+    "important_date": Page(
+        lambda w: reverse("customers:date_add", args=[w["customer"].pk]),
+        "staff",
+        lambda w: {"label": "Wedding", "day": "14", "month": "6"},
+        lambda w: ImportantDate.objects.count(),
+    ),
+    "followup": Page(
+        lambda w: reverse("customers:followup_create", args=[w["customer"].pk]),
+        "staff",
+        lambda w: {"reason": "Call", "due_date": TODAY().isoformat()},
+        lambda w: FollowUp.objects.count(),
+    ),
+    "touchpoint": Page(
+        lambda w: reverse("touchpoints:create", args=[w["customer"].pk]),
+        "staff",
+        lambda w: {"kind": "purchase", "amount": "10"},
+        lambda w: Touchpoint.objects.count(),
+    ),
+    "shop": Page(
+        lambda w: reverse("shop:settings"),
+        "owner",
+        lambda w: {
+            "name": "Shop",
+            "postal_address": "",
+            "time_zone": "Europe/London",
+            "currency": "GBP",
+            "phone_region": "GB",
+            "default_cadence_days": "60",
+            "opened_on": "2000-01-01",
+            "max_amount": "10000",
+        },
+        lambda w: list(ShopSettings.objects.values()),
+    ),
+    "automation": Page(
+        lambda w: reverse("automations:automation_save", args=["birthday"]),
+        "owner",
+        lambda w: {"enabled": "on", "days": "3", "code_kind": "percent", "code_value": "10", "code_valid_days": "30"},
+        lambda w: list(Automation.objects.values()),
+        prefix="birthday",
+    ),
+    "loyalty": Page(
+        lambda w: reverse("automations:automation_save", args=["loyalty"]),
+        "owner",
+        lambda w: {"enabled": "on", "every_k": "5", "code_kind": "amount", "code_value": "5", "code_valid_days": "30"},
+        lambda w: list(Automation.objects.values()),
+        prefix="loyalty",
+    ),
+    "template": Page(
+        lambda w: reverse("automations:template_edit", args=["thankyou"]),
+        "owner",
+        lambda w: {"subject": "Thanks {preferred_name}", "body_text": "Hi {preferred_name}"},
+        lambda w: list(MessageTemplate.objects.values()),
+    ),
+    "newsletter": Page(
+        lambda w: reverse("community:newsletter_create"),
+        "owner",
+        lambda w: {"subject": "News", "body": "Hello", "segment": w["segment"].pk},
+        lambda w: Newsletter.objects.count(),
+    ),
+    "event": Page(
+        lambda w: reverse("community:event_create"),
+        "owner",
+        lambda w: {
+            "title": "Tasting",
+            "starts_at": "2030-01-01T10:00",
+            "ends_at": "2030-01-01T12:00",
+            "capacity": "10",
+            "max_guests": "2",
+        },
+        lambda w: Event.objects.count(),
+    ),
+    "segment": Page(
+        lambda w: reverse("community:segment_create"),
+        "owner",
+        lambda w: {"name": "Wine lovers"},
+        lambda w: Segment.objects.count(),
+    ),
+    "gift": Page(
+        lambda w: reverse("gifts:issue", args=[w["customer"].pk]),
+        "staff",
+        lambda w: {"kind": "amount", "value": "5", "valid_days": "30"},
+        lambda w: GiftCode.objects.count(),
+        prefix="gift",
+    ),
+    "rsvp": Page(
+        lambda w: w["rsvp"],
+        "anonymous",
+        lambda w: {"coming": "yes", "guests": "0"},
+        lambda w: list(w["invitation"].__class__.objects.values("answer", "guests")),
+    ),
 }
 
 LONG = "x"
@@ -120,8 +175,13 @@ LIMITS = [
     ("touchpoint", "amount", "0", "-0.01", "greater than or equal to 0"),
     ("touchpoint", "happened_at", "2000-01-01T12:00", "1999-12-31T12:00", "before the shop opened"),
     ("touchpoint", "happened_at", "2000-01-01T12:00", "1900-01-01T10:00", "before the shop opened"),
-    ("touchpoint", "happened_at", (timezone.localtime() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"),
-     (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"), "in the future"),
+    (
+        "touchpoint",
+        "happened_at",
+        (timezone.localtime() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"),
+        (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        "in the future",
+    ),
     ("shop", "default_cadence_days", "1", "0", "between 1 and 3,650"),
     ("shop", "default_cadence_days", "3650", "3651", "between 1 and 3,650"),
     ("shop", "max_amount", "1", "0.99", "greater than or equal to 1"),
@@ -168,17 +228,24 @@ def world(db, client, owner, staff):
     template_get("thankyou")  # made on first use: made here so that "nothing saved" compares like with like
     automations_all()  # the settings page makes every automation's row on first view
 
-    return {"client": client, "owner": owner, "staff": staff, "customer": customer, "segment": SegmentFactory(),
-            "invitation": invitation, "rsvp": rsvp_url(invitation_id=invitation.pk).split("://", 1)[1].split("/", 1)[1]
-            .join(["/", ""])}
+    return {
+        "client": client,
+        "owner": owner,
+        "staff": staff,
+        "customer": customer,
+        "segment": SegmentFactory(),
+        "invitation": invitation,
+        "rsvp": rsvp_url(invitation_id=invitation.pk).split("://", 1)[1].split("/", 1)[1].join(["/", ""]),
+    }
 
 
 def said(html: str) -> str:
     """The messages the page shows next to fields and on top (what the person reads)."""
     import re
 
-    found = re.findall(r'class="[^"]*(?:invalid-feedback|errorlist|alert-danger|text-danger)[^"]*"[^>]*>(.*?)</', html,
-                       re.DOTALL)
+    found = re.findall(
+        r'class="[^"]*(?:invalid-feedback|errorlist|alert-danger|text-danger)[^"]*"[^>]*>(.*?)</', html, re.DOTALL
+    )
     return " | ".join(" ".join(re.sub(r"<[^>]+>", " ", f).split()) for f in found)
 
 
@@ -191,10 +258,14 @@ def _post(world, page: Page, data: dict):
     return client.post(page.url(world), data)
 
 
-@pytest.mark.parametrize("page_name, field, at_limit, past_limit, says", LIMITS,
-                         ids=[f"{p}.{f}={past[:12]!r}" for p, f, _, past, _ in LIMITS])
-def test_a_field_takes_its_limit_and_refuses_one_past_it_saying_why(world, page_name, field, at_limit, past_limit,
-                                                                    says):
+@pytest.mark.parametrize(
+    "page_name, field, at_limit, past_limit, says",
+    LIMITS,
+    ids=[f"{p}.{f}={past[:12]!r}" for p, f, _, past, _ in LIMITS],
+)
+def test_a_field_takes_its_limit_and_refuses_one_past_it_saying_why(
+    world, page_name, field, at_limit, past_limit, says
+):
     page = PAGES[page_name]
     before = page.saved(world)
     refused = _post(world, page, {**page.base(world), field: past_limit})

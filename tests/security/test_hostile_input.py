@@ -44,8 +44,17 @@ def assert_refused(response) -> None:
     assert any(marker in html for marker in REFUSAL_MARKERS), "refused without a message"
 
 
-CUSTOMER_TEXT_FIELDS = ["first_name", "last_name", "preferred_name", "phone", "notes", "how_we_met", "email",
-                        "tags", "favourite_products"]
+CUSTOMER_TEXT_FIELDS = [
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "phone",
+    "notes",
+    "how_we_met",
+    "email",
+    "tags",
+    "favourite_products",
+]
 
 
 def customer_form(**overrides) -> dict:
@@ -93,8 +102,9 @@ def test_a_hostile_value_when_adding_a_customer(staff_client, kind):
 def test_a_hostile_touchpoint_note(staff_client, kind):
     value = HOSTILE[kind]
     customer = CustomerFactory()
-    response = staff_client.post(reverse("touchpoints:create", args=[customer.pk]),
-                                 {"kind": "note", "note": value, "products": value[:40]})
+    response = staff_client.post(
+        reverse("touchpoints:create", args=[customer.pk]), {"kind": "note", "note": value, "products": value[:40]}
+    )
     assert response.status_code < 500
     if response.status_code in (200, 302) and Touchpoint.objects.exists():
         assert Touchpoint.objects.get().note == value
@@ -108,8 +118,10 @@ def test_a_hostile_touchpoint_note(staff_client, kind):
 def test_a_hostile_follow_up_reason(staff_client, kind):
     value = HOSTILE[kind]
     customer = CustomerFactory()
-    response = staff_client.post(reverse("customers:followup_create", args=[customer.pk]),
-                                 {"reason": value, "due_date": timezone.localdate().isoformat()})
+    response = staff_client.post(
+        reverse("customers:followup_create", args=[customer.pk]),
+        {"reason": value, "due_date": timezone.localdate().isoformat()},
+    )
     assert response.status_code < 500
     if response.status_code in (200, 302) and FollowUp.objects.exists():
         assert FollowUp.objects.get().reason == value
@@ -124,8 +136,9 @@ def test_a_hostile_follow_up_reason(staff_client, kind):
 def test_a_hostile_important_date_label(staff_client, kind):
     value = HOSTILE[kind]
     customer = CustomerFactory()
-    response = staff_client.post(reverse("customers:date_add", args=[customer.pk]),
-                                 {"label": value, "day": "14", "month": "6"})
+    response = staff_client.post(
+        reverse("customers:date_add", args=[customer.pk]), {"label": value, "day": "14", "month": "6"}
+    )
     assert response.status_code < 500
     if ImportantDate.objects.exists():
         assert ImportantDate.objects.get().label == value

@@ -33,6 +33,7 @@ def noon(time_machine):
     """A Wednesday at noon in the shop (London): inside the sending hours."""
     time_machine.move_to("2026-06-10 12:00:00+01:00", tick=False)
 
+
 JS = "javascript:alert(document.domain)"
 
 
@@ -48,8 +49,7 @@ def test_a_preferred_name_in_a_newsletter_link_never_becomes_a_javascript_href(o
     newsletter = NewsletterFactory(subject="Hi", body="See [our page]({preferred_name}) soon.")
     newsletter.segment.filters = {}
     newsletter.segment.save()
-    response = owner_client.get(reverse("community:newsletter_detail", args=[newsletter.pk]),
-                                {"customer": customer.pk})
+    response = owner_client.get(reverse("community:newsletter_detail", args=[newsletter.pk]), {"customer": customer.pk})
     assert 'href="javascript' not in response.content.decode().lower()
     owner_client.post(reverse("community:newsletter_test", args=[newsletter.pk]), {"customer": customer.pk})
     html = mail.outbox[-1].alternatives[0][0]
@@ -58,10 +58,21 @@ def test_a_preferred_name_in_a_newsletter_link_never_becomes_a_javascript_href(o
 
 def test_a_preferred_name_in_an_automation_href_never_becomes_a_javascript_href(owner, noon):
     customer = CustomerFactory(preferred_name=JS)
-    message_template_update(kind="thankyou", updated_by=owner, subject="Thanks {preferred_name}",
-                            body_text="Hi {preferred_name}", body_html='<p><a href="{preferred_name}">me</a></p>')
-    message = OutboundMessage.objects.create(customer=customer, recipient_key=f"c:{customer.pk}", kind="thankyou",
-                                             occasion_key="t1", planned_at=timezone.now(), to_email=customer.email)
+    message_template_update(
+        kind="thankyou",
+        updated_by=owner,
+        subject="Thanks {preferred_name}",
+        body_text="Hi {preferred_name}",
+        body_html='<p><a href="{preferred_name}">me</a></p>',
+    )
+    message = OutboundMessage.objects.create(
+        customer=customer,
+        recipient_key=f"c:{customer.pk}",
+        kind="thankyou",
+        occasion_key="t1",
+        planned_at=timezone.now(),
+        to_email=customer.email,
+    )
     assert message_send(message_id=message.pk) == "sent"
     html = mail.outbox[-1].alternatives[0][0]
     assert 'href="javascript' not in html.lower()
@@ -72,8 +83,9 @@ def test_a_preferred_name_in_an_automation_href_never_becomes_a_javascript_href(
 
 def test_a_cadence_of_a_billion_days_is_refused_with_a_reason(staff_client):
     customer = CustomerFactory(first_name="Ada")
-    response = staff_client.post(reverse("customers:update", args=[customer.pk]),
-                                 {"first_name": "Ada", "cadence_days": "1000000000"})
+    response = staff_client.post(
+        reverse("customers:update", args=[customer.pk]), {"first_name": "Ada", "cadence_days": "1000000000"}
+    )
     assert response.status_code == 400
     assert "3,650" in response.content.decode() or "3650" in response.content.decode()
     customer.refresh_from_db()
@@ -110,11 +122,22 @@ def test_a_csv_with_more_than_200_columns_is_refused_at_upload(owner_client):
 # --- 4. CR/LF in a subject --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url_name,data", [
-    ("community:newsletter_create", {"subject": "Hi\r\nBcc: x@evil.example", "body": "Hello"}),
-    ("community:event_create", {"title": "Hi\r\nBcc: x@evil.example", "starts_at": "2030-01-01T10:00",
-                                "ends_at": "2030-01-01T12:00", "capacity": "10", "max_guests": "1"}),
-])
+@pytest.mark.parametrize(
+    "url_name,data",
+    [
+        ("community:newsletter_create", {"subject": "Hi\r\nBcc: x@evil.example", "body": "Hello"}),
+        (
+            "community:event_create",
+            {
+                "title": "Hi\r\nBcc: x@evil.example",
+                "starts_at": "2030-01-01T10:00",
+                "ends_at": "2030-01-01T12:00",
+                "capacity": "10",
+                "max_guests": "1",
+            },
+        ),
+    ],
+)
 def test_a_line_break_in_a_header_field_is_refused(owner_client, url_name, data):
     if "segment" not in data and url_name == "community:newsletter_create":
         from tests.factories import SegmentFactory
@@ -126,8 +149,10 @@ def test_a_line_break_in_a_header_field_is_refused(owner_client, url_name, data)
 
 
 def test_a_line_break_in_a_template_subject_is_refused(owner_client):
-    response = owner_client.post(reverse("automations:template_edit", args=["thankyou"]),
-                                 {"subject": "Hi\r\nBcc: x@evil.example", "body_text": "Hello"})
+    response = owner_client.post(
+        reverse("automations:template_edit", args=["thankyou"]),
+        {"subject": "Hi\r\nBcc: x@evil.example", "body_text": "Hello"},
+    )
     assert response.status_code == 400
     assert "line break" in response.content.decode()
 
@@ -139,8 +164,14 @@ def test_an_old_subject_with_a_line_break_still_sends_a_test_and_a_message(owner
     assert response.status_code == 302
     assert "\n" not in mail.outbox[-1].subject and "Bcc" not in mail.outbox[-1].bcc
     customer = CustomerFactory(preferred_name="Ann\r\nBcc: x@evil.example")
-    message = OutboundMessage.objects.create(customer=customer, recipient_key=f"c:{customer.pk}", kind="thankyou",
-                                             occasion_key="t2", planned_at=timezone.now(), to_email=customer.email)
+    message = OutboundMessage.objects.create(
+        customer=customer,
+        recipient_key=f"c:{customer.pk}",
+        kind="thankyou",
+        occasion_key="t2",
+        planned_at=timezone.now(),
+        to_email=customer.email,
+    )
     assert message_send(message_id=message.pk) == "sent"
     assert "\n" not in mail.outbox[-1].subject
 
@@ -160,7 +191,11 @@ def test_an_empty_post_to_the_profile_link_changes_nothing(client):
     client.post(_path(profile_url(customer_id=customer.pk)), {"csrfmiddlewaretoken": "x"})
     customer.refresh_from_db()
     assert (customer.preferred_name, customer.birthday_day, customer.birthday_month, customer.email_consent) == (
-        "Annie", 3, 4, True)
+        "Annie",
+        3,
+        4,
+        True,
+    )
     assert [p.name for p in customer.favourite_products.all()] == ["Espresso"]
 
 
@@ -190,8 +225,10 @@ def test_a_consent_change_through_the_profile_link_waits_for_the_email_confirmat
 def test_a_square_export_with_last_name_is_read_as_square_with_its_subscription_column(owner):
     from dataio.services import import_job_create
 
-    raw = (b"First Name,Last Name,Email Address,Phone Number,Birthday,Email Subscription Status\n"
-           b"Ann,Lee,ann@example.com,,04/03/1990,subscribed\n")
+    raw = (
+        b"First Name,Last Name,Email Address,Phone Number,Birthday,Email Subscription Status\n"
+        b"Ann,Lee,ann@example.com,,04/03/1990,subscribed\n"
+    )
     job = import_job_create(uploaded_by=owner, file_name="square.csv", raw=raw)
     assert job.detected_format == "square"
     assert job.mapping["5"] == "email_consent"
@@ -231,15 +268,15 @@ def test_a_utf16_file_with_a_bom_is_read(owner):
 
 def test_a_touchpoint_dated_1900_is_refused(staff_client):
     customer = CustomerFactory()
-    response = staff_client.post(reverse("touchpoints:create", args=[customer.pk]),
-                                 {"kind": "visit", "happened_at": "1900-01-01T10:00"})
+    response = staff_client.post(
+        reverse("touchpoints:create", args=[customer.pk]), {"kind": "visit", "happened_at": "1900-01-01T10:00"}
+    )
     assert response.status_code == 400
     assert not Touchpoint.objects.filter(customer=customer).exists()
 
 
 def test_gift_code_guessing_is_rate_limited(staff_client):
-    statuses = [staff_client.post(reverse("gifts:redeem"), {"code": f"WRONG{i:04d}"}).status_code
-                for i in range(40)]
+    statuses = [staff_client.post(reverse("gifts:redeem"), {"code": f"WRONG{i:04d}"}).status_code for i in range(40)]
     assert 429 in statuses
 
 
@@ -258,10 +295,13 @@ def test_a_newsletter_with_an_image_warns_that_it_is_dropped(owner_client):
 def test_an_over_long_upload_name_gets_a_reason(owner_client):
     from django.test.client import BOUNDARY
 
-    body = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{"x" * 2000}.csv"\r\n'
-            f"Content-Type: text/csv\r\n\r\nFirst name\nAnn\n\r\n--{BOUNDARY}--\r\n").encode()
-    response = owner_client.generic("POST", reverse("dataio:import_upload"), body,
-                                    content_type=f"multipart/form-data; boundary={BOUNDARY}")
+    body = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{"x" * 2000}.csv"\r\n'
+        f"Content-Type: text/csv\r\n\r\nFirst name\nAnn\n\r\n--{BOUNDARY}--\r\n"
+    ).encode()
+    response = owner_client.generic(
+        "POST", reverse("dataio:import_upload"), body, content_type=f"multipart/form-data; boundary={BOUNDARY}"
+    )
     assert response.status_code == 400
     assert "file name longer than 255 characters" in response.content.decode()
 
@@ -274,8 +314,9 @@ def test_an_idle_session_ends_after_the_timeout(staff_client, settings, time_mac
     assert response.status_code == 302 and reverse("login") in response["Location"]
 
 
-def test_staff_can_reset_a_forgotten_password_by_email_and_the_owner_is_told(client, staff, owner,
-                                                                           django_capture_on_commit_callbacks):
+def test_staff_can_reset_a_forgotten_password_by_email_and_the_owner_is_told(
+    client, staff, owner, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("password_reset"), {"email": staff.email})
     assert response.status_code == 302
@@ -290,5 +331,7 @@ def test_a_403_and_a_404_are_each_logged_in_one_line_with_who_asked(staff_client
         staff_client.get(reverse("shop:settings"))
         staff_client.get("/no-such-page/")
     lines = [r.getMessage() for r in caplog.records if r.name == "rapport.access"]
-    assert lines == [f"403 GET /settings/shop/ by user {staff.pk} from 127.0.0.1",
-                     f"404 GET /no-such-page/ by user {staff.pk} from 127.0.0.1"]
+    assert lines == [
+        f"403 GET /settings/shop/ by user {staff.pk} from 127.0.0.1",
+        f"404 GET /no-such-page/ by user {staff.pk} from 127.0.0.1",
+    ]

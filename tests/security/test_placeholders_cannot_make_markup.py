@@ -47,10 +47,14 @@ PAYLOADS = {
 }
 ALLOWED_SCHEMES = ("http", "https", "mailto")
 # Templates that put every placeholder in a link, an attribute and the text.
-HREF_HTML = '<p><a href="{preferred_name}">a</a> <a href="{favourite_product}">b</a> <a href="{shop_name}">c</a> ' \
-            '<span title="{preferred_name}">{preferred_name} {favourite_product} {shop_name}</span></p>'
-NEWSLETTER_BODY = ("Hi {preferred_name}! [page]({preferred_name}) [fav]({favourite_product}) [shop]({shop_name})\n\n"
-                   "<a href=\"{preferred_name}\">raw</a> {favourite_product} from {shop_name}")
+HREF_HTML = (
+    '<p><a href="{preferred_name}">a</a> <a href="{favourite_product}">b</a> <a href="{shop_name}">c</a> '
+    '<span title="{preferred_name}">{preferred_name} {favourite_product} {shop_name}</span></p>'
+)
+NEWSLETTER_BODY = (
+    "Hi {preferred_name}! [page]({preferred_name}) [fav]({favourite_product}) [shop]({shop_name})\n\n"
+    '<a href="{preferred_name}">raw</a> {favourite_product} from {shop_name}'
+)
 
 
 class _Tags(HTMLParser):
@@ -104,11 +108,17 @@ def test_no_payload_makes_markup_in_an_automation_email(owner, kind, payload):
     _shop_named(payload)
     customer = _hostile_customer(payload)
     subject_and_text = "{preferred_name} {favourite_product} {shop_name}"
-    message_template_update(kind=kind, updated_by=owner, subject=subject_and_text,
-                            body_text=subject_and_text, body_html=HREF_HTML)
-    message = OutboundMessage.objects.create(customer=customer, recipient_key=f"c:{customer.pk}", kind=kind,
-                                             occasion_key=f"{kind}:x", planned_at=timezone.now(),
-                                             to_email=customer.email)
+    message_template_update(
+        kind=kind, updated_by=owner, subject=subject_and_text, body_text=subject_and_text, body_html=HREF_HTML
+    )
+    message = OutboundMessage.objects.create(
+        customer=customer,
+        recipient_key=f"c:{customer.pk}",
+        kind=kind,
+        occasion_key=f"{kind}:x",
+        planned_at=timezone.now(),
+        to_email=customer.email,
+    )
     html, text, subject = _built(message)
     assert_no_markup_from_payload(html, text, subject)
 
@@ -117,11 +127,18 @@ def test_no_payload_makes_markup_in_an_automation_email(owner, kind, payload):
 def test_no_payload_makes_markup_in_a_newsletter_its_preview_or_its_test(owner_client, owner, payload):
     _shop_named(payload)
     customer = _hostile_customer(payload)
-    newsletter = NewsletterFactory(subject="News {preferred_name} {favourite_product} {shop_name}",
-                                   body=NEWSLETTER_BODY)
-    message = OutboundMessage.objects.create(customer=customer, recipient_key=f"c:{customer.pk}", kind="newsletter",
-                                             occasion_key=newsletter.occasion_key, planned_at=timezone.now(),
-                                             to_email=customer.email, context={"newsletter_id": newsletter.pk})
+    newsletter = NewsletterFactory(
+        subject="News {preferred_name} {favourite_product} {shop_name}", body=NEWSLETTER_BODY
+    )
+    message = OutboundMessage.objects.create(
+        customer=customer,
+        recipient_key=f"c:{customer.pk}",
+        kind="newsletter",
+        occasion_key=newsletter.occasion_key,
+        planned_at=timezone.now(),
+        to_email=customer.email,
+        context={"newsletter_id": newsletter.pk},
+    )
     assert_no_markup_from_payload(*_built(message))
 
     page = owner_client.get(reverse("community:newsletter_detail", args=[newsletter.pk]), {"customer": customer.pk})
@@ -139,11 +156,17 @@ def test_no_payload_makes_markup_in_a_newsletter_its_preview_or_its_test(owner_c
 def test_no_payload_makes_markup_in_an_event_email(kind, payload):
     _shop_named(payload)
     customer = _hostile_customer(payload)
-    event = EventFactory(title=" ".join(payload.split())[:150], description=payload, place=" ".join(payload.split())[:200])
+    event = EventFactory(
+        title=" ".join(payload.split())[:150], description=payload, place=" ".join(payload.split())[:200]
+    )
     invitation = InvitationFactory(event=event, customer=customer)
     message = OutboundMessage.objects.create(
-        customer=customer, recipient_key=f"c:{customer.pk}", kind=kind, occasion_key=f"{kind}:{event.pk}",
-        planned_at=timezone.now(), to_email=customer.email,
+        customer=customer,
+        recipient_key=f"c:{customer.pk}",
+        kind=kind,
+        occasion_key=f"{kind}:{event.pk}",
+        planned_at=timezone.now(),
+        to_email=customer.email,
         context={"event_id": event.pk, "invitation_id": invitation.pk},
     )
     assert_no_markup_from_payload(*_built(message))
@@ -151,7 +174,9 @@ def test_no_payload_makes_markup_in_an_event_email(kind, payload):
 
 def test_the_automation_preview_shows_no_script_link(owner_client, owner):
     customer = _hostile_customer(PAYLOADS["javascript"])
-    response = owner_client.post(reverse("automations:template_preview", args=["thankyou"]), {
-        "subject": "Hi {preferred_name}", "body_text": "Hi", "body_html": HREF_HTML, "customer": customer.pk})
+    response = owner_client.post(
+        reverse("automations:template_preview", args=["thankyou"]),
+        {"subject": "Hi {preferred_name}", "body_text": "Hi", "body_html": HREF_HTML, "customer": customer.pk},
+    )
     assert response.status_code == 200
     assert 'href="javascript' not in response.content.decode().lower()

@@ -77,30 +77,86 @@ from touchpoints.services import touchpoint_log
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_EXAMPLES", "100"))
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                           HealthCheck.data_too_large])
+PROPERTY = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # One value for one field: text (any Unicode), numbers (as typed), dates and datetimes, limits, nothing.
 NUMBERS = st.one_of(
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
-    st.sampled_from(["0", "-1", "1", "100", "365", "366", "3650", "3651", "1899", "1900", "9999", "2147483648",
-                     "99999999.99", "100000000", "1e9", "1E400", "NaN", "Infinity", "-0", "0.001", "1,5", "１２"]),
+    st.sampled_from(
+        [
+            "0",
+            "-1",
+            "1",
+            "100",
+            "365",
+            "366",
+            "3650",
+            "3651",
+            "1899",
+            "1900",
+            "9999",
+            "2147483648",
+            "99999999.99",
+            "100000000",
+            "1e9",
+            "1E400",
+            "NaN",
+            "Infinity",
+            "-0",
+            "0.001",
+            "1,5",
+            "１２",
+        ]
+    ),
     st.decimals(allow_nan=True, allow_infinity=True).map(str),
     st.floats().map(str),
 )
 DATES = st.one_of(
     st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)).map(date.isoformat),
     st.datetimes().map(lambda d: d.isoformat(timespec="minutes")),
-    st.sampled_from(["1900-01-01", "1899-12-31", "2000-02-30", "0000-00-00", "9999-12-31T23:59", "31/12/1990",
-                     "2024-02-29T24:00"]),
+    st.sampled_from(
+        ["1900-01-01", "1899-12-31", "2000-02-30", "0000-00-00", "9999-12-31T23:59", "31/12/1990", "2024-02-29T24:00"]
+    ),
 )
 TEXT = st.one_of(
     st.text(max_size=200),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=90, max_size=12_000),
-    st.sampled_from(["", " ", "\x00", "a\r\nBcc: x@evil.example", "javascript:alert(1)", "<script>alert(1)</script>",
-                     "{preferred_name}", "{gift_code}", "{", "}", "yes", "no", "on", "going", "percent", "amount",
-                     "product", "now", "later", "all", "valid", "skip", "update", "dmy", "mdy", "Owner", "Staff"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "a\r\nBcc: x@evil.example",
+            "javascript:alert(1)",
+            "<script>alert(1)</script>",
+            "{preferred_name}",
+            "{gift_code}",
+            "{",
+            "}",
+            "yes",
+            "no",
+            "on",
+            "going",
+            "percent",
+            "amount",
+            "product",
+            "now",
+            "later",
+            "all",
+            "valid",
+            "skip",
+            "update",
+            "dmy",
+            "mdy",
+            "Owner",
+            "Staff",
+        ]
+    ),
 )
 VALUE = st.one_of(TEXT, NUMBERS, DATES)
 
@@ -142,7 +198,9 @@ def world(db):
     TagFactory(name="regular")
     event = EventFactory(capacity=5, max_guests=3)
     return {
-        "owner": owner, "customer": customer, "event": event,
+        "owner": owner,
+        "customer": customer,
+        "event": event,
         "invitation": InvitationFactory(event=event, customer=customer),
         "followup": FollowUpFactory(customer=customer),
         "segment": SegmentFactory(),
@@ -153,53 +211,79 @@ def world(db):
 @PROPERTY
 @given(data=form_data(CustomerForm))
 def test_customer_form_and_customer_create(world, data):
-    drive(CustomerForm(data=data, region="GB"),
-          lambda d: customer_create(created_by=world["owner"], **d))
+    drive(CustomerForm(data=data, region="GB"), lambda d: customer_create(created_by=world["owner"], **d))
 
 
 @PROPERTY
 @given(data=form_data(ImportantDateForm))
 def test_important_date_form(world, data):
-    drive(ImportantDateForm(data=data), lambda d: important_date_add(
-        customer=world["customer"], added_by=world["owner"], label=d["label"], day=d["day"], month=d["month"],
-        year=d["year"]))
+    drive(
+        ImportantDateForm(data=data),
+        lambda d: important_date_add(
+            customer=world["customer"],
+            added_by=world["owner"],
+            label=d["label"],
+            day=d["day"],
+            month=d["month"],
+            year=d["year"],
+        ),
+    )
 
 
 @PROPERTY
 @given(data=form_data(FollowUpForm))
 def test_followup_form(world, data):
-    drive(FollowUpForm(data=data), lambda d: followup_open(
-        customer=world["customer"], reason=d["reason"], due_date=d["due_date"], opened_by=world["owner"],
-        assignee=d["assignee"]))
+    drive(
+        FollowUpForm(data=data),
+        lambda d: followup_open(
+            customer=world["customer"],
+            reason=d["reason"],
+            due_date=d["due_date"],
+            opened_by=world["owner"],
+            assignee=d["assignee"],
+        ),
+    )
 
 
 @PROPERTY
 @given(data=form_data(SnoozeForm))
 def test_snooze_form(world, data):
-    drive(SnoozeForm(data=data), lambda d: followup_snooze(
-        followup=world["followup"], snoozed_by=world["owner"], days=d["days"], today=timezone.localdate()))
+    drive(
+        SnoozeForm(data=data),
+        lambda d: followup_snooze(
+            followup=world["followup"], snoozed_by=world["owner"], days=d["days"], today=timezone.localdate()
+        ),
+    )
 
 
 @PROPERTY
 @given(data=form_data(TouchpointForm))
 def test_touchpoint_form_and_logging(world, data):
-    drive(TouchpointForm(data=data), lambda d: touchpoint_log(customer=world["customer"], logged_by=world["owner"], **d))
+    drive(
+        TouchpointForm(data=data), lambda d: touchpoint_log(customer=world["customer"], logged_by=world["owner"], **d)
+    )
 
 
 @PROPERTY
 @given(data=form_data(ShopSettingsForm, instance=ShopSettings(pk=1)))
 def test_shop_settings_form(world, data):
-    drive(ShopSettingsForm(data=data, instance=ShopSettings.load()),
-          lambda d: shop_settings_update(updated_by=world["owner"], **d))
+    drive(
+        ShopSettingsForm(data=data, instance=ShopSettings.load()),
+        lambda d: shop_settings_update(updated_by=world["owner"], **d),
+    )
 
 
 @PROPERTY
-@given(data=form_data(AutomationForm, instance=Automation(kind="birthday")), kind=st.sampled_from(
-    ["thankyou", "birthday", "loyalty", "referral", "gift_expiry"]))
+@given(
+    data=form_data(AutomationForm, instance=Automation(kind="birthday")),
+    kind=st.sampled_from(["thankyou", "birthday", "loyalty", "referral", "gift_expiry"]),
+)
 def test_automation_form(world, data, kind):
     automation = automation_get(kind)
-    drive(AutomationForm(data=data, instance=automation),
-          lambda d: automation_update(automation=automation, updated_by=world["owner"], **d))
+    drive(
+        AutomationForm(data=data, instance=automation),
+        lambda d: automation_update(automation=automation, updated_by=world["owner"], **d),
+    )
 
 
 @PROPERTY
@@ -209,8 +293,13 @@ def test_template_form_and_its_email(world, data, kind):
         template = message_template_update(kind=kind, updated_by=world["owner"], **d)
         values = placeholder_values(customer=world["customer"], message=None, shop=ShopSettings.load())
         values.update(gift_code="ABCD-EFGH", gift_expiry="1 January 2030")
-        render_template_for(kind=kind, subject=template.subject, body_text=template.body_text,
-                            body_html=template.body_html, values=values)
+        render_template_for(
+            kind=kind,
+            subject=template.subject,
+            body_text=template.body_text,
+            body_html=template.body_html,
+            values=values,
+        )
 
     drive(TemplateForm(data=data, kind=kind), service)
 
@@ -219,8 +308,9 @@ def test_template_form_and_its_email(world, data, kind):
 @given(data=form_data(NewsletterForm))
 def test_newsletter_form_and_its_preview(world, data):
     def service(d):
-        newsletter = community_services.newsletter_save(newsletter=None, subject=d["subject"], body=d["body"],
-                                                        segment=d["segment"], saved_by=world["owner"])
+        newsletter = community_services.newsletter_save(
+            newsletter=None, subject=d["subject"], body=d["body"], segment=d["segment"], saved_by=world["owner"]
+        )
         newsletter_render_for(newsletter=newsletter, customer=world["customer"])
 
     drive(NewsletterForm(data=data), service)
@@ -229,9 +319,14 @@ def test_newsletter_form_and_its_preview(world, data):
 @PROPERTY
 @given(data=form_data(NewsletterSendForm))
 def test_newsletter_send_form(world, data):
-    drive(NewsletterSendForm(data=data), lambda d: community_services.newsletter_schedule(
-        newsletter=world["newsletter"], send_at=d["send_at"] if d["when"] == "later" else None,
-        scheduled_by=world["owner"]))
+    drive(
+        NewsletterSendForm(data=data),
+        lambda d: community_services.newsletter_schedule(
+            newsletter=world["newsletter"],
+            send_at=d["send_at"] if d["when"] == "later" else None,
+            scheduled_by=world["owner"],
+        ),
+    )
 
 
 @PROPERTY
@@ -255,8 +350,12 @@ def test_segment_form_and_its_count(world, data):
 @PROPERTY
 @given(data=form_data(RsvpForm))
 def test_rsvp_form(world, data):
-    drive(RsvpForm(data=data, max_guests=3), lambda d: community_services.invitation_answer(
-        invitation=world["invitation"], coming=d["coming"], guests=d["guests"] or 0))
+    drive(
+        RsvpForm(data=data, max_guests=3),
+        lambda d: community_services.invitation_answer(
+            invitation=world["invitation"], coming=d["coming"], guests=d["guests"] or 0
+        ),
+    )
 
 
 @PROPERTY
@@ -282,8 +381,15 @@ def test_redeem_form(world, data):
 @given(data=form_data(StaffCreateForm))
 def test_staff_create_form(world, data):
     def service(d):
-        staff_create(created_by=world["owner"], username=d["username"], first_name=d["first_name"],
-                     last_name=d["last_name"], email=d["email"], role=d["role"], password=d["password1"])
+        staff_create(
+            created_by=world["owner"],
+            username=d["username"],
+            first_name=d["first_name"],
+            last_name=d["last_name"],
+            email=d["email"],
+            role=d["role"],
+            password=d["password1"],
+        )
 
     drive(StaffCreateForm(data=data), service)
 
@@ -291,19 +397,27 @@ def test_staff_create_form(world, data):
 @PROPERTY
 @given(data=form_data(EraseForm))
 def test_erase_form(world, data):
-    drive(EraseForm(data=data), lambda d: customer_erase(
-        customer=world["customer"], erased_by=world["owner"], confirm_name=d["confirm_name"]))
+    drive(
+        EraseForm(data=data),
+        lambda d: customer_erase(customer=world["customer"], erased_by=world["owner"], confirm_name=d["confirm_name"]),
+    )
 
 
 @PROPERTY
-@given(raw=st.one_of(
-    st.binary(max_size=3000),
-    st.text(max_size=2000).map(lambda t: ("First name,Email,Birthday\n" + t).encode("utf-8")),
-    st.text(max_size=1000).map(lambda t: ("First name;Email\n" + t).encode("utf-16")),
-    st.lists(st.lists(TEXT, max_size=4), max_size=20).map(
-        lambda rows: "\n".join(",".join(f'"{c}"' if i % 2 else c for i, c in enumerate(r)) for r in
-                               [["First Name", "Surname", "Email Address", "Birthday"], *rows]).encode()),
-), name=TEXT)
+@given(
+    raw=st.one_of(
+        st.binary(max_size=3000),
+        st.text(max_size=2000).map(lambda t: ("First name,Email,Birthday\n" + t).encode("utf-8")),
+        st.text(max_size=1000).map(lambda t: ("First name;Email\n" + t).encode("utf-16")),
+        st.lists(st.lists(TEXT, max_size=4), max_size=20).map(
+            lambda rows: "\n".join(
+                ",".join(f'"{c}"' if i % 2 else c for i, c in enumerate(r))
+                for r in [["First Name", "Surname", "Email Address", "Birthday"], *rows]
+            ).encode()
+        ),
+    ),
+    name=TEXT,
+)
 def test_csv_upload_service(world, raw, name):
     with rolled_back():
         try:
@@ -316,7 +430,27 @@ def test_csv_upload_service(world, raw, name):
 
 
 @PROPERTY
-@given(params=st.fixed_dictionaries({}, optional=dict.fromkeys(("q", "tag", "owner", "product", "birthday_month", "health", "stage", "archived", "sort", "segment", "page"), VALUE)))
+@given(
+    params=st.fixed_dictionaries(
+        {},
+        optional=dict.fromkeys(
+            (
+                "q",
+                "tag",
+                "owner",
+                "product",
+                "birthday_month",
+                "health",
+                "stage",
+                "archived",
+                "sort",
+                "segment",
+                "page",
+            ),
+            VALUE,
+        ),
+    )
+)
 def test_the_customer_list_with_any_filter(world, client, params):
     client.force_login(world["owner"])
     response = client.get(reverse("customers:list"), {k: v.replace("\x00", "") for k, v in params.items()})
@@ -324,7 +458,11 @@ def test_the_customer_list_with_any_filter(world, client, params):
 
 
 @PROPERTY
-@given(data=st.fixed_dictionaries({}, optional=dict.fromkeys(("kind", "value", "product", "valid_days", "expires_on"), VALUE)))
+@given(
+    data=st.fixed_dictionaries(
+        {}, optional=dict.fromkeys(("kind", "value", "product", "valid_days", "expires_on"), VALUE)
+    )
+)
 def test_issuing_a_gift_with_anything(world, client, data):
     client.force_login(world["owner"])
     with rolled_back():

@@ -18,41 +18,90 @@ pytestmark = pytest.mark.django_db
 
 # Pages anyone may open without logging in (the links in customers' emails).
 PUBLIC = {
-    "login", "logout",
-    "automations:unsubscribe", "automations:unsubscribe_done",
-    "community:profile", "community:profile_done", "community:rsvp", "community:rsvp_done",
+    "login",
+    "logout",
+    "automations:unsubscribe",
+    "automations:unsubscribe_done",
+    "community:profile",
+    "community:profile_done",
+    "community:rsvp",
+    "community:rsvp_done",
     # issue 17: providers' webhooks (their own signature or basic auth) and the secret calendar feed URL
-    "mailevents:webhook", "mailevents:calendar_feed",
+    "mailevents:webhook",
+    "mailevents:calendar_feed",
     # the profile link's confirmation, new-link request and thank-you pages; password reset (issue 15)
-    "community:profile_saved", "community:profile_confirm", "community:profile_link_request",
-    "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete",
+    "community:profile_saved",
+    "community:profile_confirm",
+    "community:profile_link_request",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
 }
 # Pages only the owner may open: staff get 403 (on GET, or on POST for POST-only pages).
 OWNER_ONLY = {
     # staff accounts (issue #3/#6)
-    "accounts:staff_list", "accounts:staff_add", "accounts:staff_detail", "accounts:staff_active",
-    "accounts:staff_password", "accounts:staff_handover",
+    "accounts:staff_list",
+    "accounts:staff_add",
+    "accounts:staff_detail",
+    "accounts:staff_active",
+    "accounts:staff_password",
+    "accounts:staff_handover",
     # data in and out, history
-    "dataio:home", "dataio:import_upload", "dataio:import_detail", "dataio:import_progress", "dataio:import_start",
-    "dataio:export_customers", "dataio:export_touchpoints", "dataio:customer_data", "dataio:customer_export",
-    "dataio:customer_erase", "dataio:customer_history", "dataio:settings_history",
+    "dataio:home",
+    "dataio:import_upload",
+    "dataio:import_detail",
+    "dataio:import_progress",
+    "dataio:import_start",
+    "dataio:export_customers",
+    "dataio:export_touchpoints",
+    "dataio:customer_data",
+    "dataio:customer_export",
+    "dataio:customer_erase",
+    "dataio:customer_history",
+    "dataio:settings_history",
     # shop settings, automations and the outbox
-    "shop:settings", "automations:settings", "automations:pause", "automations:automation_save",
-    "automations:template_edit", "automations:template_preview", "automations:outbox", "automations:resend",
-    "automations:resend_unknown", "automations:resend_failed",
+    "shop:settings",
+    "automations:settings",
+    "automations:pause",
+    "automations:automation_save",
+    "automations:template_edit",
+    "automations:template_preview",
+    "automations:outbox",
+    "automations:resend",
+    "automations:resend_unknown",
+    "automations:resend_failed",
     # the owner dashboard
-    "dashboard:index", "dashboard:refresh", "dashboard:drifting_followup",
+    "dashboard:index",
+    "dashboard:refresh",
+    "dashboard:drifting_followup",
     # newsletters and organising events
-    "community:newsletter_list", "community:newsletter_create", "community:newsletter_detail",
-    "community:newsletter_edit", "community:newsletter_send", "community:newsletter_unschedule",
-    "community:newsletter_test", "community:event_create", "community:event_edit", "community:event_invite",
+    "community:newsletter_list",
+    "community:newsletter_create",
+    "community:newsletter_detail",
+    "community:newsletter_edit",
+    "community:newsletter_send",
+    "community:newsletter_unschedule",
+    "community:newsletter_test",
+    "community:event_create",
+    "community:event_edit",
+    "community:event_invite",
 }
 OWNER_ONLY |= {"api:schema", "api_pages:keys", "api_pages:revoke", "api_pages:docs", "tills:connect"}
 # The JSON API and the till webhooks take an API key or a vendor's signature, never a login: anonymous
 # requests get 401 (or 405 for a GET of a webhook), not the login page.
 NOT_BY_LOGIN = {
-    "api:schema", "api:customers", "api:customer", "api:touchpoints", "api:purchases", "api:gift_code",
-    "api:gift_code_redeem", "api:followups", "api:followup_complete", "tills:square_webhook", "tills:shopify_webhook",
+    "api:schema",
+    "api:customers",
+    "api:customer",
+    "api:touchpoints",
+    "api:purchases",
+    "api:gift_code",
+    "api:gift_code_redeem",
+    "api:followups",
+    "api:followup_complete",
+    "tills:square_webhook",
+    "tills:shopify_webhook",
 }
 # Django's admin has its own login page and permission system.
 SKIP_NAMESPACES = ("admin",)

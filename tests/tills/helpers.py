@@ -22,15 +22,36 @@ def fixture_json(name: str) -> dict:
 
 def send_square(client, body: bytes, *, key: str = SQUARE_KEY, url: str = SQUARE_URL, signature: str | None = None):
     signature = square_signature(key=key, notification_url=url, body=body) if signature is None else signature
-    return client.post("/integrations/square/", data=body, content_type="application/json",
-                       headers={"x-square-hmacsha256-signature": signature, "square-environment": "Production"})
+    return client.post(
+        "/integrations/square/",
+        data=body,
+        content_type="application/json",
+        headers={"x-square-hmacsha256-signature": signature, "square-environment": "Production"},
+    )
 
 
-def send_shopify(client, body: bytes, *, topic: str, triggered_at: str, event_id: str | None = None,
-                 secret: str = SHOPIFY_SECRET, signature: str | None = None):
+def send_shopify(
+    client,
+    body: bytes,
+    *,
+    topic: str,
+    triggered_at: str,
+    event_id: str | None = None,
+    secret: str = SHOPIFY_SECRET,
+    signature: str | None = None,
+):
     signature = shopify_signature(secret=secret, body=body) if signature is None else signature
-    return client.post("/integrations/shopify/", data=body, content_type="application/json", headers={
-        "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Shop-Domain": "shop.myshopify.com",
-        "X-Shopify-Event-Id": event_id or str(uuid.uuid4()), "X-Shopify-Webhook-Id": str(uuid.uuid4()),
-        "X-Shopify-Triggered-At": triggered_at, "X-Shopify-API-Version": "2026-10",
-    })
+    return client.post(
+        "/integrations/shopify/",
+        data=body,
+        content_type="application/json",
+        headers={
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": signature,
+            "X-Shopify-Shop-Domain": "shop.myshopify.com",
+            "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
+            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+            "X-Shopify-Triggered-At": triggered_at,
+            "X-Shopify-API-Version": "2026-10",
+        },
+    )

@@ -201,7 +201,11 @@ def test_square_amounts_in_a_currency_without_minor_units_are_whole_and_parked_w
 
     parked = TillPurchase.objects.get()
     assert (parked.amount, parked.currency, parked.customer_id, parked.touchpoint_id) == (
-        Decimal("1500.00"), "JPY", None, None)
+        Decimal("1500.00"),
+        "JPY",
+        None,
+        None,
+    )
 
 
 # --- Shopify --------------------------------------------------------------------------
@@ -212,12 +216,18 @@ def test_a_paid_shopify_order_becomes_a_purchase_with_its_products_and_the_loyal
 ):
     jon = CustomerFactory(email="jon.regular@mail.example")
     for days in (40, 30, 20, 10):  # four purchases at the counter; every 5th earns the loyalty gift
-        touchpoint_log(customer=jon, logged_by=None, kind="purchase", amount=Decimal("5"),
-                       happened_at=timezone.now() - timedelta(days=days))
+        touchpoint_log(
+            customer=jon,
+            logged_by=None,
+            kind="purchase",
+            amount=Decimal("5"),
+            happened_at=timezone.now() - timedelta(days=days),
+        )
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = send_shopify(client, fixture(SHOPIFY_PAID), topic="orders/create",
-                                triggered_at="2026-11-30T14:30:13Z")
+        response = send_shopify(
+            client, fixture(SHOPIFY_PAID), topic="orders/create", triggered_at="2026-11-30T14:30:13Z"
+        )
 
     assert response.status_code == 200
     purchase = Touchpoint.objects.filter(customer=jon).first()
@@ -247,8 +257,12 @@ def test_a_shopify_order_not_yet_paid_is_ignored(client, shopify, at_shopify_tim
     CustomerFactory(email="jon.regular@mail.example")
 
     with django_capture_on_commit_callbacks(execute=True):
-        send_shopify(client, fixture("shopify_orders_create_pending.json"), topic="orders/create",
-                     triggered_at="2026-11-30T14:40:00Z")
+        send_shopify(
+            client,
+            fixture("shopify_orders_create_pending.json"),
+            topic="orders/create",
+            triggered_at="2026-11-30T14:40:00Z",
+        )
 
     assert TillDelivery.objects.get().status == TillDelivery.Status.IGNORED
     assert not TillPurchase.objects.exists()
@@ -262,8 +276,9 @@ def test_a_partial_shopify_refund_takes_its_amount_off_lifetime_spend(
         send_shopify(client, fixture(SHOPIFY_PAID), topic="orders/create", triggered_at="2026-11-30T14:30:13Z")
 
     with django_capture_on_commit_callbacks(execute=True):
-        send_shopify(client, fixture("shopify_refunds_create.json"), topic="refunds/create",
-                     triggered_at="2026-11-30T15:05:00Z")
+        send_shopify(
+            client, fixture("shopify_refunds_create.json"), topic="refunds/create", triggered_at="2026-11-30T15:05:00Z"
+        )
 
     jon.refresh_from_db()
     assert (jon.purchase_count, jon.lifetime_spend) == (1, Decimal("27.95"))
@@ -280,8 +295,12 @@ def test_a_euro_order_matched_by_phone_keeps_its_currency_and_leaves_pound_spend
     elodie = CustomerFactory(email="", phone="+33612345678")
 
     with django_capture_on_commit_callbacks(execute=True):
-        send_shopify(client, fixture("shopify_orders_create_eur_phone.json"), topic="orders/create",
-                     triggered_at="2026-11-30T15:05:02Z")
+        send_shopify(
+            client,
+            fixture("shopify_orders_create_eur_phone.json"),
+            topic="orders/create",
+            triggered_at="2026-11-30T15:05:02Z",
+        )
 
     purchase = Touchpoint.objects.get(customer=elodie)
     assert (purchase.amount, purchase.currency) == (Decimal("18.50"), "EUR")
@@ -293,24 +312,25 @@ def test_a_euro_order_matched_by_phone_keeps_its_currency_and_leaves_pound_spend
 
 
 def test_a_shopify_delivery_with_a_bad_hmac_is_refused(client, shopify, at_shopify_time):
-    response = send_shopify(client, fixture(SHOPIFY_PAID), topic="orders/create",
-                            triggered_at="2026-11-30T14:30:13Z", secret="wrong")
+    response = send_shopify(
+        client, fixture(SHOPIFY_PAID), topic="orders/create", triggered_at="2026-11-30T14:30:13Z", secret="wrong"
+    )
 
     assert response.status_code == 401
     assert TillDelivery.objects.get().status == TillDelivery.Status.REFUSED
 
 
 def test_a_shopify_delivery_triggered_hours_ago_is_refused(client, shopify, at_shopify_time):
-    response = send_shopify(client, fixture(SHOPIFY_PAID), topic="orders/create",
-                            triggered_at="2026-11-30T08:00:00Z")
+    response = send_shopify(client, fixture(SHOPIFY_PAID), topic="orders/create", triggered_at="2026-11-30T08:00:00Z")
 
     assert response.status_code == 400
 
 
 def test_the_same_shopify_event_id_twice_is_a_no_op(client, shopify, at_shopify_time):
     for _ in range(2):
-        response = send_shopify(client, fixture(SHOPIFY_PAID), topic="orders/create", event_id="evt-1",
-                                triggered_at="2026-11-30T14:30:13Z")
+        response = send_shopify(
+            client, fixture(SHOPIFY_PAID), topic="orders/create", event_id="evt-1", triggered_at="2026-11-30T14:30:13Z"
+        )
         assert response.status_code == 200
 
     assert TillDelivery.objects.count() == 1
@@ -329,8 +349,9 @@ def test_an_oversized_body_is_refused_with_413_and_its_content_not_kept(client, 
     assert refused.status == TillDelivery.Status.REFUSED and refused.body == ""
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"type": "payment.updated"}', "{\"x\": \"\udcff\"}".encode(
-    "utf-8", "surrogatepass")])
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[1, 2]", b'{"type": "payment.updated"}', '{"x": "\udcff"}'.encode("utf-8", "surrogatepass")]
+)
 def test_a_signed_body_that_is_not_a_square_event_is_refused_with_400(client, square, at_square_time, body):
     response = send_square(client, body)
 
@@ -365,8 +386,9 @@ def test_the_sweep_processes_a_delivery_whose_broker_message_was_lost(
     assert Touchpoint.objects.filter(customer=ann, kind="purchase").count() == 1
 
 
-def test_processing_a_purchase_takes_a_fixed_number_of_queries(client, shopify, at_shopify_time,
-                                                              django_assert_max_num_queries):
+def test_processing_a_purchase_takes_a_fixed_number_of_queries(
+    client, shopify, at_shopify_time, django_assert_max_num_queries
+):
     from tills.services import delivery_process
 
     CustomerFactory(email="jon.regular@mail.example")

@@ -12,6 +12,8 @@ def test_kind_labels_read_like_get_display_for_every_choice():
 
 
 def test_logged_by_name_is_the_full_name_or_the_username_or_nothing():
-    assert Touchpoint(logged_by=User(username="robin", first_name="Robin", last_name="Ash")).logged_by_name == "Robin Ash"
+    assert (
+        Touchpoint(logged_by=User(username="robin", first_name="Robin", last_name="Ash")).logged_by_name == "Robin Ash"
+    )
     assert Touchpoint(logged_by=User(username="sam")).logged_by_name == "sam"
     assert Touchpoint().logged_by_name == ""

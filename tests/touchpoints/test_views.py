@@ -129,8 +129,9 @@ def test_entries_at_the_same_moment_are_not_lost_between_timeline_pages(staff):
     moment = timezone.now() - timedelta(hours=1)
     for n in range(3):
         touchpoint_log(customer=customer, logged_by=staff, kind="note", note=f"same {n}", happened_at=moment)
-    touchpoint_log(customer=customer, logged_by=staff, kind="note", note="earlier",
-                   happened_at=moment - timedelta(hours=1))
+    touchpoint_log(
+        customer=customer, logged_by=staff, kind="note", note="earlier", happened_at=moment - timedelta(hours=1)
+    )
 
     first = timeline_page(customer=customer, limit=2)
     second = timeline_page(customer=customer, before=first.older, limit=2)
@@ -152,7 +153,8 @@ def test_paging_through_many_entries_of_one_minute_from_several_sources_shows_ea
     customer = CustomerFactory()
     moment = (timezone.now() - timedelta(days=2)).replace(second=0, microsecond=0)
     Touchpoint.objects.bulk_create(
-        Touchpoint(customer=customer, kind="visit", note=f"visit {n}", happened_at=moment) for n in range(25))
+        Touchpoint(customer=customer, kind="visit", note=f"visit {n}", happened_at=moment) for n in range(25)
+    )
     for _ in range(12):
         GiftCodeFactory(customer=customer)
         OutboundMessageFactory(customer=customer)
@@ -179,10 +181,13 @@ def test_a_time_only_before_from_an_older_link_still_pages_by_time(staff_client)
     customer = CustomerFactory()
     now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     Touchpoint.objects.bulk_create(
-        Touchpoint(customer=customer, kind="visit", note=f"n{h}", happened_at=now - timedelta(hours=h)) for h in range(3))
+        Touchpoint(customer=customer, kind="visit", note=f"n{h}", happened_at=now - timedelta(hours=h))
+        for h in range(3)
+    )
 
-    response = staff_client.get(reverse("customers:detail", args=[customer.pk]),
-                                {"before": (now - timedelta(hours=1)).isoformat()})
+    response = staff_client.get(
+        reverse("customers:detail", args=[customer.pk]), {"before": (now - timedelta(hours=1)).isoformat()}
+    )
 
     assert [e.obj.note for e in response.context["timeline"].entries] == ["n2"]
     for forged in ("2026-05-01T10:00:00+00:00~tp~x", "2026-05-01T10:00:00+00:00~t p~3", "soon~tp~3"):
@@ -229,8 +234,8 @@ def test_naming_products_sends_the_new_names_to_the_suggestions_and_a_visit_does
 
     assert 'id="tp-product-names" data-hx-swap-oob="true"' in with_products
     assert '<option value="Rye loaf">' in with_products
-    assert 'Rye loaf</span>' in with_products  # the new entry shows its product
-    assert "tp-product-names\"" not in visit.replace('list="tp-product-names"', "")
+    assert "Rye loaf</span>" in with_products  # the new entry shows its product
+    assert 'tp-product-names"' not in visit.replace('list="tp-product-names"', "")
 
 
 def test_the_service_refuses_a_negative_amount_and_logs_nothing(staff):
@@ -265,7 +270,8 @@ def test_a_backdated_visit_redraws_the_first_page_so_older_never_brings_it_twice
     now = timezone.now()
     Touchpoint.objects.bulk_create(
         Touchpoint(customer=customer, kind="visit", note=f"n{h:02d}", happened_at=now - timedelta(hours=h))
-        for h in range(1, 16))
+        for h in range(1, 16)
+    )
     backdated = timezone.localtime(now - timedelta(hours=12, minutes=30)).strftime("%Y-%m-%dT%H:%M")
 
     response = _log(staff_client, customer, kind="visit", note="backdated", happened_at=backdated)

@@ -6,102 +6,201 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0005_list_last_seen_index'),
-        ('touchpoints', '0003_purchase_currency_and_refunds'),
+        ("customers", "0005_list_last_seen_index"),
+        ("touchpoints", "0003_purchase_currency_and_refunds"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TillConnection',
+            name="TillConnection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vendor', models.CharField(choices=[('square', 'Square'), ('shopify', 'Shopify'), ('api', 'API')], max_length=10, unique=True)),
-                ('secret', models.CharField(max_length=200)),
-                ('notification_url', models.URLField(blank=True, max_length=300)),
-                ('is_active', models.BooleanField(default=True)),
-                ('connected_at', models.DateTimeField(auto_now=True)),
-                ('connected_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "vendor",
+                    models.CharField(
+                        choices=[("square", "Square"), ("shopify", "Shopify"), ("api", "API")],
+                        max_length=10,
+                        unique=True,
+                    ),
+                ),
+                ("secret", models.CharField(max_length=200)),
+                ("notification_url", models.URLField(blank=True, max_length=300)),
+                ("is_active", models.BooleanField(default=True)),
+                ("connected_at", models.DateTimeField(auto_now=True)),
+                (
+                    "connected_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TillDelivery',
+            name="TillDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vendor', models.CharField(choices=[('square', 'Square'), ('shopify', 'Shopify'), ('api', 'API')], max_length=10)),
-                ('event_id', models.CharField(blank=True, max_length=100)),
-                ('event_type', models.CharField(blank=True, max_length=60)),
-                ('body', models.TextField(blank=True)),
-                ('headers', models.JSONField(default=dict)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('status', models.CharField(choices=[('pending', 'Waiting to be processed'), ('processed', 'Processed'), ('ignored', 'Ignored (not a purchase or refund)'), ('refused', 'Refused'), ('failed', 'Could not be processed')], default='pending', max_length=10)),
-                ('outcome', models.CharField(blank=True, max_length=300)),
-                ('http_status', models.PositiveSmallIntegerField(default=200)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "vendor",
+                    models.CharField(
+                        choices=[("square", "Square"), ("shopify", "Shopify"), ("api", "API")], max_length=10
+                    ),
+                ),
+                ("event_id", models.CharField(blank=True, max_length=100)),
+                ("event_type", models.CharField(blank=True, max_length=60)),
+                ("body", models.TextField(blank=True)),
+                ("headers", models.JSONField(default=dict)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be processed"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored (not a purchase or refund)"),
+                            ("refused", "Refused"),
+                            ("failed", "Could not be processed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("outcome", models.CharField(blank=True, max_length=300)),
+                ("http_status", models.PositiveSmallIntegerField(default=200)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-received_at', '-pk'],
-                'indexes': [models.Index(condition=models.Q(('status', 'pending')), fields=['received_at'], name='till_delivery_pending_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(models.Q(('event_id', ''), _negated=True), models.Q(('status', 'refused'), _negated=True)), fields=('vendor', 'event_id'), name='till_delivery_event_unique')],
+                "ordering": ["-received_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status", "pending")),
+                        fields=["received_at"],
+                        name="till_delivery_pending_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(
+                            models.Q(("event_id", ""), _negated=True), models.Q(("status", "refused"), _negated=True)
+                        ),
+                        fields=("vendor", "event_id"),
+                        name="till_delivery_event_unique",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TillRefund',
+            name="TillRefund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vendor', models.CharField(choices=[('square', 'Square'), ('shopify', 'Shopify'), ('api', 'API')], max_length=10)),
-                ('external_id', models.CharField(max_length=100)),
-                ('purchase_external_id', models.CharField(max_length=100)),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('refunded_at', models.DateTimeField()),
-                ('applied_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "vendor",
+                    models.CharField(
+                        choices=[("square", "Square"), ("shopify", "Shopify"), ("api", "API")], max_length=10
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=100)),
+                ("purchase_external_id", models.CharField(max_length=100)),
+                ("amount", models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                ("refunded_at", models.DateTimeField()),
+                ("applied_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['vendor', 'purchase_external_id'], name='till_refund_purchase_idx')],
-                'constraints': [models.UniqueConstraint(fields=('vendor', 'external_id'), name='till_refund_external_unique')],
+                "indexes": [models.Index(fields=["vendor", "purchase_external_id"], name="till_refund_purchase_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("vendor", "external_id"), name="till_refund_external_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TillPurchase',
+            name="TillPurchase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vendor', models.CharField(choices=[('square', 'Square'), ('shopify', 'Shopify'), ('api', 'API')], max_length=10)),
-                ('external_id', models.CharField(max_length=100)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('currency', models.CharField(max_length=3)),
-                ('products', models.JSONField(default=list)),
-                ('happened_at', models.DateTimeField()),
-                ('vendor_customer_id', models.CharField(blank=True, max_length=100)),
-                ('buyer_name', models.CharField(blank=True, max_length=200)),
-                ('buyer_email', models.CharField(blank=True, max_length=254)),
-                ('buyer_phone', models.CharField(blank=True, max_length=40)),
-                ('refunded_amount', models.DecimalField(decimal_places=2, default=0, max_digits=10)),
-                ('dismissed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='customers.customer')),
-                ('touchpoint', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='till_purchase', to='touchpoints.touchpoint')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "vendor",
+                    models.CharField(
+                        choices=[("square", "Square"), ("shopify", "Shopify"), ("api", "API")], max_length=10
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=100)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=10)),
+                ("currency", models.CharField(max_length=3)),
+                ("products", models.JSONField(default=list)),
+                ("happened_at", models.DateTimeField()),
+                ("vendor_customer_id", models.CharField(blank=True, max_length=100)),
+                ("buyer_name", models.CharField(blank=True, max_length=200)),
+                ("buyer_email", models.CharField(blank=True, max_length=254)),
+                ("buyer_phone", models.CharField(blank=True, max_length=40)),
+                ("refunded_amount", models.DecimalField(decimal_places=2, default=0, max_digits=10)),
+                ("dismissed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "touchpoint",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="till_purchase",
+                        to="touchpoints.touchpoint",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-happened_at', '-pk'],
-                'indexes': [models.Index(condition=models.Q(('dismissed_at__isnull', True), ('touchpoint__isnull', True)), fields=['-happened_at'], name='till_purchase_inbox_idx')],
-                'constraints': [models.UniqueConstraint(fields=('vendor', 'external_id'), name='till_purchase_external_unique')],
+                "ordering": ["-happened_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("dismissed_at__isnull", True), ("touchpoint__isnull", True)),
+                        fields=["-happened_at"],
+                        name="till_purchase_inbox_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("vendor", "external_id"), name="till_purchase_external_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='VendorCustomerLink',
+            name="VendorCustomerLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vendor', models.CharField(choices=[('square', 'Square'), ('shopify', 'Shopify'), ('api', 'API')], max_length=10)),
-                ('vendor_customer_id', models.CharField(max_length=100)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='vendor_links', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "vendor",
+                    models.CharField(
+                        choices=[("square", "Square"), ("shopify", "Shopify"), ("api", "API")], max_length=10
+                    ),
+                ),
+                ("vendor_customer_id", models.CharField(max_length=100)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="vendor_links",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('vendor', 'vendor_customer_id'), name='vendor_customer_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("vendor", "vendor_customer_id"), name="vendor_customer_unique")
+                ],
             },
         ),
     ]

@@ -7,61 +7,170 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistoricalTouchpoint',
+            name="HistoricalTouchpoint",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('visit', 'Visit'), ('purchase', 'Purchase'), ('call', 'Call'), ('email', 'Email'), ('message', 'Message / social'), ('event', 'Event'), ('feedback', 'Feedback'), ('gift', 'Gift given'), ('note', 'Note')], max_length=10)),
-                ('happened_at', models.DateTimeField(help_text='When it happened, not when it was typed.')),
-                ('note', models.TextField(blank=True)),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('feedback_kind', models.CharField(blank=True, choices=[('praise', 'Praise'), ('complaint', 'Complaint'), ('idea', 'Idea')], max_length=10)),
-                ('sentiment', models.SmallIntegerField(blank=True, choices=[(-1, 'Negative'), (0, 'Neutral'), (1, 'Positive')], null=True)),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('customer', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='customers.customer')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('logged_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("visit", "Visit"),
+                            ("purchase", "Purchase"),
+                            ("call", "Call"),
+                            ("email", "Email"),
+                            ("message", "Message / social"),
+                            ("event", "Event"),
+                            ("feedback", "Feedback"),
+                            ("gift", "Gift given"),
+                            ("note", "Note"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("happened_at", models.DateTimeField(help_text="When it happened, not when it was typed.")),
+                ("note", models.TextField(blank=True)),
+                ("amount", models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                (
+                    "feedback_kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[("praise", "Praise"), ("complaint", "Complaint"), ("idea", "Idea")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "sentiment",
+                    models.SmallIntegerField(
+                        blank=True, choices=[(-1, "Negative"), (0, "Neutral"), (1, "Positive")], null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "logged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical touchpoint',
-                'verbose_name_plural': 'historical touchpoints',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical touchpoint",
+                "verbose_name_plural": "historical touchpoints",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Touchpoint',
+            name="Touchpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('visit', 'Visit'), ('purchase', 'Purchase'), ('call', 'Call'), ('email', 'Email'), ('message', 'Message / social'), ('event', 'Event'), ('feedback', 'Feedback'), ('gift', 'Gift given'), ('note', 'Note')], max_length=10)),
-                ('happened_at', models.DateTimeField(help_text='When it happened, not when it was typed.')),
-                ('note', models.TextField(blank=True)),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('feedback_kind', models.CharField(blank=True, choices=[('praise', 'Praise'), ('complaint', 'Complaint'), ('idea', 'Idea')], max_length=10)),
-                ('sentiment', models.SmallIntegerField(blank=True, choices=[(-1, 'Negative'), (0, 'Neutral'), (1, 'Positive')], null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='touchpoints', to='customers.customer')),
-                ('logged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='touchpoints', to=settings.AUTH_USER_MODEL)),
-                ('products', models.ManyToManyField(blank=True, related_name='touchpoints', to='customers.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("visit", "Visit"),
+                            ("purchase", "Purchase"),
+                            ("call", "Call"),
+                            ("email", "Email"),
+                            ("message", "Message / social"),
+                            ("event", "Event"),
+                            ("feedback", "Feedback"),
+                            ("gift", "Gift given"),
+                            ("note", "Note"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("happened_at", models.DateTimeField(help_text="When it happened, not when it was typed.")),
+                ("note", models.TextField(blank=True)),
+                ("amount", models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
+                (
+                    "feedback_kind",
+                    models.CharField(
+                        blank=True,
+                        choices=[("praise", "Praise"), ("complaint", "Complaint"), ("idea", "Idea")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "sentiment",
+                    models.SmallIntegerField(
+                        blank=True, choices=[(-1, "Negative"), (0, "Neutral"), (1, "Positive")], null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="touchpoints", to="customers.customer"
+                    ),
+                ),
+                (
+                    "logged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="touchpoints",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                ("products", models.ManyToManyField(blank=True, related_name="touchpoints", to="customers.product")),
             ],
             options={
-                'ordering': ['-happened_at', '-pk'],
-                'indexes': [models.Index(fields=['customer', '-happened_at'], name='touchpoint_timeline_idx'), models.Index(fields=['happened_at'], name='touchpoint_happened_idx'), models.Index(fields=['logged_by', 'happened_at'], name='touchpoint_staff_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__isnull', True), ('amount__gte', 0), _connector='OR'), name='touchpoint_amount_not_negative')],
+                "ordering": ["-happened_at", "-pk"],
+                "indexes": [
+                    models.Index(fields=["customer", "-happened_at"], name="touchpoint_timeline_idx"),
+                    models.Index(fields=["happened_at"], name="touchpoint_happened_idx"),
+                    models.Index(fields=["logged_by", "happened_at"], name="touchpoint_staff_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__isnull", True), ("amount__gte", 0), _connector="OR"),
+                        name="touchpoint_amount_not_negative",
+                    )
+                ],
             },
         ),
     ]

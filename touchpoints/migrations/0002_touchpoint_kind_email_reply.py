@@ -4,20 +4,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('touchpoints', '0001_initial'),
+        ("touchpoints", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicaltouchpoint',
-            name='kind',
-            field=models.CharField(choices=[('visit', 'Visit'), ('purchase', 'Purchase'), ('call', 'Call'), ('email', 'Email'), ('message', 'Message / social'), ('event', 'Event'), ('feedback', 'Feedback'), ('gift', 'Gift given'), ('note', 'Note'), ('reply', 'Email reply')], max_length=10),
+            model_name="historicaltouchpoint",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("visit", "Visit"),
+                    ("purchase", "Purchase"),
+                    ("call", "Call"),
+                    ("email", "Email"),
+                    ("message", "Message / social"),
+                    ("event", "Event"),
+                    ("feedback", "Feedback"),
+                    ("gift", "Gift given"),
+                    ("note", "Note"),
+                    ("reply", "Email reply"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='touchpoint',
-            name='kind',
-            field=models.CharField(choices=[('visit', 'Visit'), ('purchase', 'Purchase'), ('call', 'Call'), ('email', 'Email'), ('message', 'Message / social'), ('event', 'Event'), ('feedback', 'Feedback'), ('gift', 'Gift given'), ('note', 'Note'), ('reply', 'Email reply')], max_length=10),
+            model_name="touchpoint",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("visit", "Visit"),
+                    ("purchase", "Purchase"),
+                    ("call", "Call"),
+                    ("email", "Email"),
+                    ("message", "Message / social"),
+                    ("event", "Event"),
+                    ("feedback", "Feedback"),
+                    ("gift", "Gift given"),
+                    ("note", "Note"),
+                    ("reply", "Email reply"),
+                ],
+                max_length=10,
+            ),
         ),
     ]

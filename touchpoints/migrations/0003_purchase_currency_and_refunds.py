@@ -4,40 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('touchpoints', '0002_touchpoint_kind_email_reply'),
+        ("touchpoints", "0002_touchpoint_kind_email_reply"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicaltouchpoint',
-            name='currency',
-            field=models.CharField(blank=True, db_default='', max_length=3),
+            model_name="historicaltouchpoint",
+            name="currency",
+            field=models.CharField(blank=True, db_default="", max_length=3),
         ),
         migrations.AddField(
-            model_name='historicaltouchpoint',
-            name='refunded_amount',
+            model_name="historicaltouchpoint",
+            name="refunded_amount",
             field=models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
         ),
         migrations.AddField(
-            model_name='historicaltouchpoint',
-            name='refunded_at',
+            model_name="historicaltouchpoint",
+            name="refunded_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='touchpoint',
-            name='currency',
-            field=models.CharField(blank=True, db_default='', max_length=3),
+            model_name="touchpoint",
+            name="currency",
+            field=models.CharField(blank=True, db_default="", max_length=3),
         ),
         migrations.AddField(
-            model_name='touchpoint',
-            name='refunded_amount',
+            model_name="touchpoint",
+            name="refunded_amount",
             field=models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
         ),
         migrations.AddField(
-            model_name='touchpoint',
-            name='refunded_at',
+            model_name="touchpoint",
+            name="refunded_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -5,20 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('touchpoints', '0002_touchpoint_kind_email_reply'),
+        ("touchpoints", "0002_touchpoint_kind_email_reply"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicaltouchpoint',
-            name='note',
+            model_name="historicaltouchpoint",
+            name="note",
             field=models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(2000)]),
         ),
         migrations.AlterField(
-            model_name='touchpoint',
-            name='note',
+            model_name="touchpoint",
+            name="note",
             field=models.TextField(blank=True, validators=[django.core.validators.MaxLengthValidator(2000)]),
         ),
     ]

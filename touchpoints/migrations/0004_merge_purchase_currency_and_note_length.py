@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('touchpoints', '0003_purchase_currency_and_refunds'),
-        ('touchpoints', '0003_touchpoint_note_length'),
+        ("touchpoints", "0003_purchase_currency_and_refunds"),
+        ("touchpoints", "0003_touchpoint_note_length"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -23,7 +23,9 @@ class Command(BaseCommand):
             return
         now = timezone.now()
         done = dashboard_nightly(now=now)
-        self.stdout.write(f"Figures changed for {done['customers']} customers; {done['ring_rows']} ring places recorded.")
+        self.stdout.write(
+            f"Figures changed for {done['customers']} customers; {done['ring_rows']} ring places recorded."
+        )
         if backfill_days > 0:
             today = shop_today(now=now)
             days = dashboard_backfill(start=today - timedelta(days=backfill_days), end=today)

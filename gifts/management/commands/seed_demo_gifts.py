@@ -44,7 +44,9 @@ def demo_gifts_create(*, share: float = 0.15, seed: int = 0, now: datetime | Non
     products = list(Product.objects.filter(name__in=FREE_PRODUCTS).values_list("pk", flat=True)) or list(
         Product.objects.values_list("pk", flat=True)[:5]
     )
-    staff: list[int | None] = [*User.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)] or [None]
+    staff: list[int | None] = [*User.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True)] or [
+        None
+    ]
     taken = set(GiftCode.objects.values_list("code", flat=True))
     weights = [offer[3] for offer in OFFERS]
     rows: list[GiftCode] = []
@@ -71,12 +73,21 @@ def demo_gifts_create(*, share: float = 0.15, seed: int = 0, now: datetime | Non
             local = datetime.combine(day, time(rng.randint(9, 17), rng.randint(0, 59)), tzinfo=tz)
             redeemed_at = min(max(local, issued_at), now)
             redeemed_by = rng.choice(staff)
-        rows.append(GiftCode(
-            customer_id=customer_id, code=code, kind=kind, value=value, product_id=product_id,
-            issued_at=issued_at, expires_on=expires_on, source=source,
-            issued_by_id=rng.choice(staff) if source == "manual" else None,
-            redeemed_at=redeemed_at, redeemed_by_id=redeemed_by,
-        ))
+        rows.append(
+            GiftCode(
+                customer_id=customer_id,
+                code=code,
+                kind=kind,
+                value=value,
+                product_id=product_id,
+                issued_at=issued_at,
+                expires_on=expires_on,
+                source=source,
+                issued_by_id=rng.choice(staff) if source == "manual" else None,
+                redeemed_at=redeemed_at,
+                redeemed_by_id=redeemed_by,
+            )
+        )
     issued = [row.issued_at for row in rows]
     with transaction.atomic():
         GiftCode.objects.bulk_create(rows, batch_size=BATCH)
