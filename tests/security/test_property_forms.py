@@ -24,19 +24,24 @@ from django.utils.datastructures import MultiValueDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.forms import StaffCreateForm
-from accounts.services import staff_create
+from accounts.forms import HandoverForm, PasswordResetForm, StaffCreateForm
+from accounts.services import staff_create, staff_handover, staff_set_password
+from api.forms import ApiKeyForm
+from api.services import api_key_create
 from automations.emails import placeholder_values, render_template_for
-from automations.forms import AutomationForm, TemplateForm
+from automations.forms import ApproveForm, AutomationForm, ResendUnknownForm, TemplateForm
 from automations.models import Automation
 from automations.services import (
     automation_get,
     automation_update,
+    message_approve,
+    message_resend_unknown,
     message_template_update,
 )
 from community import services as community_services
 from community.forms import (
     EventForm,
+    InviteForm,
     NewsletterForm,
     NewsletterSendForm,
     ProfileForm,
@@ -56,21 +61,28 @@ from customers.services import (
     followup_snooze,
     important_date_add,
 )
-from dataio.forms import EraseForm
-from dataio.services import customer_erase, import_job_create
+from dataio.forms import EraseForm, MappingForm, StartForm
+from dataio.models import ImportJob
+from dataio.services import customer_erase, import_job_configure, import_job_create, import_job_start
 from gifts.forms import RedeemForm
 from gifts.services import gift_code_redeem
+from mailevents.forms import CalendarFeedForm
+from mailevents.services import calendar_feed_create
 from tests.factories import (
     CustomerFactory,
     EventFactory,
     FollowUpFactory,
     InvitationFactory,
     NewsletterFactory,
+    OutboundMessageFactory,
     OwnerFactory,
     ProductFactory,
     SegmentFactory,
+    StaffFactory,
     TagFactory,
 )
+from tills.forms import ConnectForm
+from tills.services import till_connect
 from touchpoints.forms import TouchpointForm
 from touchpoints.services import touchpoint_log
 
@@ -205,7 +217,18 @@ def world(db):
         "followup": FollowUpFactory(customer=customer),
         "segment": SegmentFactory(),
         "newsletter": NewsletterFactory(),
+        "staff": StaffFactory(),
+        "import_job": _checked_import_job(owner),
     }
+
+
+def _checked_import_job(owner) -> ImportJob:
+    """A small uploaded file whose rows have been checked (one valid, one not): ready to map again or to start."""
+    raw = b"First name,Email,Birthday,Notes\nGrace,grace@example.com,1990-03-04,x\n,not-an-email,1990-13-40,y\n"
+    job = import_job_create(uploaded_by=owner, file_name="friends.csv", raw=raw)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKED, valid_rows=1, error_rows=1)
+    job.refresh_from_db()
+    return job
 
 
 @PROPERTY
@@ -424,6 +447,110 @@ def test_csv_upload_service(world, raw, name):
             import_job_create(uploaded_by=world["owner"], file_name=name or "x.csv", raw=raw)
         except ValidationError:
             pass
+
+
+@PROPERTY
+@given(data=st.data())
+def test_import_mapping_form(world, data):
+    job = world["import_job"]
+    post = data.draw(form_data(MappingForm, job=job))
+    form = MappingForm(data=post, job=job)
+    drive(
+        form,
+        lambda d: import_job_configure(
+            job=job, configured_by=world["owner"], mapping=form.mapping(), date_order=d["date_order"]
+        ),
+    )
+    job.refresh_from_db()
+
+
+@PROPERTY
+@given(data=form_data(StartForm))
+def test_import_start_form(world, data):
+    job = world["import_job"]
+    drive(StartForm(data=data), lambda d: import_job_start(job=job, started_by=world["owner"], **d))
+    job.refresh_from_db()
+
+
+@PROPERTY
+@given(data=form_data(ApproveForm), decision=st.sampled_from(["draft", "planned", "sent"]))
+def test_review_queue_approve_form(world, data, decision):
+    def service(d):
+        message = OutboundMessageFactory(customer=world["customer"], status=decision)
+        message_approve(message=message, approved_by=world["staff"], personal_line=d["personal_line"])
+
+    drive(ApproveForm(data=data), service)
+
+
+@PROPERTY
+@given(data=form_data(ResendUnknownForm))
+def test_resend_unknown_form(world, data):
+    def service(d):
+        message = OutboundMessageFactory(customer=world["customer"], status="unknown")
+        message_resend_unknown(message=message, resent_by=world["owner"], confirmed=d["confirm"])
+
+    drive(ResendUnknownForm(data=data), service)
+
+
+@PROPERTY
+@given(data=form_data(PasswordResetForm))
+def test_staff_password_form(world, data):
+    drive(
+        PasswordResetForm(data=data),
+        lambda d: staff_set_password(user=world["staff"], changed_by=world["owner"], password=d["password1"]),
+    )
+
+
+@PROPERTY
+@given(data=st.data())
+def test_staff_handover_form(world, data):
+    CustomerFactory(owner=world["staff"])
+    FollowUpFactory(customer=world["customer"], assignee=world["staff"])
+    post = data.draw(
+        st.one_of(
+            form_data(HandoverForm, from_user=world["staff"]),
+            st.fixed_dictionaries(
+                {"to_user": st.sampled_from([str(world["owner"].pk), str(world["staff"].pk)]).map(lambda v: [v])},
+                optional={"deactivate": st.lists(VALUE, min_size=1, max_size=2)},
+            ).map(MultiValueDict),
+        )
+    )
+    drive(
+        HandoverForm(data=post, from_user=world["staff"]),
+        lambda d: staff_handover(
+            from_user=world["staff"], to_user=d["to_user"], handed_over_by=world["owner"], deactivate=d["deactivate"]
+        ),
+    )
+
+
+@PROPERTY
+@given(data=form_data(InviteForm))
+def test_event_invite_form(world, data):
+    drive(
+        InviteForm(data=data),
+        lambda d: community_services.event_invite(
+            event=world["event"], segment=d["segment"], invited_by=world["owner"]
+        ),
+    )
+
+
+@PROPERTY
+@given(data=form_data(ApiKeyForm))
+def test_api_key_form(world, data):
+    drive(ApiKeyForm(data=data), lambda d: api_key_create(created_by=world["owner"], **d))
+
+
+@PROPERTY
+@given(data=form_data(ConnectForm), vendor=st.sampled_from(["square", "shopify"]))
+def test_till_connect_form(world, data, vendor):
+    drive(ConnectForm(data=data), lambda d: till_connect(vendor=vendor, connected_by=world["owner"], **d))
+
+
+@PROPERTY
+@given(data=form_data(CalendarFeedForm, owner=True), owner=st.booleans())
+def test_calendar_feed_form(world, data, owner):
+    user = world["owner"] if owner else world["staff"]
+    drive(CalendarFeedForm(data=data, owner=owner), lambda d: calendar_feed_create(user=user, scope=d["scope"]))
 
 
 # --- through the view, where the view does the wiring ---------------------------------------------
