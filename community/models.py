@@ -7,10 +7,12 @@ from django.core.validators import (
 )
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from crm.models import HistoryNotes
-from crm.validators import TEXT_MAX_LENGTH, validate_header_line, validate_single_line
+from crm.clock import shop_today
+from crm.models import HistoryNotes, ShopSettings
+from crm.validators import TEXT_MAX_LENGTH, event_dates_errors, validate_header_line, validate_single_line
 from customers.models import Customer
 
 # The most seats an event may have, and guests one person may bring.
@@ -115,8 +117,17 @@ class Event(HistoryNotes, models.Model):
         return self.title
 
     def clean(self) -> None:
-        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError({"ends_at": "The event must end after it starts."})
+        if self.starts_at and self.ends_at:
+            shop = ShopSettings.load()
+            # Compared in the shop's zone: "the day the shop opened" and "five years from today" are shop dates.
+            errors = event_dates_errors(
+                starts_at=timezone.localtime(self.starts_at, shop.tz),
+                ends_at=timezone.localtime(self.ends_at, shop.tz),
+                opened_on=shop.opened_on,
+                today=shop_today(tz=shop.tz),
+            )
+            if errors:
+                raise ValidationError(errors)
         if self.capacity is not None and self.capacity < 1:
             raise ValidationError({"capacity": "Give at least one seat."})
 

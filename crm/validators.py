@@ -6,6 +6,8 @@ largest amount, the day the shop opened) lives on ShopSettings and is checked by
 service that takes the value.
 """
 
+from datetime import date, datetime
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 
@@ -19,6 +21,8 @@ CSV_MAX_BYTES = 50 * 1024 * 1024
 # Longest free text kept on a row (notes, newsletter bodies, event descriptions, templates).
 TEXT_MAX_LENGTH = 10_000
 NOTE_MAX_LENGTH = 2_000
+# Events: planned at most this many years ahead (a typo in the year, not a real plan), never before the shop opened.
+EVENT_MAX_YEARS_AHEAD = 5
 # The ceiling of the owner's "largest amount" setting: what DecimalField(max_digits=10, decimal_places=2) holds.
 AMOUNT_CEILING = 99_999_999
 
@@ -41,3 +45,28 @@ def validate_single_line(value: str) -> None:
     """No line break in a name or a title typed in a one-line box (a crafted form could send one)."""
     if any(ch in value for ch in "\r\n"):
         raise ValidationError("Keep this on one line: a line break is not allowed here.", code="line_break")
+
+
+def event_dates_errors(*, starts_at: datetime, ends_at: datetime, opened_on: date, today: date) -> dict[str, str]:
+    """Why an event's start and end (shop-local dates and instants) are not sane; empty when they are.
+
+    Not before the day the shop opened, at most EVENT_MAX_YEARS_AHEAD years after `today` (29 February
+    becomes 28 February), and ending after it starts.
+    """
+    try:
+        last = today.replace(year=today.year + EVENT_MAX_YEARS_AHEAD)
+    except ValueError:  # 29 February, and the year five on is not a leap year
+        last = today.replace(year=today.year + EVENT_MAX_YEARS_AHEAD, day=28)
+    errors: dict[str, str] = {}
+    for name, moment in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if moment.date() < opened_on:
+            errors[name] = (
+                f"That is before the shop opened ({opened_on:%-d %B %Y}, in the shop settings): check the year."
+            )
+        elif moment.date() > last:
+            errors[name] = (
+                f"Plan events at most {EVENT_MAX_YEARS_AHEAD} years ahead (until {last:%-d %B %Y}): check the year."
+            )
+    if "ends_at" not in errors and ends_at <= starts_at:
+        errors["ends_at"] = "The event must end after it starts."
+    return errors

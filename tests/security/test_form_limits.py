@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from automations.models import Automation, MessageTemplate
+from automations.models import Automation, MessageTemplate, OutboundMessage
 from community.models import Event, Newsletter, Segment
 from crm.models import ShopSettings
 from customers.models import Customer, FollowUp, ImportantDate
@@ -117,8 +117,8 @@ PAGES = {
         "owner",
         lambda w: {
             "title": "Tasting",
-            "starts_at": "2030-01-01T10:00",
-            "ends_at": "2030-01-01T12:00",
+            "starts_at": f"{TODAY() + timedelta(days=30)}T10:00",
+            "ends_at": f"{TODAY() + timedelta(days=30)}T12:00",
             "capacity": "10",
             "max_guests": "2",
         },
@@ -143,9 +143,28 @@ PAGES = {
         lambda w: {"coming": "yes", "guests": "0"},
         lambda w: list(w["invitation"].__class__.objects.values("answer", "guests")),
     ),
+    "profile": Page(
+        lambda w: w["profile"],
+        "anonymous",
+        lambda w: {"preferred_name": "Ada", "birthday_day": "1", "birthday_month": "1"},
+        # A new address is confirmed by an email first: the outbox row is what that save changes.
+        lambda w: (_customer_row(w), OutboundMessage.objects.count()),
+    ),
 }
 
 LONG = "x"
+
+
+def _years_on(day, years: int):
+    """The same day `years` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+EVENT_DAY = TODAY() + timedelta(days=30)
+LAST_EVENT_DAY = _years_on(TODAY(), 5)
 
 
 def n(count: int) -> str:
@@ -210,10 +229,35 @@ LIMITS = [
     ("event", "capacity", "10000", "10001", "less than or equal to 10000"),
     ("event", "max_guests", "20", "21", "less than or equal to 20"),
     ("event", "description", n(10_000), n(10_001), "at most 10000 characters"),
+    ("event", "starts_at", "2000-01-01T10:00", "1999-12-31T10:00", "before the shop opened"),
+    ("event", "starts_at", "2000-01-01T10:00", "1900-01-01T10:00", "before the shop opened"),
+    (
+        "event",
+        "ends_at",
+        f"{LAST_EVENT_DAY}T23:00",
+        f"{LAST_EVENT_DAY + timedelta(days=1)}T10:00",
+        "at most 5 years ahead",
+    ),
+    ("event", "ends_at", f"{LAST_EVENT_DAY}T23:00", "9999-12-31T23:59", "at most 5 years ahead"),
+    ("event", "ends_at", f"{EVENT_DAY}T10:01", f"{EVENT_DAY}T10:00", "end after it starts"),
+    ("event", "ends_at", f"{EVENT_DAY}T10:01", f"{EVENT_DAY}T09:00", "end after it starts"),
     ("segment", "name", n(100), n(101), "at most 100 characters"),
     ("gift", "valid_days", "3650", "3651", "less than or equal to 3650"),
     ("gift", "value", "10000", "10000.01", "at most 10,000"),
     ("rsvp", "guests", "3", "4", "less than or equal to 3"),
+    ("profile", "preferred_name", n(100), n(101), "at most 100 characters"),
+    ("profile", "preferred_name", "Ada", "Ada\r\nBcc: x", "one line"),
+    ("profile", "birthday_day", "31", "32", "not one of the available choices"),
+    ("profile", "birthday_month", "12", "13", "not one of the available choices"),
+    ("profile", "birthday_year", "1900", "1899", "greater than or equal to 1900"),
+    ("profile", "birthday_year", str(TODAY().year), str(TODAY().year + 1), "between 1900 and this year"),
+    (
+        "profile",
+        "email",
+        f"{n(64)}@{n(60)}.{n(60)}.{n(63)}.com",
+        f"{n(64)}@{n(61)}.{n(60)}.{n(63)}.com",
+        "at most 254 characters",
+    ),
 ]
 
 
@@ -222,6 +266,7 @@ def world(db, client, owner, staff):
     customer = CustomerFactory(first_name="Ada", last_name="Lovelace")
     event = EventFactory(max_guests=3, capacity=50)
     invitation = InvitationFactory(event=event, customer=customer)
+    from automations.links import profile_url
     from automations.services import automations_all, template_get
     from community.links import rsvp_url
 
@@ -235,8 +280,14 @@ def world(db, client, owner, staff):
         "customer": customer,
         "segment": SegmentFactory(),
         "invitation": invitation,
-        "rsvp": rsvp_url(invitation_id=invitation.pk).split("://", 1)[1].split("/", 1)[1].join(["/", ""]),
+        "rsvp": _path(rsvp_url(invitation_id=invitation.pk)),
+        "profile": _path(profile_url(customer_id=customer.pk)),
     }
+
+
+def _path(url: str) -> str:
+    """The path of an absolute link (the test client posts to paths)."""
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
 
 
 def said(html: str) -> str:
