@@ -609,3 +609,26 @@ def test_issuing_a_gift_with_anything(world, client, data):
     with rolled_back():
         response = client.post(reverse("gifts:issue", args=[world["customer"].pk]), data)
     assert response.status_code in (200, 302, 400)
+
+
+@PROPERTY
+@given(params=st.fixed_dictionaries({}, optional=dict.fromkeys(("q", "attach", "page"), VALUE)))
+def test_the_till_inbox_search_with_anything(world, client, params):
+    client.force_login(world["owner"])
+    response = client.get(reverse("tills:inbox"), {k: v.replace("\x00", "") for k, v in params.items()})
+    assert response.status_code in (200, 400)
+
+
+@PROPERTY
+@given(
+    customer=st.one_of(VALUE, st.just("own")),
+)
+def test_the_newsletter_preview_for_any_customer(world, client, customer):
+    client.force_login(world["owner"])
+    if customer == "own":
+        customer = str(world["customer"].pk)
+    response = client.get(
+        reverse("community:newsletter_detail", args=[world["newsletter"].pk]),
+        {"customer": customer.replace("\x00", "")},
+    )
+    assert response.status_code in (200, 400)
