@@ -160,7 +160,10 @@ class Browser:
 
     def log_in(self, username: str) -> None:
         status, html = self.request("GET", "/login/")
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1).decode()
+        found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        if found is None:
+            raise RuntimeError(f"The login page ({status}) has no CSRF token")
+        token = found.group(1).decode()
         status, _ = self.request(
             "POST", "/login/", {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}
         )
