@@ -171,7 +171,8 @@ class Browser:
             sys.exit(f"Could not log in as {username} (HTTP {status}): is the database seeded?")
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
+def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
+    """gunicorn as a shop runs it (DEBUG=False, 2 workers) on 127.0.0.1:port; `env` defaults to the page bench's."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -188,7 +189,7 @@ def start_gunicorn(port: int) -> subprocess.Popen:
             "120",
         ],
         cwd=BASE_DIR,
-        env=bench_env(BIG_DB),
+        env=env or bench_env(BIG_DB),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
