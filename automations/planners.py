@@ -93,9 +93,14 @@ def plan_we_miss_you(*, now: datetime) -> int:
         return 0
     shop = ShopSettings.load()
     tz = shop.tz
-    cadences = set(
-        Customer.objects.filter(cadence_days__isnull=False).order_by().values_list("cadence_days", flat=True).distinct()
-    )
+    cadences = {
+        cadence
+        for cadence in Customer.objects.filter(cadence_days__isnull=False)
+        .order_by()
+        .values_list("cadence_days", flat=True)
+        .distinct()
+        if cadence is not None  # the filter leaves none; this tells the type checker
+    }
     lapsed = Q(cadence_days__isnull=True) & _lapsed_range(shop.default_cadence_days, now)
     for cadence in cadences:
         lapsed |= Q(cadence_days=cadence) & _lapsed_range(cadence, now)

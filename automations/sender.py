@@ -115,12 +115,14 @@ def _transactional_block_reason(message: OutboundMessage, customer: Customer) ->
 def _cap_slot(customer_id: int, now: datetime) -> datetime | None:
     """When the next automated email may go to this customer, or None if it may go now."""
     recent = sorted(
-        OutboundMessage.objects.filter(
+        claimed_at
+        for claimed_at in OutboundMessage.objects.filter(
             customer_id=customer_id,
             kind__in=CAPPED_KINDS,
             status__in=(S.SENT, S.SENDING, S.UNKNOWN),
             claimed_at__gt=now - timedelta(days=7),
         ).values_list("claimed_at", flat=True)
+        if claimed_at is not None  # the claimed_at__gt filter leaves none; this tells the type checker
     )
     if len(recent) < CAP_PER_WEEK:
         return None
@@ -194,6 +196,8 @@ def _claim(message_id: int, now: datetime) -> tuple[str, OutboundMessage | None]
                     ), None
             to_email = message.to_email if transactional else customer.email
         else:
+            # The outbound_has_recipient constraint: a row without a customer has a staff user.
+            assert message.staff_user_id is not None
             user = User.objects.get(pk=message.staff_user_id)
             if not user.is_active or not user.email:
                 return _stop(message.pk, S.SUPPRESSED, "Staff member inactive or without email"), None

@@ -143,7 +143,7 @@ def message_resend(*, message: OutboundMessage, resent_by: User) -> OutboundMess
     )
     if not changed:
         raise ValidationError("Only a message whose sending failed can be resent this way.")
-    card_changed(message.customer_id, [TIMELINE])
+    card_changed([message.customer_id], [TIMELINE])  # a staff message has no customer: no card changes
     message.refresh_from_db()
     message_enqueue(message.pk)
     return message
@@ -206,7 +206,7 @@ def message_approve(*, message: OutboundMessage, approved_by: User, personal_lin
     )
     if not changed:
         raise ValidationError("This message is no longer waiting for review.")
-    card_changed(message.customer_id, [TIMELINE])
+    card_changed([message.customer_id], [TIMELINE])  # a staff message has no customer: no card changes
     message.refresh_from_db()
     if message.planned_at <= now:
         message_enqueue(message.pk)
@@ -223,7 +223,7 @@ def message_skip(*, message: OutboundMessage, skipped_by: User) -> OutboundMessa
     )
     if not changed:
         raise ValidationError("This message is no longer waiting for review.")
-    card_changed(message.customer_id, [TIMELINE])
+    card_changed([message.customer_id], [TIMELINE])  # a staff message has no customer: no card changes
     message.refresh_from_db()
     return message
 

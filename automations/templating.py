@@ -6,6 +6,7 @@ template has one, so an email never goes out with a blank where a name should be
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import nh3
@@ -94,7 +95,7 @@ def _closest(name: str) -> str:
     return match[0] if match else ""
 
 
-def fill(text: str, values: dict[str, str]) -> str:
+def fill(text: str, values: Mapping[str, str]) -> str:
     """Replace each {placeholder}; raise TemplateError for an unknown one or a missing value."""
 
     def replace(match: re.Match) -> str:

@@ -39,7 +39,7 @@ from urllib.parse import urlencode
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.pages import Browser, bench_env, free_port, manage  # noqa: E402
+from bench.pages import Browser, bench_env, free_port, manage, start_gunicorn  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432/"
 BIG_DB, SMALL_DB = PG + "rapport_bench_api", PG + "rapport_bench_api_small"
@@ -156,43 +156,6 @@ def _status_here() -> None:
 
 
 # --- Processes -------------------------------------------------------------------------------------
-
-
-def start_gunicorn(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "crm.wsgi:application",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--timeout",
-            "120",
-        ],
-        cwd=BASE_DIR,
-        env=env_for(BIG_DB),
-    )
-    _wait_for_port(port, proc)
-    return proc
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen) -> None:
-    import socket
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    sys.exit("gunicorn did not start")
 
 
 def start_worker(log_path: Path) -> subprocess.Popen:
@@ -351,7 +314,7 @@ def main() -> None:
     )
     manage(BIG_DB, "collectstatic", "--no-input")
     port = free_port()
-    server = start_gunicorn(port)
+    server = start_gunicorn(port, env=env_for(BIG_DB))
     worker_log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-api-worker-{os.getpid()}.log"
     worker = start_worker(worker_log)
     try:

@@ -81,37 +81,41 @@ def main() -> None:
         )
     owner, _ = User.objects.get_or_create(username="bench-owner")
     raw = build_csv(args.rows)
-    print(f"{args.rows:,} rows, {len(raw) / 1e6:.1f} MB, PostgreSQL {connection.pg_version}")
+    print(f"{args.rows:,} rows, {len(raw) / 1e6:.1f} MB, PostgreSQL {connection.pg_version}")  # type: ignore[attr-defined]  # PostgreSQL's wrapper; the proxy is typed as the base
 
-    def run(label: str, on_match: str) -> ImportJob:
+    def run(label: str, on_match: str) -> tuple[ImportJob, float]:
+        """One import; the job as it ended and its seconds."""
         started = time.perf_counter()
-        job = services.import_job_create(uploaded_by=owner, file_name="bench.csv", raw=raw)
+        created = services.import_job_create(uploaded_by=owner, file_name="bench.csv", raw=raw)
         read = time.perf_counter()
         # What the view does before queueing the check (without the queue: the worker's part is timed here).
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.CHECKING)
-        job = services.import_job_check(job_id=job.pk)
+        ImportJob.objects.filter(pk=created.pk).update(status=ImportJob.Status.CHECKING)
+        services.import_job_check(job_id=created.pk)
         checked = time.perf_counter()
         with transaction.atomic():
-            ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.IMPORTING, mode="all", on_match=on_match)
-        job = services.import_job_run(job_id=job.pk)
+            ImportJob.objects.filter(pk=created.pk).update(
+                status=ImportJob.Status.IMPORTING, mode="all", on_match=on_match
+            )
+        services.import_job_run(job_id=created.pk)
         done = time.perf_counter()
+        # Read back rather than taken from import_job_run, which returns None when another run got there first.
+        job = ImportJob.objects.get(pk=created.pk)
         print(
             f"{label}: read {read - started:5.1f} s · check {checked - read:5.1f} s · "
             f"import {done - checked:5.1f} s · total {done - started:5.1f} s "
             f"(created {job.created_count:,}, updated {job.updated_count:,}, skipped {job.skipped_count:,}, "
             f"errors {job.error_rows:,})"
         )
-        job.seconds = done - started
-        return job
+        return job, done - started
 
-    first = run("first import ", "skip")
+    first, first_seconds = run("first import ", "skip")
     run("same file again", "update")
     total = Customer.objects.count()
     print(f"customers in the database: {total:,} (expected {args.rows:,})")
-    bar = "PASS" if first.status == "done" and total == args.rows and first.seconds < 60 else "FAIL"
+    bar = "PASS" if first.status == "done" and total == args.rows and first_seconds < 60 else "FAIL"
     print(
         f"bar: {args.rows:,} rows read, checked and imported in under 60 s "
-        f"({first.seconds:.1f} s), nothing duplicated on re-import: {bar}"
+        f"({first_seconds:.1f} s), nothing duplicated on re-import: {bar}"
     )
     print(f"load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 

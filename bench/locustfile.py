@@ -33,7 +33,10 @@ class Staff(HttpUser):
     def on_start(self) -> None:
         page = self.client.get("/login/", name="login form")
         self._plain_http_cookies()
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        if found is None:
+            raise RuntimeError("The login page has no CSRF token")
+        token = found.group(1)
         with self.client.post(
             "/login/",
             {"username": random.choice(STAFF_LOGINS), "password": PASSWORD, "csrfmiddlewaretoken": token},

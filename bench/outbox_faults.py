@@ -34,9 +34,11 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
@@ -76,7 +78,7 @@ class Campaign:
     messages: int = 2000
     faults: int = 130
     seed: int = 14
-    say: object = log
+    say: Callable[[str], None] = log
     report: dict = field(default_factory=dict)
 
     # --- set-up ------------------------------------------------------------------------------
@@ -240,10 +242,12 @@ class Campaign:
             self.worker.start()
             self.worker_logs.append(self.worker.log_path)
         elif kind == "child_kill":
+            assert self.worker.process is not None  # start_parts started it, and worker_kill starts it again
             children = psutil.Process(self.worker.process.pid).children()
             if children:
                 rng.choice(children).kill()
         elif kind == "redis_kill":
+            assert self.redis.process is not None  # start_parts started it, and redis_kill starts it again
             self.redis.process.kill()
             self.redis.process.wait(10)
             time.sleep(rng.uniform(1, 3))
@@ -323,7 +327,7 @@ class Campaign:
         # Expected at the server: every row except those to an address that answers 550.
         expected = [r for r in rows if r[4] not in refused]
         lost = [r for r in expected if arrived.get(r[0], 0) == 0 and r[1] != "unknown"]
-        report = {
+        report: dict[str, Any] = {
             "intended": self.intended,
             "rows_at_end": len(rows),
             "planned_again_added": self.plan_added,

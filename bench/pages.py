@@ -160,7 +160,10 @@ class Browser:
 
     def log_in(self, username: str) -> None:
         status, html = self.request("GET", "/login/")
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1).decode()
+        found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        if found is None:
+            raise RuntimeError(f"The login page ({status}) has no CSRF token")
+        token = found.group(1).decode()
         status, _ = self.request(
             "POST", "/login/", {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}
         )
@@ -168,7 +171,8 @@ class Browser:
             sys.exit(f"Could not log in as {username} (HTTP {status}): is the database seeded?")
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
+def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
+    """gunicorn as a shop runs it (DEBUG=False, 2 workers) on 127.0.0.1:port; `env` defaults to the page bench's."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -185,7 +189,7 @@ def start_gunicorn(port: int) -> subprocess.Popen:
             "120",
         ],
         cwd=BASE_DIR,
-        env=bench_env(BIG_DB),
+        env=env or bench_env(BIG_DB),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -135,6 +135,7 @@ def main() -> None:
         f"(min {min(first):.3f}, max {max(first):.3f}) over {args.runs} runs; "
         f"re-plan (all conflicts) median {statistics.median(second):.3f} s"
     )
+    assert captured is not None  # every run captures one, and statistics.median above needs --runs >= 1
     print(f"SQL statements in one plan: {len(captured.captured_queries)}")
     for q in captured.captured_queries:
         sql = q["sql"]

@@ -152,7 +152,11 @@ def newsletter_plan(*, newsletter_id: int, now: datetime | None = None) -> int:
     """
     now = now or timezone.now()
     newsletter = Newsletter.objects.select_for_update().filter(pk=newsletter_id).first()
-    if newsletter is None or newsletter.status != Newsletter.Status.SCHEDULED or newsletter.send_at > now:
+    if newsletter is None or newsletter.status != Newsletter.Status.SCHEDULED:
+        return 0
+    # newsletter_schedule sets both and newsletter_save takes it back to draft, so a scheduled one has them;
+    # were either missing it is not planned: no segment must never mean every customer.
+    if newsletter.send_at is None or newsletter.send_at > now or newsletter.segment is None:
         return 0
     members = segment_customers(newsletter.segment)
     mine = OutboundMessage.objects.filter(kind=NEWSLETTER, occasion_key=newsletter.occasion_key)

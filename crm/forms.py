@@ -1,6 +1,7 @@
 """Form helpers every app may use (crm sits above all the other apps), and the shop settings form."""
 
 import zoneinfo
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -19,8 +20,14 @@ def form_add_errors(form: forms.BaseForm, error: ValidationError) -> None:
 
 NULL_BYTE_MESSAGE = "This contains a null character (\\x00), which cannot be saved. Remove it and try again."
 
+# The mixin is only ever put before a form class: mypy checks it as one, while at run time it stays a plain mixin.
+if TYPE_CHECKING:
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
 
-class RejectNullBytesMixin:
+
+class RejectNullBytesMixin(_FormBase):
     """Refuse a NUL byte in any submitted field, with a message next to that field.
 
     PostgreSQL cannot store NUL in text and raises a 500 if one reaches a query.
@@ -29,7 +36,7 @@ class RejectNullBytesMixin:
     `class CustomerForm(RejectNullBytesMixin, forms.ModelForm)`.
     """
 
-    def clean(self):
+    def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         for name, field in self.fields.items():
             raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
@@ -76,7 +83,10 @@ class ShopSettingsForm(RejectNullBytesMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         current = self.instance.currency
         if current and current not in CURRENCIES:
-            self.fields["currency"].choices.append((current, current))
+            currency = self.fields["currency"]
+            assert isinstance(currency, forms.ChoiceField)  # declared above
+            # Given a list, Django keeps the choices as a list; the stubs type them as any iterable.
+            cast(list, currency.choices).append((current, current))
         self.fields["phone_region"].widget.attrs.update({"maxlength": 2, "class": "text-uppercase"})
 
     def clean_phone_region(self) -> str:
@@ -108,4 +118,4 @@ class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
                 raise ValidationError(
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text[:20]}
                 )
-        return super()._check_values(value)
+        return super()._check_values(value)  # type: ignore[misc]  # a private Django method django-stubs leaves out

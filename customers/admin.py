@@ -38,20 +38,7 @@ class CustomerAdmin(SimpleHistoryAdmin):
     list_select_related = ("owner",)
     raw_id_fields = ("referred_by",)
     filter_horizontal = ("favourite_products", "tags")
-    readonly_fields = (
-        "created_at",
-        "updated_at",
-        "created_by",
-        "last_touchpoint_at",
-        "first_purchase_at",
-        "purchase_count",
-        "lifetime_spend",
-        "touchpoints_90d",
-        "health",
-        "stage",
-        "closeness",
-        "figures_updated_at",
-    )
+    readonly_fields = ("created_at", "updated_at", "created_by", *Customer.FIGURE_FIELDS)
     date_hierarchy = "created_at"
     inlines = [ImportantDateInline]
     show_full_result_count = False  # no COUNT(*) over 100,000 rows on every page

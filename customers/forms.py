@@ -1,4 +1,6 @@
 import calendar
+from collections.abc import Iterable
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.models import User
@@ -22,7 +24,7 @@ class NamesField(forms.CharField):
         super().__init__(**kwargs)
         self.widget.attrs.update({"list": datalist, "autocomplete": "off", "data-names-input": ""})
 
-    def to_python(self, value) -> list[str]:
+    def to_python(self, value) -> list[str]:  # type: ignore[override]  # text in, a list of names out, on purpose
         text = super().to_python(value) or ""
         names, seen = [], set()
         for name in (" ".join(part.split()) for part in text.split(",")):
@@ -141,7 +143,9 @@ class CustomerForm(RejectNullBytesMixin, forms.ModelForm):
             for c in Customer.ConsentMethod.choices
             if c[0] != Customer.ConsentMethod.ONLINE or self.instance.consent_method == c[0]
         ]
-        self.fields["consent_method"].choices = [("", "—")] + methods
+        consent_method = self.fields["consent_method"]
+        assert isinstance(consent_method, forms.ChoiceField)  # a model field with choices
+        consent_method.choices = [("", "—")] + methods
         if self.instance.pk:
             self.initial["favourite_products"] = [p.name for p in self.instance.favourite_products.all()]
             self.initial["tags"] = [t.name for t in self.instance.tags.all()]
@@ -214,7 +218,7 @@ class ListFilterForm(forms.Form):
         queryset=Product.objects.order_by("name"), required=False, empty_label="Usually buys: any", label="Usually buys"
     )
     birthday_month = forms.TypedChoiceField(
-        choices=[("", "Any birthday month")] + MONTH_CHOICES[1:], coerce=int, empty_value=None, required=False
+        choices=[("", "Any birthday month"), *MONTH_CHOICES[1:]], coerce=int, empty_value=None, required=False
     )
     health = forms.ChoiceField(choices=[("", "Any health")] + list(Customer.Health.choices), required=False)
     stage = forms.ChoiceField(choices=[("", "Any stage")] + list(Customer.Stage.choices), required=False)
@@ -242,6 +246,9 @@ class ListFilterForm(forms.Form):
             if bound.name == "q":
                 continue
             field = bound.field
+            assert isinstance(field, forms.ChoiceField)  # every filter but q is a choice
+            # Read back, Django's choices are (value, label) pairs; the stubs type the getter as anything settable.
+            choices = cast(Iterable[tuple[Any, Any]], field.choices)
             current = "" if bound.value() is None else str(bound.value())
             prefix = "Sort: " if bound.name == "sort" else ""
             selects.append(
@@ -254,7 +261,7 @@ class ListFilterForm(forms.Form):
                         '<option value="{}"{}>{}</option>',
                         (
                             (value, " selected" if str(value) == current else "", f"{prefix}{label}")
-                            for value, label in field.choices
+                            for value, label in choices
                         ),
                     ),
                 }

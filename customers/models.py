@@ -151,19 +151,20 @@ class Customer(HistoryNotes, models.Model):
     closeness = models.FloatField(default=0)
     figures_updated_at = models.DateTimeField(null=True, blank=True)
 
+    # The figures kept from the touchpoints (touchpoints.figures writes them, never a person).
+    FIGURE_FIELDS = (
+        "last_touchpoint_at",
+        "first_purchase_at",
+        "purchase_count",
+        "lifetime_spend",
+        "touchpoints_90d",
+        "health",
+        "stage",
+        "closeness",
+        "figures_updated_at",
+    )
     history = HistoricalRecords(
-        excluded_fields=[
-            "last_touchpoint_at",
-            "first_purchase_at",
-            "purchase_count",
-            "lifetime_spend",
-            "touchpoints_90d",
-            "health",
-            "stage",
-            "closeness",
-            "figures_updated_at",
-            "updated_at",
-        ],
+        excluded_fields=[*FIGURE_FIELDS, "updated_at"],
         m2m_fields=[favourite_products, tags],
     )
 

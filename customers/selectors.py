@@ -1,9 +1,10 @@
 """Page reads for customers: each runs a fixed number of queries however much data there is."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from typing import overload
 
 import phonenumbers
 from django.apps import apps
@@ -305,7 +306,7 @@ SORTS = {
 class CountedRows:
     """What Paginator asks of a list, `count()` and a slice of rows, with the count from elsewhere."""
 
-    def __init__(self, rows: QuerySet, count: Callable[[], int]):
+    def __init__(self, rows: QuerySet[Customer], count: Callable[[], int]):
         self.rows, self._count = rows, count
 
     def count(self) -> int:
@@ -314,7 +315,14 @@ class CountedRows:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index):
+    def __iter__(self) -> Iterator[Customer]:
+        return iter(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Customer: ...
+    @overload
+    def __getitem__(self, index: slice) -> QuerySet[Customer]: ...
+    def __getitem__(self, index: int | slice) -> Customer | QuerySet[Customer]:
         return self.rows[index]
 
 
@@ -491,7 +499,8 @@ def my_day_get(*, user: User, today: date, days: int = MY_DAY_DAYS) -> MyDay:
         (day.due_today if followup.due_date == today else day.overdue).append(followup)
     customers = list(_my_day_birthdays(user.pk, today, days))
     day.birthdays_total = customers[0].total if customers else 0
-    for customer in with_birthday_countdowns(customers, today=today):
+    with_birthday_countdowns(customers, today=today)  # sets each one's countdown in place
+    for customer in customers:
         (day.birthdays_today if customer.days_to_birthday == 0 else day.birthdays_week).append(customer)
     day.dates_week = list(_my_day_dates(user.pk, today, days))
     return day

@@ -154,7 +154,8 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
     touchpoints = quote(Touchpoint._meta.db_table)
     customers = quote(Customer._meta.db_table)
     agg = quote("rapport_figures_agg")
-    default_cadence = ShopSettings.load().default_cadence_days
+    shop = ShopSettings.load()
+    default_cadence = shop.default_cadence_days
     in_range = Customer.objects.filter(pk__range=bounds) if bounds else Customer.objects.all()
     cadences = sorted(
         {default_cadence}
@@ -220,7 +221,7 @@ def _recompute(*, now: datetime, bounds: tuple[int, int] | None) -> int:
     inputs_params = [
         adapt(now - timedelta(days=FREQUENCY_WINDOW_DAYS)),
         adapt(now),
-        ShopSettings.load().currency,
+        shop.currency,
         adapt(now - timedelta(days=SENTIMENT_WINDOW_DAYS)),
         adapt(now),
         adapt(now),  # touchpoints after `now` do not count yet: the figures as of a past day (the demo's trend)

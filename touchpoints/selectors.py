@@ -29,7 +29,7 @@ def touchpoint_timeline_source(customer: Customer, before: TimelineCursor | None
     touchpoints = Touchpoint.objects.filter(customer_id=customer.pk)
     if before is not None:
         touchpoints = touchpoints.filter(before.after_q(source="tp", at_field="happened_at"))
-    touchpoints = list(_newest_touchpoints(touchpoints, limit))
-    for touchpoint in touchpoints:
+    rows = list(_newest_touchpoints(touchpoints, limit))
+    for touchpoint in rows:
         touchpoint._product_names = touchpoint.listed_product_names  # what Touchpoint.product_names reads
-    return [touchpoint_entry(t) for t in touchpoints]
+    return [touchpoint_entry(t) for t in rows]

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from automations.models import MessageTemplate, OutboundMessage, Suppression
 from automations.sender import message_send, outbox_mark_stuck, outbox_sweep
-from automations.services import message_resend_unknown, outbox_pause, template_get
+from automations.services import message_resend, message_resend_unknown, outbox_pause, template_get
 from automations.suppression import email_hash
 from automations.tasks import outbox_sweep_task
 from crm.models import ShopSettings
@@ -202,6 +202,18 @@ def test_an_empty_digest_is_cancelled_not_sent():
 
     assert message_send(message_id=digest.pk) == "cancelled"
     assert mail.outbox == []
+
+
+def test_a_failed_message_to_a_staff_member_is_resent_without_touching_a_customer_card():
+    staff = StaffFactory()
+    digest = OutboundMessageFactory(
+        customer=None, staff_user=staff, recipient_key=f"u:{staff.pk}", kind="digest", status="failed"
+    )
+
+    message_resend(message=digest, resent_by=OwnerFactory())
+
+    digest.refresh_from_db()
+    assert digest.status == "planned"
 
 
 def test_when_another_worker_got_there_first_nothing_is_sent():

@@ -47,7 +47,9 @@ def _import(owner, text: str, encoding: str = "utf-8"):
     job = import_job_create(uploaded_by=owner, file_name="export.csv", raw=text.encode(encoding))
     detected = job.detected_format
     import_job_configure(job=job, configured_by=owner, mapping=job.mapping, date_order=job.date_order or "dmy")
-    job = import_job_check(job_id=job.pk)
+    checked = import_job_check(job_id=job.pk)
+    assert checked is not None  # configured, so it is waiting for its check
+    job = checked
     assert job.error_rows == 0, job.errors
     import_job_start(job=job, started_by=owner, mode="all", on_match="skip")
     import_job_run(job_id=job.pk)

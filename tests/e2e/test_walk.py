@@ -51,6 +51,10 @@ PARAMS: dict[str, object] = {
     "tills:attach.purchase_id": 1,
     "tills:create.purchase_id": 1,
     "tills:dismiss.purchase_id": 1,
+    # Emailed one-time links: a made-up token walks the page that says the link does not work.
+    "password_reset_confirm.uidb64": "MQ",
+    "password_reset_confirm.token": "walk-no-such-token",
+    "community:profile_confirm.token": "walk-no-such-token",
 }
 
 

@@ -254,7 +254,9 @@ def test_an_unclosed_quote_is_an_error_on_its_row_with_the_line_number(owner):
     raw = b'First name,Email\nAnn,ann@example.com\n"Bob,bob@example.com\nCyd,cyd@example.com\n'
     job = import_job_create(uploaded_by=owner, file_name="q.csv", raw=raw)
     import_job_configure(job=job, configured_by=owner, mapping=job.mapping, date_order="dmy")
-    job = import_job_check(job_id=job.pk)
+    checked = import_job_check(job_id=job.pk)
+    assert checked is not None  # configured, so it is waiting for its check
+    job = checked
     assert any(e["row"] == 3 and "quote" in e["reason"] for e in job.errors)
 
 
