@@ -243,7 +243,7 @@ def any_or_near(form_class, **form_kwargs) -> st.SearchStrategy:
 
 @pytest.mark.parametrize("form_class", list(VALID), ids=lambda f: f.__name__)
 def test_the_valid_posts_the_strategies_start_from_are_valid(world, form_class):
-    kwargs = {"region": "GB"} if form_class is CustomerForm else {}
+    kwargs: dict[str, object] = {"region": "GB"} if form_class is CustomerForm else {}
     if form_class is ShopSettingsForm:
         kwargs = {"instance": ShopSettings.load()}
     form = form_class(data=VALID[form_class], **kwargs)
