@@ -51,7 +51,7 @@ test: lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## make test-property: the Hypothesis test with its full 1,000 examples per form (about 16 minutes).
+## make test-property: the Hypothesis test with its full 1,000 examples per form (2.5 to 16 minutes, see docs/security.md).
 test-property: $(VENV)/.installed
 	HYPOTHESIS_EXAMPLES=1000 $(PY) -m pytest tests/security/test_property_forms.py $(PYTEST_ARGS)
 
