@@ -46,8 +46,9 @@ def outbox_rows():
         planned_at=now - timedelta(hours=2),
         status_reason="Already 2 emails this week: waits until Thu 12 Jun 10:00",
     )
+    # A message that can be written: resending it during sending hours sends it at once (tasks run inline).
     OutboundMessageFactory(
-        kind="gift_expiry",
+        kind="wemissyou",
         status="failed",
         attempts=5,
         last_error="451 4.7.1 Greylisted, try later",
