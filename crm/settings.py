@@ -173,10 +173,13 @@ AXES_RESET_ON_SUCCESS = True
 # No "AXES: BEGIN ..." banner from every process at start; lockouts are still logged.
 AXES_VERBOSE = False
 
+# British English only, with its date and number formats. No translations are loaded: with USE_I18N on,
+# every URL reversed and every date formatted looks the active language up three times in a
+# context-local, which made a page's 80-odd {% url %} tags cost 47 us each instead of 28.
 LANGUAGE_CODE = "en-gb"
+USE_I18N = False
 # Stored and computed in UTC; pages and planning use the shop's zone (ShopSettings).
 TIME_ZONE = "UTC"
-USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
