@@ -10,6 +10,7 @@ left out: the whole card), or `cards_all_changed()` for bulk work such as planni
 when its transaction commits the tokens are replaced by new random ones, and the next visit draws
 those parts afresh (logging a touchpoint redraws the timeline, not the panels). Nothing is deleted:
 fragments of old versions are never read again and expire after FRAGMENT_TIMEOUT.
+A product renamed in the admin shows under its new name once the fragments expire.
 
 Why replace the token after commit: a visit that read the old token and then rows of the new data
 stores new HTML under the old key, which nobody reads once the token has changed; a visit that reads
@@ -36,6 +37,9 @@ BULK_CHANGE = 200
 _SHOP_KEY = "card:v:shop"
 # The card's own parts; other apps' cached panels are parts under their panel's name ("gifts").
 TIMELINE, FOLLOWUPS, IMPORTANT_DATES = "timeline", "followups", "important-dates"
+# "Usually buys" (products bought twice in the last year): a purchase logged or refunded changes it.
+# For the busiest customer (2,400 purchases in a year) it was an 8 ms query on every visit.
+USUALLY_BUYS = "usually-buys"
 # Parts whose HTML does not change with the date (the timeline shows fixed local times): kept across days.
 DATELESS_PARTS = {TIMELINE}
 

@@ -19,7 +19,14 @@ from crm.forms import form_add_errors
 from crm.http import ShopRequest
 from customers import services
 from customers.birthdays import birthday_countdown, birthday_is_near
-from customers.card_cache import FOLLOWUPS, IMPORTANT_DATES, TIMELINE, card_fragments, fragments_store
+from customers.card_cache import (
+    FOLLOWUPS,
+    IMPORTANT_DATES,
+    TIMELINE,
+    USUALLY_BUYS,
+    card_fragments,
+    fragments_store,
+)
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from customers.registry import TimelineCursor, card_panels_for, list_filter_extensions
@@ -179,9 +186,9 @@ def _parse_before(value: str | None) -> TimelineCursor | None:
 def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
     """Everything the friend card shows; other apps' panels (the log form too) come from customers.registry.
 
-    The timeline, the follow-ups, the important dates and the panels marked `cached` are read lazily:
-    when their HTML is in the card's versioned cache (customers/card_cache.py) the template takes it
-    from there and they are never read.
+    The timeline, "usually buys", the follow-ups, the important dates and the panels marked `cached`
+    are read lazily: when their HTML is in the card's versioned cache (customers/card_cache.py) the
+    template takes it from there and they are never read.
     """
     today = shop_today()
     panels = card_panels_for(request, customer)
@@ -192,7 +199,7 @@ def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
             day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         ),
         "birthday_near": birthday_is_near(day=customer.birthday_day, month=customer.birthday_month, today=today),
-        "usual_products": customer_usual_products(customer=customer, today=today),
+        "usual_products": SimpleLazyObject(lambda: customer_usual_products(customer=customer, today=today)),
         "followups": SimpleLazyObject(lambda: customer_open_followups(customer=customer)),
         "important_dates": SimpleLazyObject(lambda: customer_important_dates(customer=customer)),
         "timeline": SimpleLazyObject(
@@ -207,7 +214,13 @@ def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
             customer_id=customer.pk,
             today=today,
             shop=request.shop,
-            parts=[TIMELINE, FOLLOWUPS, IMPORTANT_DATES, *(p["panel"].name for p in panels if p["panel"].cached)],
+            parts=[
+                TIMELINE,
+                USUALLY_BUYS,
+                FOLLOWUPS,
+                IMPORTANT_DATES,
+                *(p["panel"].name for p in panels if p["panel"].cached),
+            ],
         ),
         "side_panels": [p for p in panels if p["panel"].column == "side"],
         "log_panels": [p for p in panels if p["panel"].column == "log"],

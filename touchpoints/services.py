@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import ShopSettings
-from customers.card_cache import TIMELINE, card_changed
+from customers.card_cache import TIMELINE, USUALLY_BUYS, card_changed
 from customers.health import FREQUENCY_WINDOW_DAYS
 from customers.models import Customer, Product
 from customers.services import product_get_or_create
@@ -139,7 +139,7 @@ def touchpoint_log(
     touchpoint._product_names = sorted(p.name for p in chosen)
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)
     touchpoint_logged.send(sender=Touchpoint, touchpoint=touchpoint)
-    card_changed(customer.pk, [TIMELINE])
+    card_changed(customer.pk, [TIMELINE, USUALLY_BUYS] if kind == Touchpoint.Kind.PURCHASE else [TIMELINE])
     return touchpoint
 
 
@@ -188,5 +188,5 @@ def touchpoint_refund(
     Customer.objects.filter(pk=customer.pk).update(
         **{name: getattr(customer, name) for name in _COUNTER_FIELDS}, **figures
     )
-    card_changed(customer.pk, [TIMELINE])  # the card shows the purchase as refunded
+    card_changed(customer.pk, [TIMELINE, USUALLY_BUYS])  # the card shows the purchase as refunded
     return locked

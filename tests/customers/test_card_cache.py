@@ -268,3 +268,38 @@ def test_the_next_day_the_follow_ups_are_redrawn_and_the_timeline_is_not(staff_c
     assert "First flat white" in html and "Check the cake order" in html
     sql = " ".join(q["sql"] for q in queries.captured_queries)
     assert "customers_followup" in sql and TIMELINE_READ not in sql
+
+
+USUALLY_BUYS_READ = '"touchpoints_touchpoint"."kind" = \'purchase\''
+
+
+def _usually_buys(html: str) -> str:
+    return html.split('data-testid="usually-buys">')[1].split("</dd>")[0]
+
+
+def test_usually_buys_is_cached_and_a_second_purchase_of_a_product_shows_in_it(committed, staff_client, staff, friend):
+    with committed():
+        touchpoint_log(customer=friend, logged_by=staff, kind="purchase", amount=Decimal("3.20"), products=["Scone"])
+    assert "Scone" not in _usually_buys(_card(staff_client, friend))  # bought once
+
+    with committed():
+        touchpoint_log(customer=friend, logged_by=staff, kind="visit", note="Just said hello")
+    with CaptureQueriesContext(connection) as after_a_visit:
+        _card(staff_client, friend)
+    with committed():
+        touchpoint_log(customer=friend, logged_by=staff, kind="purchase", amount=Decimal("3.20"), products=["Scone"])
+
+    assert USUALLY_BUYS_READ not in " ".join(q["sql"] for q in after_a_visit.captured_queries)
+    assert "Scone" in _usually_buys(_card(staff_client, friend))
+
+
+def test_usually_buys_is_read_again_the_next_day_when_a_year_old_purchase_drops_out(staff_client, staff, friend):
+    with time_machine.travel(timezone.now() - timedelta(days=364)):
+        touchpoint_log(customer=friend, logged_by=staff, kind="purchase", amount=Decimal("3"), products=["Bun"])
+    with time_machine.travel(timezone.now() - timedelta(days=10)):
+        touchpoint_log(customer=friend, logged_by=staff, kind="purchase", amount=Decimal("3"), products=["Bun"])
+    assert "Bun" in _usually_buys(_card(staff_client, friend))
+
+    with time_machine.travel(timezone.now() + timedelta(days=2)):
+        staff_client.force_login(staff)  # a day idle is past the session's idle timeout
+        assert "Bun" not in _usually_buys(_card(staff_client, friend))
