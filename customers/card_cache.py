@@ -78,7 +78,8 @@ def card_fragments(
     *, customer_id: int, parts: Iterable[str], today: date, shop
 ) -> dict[str, tuple[str, str | None]] | None:
     """{part: (cache key of its fragment now, its HTML or None)} for this customer's card, in two cache
-    round trips (the tokens, then the fragments), or None when the cache cannot be reached.
+    round trips (the tokens, then the fragments; three when tokens are new), or None when the cache
+    cannot be reached.
 
     The shop's zone and currency are in the keys (entries show local times and money), and so is
     today's date except for DATELESS_PARTS: follow-ups fall due and gift codes expire by the day.
@@ -87,13 +88,13 @@ def card_fragments(
     keys = [_SHOP_KEY, _customer_key(customer_id), *(_customer_key(customer_id, part) for part in parts)]
     try:
         found = cache.get_many(keys)
-        if len(found) < len(keys):
-            for key in keys:
-                if key not in found:
-                    cache.add(key, uuid.uuid4().hex, timeout=None)
-            found = cache.get_many(keys)  # another request may have added its token first
-        if len(found) < len(keys):
-            return None
+        # New tokens in one round trip (an add per key cost a card's first visit seven). Two first
+        # visits at once may each write theirs: the later wins and the other's fragments are never
+        # read again, a cache miss. Never a stale card: each request reads the rows after this.
+        new = {key: uuid.uuid4().hex for key in keys if key not in found}
+        if new:
+            cache.set_many(new, timeout=None)
+            found.update(new)
         common = f"{found[keys[0]]}.{found[keys[1]]}:{shop.time_zone}:{shop.currency}"
         fragment_keys = {
             part: f"card:{customer_id}:{part}:{found[key]}.{common}" + ("" if part in DATELESS_PARTS else f":{today}")
