@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from automations.selectors import delivery_rates
+from automations.selectors import delivery_rates, delivery_rates_counted
 from tests.factories import NewsletterFactory, OutboundMessageFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,9 +41,26 @@ def test_rates_are_worked_out_per_automation_and_per_newsletter(reported):
     assert (june["sent"], june["delivered_rate"], june["bounced_rate"], june["complained_rate"]) == (4, 50.0, 0.0, 25.0)
 
 
-def test_the_rates_run_in_one_query_however_many_rows(reported, django_assert_num_queries):
+def test_the_rates_run_in_one_query_however_many_rows_and_are_kept_for_a_few_minutes(
+    reported, django_assert_num_queries
+):
     with django_assert_num_queries(1):
-        delivery_rates()
+        counted = delivery_rates()
+    OutboundMessageFactory(kind="thankyou", status="sent", delivery_status="delivered")
+    with django_assert_num_queries(0):
+        kept = delivery_rates()
+
+    assert kept == counted
+    assert {r["label"]: r["sent"] for r in delivery_rates_counted()}["Thank-you note"] == 4
+
+
+def test_the_rates_are_counted_when_the_cache_is_down(reported, settings, django_assert_num_queries):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+
+    with django_assert_num_queries(1):
+        assert {r["label"] for r in delivery_rates()} >= {"Thank-you note", "Newsletter “June news”"}
 
 
 @pytest.mark.parametrize("page", ["automations:outbox", "dashboard:index"])
