@@ -442,7 +442,12 @@ def _followups_due(user: User | int, today: date) -> QuerySet[FollowUp]:
         assignee=user,
         status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED],
         due_date__lte=today,
-    ).exclude(customer__in=Customer.objects.filter(is_archived=True).values("pk"))
+    ).exclude(customer__in=_archived_customers())
+
+
+def _archived_customers() -> QuerySet[Customer]:
+    """Ids of the archived customers, a few of the shop's, read from their partial index."""
+    return Customer.objects.filter(is_archived=True).values("pk")
 
 
 def my_followups(*, user: User, today: date) -> QuerySet[FollowUp]:
@@ -487,12 +492,16 @@ def _my_day_birthdays(user_id, today, days):
 
 
 def _my_day_dates(user_id, today, days):
+    """The week's dates (a few hundred in the shop) checked one by one for their customer's owner.
+
+    Archived customers are left out by their own index, as for follow-ups: with `is_archived` in the
+    join, PostgreSQL read all 33,000 of the owner's customers from the birthdays index instead (7 ms).
+    """
     return (
         ImportantDate.objects.filter(
-            yearly_dates_between_q(start=today, days=days, prefix="date"),
-            customer__owner=user_id,
-            customer__is_archived=False,
+            yearly_dates_between_q(start=today, days=days, prefix="date"), customer__owner=user_id
         )
+        .exclude(customer__in=_archived_customers())
         .annotate(days_to=days_ahead_expression(start=today, days=days, prefix="date"))
         .select_related("customer")
         .only("label", "date_day", "date_month", "date_year", "customer__first_name", "customer__preferred_name")
