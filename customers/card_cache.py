@@ -42,6 +42,11 @@ TIMELINE, FOLLOWUPS, IMPORTANT_DATES = "timeline", "followups", "important-dates
 USUALLY_BUYS = "usually-buys"
 # Parts whose HTML does not change with the date (the timeline shows fixed local times): kept across days.
 DATELESS_PARTS = {TIMELINE}
+# My day lists a person's follow-ups due, their customers' birthdays and other dates this week.
+# Whatever changes those changes one of these card parts ("": the whole card, a customer's details),
+# so renewing them renews My day's shop-wide token too.
+_MY_DAY_KEY = "myday:v"
+MY_DAY_PARTS = frozenset({"", FOLLOWUPS, IMPORTANT_DATES})
 
 
 def _customer_key(customer_id: int, part: str = "") -> str:
@@ -66,6 +71,8 @@ def card_changed(customer_ids: int | Iterable[int | None], parts: Iterable[str] 
         keys = [_SHOP_KEY]
     else:
         keys = [_customer_key(pk, part) for pk in sorted(ids) for part in parts]
+        if MY_DAY_PARTS.intersection(parts):
+            keys.append(_MY_DAY_KEY)
     transaction.on_commit(lambda: _renew(keys), robust=True)
 
 
@@ -87,14 +94,7 @@ def card_fragments(
     parts = list(parts)
     keys = [_SHOP_KEY, _customer_key(customer_id), *(_customer_key(customer_id, part) for part in parts)]
     try:
-        found = cache.get_many(keys)
-        # New tokens in one round trip (an add per key cost a card's first visit seven). Two first
-        # visits at once may each write theirs: the later wins and the other's fragments are never
-        # read again, a cache miss. Never a stale card: each request reads the rows after this.
-        new = {key: uuid.uuid4().hex for key in keys if key not in found}
-        if new:
-            cache.set_many(new, timeout=None)
-            found.update(new)
+        found = _tokens(keys)
         common = f"{found[keys[0]]}.{found[keys[1]]}:{shop.time_zone}:{shop.currency}"
         fragment_keys = {
             part: f"card:{customer_id}:{part}:{found[key]}.{common}" + ("" if part in DATELESS_PARTS else f":{today}")
@@ -105,6 +105,33 @@ def card_fragments(
         logger.exception("Friend-card cache unreachable; rendering card %s afresh", customer_id)
         return None
     return {part: (key, html.get(key)) for part, key in fragment_keys.items()}
+
+
+def my_day_fragment(*, user_id: int, today: date, shop) -> dict[str, tuple[str, str | None]] | None:
+    """{"my-day": (cache key, HTML or None)}: this person's My day lists today, as card_fragments gives
+    a card's parts, in two cache round trips; None when the cache cannot be reached."""
+    try:
+        found = _tokens([_SHOP_KEY, _MY_DAY_KEY])
+        key = f"myday:{user_id}:{found[_SHOP_KEY]}.{found[_MY_DAY_KEY]}:{shop.time_zone}:{today}"
+        return {"my-day": (key, cache.get(key))}
+    except Exception:
+        logger.exception("Cache unreachable; rendering My day afresh")
+        return None
+
+
+def _tokens(keys: list[str]) -> dict[str, str]:
+    """The version tokens under `keys`, new ones written for those missing, in one or two round trips.
+
+    Two first visits at once may each write theirs: the later wins and the other's fragments are never
+    read again, a cache miss (an add per key cost a card's first visit seven round trips). Never stale:
+    each request reads the rows after this.
+    """
+    found = cache.get_many(keys)
+    new = {key: uuid.uuid4().hex for key in keys if key not in found}
+    if new:
+        cache.set_many(new, timeout=None)
+        found.update(new)
+    return found
 
 
 def fragments_store(drawn: dict[str, str]) -> None:

@@ -26,6 +26,7 @@ from customers.card_cache import (
     USUALLY_BUYS,
     card_fragments,
     fragments_store,
+    my_day_fragment,
 )
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.models import Customer, FollowUp, ImportantDate, Tag
@@ -57,8 +58,21 @@ SNOOZE_CHOICES = [(1, "+1 day"), (7, "+1 week")]
 
 
 def my_day(request: ShopRequest) -> HttpResponse:
-    day = my_day_get(user=request.user, today=shop_today())
-    return render(request, "customers/my_day.html", {"day": day, "snooze_choices": SNOOZE_CHOICES})
+    """The lists come from the cache (customers/card_cache.py) until something on them changes; read then."""
+    today = shop_today()
+    context = {
+        "today": today,
+        "day": SimpleLazyObject(lambda: my_day_get(user=request.user, today=today)),
+        "snooze_choices": SNOOZE_CHOICES,
+        # With a query string the rows' "next" links differ: drawn afresh.
+        "card_fragments": None
+        if request.GET
+        else my_day_fragment(user_id=request.user.pk, today=today, shop=request.shop),
+        "card_fragments_drawn": {},
+    }
+    response = render(request, "customers/my_day.html", context)
+    fragments_store(context["card_fragments_drawn"])
+    return response
 
 
 def my_day_followups(request: ShopRequest) -> HttpResponse:

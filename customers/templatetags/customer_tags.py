@@ -167,7 +167,7 @@ class CardFragmentNode(template.Node):
 @register.tag
 def card_fragment(parser, token):
     """{% card_fragment "timeline" %}…{% end_card_fragment %}: the enclosed HTML from the friend card's
-    versioned cache (customers/card_cache.py), rendered only when missing.
+    (or My day's) versioned cache (customers/card_cache.py), rendered only when missing.
 
     The view puts `card_fragments` ({part: (key, cached HTML or None)}) in the context (no key: rendered
     every time). Every staff
