@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -101,3 +103,19 @@ def test_the_card_opens_with_the_cursor_in_the_note_field(staff_client):
 
     assert html.count("autofocus") == 1
     assert 'id="tp-note"' in html.split("autofocus")[0][-400:]
+
+
+def test_both_product_selects_list_every_product_read_once_and_show_the_chosen_one(staff_client):
+    latte, scone = ProductFactory(name="Oat latte"), ProductFactory(name="Scone")
+    staff_client.get(reverse("customers:list"))  # the session and the cached count: not what is counted
+
+    with CaptureQueriesContext(connection) as queries:
+        html = staff_client.get(reverse("customers:list"), {"bought": scone.pk}).content.decode()
+
+    favourite = html.split('name="product"')[1].split("</select>")[0]
+    bought = html.split('name="bought"')[1].split("</select>")[0]
+    assert "Any favourite" in favourite and "Usually buys: any" in bought
+    assert all(name in favourite and name in bought for name in ("Oat latte", "Scone"))
+    assert f'value="{scone.pk}" selected' in bought and '<option value="" selected>Any favourite' in favourite
+    assert f'value="{latte.pk}"' in bought
+    assert sum('FROM "customers_product"' in q["sql"] for q in queries.captured_queries) <= 2  # the select, the filter
