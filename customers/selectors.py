@@ -445,7 +445,7 @@ def _followups_due(user: User | int, today: date) -> QuerySet[FollowUp]:
     ).exclude(customer__in=_archived_customers())
 
 
-def _archived_customers() -> QuerySet[Customer]:
+def _archived_customers() -> QuerySet:
     """Ids of the archived customers, a few of the shop's, read from their partial index."""
     return Customer.objects.filter(is_archived=True).values("pk")
 

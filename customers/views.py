@@ -60,6 +60,7 @@ SNOOZE_CHOICES = [(1, "+1 day"), (7, "+1 week")]
 def my_day(request: ShopRequest) -> HttpResponse:
     """The lists come from the cache (customers/card_cache.py) until something on them changes; read then."""
     today = shop_today()
+    drawn: dict[str, str] = {}
     context = {
         "today": today,
         "day": SimpleLazyObject(lambda: my_day_get(user=request.user, today=today)),
@@ -68,10 +69,10 @@ def my_day(request: ShopRequest) -> HttpResponse:
         "card_fragments": None
         if request.GET
         else my_day_fragment(user_id=request.user.pk, today=today, shop=request.shop),
-        "card_fragments_drawn": {},
+        "card_fragments_drawn": drawn,
     }
     response = render(request, "customers/my_day.html", context)
-    fragments_store(context["card_fragments_drawn"])
+    fragments_store(drawn)
     return response
 
 
