@@ -266,11 +266,13 @@ def _delivery_process(pending: QuerySet[TillDelivery]) -> TillDelivery | None:
             if event is None:
                 delivery.status, delivery.outcome = TillDelivery.Status.IGNORED, "Not a completed purchase or refund."
             elif isinstance(event, vendors.Purchase):
-                purchase = purchase_record(vendor=delivery.vendor, purchase=event, logged_by=None)
+                purchase = _purchase_record(
+                    vendor=delivery.vendor, purchase=event, logged_by=None, customer=None, via=""
+                )
                 delivery.status, delivery.outcome = TillDelivery.Status.PROCESSED, _purchase_outcome(purchase)
             else:
                 delivery.status = TillDelivery.Status.PROCESSED
-                delivery.outcome = refund_record(vendor=delivery.vendor, refund=event)
+                delivery.outcome = _refund_record(vendor=delivery.vendor, refund=event)
     except (ValueError, ValidationError) as error:
         # Signed but not a shape we can use: kept for the owner to see, not retried.
         delivery.status, delivery.outcome = TillDelivery.Status.FAILED, f"Could not read it: {error}"[:300]
@@ -335,11 +337,13 @@ def purchase_record(
 
     `customer` given (the API names one) skips matching. A purchase already recorded is returned as it is.
     """
-    existing = TillPurchase.objects.filter(vendor=vendor, external_id=purchase.external_id).first()
-    if existing is not None:
-        return existing
-    if customer is None and vendor != Vendor.API:
-        customer = customer_match(vendor=vendor, purchase=purchase)
+    return _purchase_record(vendor=vendor, purchase=purchase, logged_by=logged_by, customer=customer, via=via)
+
+
+def _purchase_record(
+    *, vendor: str, purchase: vendors.Purchase, logged_by: User | None, customer: Customer | None, via: str
+) -> TillPurchase:
+    # Inside the caller's transaction (a delivery's savepoint already undoes all of it on an error).
     till_purchase = TillPurchase(
         vendor=vendor,
         external_id=purchase.external_id,
@@ -353,11 +357,14 @@ def purchase_record(
         buyer_phone=purchase.phone[:40],
     )
     try:
-        # The unique (vendor, external id) claims it: a second worker with the same order waits, then fails here.
+        # The unique (vendor, external id) claims it: a second worker with the same order waits, then fails
+        # here. No read first: a new purchase is the common case, a repeated one costs a rolled-back INSERT.
         with transaction.atomic():
             till_purchase.save()
     except IntegrityError:
         return TillPurchase.objects.get(vendor=vendor, external_id=purchase.external_id)
+    if customer is None and vendor != Vendor.API:
+        customer = customer_match(vendor=vendor, purchase=purchase)
     if customer is not None:
         _purchase_log(till_purchase=till_purchase, customer=customer, logged_by=logged_by, via=via or via_label(vendor))
     _refunds_apply(till_purchase=till_purchase)
@@ -387,6 +394,10 @@ def _purchase_log(*, till_purchase: TillPurchase, customer: Customer, logged_by:
 @transaction.atomic
 def refund_record(*, vendor: str, refund: vendors.Refund) -> str:
     """Record a refund once; applied to its purchase now, or when the purchase arrives (out of order)."""
+    return _refund_record(vendor=vendor, refund=refund)
+
+
+def _refund_record(*, vendor: str, refund: vendors.Refund) -> str:
     try:
         with transaction.atomic():
             TillRefund.objects.create(
