@@ -145,7 +145,7 @@ def _cleanup_here(quiet: bool = False) -> None:
 # --- Processes -------------------------------------------------------------------------------------
 
 
-def start_worker(log_path: Path) -> subprocess.Popen:
+def start_worker(log_path: Path, concurrency: int) -> subprocess.Popen:
     env = env_for(BIG_DB)
     subprocess.run(
         [sys.executable, "-m", "celery", "-A", "crm", "purge", "-f"], cwd=BASE_DIR, env=env, capture_output=True
@@ -159,7 +159,7 @@ def start_worker(log_path: Path) -> subprocess.Popen:
             "crm",
             "worker",
             "--pool=prefork",
-            f"--concurrency={WORKER_CONCURRENCY}",
+            f"--concurrency={concurrency}",
             "--loglevel=WARNING",
             "--without-gossip",
             "--without-mingle",
@@ -300,6 +300,7 @@ def main() -> None:
     parser.add_argument("--webhooks", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=WORKER_CONCURRENCY, help="Celery worker processes")
     for mode in ("--setup", "--cleanup"):
         parser.add_argument(mode, action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -319,7 +320,7 @@ def main() -> None:
     port = free_port()
     server = start_gunicorn(port, env=env_for(BIG_DB), threads=GUNICORN_THREADS)
     worker_log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-api-worker-{os.getpid()}.log"
-    worker = start_worker(worker_log)
+    worker = start_worker(worker_log, args.concurrency)
     try:
         timings = measure_search(port, big["key"], big["surname"], n=args.requests, warmup=args.warmup)
         started = time.perf_counter()
@@ -348,7 +349,7 @@ def main() -> None:
         f"({'ok' if ratio <= SEARCH_BAR else 'MISSED'}, bar {SEARCH_BAR}x)"
     )
     print(
-        f"\n{args.webhooks:,} Shopify webhooks, {THREADS} client threads, Celery prefork concurrency {WORKER_CONCURRENCY}:"
+        f"\n{args.webhooks:,} Shopify webhooks, {THREADS} client threads, Celery prefork concurrency {args.concurrency}:"
     )
     print(
         f"  all POSTs answered in {post_seconds:.1f} s ({args.webhooks / post_seconds:.0f}/s), "

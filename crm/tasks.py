@@ -17,7 +17,7 @@ from typing import Any
 
 from celery import Task
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connections, transaction
 
 from crm.celery import app
 
@@ -48,14 +48,18 @@ def enqueue_on_commit(
             return False
 
     def send() -> None:
-        if waiting():
-            return
         try:
-            task.apply_async(kwargs=kwargs, retry=False)
-        except Exception:  # kombu's and redis-py's connection errors have no common base; none may reach the page
-            log.warning("Could not queue %s(%s); %s will do it", task.name, kwargs, backstop, exc_info=True)
+            if waiting():
+                return
+            try:
+                task.apply_async(kwargs=kwargs, retry=False)
+            except Exception:  # kombu's and redis-py's errors have no common base; none may reach the page
+                log.warning("Could not queue %s(%s); %s will do it", task.name, kwargs, backstop, exc_info=True)
+                if coalesce:
+                    coalesced_started(coalesce)  # nothing waits under the key after all: the next ask sends again
+        finally:
             if coalesce:
-                coalesced_started(coalesce)  # nothing waits under the key after all: the next ask sends again
+                connections.close_all()  # the database cache (no Redis) opened this thread's own connection
 
     def send_soon() -> None:
         if app.conf.task_always_eager:  # tests: run it here, and let its errors fail the test

@@ -8,12 +8,14 @@ a second run a no-op.
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -214,7 +216,7 @@ def _pending() -> QuerySet[TillDelivery]:
 def delivery_process(*, delivery_id: int) -> TillDelivery | None:
     """Turn a pending delivery into a purchase or a refund; None if it is not pending (done, or in hand)."""
     # The shop settings are read once for the whole delivery, as for a request (crm.middleware).
-    with ShopSettings.for_request():
+    with ShopSettings.for_request(), _commits_not_waiting_for_disk():
         return _delivery_process(_pending().filter(pk=delivery_id))
 
 
@@ -231,7 +233,7 @@ def deliveries_drain(*, limit: int = DRAIN_BATCH, received_before: datetime | No
     claimed = 0
     held_back: list[int] = []
     # The shop settings are read once per drain, as once per request (crm.middleware).
-    with ShopSettings.for_request():
+    with ShopSettings.for_request(), _commits_not_waiting_for_disk():
         while claimed < limit:
             delivery = _delivery_process(pending.exclude(pk__in=held_back) if held_back else pending)
             if delivery is None:
@@ -242,18 +244,35 @@ def deliveries_drain(*, limit: int = DRAIN_BATCH, received_before: datetime | No
     return claimed
 
 
+@contextmanager
+def _commits_not_waiting_for_disk() -> Iterator[None]:
+    """Processing commits without waiting for the disk, set once for the session while it lasts.
+
+    Safe: if PostgreSQL crashed before such a commit reached the disk, that delivery's whole transaction is
+    lost at once, it is pending again and is processed again (the raw delivery itself was committed
+    synchronously before the vendor got its 200). Reset afterwards: the connection serves other tasks.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:  # the connection broke (the error on its way out says why): the setting went with it
+            pass
+
+
 @transaction.atomic
 def _delivery_process(pending: QuerySet[TillDelivery]) -> TillDelivery | None:
     """Claim the first of `pending` nobody else holds and process it; None when there is none."""
     delivery = pending.select_for_update(skip_locked=True).first()
     if delivery is None:
         return None
-    if connection.vendor == "postgresql":
-        # Safe without waiting for the disk: if PostgreSQL crashed before this commit reached it, the whole
-        # transaction is lost at once, the delivery is pending again and is processed again (the raw
-        # delivery itself was committed synchronously before the vendor got its 200).
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
     now = timezone.now()
     delivery.attempts += 1
     try:
