@@ -285,9 +285,7 @@ def _delivery_process(pending: QuerySet[TillDelivery]) -> TillDelivery | None:
             if event is None:
                 delivery.status, delivery.outcome = TillDelivery.Status.IGNORED, "Not a completed purchase or refund."
             elif isinstance(event, vendors.Purchase):
-                purchase = _purchase_record(
-                    vendor=delivery.vendor, purchase=event, logged_by=None, customer=None, via=""
-                )
+                purchase = _delivery_purchase_record(vendor=delivery.vendor, purchase=event)
                 delivery.status, delivery.outcome = TillDelivery.Status.PROCESSED, _purchase_outcome(purchase)
             else:
                 delivery.status = TillDelivery.Status.PROCESSED
@@ -295,7 +293,7 @@ def _delivery_process(pending: QuerySet[TillDelivery]) -> TillDelivery | None:
     except (ValueError, ValidationError) as error:
         # Signed but not a shape we can use: kept for the owner to see, not retried.
         delivery.status, delivery.outcome = TillDelivery.Status.FAILED, f"Could not read it: {error}"[:300]
-    except Exception as error:  # a lock timeout, a lost race, a bug: undone, left pending for the sweep
+    except Exception as error:  # a lock timeout, a race lost to a twin delivery, a bug: undone, tried again later
         log.exception("Till delivery %s left pending after an error", delivery.pk)
         delivery.outcome = f"Will be tried again: {type(error).__name__}: {error}"[:300]
         delivery.save(update_fields=["outcome", "attempts"])
@@ -359,11 +357,8 @@ def purchase_record(
     return _purchase_record(vendor=vendor, purchase=purchase, logged_by=logged_by, customer=customer, via=via)
 
 
-def _purchase_record(
-    *, vendor: str, purchase: vendors.Purchase, logged_by: User | None, customer: Customer | None, via: str
-) -> TillPurchase:
-    # Inside the caller's transaction (a delivery's savepoint already undoes all of it on an error).
-    till_purchase = TillPurchase(
+def _till_purchase_new(*, vendor: str, purchase: vendors.Purchase) -> TillPurchase:
+    return TillPurchase(
         vendor=vendor,
         external_id=purchase.external_id,
         amount=purchase.amount,
@@ -375,9 +370,14 @@ def _purchase_record(
         buyer_email=purchase.email[:254],
         buyer_phone=purchase.phone[:40],
     )
+
+
+def _purchase_record(
+    *, vendor: str, purchase: vendors.Purchase, logged_by: User | None, customer: Customer | None, via: str
+) -> TillPurchase:
+    till_purchase = _till_purchase_new(vendor=vendor, purchase=purchase)
     try:
-        # The unique (vendor, external id) claims it: a second worker with the same order waits, then fails
-        # here. No read first: a new purchase is the common case, a repeated one costs a rolled-back INSERT.
+        # The unique (vendor, external id) claims it: a second request with the same purchase waits, then fails here.
         with transaction.atomic():
             till_purchase.save()
     except IntegrityError:
@@ -386,6 +386,26 @@ def _purchase_record(
         customer = customer_match(vendor=vendor, purchase=purchase)
     if customer is not None:
         _purchase_log(till_purchase=till_purchase, customer=customer, logged_by=logged_by, via=via or via_label(vendor))
+    _refunds_apply(till_purchase=till_purchase)
+    return till_purchase
+
+
+def _delivery_purchase_record(*, vendor: str, purchase: vendors.Purchase) -> TillPurchase:
+    """A delivery's purchase, inside the delivery's savepoint: read first (a vendor sends most orders twice,
+    orders/create and orders/paid), then logged, then its row INSERTed with the touchpoint in it.
+
+    A twin delivery processed at the same moment makes that INSERT fail on the unique (vendor, external id):
+    the delivery's savepoint undoes the touchpoint, and the next try finds the twin's purchase.
+    """
+    existing = TillPurchase.objects.filter(vendor=vendor, external_id=purchase.external_id).first()
+    if existing is not None:
+        return existing
+    till_purchase = _till_purchase_new(vendor=vendor, purchase=purchase)
+    customer = customer_match(vendor=vendor, purchase=purchase)
+    if customer is None:
+        till_purchase.save()
+    else:
+        _purchase_log(till_purchase=till_purchase, customer=customer, logged_by=None, via=via_label(vendor))
     _refunds_apply(till_purchase=till_purchase)
     return till_purchase
 
@@ -404,7 +424,10 @@ def _purchase_log(*, till_purchase: TillPurchase, customer: Customer, logged_by:
         change_reason=via,
     )
     till_purchase.touchpoint, till_purchase.customer = touchpoint, customer
-    till_purchase.save(update_fields=["touchpoint", "customer"])
+    if till_purchase.pk is None:  # a delivery's purchase: one INSERT with its touchpoint
+        till_purchase.save()
+    else:
+        till_purchase.save(update_fields=["touchpoint", "customer"])
     _link_remember(vendor=till_purchase.vendor, vendor_customer_id=till_purchase.vendor_customer_id, customer=customer)
     if till_purchase.refunded_amount:
         touchpoint_refund(touchpoint=touchpoint, amount=till_purchase.refunded_amount, refunded_at=timezone.now())

@@ -505,10 +505,11 @@ def test_processing_a_purchase_takes_a_fixed_number_of_queries_however_long_the_
         assert deliveries_drain_task() == 1
         _store(client, _shopify_order(102))
 
-    # 27 for the delivery (savepoints included): the claim, the purchase, matching by link then email, the
-    # touchpoint with its history, two products and the figures, the automations, the outcome. 6 for the
-    # drain: the shop settings, commits not waiting for the disk (set and reset), the last claim finding none.
-    with django_assert_max_num_queries(33):
+    # 25 for the delivery (savepoints included): the claim, is it known, matching by link then email, the
+    # touchpoint with its history, two products and the figures, the automations, the purchase's row, its
+    # link and refunds, the outcome. 6 for the drain: the shop settings, commits not waiting for the disk (set
+    # and reset), the last claim finding none.
+    with django_assert_max_num_queries(31):
         assert deliveries_drain_task() == 1
 
     assert Touchpoint.objects.filter(customer=jon, kind="purchase").count() == earlier_purchases + 2
