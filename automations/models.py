@@ -94,6 +94,13 @@ class OutboundMessage(models.Model):
             models.Index(fields=["status", "planned_at"], name="outbound_due_idx"),
             models.Index(fields=["customer", "-planned_at"], name="outbound_customer_idx"),
             models.Index(fields=["kind", "status"], name="outbound_kind_idx"),
+            # Every touchpoint cancels the customer's waiting "we miss you" (automations.services): found
+            # by customer, not by filtering all the shop's waiting ones.
+            models.Index(
+                fields=["customer"],
+                condition=Q(kind="wemissyou", status__in=("planned", "draft")),
+                name="outbound_wemissyou_waiting_idx",
+            ),
             models.Index(
                 fields=["provider_message_id"], condition=~Q(provider_message_id=""), name="outbound_provider_id_idx"
             ),

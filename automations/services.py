@@ -365,12 +365,13 @@ def on_touchpoint_logged(sender: type, *, touchpoint, **kwargs) -> None:
 
 def _we_miss_you_cancel(*, customer: Customer, now: datetime) -> None:
     """They got in touch: a waiting "we miss you" no longer holds."""
-    OutboundMessage.objects.filter(
+    cancelled = OutboundMessage.objects.filter(
         customer=customer,
         kind=Automation.Kind.WE_MISS_YOU,
         status__in=(OutboundMessage.Status.PLANNED, OutboundMessage.Status.DRAFT),
     ).update(status=OutboundMessage.Status.CANCELLED, status_reason="They got in touch again", updated_at=now)
-    card_changed(customer.pk, [TIMELINE])
+    if cancelled:  # nothing cancelled, nothing new on the card (each renewal is a cache write after commit)
+        card_changed(customer.pk, [TIMELINE])
 
 
 def _soon(now: datetime) -> datetime:

@@ -171,8 +171,11 @@ class Browser:
             sys.exit(f"Could not log in as {username} (HTTP {status}): is the database seeded?")
 
 
-def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
-    """gunicorn as a shop runs it (DEBUG=False, 2 workers) on 127.0.0.1:port; `env` defaults to the page bench's."""
+def start_gunicorn(port: int, env: dict | None = None, threads: int = 1) -> subprocess.Popen:
+    """gunicorn as a shop runs it (DEBUG=False, 2 workers) on 127.0.0.1:port; `env` defaults to the page bench's.
+
+    `threads` > 1 runs each worker with that many threads, as the Procfile does (`--threads 4`).
+    """
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -181,6 +184,8 @@ def start_gunicorn(port: int, env: dict | None = None) -> subprocess.Popen:
             "crm.wsgi:application",
             "--workers",
             "2",
+            "--threads",
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",

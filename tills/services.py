@@ -8,12 +8,15 @@ a second run a no-op.
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from crm.models import ShopSettings
@@ -115,11 +118,11 @@ def _header(headers, name: str) -> str:
     return str(headers.get(name) or "")
 
 
-@transaction.atomic
 def delivery_receive(*, vendor: str, body: bytes, headers, now: datetime | None = None) -> Received:
-    """Check a webhook's signature and age, store it, and queue it; a refused one is stored as refused.
+    """Check a webhook's signature and age, store it, and ask for a drain; a refused one is stored as refused.
 
     `headers` is case-insensitive (request.headers). A repeated event id answers 200 and changes nothing.
+    One row is written, in a transaction of its own (no outer one: nothing else is written with it).
     """
     now = now or timezone.now()
     if len(body) > MAX_BODY_BYTES:
@@ -181,42 +184,95 @@ def delivery_receive(*, vendor: str, body: bytes, headers, now: datetime | None 
             )
     except IntegrityError:
         return Received(None, 200, "Already received.")
-    delivery_enqueue(delivery.pk)
+    deliveries_drain_ask()
     return Received(delivery, 200, "Received.")
 
 
-def delivery_enqueue(delivery_id: int) -> None:
-    """After commit, ask a worker to process it. Never fails the caller: the sweep is the backstop."""
-    from tills.tasks import delivery_process_task
+# The cache key under which a drain message waits (crm.tasks: one waiting message serves every delivery).
+DRAIN_ASKED_KEY = "tills:drain-asked"
 
-    enqueue_on_commit(delivery_process_task, backstop="the till sweep (every minute)", delivery_id=delivery_id)
+
+def deliveries_drain_ask() -> None:
+    """After commit, ask a worker to drain the pending deliveries, unless a drain is already waiting to start.
+
+    Never fails the caller: a lost message is caught by the sweep (every minute).
+    """
+    from tills.tasks import deliveries_drain_task
+
+    enqueue_on_commit(deliveries_drain_task, backstop="the till sweep (every minute)", coalesce=DRAIN_ASKED_KEY)
 
 
 # --- Processing ------------------------------------------------------------------------
+
+# Deliveries one drain processes before it hands over to a fresh message (other tasks get a turn).
+DRAIN_BATCH = 200
+
+
+def _pending() -> QuerySet[TillDelivery]:
+    # Oldest first, along the partial index of pending deliveries.
+    return TillDelivery.objects.filter(status=TillDelivery.Status.PENDING).order_by("received_at")
 
 
 def delivery_process(*, delivery_id: int) -> TillDelivery | None:
     """Turn a pending delivery into a purchase or a refund; None if it is not pending (done, or in hand)."""
     # The shop settings are read once for the whole delivery, as for a request (crm.middleware).
-    with ShopSettings.for_request():
-        return _delivery_process(delivery_id)
+    with ShopSettings.for_request(), _commits_not_waiting_for_disk():
+        return _delivery_process(_pending().filter(pk=delivery_id))
+
+
+def deliveries_drain(*, limit: int = DRAIN_BATCH, received_before: datetime | None = None) -> int:
+    """Process pending deliveries oldest first, each in its own transaction, until none is left or `limit`.
+
+    Returns how many were claimed. Workers draining at once skip each other's rows (SKIP LOCKED). A delivery
+    whose processing raised stays pending (its attempt and the error recorded) and is not tried again in this
+    drain, so it never holds up the others; the sweep tries it again.
+    """
+    pending = _pending()
+    if received_before is not None:
+        pending = pending.filter(received_at__lte=received_before)
+    claimed = 0
+    held_back: list[int] = []
+    # The shop settings are read once per drain, as once per request (crm.middleware).
+    with ShopSettings.for_request(), _commits_not_waiting_for_disk():
+        while claimed < limit:
+            delivery = _delivery_process(pending.exclude(pk__in=held_back) if held_back else pending)
+            if delivery is None:
+                break
+            claimed += 1
+            if delivery.status == TillDelivery.Status.PENDING:
+                held_back.append(delivery.pk)
+    return claimed
+
+
+@contextmanager
+def _commits_not_waiting_for_disk() -> Iterator[None]:
+    """Processing commits without waiting for the disk, set once for the session while it lasts.
+
+    Safe: if PostgreSQL crashed before such a commit reached the disk, that delivery's whole transaction is
+    lost at once, it is pending again and is processed again (the raw delivery itself was committed
+    synchronously before the vendor got its 200). Reset afterwards: the connection serves other tasks.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:  # the connection broke (the error on its way out says why): the setting went with it
+            pass
 
 
 @transaction.atomic
-def _delivery_process(delivery_id: int) -> TillDelivery | None:
-    delivery = (
-        TillDelivery.objects.select_for_update(skip_locked=True)
-        .filter(pk=delivery_id, status=TillDelivery.Status.PENDING)
-        .first()
-    )
+def _delivery_process(pending: QuerySet[TillDelivery]) -> TillDelivery | None:
+    """Claim the first of `pending` nobody else holds and process it; None when there is none."""
+    delivery = pending.select_for_update(skip_locked=True).first()
     if delivery is None:
         return None
-    if connection.vendor == "postgresql":
-        # Safe without waiting for the disk: if PostgreSQL crashed before this commit reached it, the whole
-        # transaction is lost at once, the delivery is pending again and is processed again (the raw
-        # delivery itself was committed synchronously before the vendor got its 200).
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
     now = timezone.now()
     delivery.attempts += 1
     try:
@@ -229,14 +285,19 @@ def _delivery_process(delivery_id: int) -> TillDelivery | None:
             if event is None:
                 delivery.status, delivery.outcome = TillDelivery.Status.IGNORED, "Not a completed purchase or refund."
             elif isinstance(event, vendors.Purchase):
-                purchase = purchase_record(vendor=delivery.vendor, purchase=event, logged_by=None)
+                purchase = _delivery_purchase_record(vendor=delivery.vendor, purchase=event)
                 delivery.status, delivery.outcome = TillDelivery.Status.PROCESSED, _purchase_outcome(purchase)
             else:
                 delivery.status = TillDelivery.Status.PROCESSED
-                delivery.outcome = refund_record(vendor=delivery.vendor, refund=event)
+                delivery.outcome = _refund_record(vendor=delivery.vendor, refund=event)
     except (ValueError, ValidationError) as error:
         # Signed but not a shape we can use: kept for the owner to see, not retried.
         delivery.status, delivery.outcome = TillDelivery.Status.FAILED, f"Could not read it: {error}"[:300]
+    except Exception as error:  # a lock timeout, a race lost to a twin delivery, a bug: undone, tried again later
+        log.exception("Till delivery %s left pending after an error", delivery.pk)
+        delivery.outcome = f"Will be tried again: {type(error).__name__}: {error}"[:300]
+        delivery.save(update_fields=["outcome", "attempts"])
+        return delivery
     delivery.processed_at = now
     delivery.save(update_fields=["status", "outcome", "attempts", "processed_at"])
     return delivery
@@ -293,12 +354,11 @@ def purchase_record(
 
     `customer` given (the API names one) skips matching. A purchase already recorded is returned as it is.
     """
-    existing = TillPurchase.objects.filter(vendor=vendor, external_id=purchase.external_id).first()
-    if existing is not None:
-        return existing
-    if customer is None and vendor != Vendor.API:
-        customer = customer_match(vendor=vendor, purchase=purchase)
-    till_purchase = TillPurchase(
+    return _purchase_record(vendor=vendor, purchase=purchase, logged_by=logged_by, customer=customer, via=via)
+
+
+def _till_purchase_new(*, vendor: str, purchase: vendors.Purchase) -> TillPurchase:
+    return TillPurchase(
         vendor=vendor,
         external_id=purchase.external_id,
         amount=purchase.amount,
@@ -310,14 +370,42 @@ def purchase_record(
         buyer_email=purchase.email[:254],
         buyer_phone=purchase.phone[:40],
     )
+
+
+def _purchase_record(
+    *, vendor: str, purchase: vendors.Purchase, logged_by: User | None, customer: Customer | None, via: str
+) -> TillPurchase:
+    till_purchase = _till_purchase_new(vendor=vendor, purchase=purchase)
     try:
-        # The unique (vendor, external id) claims it: a second worker with the same order waits, then fails here.
+        # The unique (vendor, external id) claims it: a second request with the same purchase waits, then fails here.
         with transaction.atomic():
             till_purchase.save()
     except IntegrityError:
         return TillPurchase.objects.get(vendor=vendor, external_id=purchase.external_id)
+    if customer is None and vendor != Vendor.API:
+        customer = customer_match(vendor=vendor, purchase=purchase)
     if customer is not None:
         _purchase_log(till_purchase=till_purchase, customer=customer, logged_by=logged_by, via=via or via_label(vendor))
+    _refunds_apply(till_purchase=till_purchase)
+    return till_purchase
+
+
+def _delivery_purchase_record(*, vendor: str, purchase: vendors.Purchase) -> TillPurchase:
+    """A delivery's purchase, inside the delivery's savepoint: read first (a vendor sends most orders twice,
+    orders/create and orders/paid), then logged, then its row INSERTed with the touchpoint in it.
+
+    A twin delivery processed at the same moment makes that INSERT fail on the unique (vendor, external id):
+    the delivery's savepoint undoes the touchpoint, and the next try finds the twin's purchase.
+    """
+    existing = TillPurchase.objects.filter(vendor=vendor, external_id=purchase.external_id).first()
+    if existing is not None:
+        return existing
+    till_purchase = _till_purchase_new(vendor=vendor, purchase=purchase)
+    customer = customer_match(vendor=vendor, purchase=purchase)
+    if customer is None:
+        till_purchase.save()
+    else:
+        _purchase_log(till_purchase=till_purchase, customer=customer, logged_by=None, via=via_label(vendor))
     _refunds_apply(till_purchase=till_purchase)
     return till_purchase
 
@@ -336,7 +424,10 @@ def _purchase_log(*, till_purchase: TillPurchase, customer: Customer, logged_by:
         change_reason=via,
     )
     till_purchase.touchpoint, till_purchase.customer = touchpoint, customer
-    till_purchase.save(update_fields=["touchpoint", "customer"])
+    if till_purchase.pk is None:  # a delivery's purchase: one INSERT with its touchpoint
+        till_purchase.save()
+    else:
+        till_purchase.save(update_fields=["touchpoint", "customer"])
     _link_remember(vendor=till_purchase.vendor, vendor_customer_id=till_purchase.vendor_customer_id, customer=customer)
     if till_purchase.refunded_amount:
         touchpoint_refund(touchpoint=touchpoint, amount=till_purchase.refunded_amount, refunded_at=timezone.now())
@@ -345,6 +436,10 @@ def _purchase_log(*, till_purchase: TillPurchase, customer: Customer, logged_by:
 @transaction.atomic
 def refund_record(*, vendor: str, refund: vendors.Refund) -> str:
     """Record a refund once; applied to its purchase now, or when the purchase arrives (out of order)."""
+    return _refund_record(vendor=vendor, refund=refund)
+
+
+def _refund_record(*, vendor: str, refund: vendors.Refund) -> str:
     try:
         with transaction.atomic():
             TillRefund.objects.create(
@@ -452,14 +547,4 @@ def till_purchase_dismiss(*, till_purchase: TillPurchase) -> None:
 
 def deliveries_sweep(*, older_than_seconds: int = 30, limit: int = 500) -> int:
     """Process deliveries still pending after a while (their broker message was lost); returns how many."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    ids = list(
-        TillDelivery.objects.filter(status=TillDelivery.Status.PENDING, received_at__lte=cutoff)
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    done = 0
-    for delivery_id in ids:
-        if delivery_process(delivery_id=delivery_id) is not None:
-            done += 1
-    return done
+    return deliveries_drain(limit=limit, received_before=timezone.now() - timedelta(seconds=older_than_seconds))

@@ -133,8 +133,8 @@ def touchpoint_log(
             p.pk: p for p in (p if isinstance(p, Product) else product_get_or_create(name=p) for p in products if p)
         }.values()
     )
-    if chosen:  # a new touchpoint has no products yet: nothing to clear
-        touchpoint.products.set(chosen)
+    if chosen:  # a new touchpoint has no products yet: add (one INSERT), not set (which reads them first)
+        touchpoint.products.add(*chosen)
     # Its products are known: showing the new entry needs no query for them.
     touchpoint._product_names = sorted(p.name for p in chosen)
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)

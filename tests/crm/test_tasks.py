@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from celery import shared_task
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +15,7 @@ from kombu import pools
 
 from automations.models import OutboundMessage
 from crm.celery import app
-from crm.tasks import enqueue_on_commit
+from crm.tasks import coalesced_started, enqueue_on_commit
 from dataio.models import ImportJob
 from dataio.services import import_job_configure, import_job_create, import_jobs_requeue
 from tests.factories import OutboundMessageFactory
@@ -46,6 +47,20 @@ def test_a_rolled_back_transaction_queues_nothing(django_capture_on_commit_callb
             enqueue_on_commit(record_task, backstop="nothing", n=2)
             raise RuntimeError("the service failed after queueing")
     assert ran == []
+
+
+def test_a_coalesced_task_is_sent_once_until_it_starts(django_capture_on_commit_callbacks):
+    ran.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(record_task, backstop="nothing", coalesce="test:coalesce", n=1)
+        # Its message waits (record_task does not say it started): asking again sends nothing.
+        enqueue_on_commit(record_task, backstop="nothing", coalesce="test:coalesce", n=2)
+    assert ran == [1]
+
+    coalesced_started("test:coalesce")
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(record_task, backstop="nothing", coalesce="test:coalesce", n=3)
+    assert ran == [1, 3]
 
 
 @pytest.fixture
@@ -115,6 +130,17 @@ def test_a_dead_broker_never_fails_the_page_that_queued(
     _wait_for_enqueue_threads()
     [record] = [r for r in caplog.records if r.name == "crm.tasks"]
     assert "Could not queue" in record.getMessage() and backstop in record.getMessage()
+
+
+def test_a_coalesced_message_the_broker_refused_does_not_block_the_next_ask(
+    dead_broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue_on_commit(record_task, backstop="nothing", coalesce="test:coalesce", n=1)
+    _wait_for_enqueue_threads()
+
+    # Nothing waits under the key, so the next webhook (say) asks the broker again at once.
+    assert cache.get("test:coalesce") is None
 
 
 def test_an_import_whose_task_was_lost_is_queued_again_and_then_runs(owner, django_capture_on_commit_callbacks):
