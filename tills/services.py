@@ -273,32 +273,41 @@ def _delivery_process(pending: QuerySet[TillDelivery]) -> TillDelivery | None:
     delivery = pending.select_for_update(skip_locked=True).first()
     if delivery is None:
         return None
-    now = timezone.now()
     delivery.attempts += 1
     try:
+        event = _event_read(delivery)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        # Signed but not a shape we can use (a number where a list belongs, say): reading it again would
+        # fail again, so it is kept for the owner to see and not retried.
+        return _delivery_finished(delivery, TillDelivery.Status.FAILED, f"Could not read it: {error}")
+    try:
         with transaction.atomic():
-            payload = json.loads(delivery.body)
-            if delivery.vendor == Vendor.SQUARE:
-                event = vendors.square_parse(payload)
-            else:
-                event = vendors.shopify_parse(delivery.event_type, payload)
             if event is None:
-                delivery.status, delivery.outcome = TillDelivery.Status.IGNORED, "Not a completed purchase or refund."
+                status, outcome = TillDelivery.Status.IGNORED, "Not a completed purchase or refund."
             elif isinstance(event, vendors.Purchase):
                 purchase = _delivery_purchase_record(vendor=delivery.vendor, purchase=event)
-                delivery.status, delivery.outcome = TillDelivery.Status.PROCESSED, _purchase_outcome(purchase)
+                status, outcome = TillDelivery.Status.PROCESSED, _purchase_outcome(purchase)
             else:
-                delivery.status = TillDelivery.Status.PROCESSED
-                delivery.outcome = _refund_record(vendor=delivery.vendor, refund=event)
-    except (ValueError, ValidationError) as error:
-        # Signed but not a shape we can use: kept for the owner to see, not retried.
-        delivery.status, delivery.outcome = TillDelivery.Status.FAILED, f"Could not read it: {error}"[:300]
+                status, outcome = TillDelivery.Status.PROCESSED, _refund_record(vendor=delivery.vendor, refund=event)
+    except (ValueError, ValidationError) as error:  # read, but refused by the services (an amount too large)
+        return _delivery_finished(delivery, TillDelivery.Status.FAILED, f"Could not record it: {error}")
     except Exception as error:  # a lock timeout, a race lost to a twin delivery, a bug: undone, tried again later
         log.exception("Till delivery %s left pending after an error", delivery.pk)
         delivery.outcome = f"Will be tried again: {type(error).__name__}: {error}"[:300]
         delivery.save(update_fields=["outcome", "attempts"])
         return delivery
-    delivery.processed_at = now
+    return _delivery_finished(delivery, status, outcome)
+
+
+def _event_read(delivery: TillDelivery) -> vendors.Purchase | vendors.Refund | None:
+    payload = json.loads(delivery.body)
+    if delivery.vendor == Vendor.SQUARE:
+        return vendors.square_parse(payload)
+    return vendors.shopify_parse(delivery.event_type, payload)
+
+
+def _delivery_finished(delivery: TillDelivery, status: str, outcome: str) -> TillDelivery:
+    delivery.status, delivery.outcome, delivery.processed_at = status, outcome[:300], timezone.now()
     delivery.save(update_fields=["status", "outcome", "attempts", "processed_at"])
     return delivery
 

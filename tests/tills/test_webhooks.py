@@ -18,6 +18,7 @@ from tills.tasks import deliveries_drain_task
 from touchpoints.figures import customer_figures_recompute_all
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log
+from touchpoints.signals import touchpoint_logged
 
 pytestmark = pytest.mark.django_db
 
@@ -446,17 +447,44 @@ def test_a_delivery_that_breaks_processing_stays_pending_and_does_not_hold_up_th
 ):
     CustomerFactory(email="jon.regular@mail.example")
     with django_capture_on_commit_callbacks(execute=False):
-        _store(client, _shopify_order(101, line_items=7))  # signed, but no shape the code expects
+        _store(client, _shopify_order(101))
         _store(client, _shopify_order(102))
 
-    assert deliveries_drain_task() == 2
+    calls = []
+
+    def break_the_first(sender, *, touchpoint, **kwargs) -> None:  # a bug in a listener, after the purchase's rows
+        calls.append(touchpoint)
+        if len(calls) == 1:
+            raise RuntimeError("a listener failed")
+
+    touchpoint_logged.connect(break_the_first)
+    try:
+        assert deliveries_drain_task() == 2
+    finally:
+        touchpoint_logged.disconnect(break_the_first)
 
     broken = TillDelivery.objects.get(body__contains='"id": 101,')
     # Tried once in this drain, left for the sweep, with the error for the owner to see.
     assert (broken.status, broken.attempts) == (TillDelivery.Status.PENDING, 1)
-    assert broken.outcome.startswith("Will be tried again: TypeError")
+    assert broken.outcome == "Will be tried again: RuntimeError: a listener failed"
     assert TillDelivery.objects.exclude(pk=broken.pk).get().status == TillDelivery.Status.PROCESSED
     assert TillPurchase.objects.filter(external_id="101").count() == 0  # its half-done work was undone
+    assert deliveries_sweep(older_than_seconds=0) == 1  # the sweep tries it again, the listener mended
+    assert TillPurchase.objects.filter(external_id="101").count() == 1
+
+
+def test_a_signed_delivery_of_a_shape_we_cannot_read_fails_for_the_owner_to_see_and_is_not_retried(
+    client, shopify, at_shopify_time, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        _store(client, _shopify_order(101, line_items=7))  # signed, but a number where a list belongs
+
+    assert deliveries_drain_task() == 1
+
+    delivery = TillDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (TillDelivery.Status.FAILED, 1)
+    assert delivery.outcome.startswith("Could not read it:")
+    assert deliveries_drain_task() == 0 and TillPurchase.objects.count() == 0
 
 
 def test_receiving_a_delivery_takes_a_fixed_number_of_queries(
