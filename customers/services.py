@@ -101,6 +101,7 @@ def customer_create(
     _customer_validate_and_save(customer)
     customer.favourite_products.set(_products_resolve(favourite_products))
     customer.tags.set(_tags_resolve(tags))
+    card_changed(customer.pk)  # nothing of a new card is cached, but their birthday may be on My day
     return customer
 
 

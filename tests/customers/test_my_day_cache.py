@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from customers.services import (
     customer_archive,
+    customer_create,
     customer_update,
     followup_done,
     followup_open,
@@ -100,6 +101,10 @@ def test_each_change_that_shows_on_my_day_shows_on_the_next_visit(committed, sta
     with committed():
         important_date_add(customer=pal, added_by=staff, label="Wedding anniversary", day=13, month=3)
     assert "Wedding anniversary" in _my_day(staff_client)[0]
+
+    with committed():
+        customer_create(created_by=staff, first_name="Newcomer", birthday_day=11, birthday_month=3)
+    assert "Newcomer" in _my_day(staff_client)[0]
 
     with committed():
         customer_archive(customer=pal, archived_by=staff)
