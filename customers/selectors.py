@@ -521,7 +521,8 @@ def _my_day_dates(user_id, today, days):
 def my_day_get(*, user: User, today: date, days: int = MY_DAY_DAYS) -> MyDay:
     """The first of the user's follow-ups due by today and birthdays this week, with totals (3 queries).
 
-    Each list is limited in SQL; the total comes from COUNT(*) OVER () in the same query.
+    Each list is limited in SQL with its total in the same query: a COUNT subquery for the follow-ups
+    (their names are read for the few shown), COUNT(*) OVER () for the birthdays.
     """
     day = MyDay(today=today)
     followups = list(_my_day_followups(user.pk, today))
