@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from customers.forms import CustomerForm, FollowUpForm
-from customers.models import Customer, FollowUp, Product, Tag
+from customers.models import Customer, FollowUp
 from gifts.models import GiftCode
 from touchpoints.forms import TouchpointForm
 from touchpoints.models import Touchpoint
@@ -68,10 +68,11 @@ class CustomerSerializer(serializers.ModelSerializer):
     # Blank is a value these have: the schema must say so ("" is neither an email nor a method).
     email = serializers.CharField(read_only=True)
     consent_method = serializers.ChoiceField(choices=[("", "—"), *Customer.ConsentMethod.choices], read_only=True)
-    favourite_products: serializers.SlugRelatedField[Product] = serializers.SlugRelatedField(
-        many=True, read_only=True, slug_field="name"
+    # Names, A-Z, read with the customer (api.views._customers_with_lists annotates them).
+    favourite_products = serializers.ListField(
+        child=serializers.CharField(), source="favourite_product_names", read_only=True
     )
-    tags: serializers.SlugRelatedField[Tag] = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    tags = serializers.ListField(child=serializers.CharField(), source="tag_names", read_only=True)
 
     class Meta:
         model = Customer

@@ -28,9 +28,10 @@ from api import serializers as s
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import idempotent
 from api.models import ApiKey
+from crm.expressions import RelatedNames
 from crm.models import ShopSettings
 from customers import services as customer_services
-from customers.models import Customer, FollowUp, Product, Tag
+from customers.models import Customer, FollowUp, Product
 from customers.selectors import customer_search_rows
 from gifts.services import gift_code_lookup, gift_code_redeem
 from tills.models import TillPurchase, Vendor
@@ -106,9 +107,10 @@ class Pages(CursorPagination):
 
 
 def _customers_with_lists():
-    return Customer.objects.prefetch_related(
-        Prefetch("favourite_products", queryset=Product.objects.only("name")),
-        Prefetch("tags", queryset=Tag.objects.only("name")),
+    """Customers with their favourite products' and tags' names in the same row, A-Z: two prefetches
+    built a related manager per customer and list, a third of a search page's time."""
+    return Customer.objects.annotate(
+        favourite_product_names=RelatedNames("favourite_products"), tag_names=RelatedNames("tags")
     )
 
 

@@ -11,7 +11,7 @@ from api.models import ApiKey, IdempotencyRecord
 from api.services import api_key_hash, api_key_revoke
 from automations.models import OutboundMessage
 from customers.models import Customer, FollowUp
-from tests.factories import CustomerFactory, FollowUpFactory, GiftCodeFactory
+from tests.factories import CustomerFactory, FollowUpFactory, GiftCodeFactory, ProductFactory, TagFactory
 from tills.models import TillPurchase
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log
@@ -61,6 +61,22 @@ def test_a_key_records_when_it_was_last_used(api, key_and_raw):
 
 
 # --- Customers ---------------------------------------------------------------------------------
+
+
+def test_a_search_lists_favourites_and_tags_a_to_z_in_the_same_queries_however_many(api, django_assert_max_num_queries):
+    for n in range(12):
+        customer = CustomerFactory(first_name=f"Ann{n}", last_name="Lovelace")
+        customer.favourite_products.set([ProductFactory(name=f"Tea {n}"), ProductFactory(name=f"Coffee {n}")])
+        customer.tags.set([TagFactory(name=f"vip {n}"), TagFactory(name=f"regular {n}")])
+    api.get("/api/v1/customers/", {"q": "Lovelace"})  # the shop settings and the key, once
+
+    with django_assert_max_num_queries(4):  # the key, the matching ids, the rows with both lists, last used
+        found = api.get("/api/v1/customers/", {"q": "Lovelace"}).json()["results"]
+
+    assert len(found) == 12
+    ann = next(row for row in found if row["first_name"] == "Ann3")
+    assert ann["favourite_products"] == ["Coffee 3", "Tea 3"] and ann["tags"] == ["regular 3", "vip 3"]
+    assert api.get(f"/api/v1/customers/{ann['id']}/").json()["tags"] == ["regular 3", "vip 3"]
 
 
 def test_creating_a_customer_goes_through_the_service_and_history_names_the_key(api, owner):
