@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from accounts.models import AuditRecord
 from automations.suppression import suppression_add
+from crm.validators import CSV_MAX_BYTES
 from customers.models import Customer, Tag
 from dataio.models import ImportJob
 from dataio.services import import_job_check, import_job_configure, import_job_create, import_job_run, import_job_start
@@ -251,6 +252,40 @@ def test_an_unreadable_upload_gets_a_clear_message_and_creates_nothing(owner_cli
     )
     assert response.status_code == 400 and "no customers under it" in response.content.decode()
     assert ImportJob.objects.count() == 0
+
+
+def _csv_of(size: int) -> bytes:
+    """A readable CSV of exactly `size` bytes: a header, then rows whose notes are long but each under the
+    csv module's 128 KB cell limit, so only its size can refuse it."""
+    head = b"First name,Notes\n"
+    row = b"Ann," + b"x" * 50_000 + b"\n"
+    rows = (size - len(head)) // len(row) - 1
+    rest = size - len(head) - rows * len(row)  # 50,005 to 100,009 bytes: one last row of that length
+    return head + row * rows + b"Bea," + b"y" * (rest - 5) + b"\n"
+
+
+def test_a_csv_over_50_mb_is_refused_at_upload_with_a_clear_message_and_nothing_is_stored(owner_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    raw = _csv_of(CSV_MAX_BYTES + 1)
+    assert len(raw) == 50 * 1024 * 1024 + 1
+    response = owner_client.post(reverse("dataio:import_upload"), {"file": SimpleUploadedFile("big.csv", raw)})
+    assert response.status_code == 400
+    assert "The file is larger than 50 MB: split it into smaller files." in response.content.decode()
+    # The file would be kept on an import job (its text): there is none.
+    assert ImportJob.objects.count() == 0
+
+
+def test_a_csv_of_exactly_50_mb_is_accepted(owner_client):
+    # The real limit, not a lowered one (it is a constant, not a setting): a file this size takes about two
+    # seconds to upload, read and store here, cheap enough to test the boundary itself.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    raw = _csv_of(CSV_MAX_BYTES)
+    response = owner_client.post(reverse("dataio:import_upload"), {"file": SimpleUploadedFile("big.csv", raw)})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response.url == reverse("dataio:import_detail", args=[job.pk])
+    assert len(job.text) == CSV_MAX_BYTES and job.total_rows == raw.count(b"\n") - 1
 
 
 def test_staff_cannot_open_the_import_pages(staff_client, owner):

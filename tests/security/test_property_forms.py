@@ -5,7 +5,7 @@ line breaks included; huge, negative and fractional numbers; dates from year 1 t
 when the form accepts it, calls the service the view would call, inside a transaction rolled back
 afterwards. A ValidationError is a clear "no"; anything else (OverflowError, DataError, a 500) fails.
 A few pages are driven through the test client instead, where the view does the wiring (the customer
-list, issuing a gift, an upload).
+list, issuing a gift, an upload, and the public login, forgot-password and set-new-password pages).
 
 `make test` runs 100 examples per form; `make test-property` runs the full 1,000 (141 s on a quiet
 2-core machine, 16 minutes on a busy one); HYPOTHESIS_EXAMPLES sets any other number. See docs/security.md.
@@ -14,24 +14,32 @@ list, issuing a gift, an upload).
 import os
 from contextlib import contextmanager
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import pytest
+from axes.models import AccessAttempt
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.forms import HandoverForm, PasswordResetForm, StaffCreateForm
+from accounts.password_reset import StaffPasswordResetForm
 from accounts.services import staff_create, staff_handover, staff_set_password
 from api.forms import ApiKeyForm
 from api.services import api_key_create
 from automations.emails import placeholder_values, render_template_for
 from automations.forms import ApproveForm, AutomationForm, ResendUnknownForm, TemplateForm
-from automations.models import Automation
+from automations.models import Automation, OutboundMessage
 from automations.services import (
     automation_get,
     automation_update,
@@ -70,6 +78,7 @@ from gifts.services import gift_code_redeem
 from mailevents.forms import CalendarFeedForm
 from mailevents.services import calendar_feed_create
 from tests.factories import (
+    DEMO_PASSWORD,
     CustomerFactory,
     EventFactory,
     FollowUpFactory,
@@ -690,3 +699,109 @@ def test_the_newsletter_preview_for_any_customer(world, client, customer):
         {"customer": customer.replace("\x00", "")},
     )
     assert response.status_code in (200, 400)
+
+
+# --- the public pages: login, forgot password, set a new password ---------------------------------
+#
+# Driven through the test client (Django's views do the wiring: the request, django-axes, the rate limit,
+# the token kept in the session). Each example posts from a fresh client inside `rolled_back()`, so a
+# login, a changed password and django-axes' failed-attempt rows (it counts in the database) are undone:
+# failures never add up to a lockout, here or in any other test.
+
+NEW_PASSWORD = "a fresh Passw0rd!"
+
+
+def _post(data: MultiValueDict) -> dict[str, list[str]]:
+    """A MultiValueDict as the test client posts it: every value of every field."""
+    return {name: data.getlist(name) for name in data}
+
+
+def _one_each(values: dict[str, str]) -> st.SearchStrategy:
+    return st.just(MultiValueDict({name: [value] for name, value in values.items()}))
+
+
+def _login_post(username: str) -> dict[str, str]:
+    return {"username": username, "password": DEMO_PASSWORD}
+
+
+def _reset_link(user) -> str:
+    """The link the email carries, made from the user as they are now."""
+    token = default_token_generator.make_token(user)
+    return reverse("password_reset_confirm", args=[urlsafe_base64_encode(force_bytes(user.pk)), token])
+
+
+def test_the_valid_posts_the_public_page_strategies_start_from_go_through(world):
+    staff = world["staff"]
+    # Log in.
+    assert Client().post(reverse("login"), _login_post(staff.username)).status_code == 302
+    # Ask for a reset link: it is queued for them.
+    response = Client().post(reverse("password_reset"), {"email": staff.email})
+    assert (
+        response.status_code == 302 and OutboundMessage.objects.filter(staff_user=staff, kind="password_reset").exists()
+    )
+    # Open the link (made now: the login above changed what the token is made from) and set a new password.
+    staff.refresh_from_db()
+    client = Client()
+    form_page = client.get(_reset_link(staff))
+    assert form_page.status_code == 302
+    done = client.post(form_page.url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert done.status_code == 302 and done.url == reverse("password_reset_complete")
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_login_form(world, data):
+    base = _login_post(world["staff"].username)
+    post = data.draw(st.one_of(form_data(AuthenticationForm), near(AuthenticationForm, base), _one_each(base)))
+    with rolled_back():
+        response = Client().post(reverse("login"), _post(post))
+    assert response.status_code in (200, 302)
+    assert not AccessAttempt.objects.exists()  # the failed attempts went with the rollback: no lockout builds up
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_forgot_password_form(world, data):
+    email = world["staff"].email
+    # One field, so no `near`: anything, any well-formed address (the form accepts it and says nothing of
+    # whether it is known), and theirs as typed, shouted or padded (the link really is queued).
+    post = data.draw(
+        st.one_of(
+            form_data(StaffPasswordResetForm),
+            st.emails().map(lambda address: MultiValueDict({"email": [address]})),
+            st.sampled_from([email, email.upper(), f"  {email} "]).map(
+                lambda typed: MultiValueDict({"email": [typed]})
+            ),
+        )
+    )
+    # The page allows RATELIMIT_PUBLIC_PAGES posts a minute from one address, counted in the cache (not
+    # rolled back): the examples would soon all be 429s without reaching the form (the limit has its own
+    # test in test_rate_limited_pages.py).
+    with override_settings(RATELIMIT_PUBLIC_PAGES="1000000/m"), rolled_back():
+        response = Client().post(reverse("password_reset"), _post(post))
+    assert response.status_code in (200, 302)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_set_new_password_form(world, data):
+    staff = world["staff"]
+    base = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    post = data.draw(
+        st.one_of(form_data(SetPasswordForm, user=staff), near(SetPasswordForm, base, user=staff), _one_each(base))
+    )
+    # The real link from the email, or anything in its two parts (a forged or mangled link).
+    forged = data.draw(st.one_of(st.none(), st.tuples(TEXT, TEXT)))
+    client = Client()
+    with rolled_back():
+        if forged is None:
+            url = _reset_link(staff)
+        else:
+            url = f"{reverse('password_reset')}{quote(forged[0], safe='')}/{quote(forged[1], safe='')}/"
+        response = client.get(url)
+        if response.status_code == 302:  # a good link: the token goes into the session, the form is here
+            url = response.url
+        response = client.post(url, _post(post))
+    assert response.status_code in (200, 302, 404)
+    staff.refresh_from_db()
+    assert staff.check_password(DEMO_PASSWORD)  # undone with the rest
