@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, OuterRef, Subquery, Sum
 
 from crm.models import ShopSettings
 from customers.health import (
@@ -30,19 +30,36 @@ from touchpoints.models import Touchpoint
 log = logging.getLogger(__name__)
 
 
-def _feedback_inputs(customer_id: int, now: datetime) -> tuple[int, int]:
-    """(praise count ever, net sentiment of the last SENTIMENT_WINDOW_DAYS days) for one customer (1 query)."""
+# What the rules read besides the customer's own counters: (praises ever, net sentiment of the last
+# SENTIMENT_WINDOW_DAYS days, referred friends who bought).
+FigureInputs = tuple[int, int, int]
+FIGURE_INPUT_NAMES = ("figure_praises", "figure_sentiment", "figure_referral_buyers")
+
+
+def figure_inputs(now: datetime) -> dict[str, Subquery]:
+    """FIGURE_INPUT_NAMES as subqueries of a customer row: annotated on a read the caller makes anyway
+    (the touchpoint service's locked read), they cost no statement of their own (two before)."""
     since = now - timedelta(days=SENTIMENT_WINDOW_DAYS)
-    totals = Touchpoint.objects.filter(customer_id=customer_id, kind="feedback").aggregate(
-        praises=Count("pk", filter=Q(feedback_kind="praise")),
-        sentiment=Sum("sentiment", filter=Q(happened_at__gte=since, happened_at__lte=now)),
-    )
-    return totals["praises"] or 0, totals["sentiment"] or 0
+    feedback = Touchpoint.objects.filter(customer_id=OuterRef("pk"), kind="feedback").order_by().values("customer_id")
+    referred = Customer.objects.filter(referred_by_id=OuterRef("pk"), purchase_count__gt=0).order_by()
+    praises, sentiment, buyers = FIGURE_INPUT_NAMES
+    return {
+        praises: Subquery(feedback.filter(feedback_kind="praise").annotate(n=Count("pk")).values("n")),
+        sentiment: Subquery(
+            feedback.filter(happened_at__gte=since, happened_at__lte=now).annotate(n=Sum("sentiment")).values("n")
+        ),
+        buyers: Subquery(referred.values("referred_by_id").annotate(n=Count("pk")).values("n")),
+    }
 
 
-def _figures_for(customer: Customer, now: datetime, default_cadence: int) -> dict:
-    praises, sentiment = _feedback_inputs(customer.pk, now)
-    referral_buyers = Customer.objects.filter(referred_by_id=customer.pk, purchase_count__gt=0).count()
+def _figure_inputs_read(customer_id: int, now: datetime) -> FigureInputs:
+    row = Customer.objects.filter(pk=customer_id).annotate(**figure_inputs(now)).values_list(*FIGURE_INPUT_NAMES)
+    praises, sentiment, buyers = row.get()
+    return praises or 0, sentiment or 0, buyers or 0
+
+
+def _figures_for(customer: Customer, now: datetime, default_cadence: int, inputs: FigureInputs | None = None) -> dict:
+    praises, sentiment, referral_buyers = inputs if inputs is not None else _figure_inputs_read(customer.pk, now)
     return {
         "health": health_for(
             last_touchpoint_at=customer.last_touchpoint_at,
@@ -67,14 +84,17 @@ def _figures_for(customer: Customer, now: datetime, default_cadence: int) -> dic
     }
 
 
-def customer_figures_compute(*, customer: Customer, now: datetime, default_cadence: int | None = None) -> dict:
-    """One customer's health, stage and closeness from its counters, without writing (2 indexed queries).
+def customer_figures_compute(
+    *, customer: Customer, now: datetime, default_cadence: int | None = None, inputs: FigureInputs | None = None
+) -> dict:
+    """One customer's health, stage and closeness from its counters, without writing (one indexed query, none
+    when `inputs` were read with the customer: `figure_inputs`).
 
     The caller writes them, e.g. in the same UPDATE as the counters (touchpoint service).
     """
     if default_cadence is None:
         default_cadence = ShopSettings.load().default_cadence_days
-    return _figures_for(customer, now, default_cadence)
+    return _figures_for(customer, now, default_cadence, inputs)
 
 
 def customer_referrer_refresh(*, customer: Customer, now: datetime, default_cadence: int | None = None) -> None:

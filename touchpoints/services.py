@@ -14,7 +14,7 @@ from customers.card_cache import USUALLY_BUYS, card_changed, timeline_part
 from customers.health import FREQUENCY_WINDOW_DAYS
 from customers.models import Customer, Product
 from customers.services import product_get_or_create
-from touchpoints.figures import customer_figures_compute, customer_referrer_refresh
+from touchpoints.figures import FIGURE_INPUT_NAMES, customer_figures_compute, customer_referrer_refresh, figure_inputs
 from touchpoints.models import Touchpoint
 from touchpoints.selectors import TIMELINE_SOURCE
 from touchpoints.signals import touchpoint_logged
@@ -33,7 +33,8 @@ def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: da
     touchpoint INSERT's key-share lock), so two touchpoints logged at once for the same customer
     queue up instead of losing a count. The same queries whoever the customer is.
     """
-    current = Customer.objects.select_for_update(no_key=True).values_list(*_LOCKED_FIELDS).get(pk=customer.pk)
+    locked = Customer.objects.select_for_update(no_key=True).annotate(**figure_inputs(now))
+    *current, praises, sentiment, buyers = locked.values_list(*_LOCKED_FIELDS, *FIGURE_INPUT_NAMES).get(pk=customer.pk)
     for name, value in zip(_LOCKED_FIELDS, current):
         setattr(customer, name, value)
     if customer.last_touchpoint_at is None or touchpoint.happened_at > customer.last_touchpoint_at:
@@ -46,7 +47,8 @@ def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: da
             customer.lifetime_spend += touchpoint.amount or Decimal(0)
         if customer.first_purchase_at is None or touchpoint.happened_at < customer.first_purchase_at:
             customer.first_purchase_at = touchpoint.happened_at
-    figures = customer_figures_compute(customer=customer, now=now)
+    # The feedback and referral inputs were read with the lock: this touchpoint (inserted before) counts.
+    figures = customer_figures_compute(customer=customer, now=now, inputs=(praises or 0, sentiment or 0, buyers or 0))
     for name, value in figures.items():
         setattr(customer, name, value)
     Customer.objects.filter(pk=customer.pk).update(
