@@ -281,9 +281,7 @@ def _dashboard_queries(client) -> int:
     return len(ctx.captured_queries)
 
 
-def test_the_dashboard_runs_the_same_number_of_queries_for_1_and_40_customers(
-    owner_client, owner, django_assert_max_num_queries
-):
+def test_the_dashboard_runs_the_same_number_of_queries_for_1_and_40_customers(owner_client, owner):
     def grow(n):
         for i in range(n):
             c = CustomerFactory(owner=owner, birthday_day=TODAY.day, birthday_month=TODAY.month, referred_by=first)
@@ -300,8 +298,7 @@ def test_the_dashboard_runs_the_same_number_of_queries_for_1_and_40_customers(
         grow(1)
         small = _dashboard_queries(owner_client)
         grow(39)
-        with django_assert_max_num_queries(small):
-            large = _dashboard_queries(owner_client)
+        large = _dashboard_queries(owner_client)  # counted without the cache's own clearing (a query on SQLite)
     assert small == large
 
 
