@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -21,7 +22,18 @@ class GiftCode(HistoryNotes, models.Model):
         FREE_PRODUCT = "product", "Free product"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="gift_codes")
-    code = models.CharField(max_length=CODE_LENGTH, unique=True)
+    # Codes are drawn by gifts.services; the admin, which could type one, is held to the same shape
+    # (a code is put into emails as {gift_code}).
+    code = models.CharField(
+        max_length=CODE_LENGTH,
+        unique=True,
+        validators=[
+            RegexValidator(
+                f"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$",
+                f"A gift code is {CODE_LENGTH} capital letters and digits, without 0, O, 1 or I.",
+            )
+        ],
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PERCENT_OFF)
     value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL)

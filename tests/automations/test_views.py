@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -224,11 +226,16 @@ def test_the_outbox_offers_resend_for_failed_and_a_separate_warned_step_for_unkn
 
 
 @pytest.mark.parametrize("rows", [1, 20])
-def test_the_outbox_page_runs_a_fixed_number_of_queries(owner_client, django_assert_max_num_queries, rows):
+def test_the_outbox_page_runs_a_fixed_number_of_queries(owner_client, rows):
     for _ in range(rows):
         OutboundMessageFactory()
-    with django_assert_max_num_queries(13):  # 12, and one for the delivery rates (issue 17)
+    with CaptureQueriesContext(connection) as queries:
         assert owner_client.get(reverse("automations:outbox")).status_code == 200
+    # Without Redis the cache is a database table: its own statements (and savepoints) are not the page's.
+    page_queries = [
+        q["sql"] for q in queries.captured_queries if "rapport_cache" not in q["sql"] and "SAVEPOINT" not in q["sql"]
+    ]
+    assert len(page_queries) <= 13  # 12, and one for the delivery rates (issue 17)
 
 
 def test_the_owner_resends_a_failed_message_in_one_click_with_a_fresh_retry_window(
