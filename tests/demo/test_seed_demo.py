@@ -29,6 +29,38 @@ def test_seed_demo_makes_the_logins_customers_touchpoints_and_followups():
     assert Touchpoint.objects.filter(kind=Touchpoint.Kind.PURCHASE, amount__gt=0).exists()
 
 
+def test_each_demo_customers_email_is_made_from_their_own_name_at_a_reserved_domain():
+    import re
+
+    from demo.management.commands.seed_demo import SHORT_FORMS
+
+    call_command("seed_demo", customers=300, touchpoints=300, seed=8)
+
+    customers = list(Customer.objects.values_list("first_name", "last_name", "preferred_name", "email"))
+    emails = [email for _, _, _, email in customers if email]
+    assert len(emails) > 200
+    # first.last@example.com (numbered if two share a name), from the name the list shows beside it.
+    for first, last, preferred, email in customers:
+        if email:
+            local = f"{first}.{last}".lower().replace("'", "")
+            assert re.fullmatch(rf"{re.escape(local)}\d*@example\.com", email), (first, last, email)
+        # A preferred name is the short form of their own first name ("Nick" for Nicholas), never another name.
+        assert preferred in ("", SHORT_FORMS.get(first)), (first, preferred)
+    assert any(preferred for _, _, preferred, _ in customers)
+    assert len({e.lower() for e in emails}) == len(emails)
+
+
+@pytest.mark.django_db(transaction=True)  # each run commits, as two runs of the command would
+def test_a_second_demo_load_numbers_the_addresses_the_first_one_took():
+    call_command("seed_demo", customers=60, touchpoints=0, seed=9, no_history=True)
+    call_command("seed_demo", customers=60, touchpoints=0, seed=9, no_history=True)
+
+    # The same seed makes the same names, so every address of the second run was taken: it is numbered.
+    emails = [e.lower() for e in Customer.objects.exclude(email="").values_list("email", flat=True)]
+    assert len(emails) == len(set(emails)) > 80
+    assert sum(e.split("@")[0][-1] == "2" for e in emails) >= len(emails) // 2
+
+
 def test_seed_demo_sets_each_customers_figures_from_its_touchpoints():
     call_command("seed_demo", customers=30, touchpoints=500, seed=4)
 
