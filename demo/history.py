@@ -317,7 +317,14 @@ def _community(rng: random.Random, staff_ids: list[int], now: datetime) -> None:
         "- Tasting on Saturday from 10:00\n- Bring a friend: their first coffee is on us\n\nSee you soon!",
     )
     newsletter_plan(newsletter_id=newsletter.pk, now=sent_at)
+    # Sent six weeks ago as a real one would have been: the outbox sent (or failed, or held back) every
+    # row long since, so its report shows sends and nothing still waiting, and "planned" ("Sent to
+    # outbox") is its last status. Written two days before, as its history and date say, not today.
     _settle(rng, OutboundMessage.objects.filter(kind=NEWSLETTER, occasion_key=newsletter.occasion_key), now)
+    written = sent_at - timedelta(days=2)
+    Newsletter.objects.filter(pk=newsletter.pk).update(created_at=written, updated_at=sent_at)
+    newsletter.history.filter(history_type="+").update(history_date=written)
+    newsletter.history.filter(history_type="~").update(history_date=sent_at)
 
     reachable = Customer.objects.filter(is_archived=False, last_touchpoint_at__isnull=False)
     for title, days, place in (
