@@ -157,6 +157,7 @@ def test_the_demo_year_leaves_emails_trends_follow_ups_events_and_history_behind
     from automations.models import EmailOptOut, OutboundMessage
     from community.models import Event, Invitation, Newsletter, Segment
     from community.selectors import newsletter_report
+    from crm.models import ShopSettings
     from dashboard.models import DailySnapshot
     from gifts.models import GiftCode
 
@@ -199,6 +200,8 @@ def test_the_demo_year_leaves_emails_trends_follow_ups_events_and_history_behind
     rows = OutboundMessage.objects.filter(kind="newsletter", occasion_key=newsletter.occasion_key)
     assert rows.count() == newsletter.planned_count > 0
     assert not rows.filter(status__in=["planned", "sending"]).exists()
+    shop_name = ShopSettings.load().name
+    assert set(rows.filter(status="sent").values_list("subject", flat=True)) == {f"Autumn at {shop_name}"}
     assert all(
         sent_at < six_weeks_ago + timedelta(hours=1) for sent_at in rows.values_list("sent_at", flat=True) if sent_at
     )
