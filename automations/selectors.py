@@ -97,7 +97,8 @@ def delivery_rates_counted() -> list[dict]:
     """Delivered, bounced and complained shares of sent emails per automation and per newsletter: one query.
 
     A complaint or a provider unsubscribe means the email arrived, so both count as delivered too;
-    bounced counts hard bounces (a soft bounce may still arrive).
+    bounced counts hard bounces (a soft bounce may still arrive). Where the mail service reported
+    nothing at all on a group (SMTP or files, no webhook) its rates are unknown (None), not 0%.
     """
     D = OutboundMessage.Delivery
     newsletter = Case(When(kind="newsletter", then="occasion_key"), default=Value(""), output_field=CharField())
@@ -110,6 +111,7 @@ def delivery_rates_counted() -> list[dict]:
             delivered=Count("pk", filter=Q(delivery_status__in=(D.DELIVERED, D.UNSUBSCRIBED, D.COMPLAINED))),
             bounced=Count("pk", filter=Q(delivery_status=D.BOUNCED)),
             complained=Count("pk", filter=Q(delivery_status=D.COMPLAINED)),
+            reported=Count("pk", filter=~Q(delivery_status="")),
             subject=Max("subject"),
         )
     )
@@ -117,6 +119,7 @@ def delivery_rates_counted() -> list[dict]:
     for row in rows:
         is_newsletter = bool(row["group"])
         label = f"Newsletter “{row['subject']}”" if is_newsletter else OutboundMessage(kind=row["kind"]).kind_label
+        sent = row["sent"] if row["reported"] else 0  # no report at all: no rate
         out.append(
             {
                 "label": label,
@@ -126,9 +129,9 @@ def delivery_rates_counted() -> list[dict]:
                 "delivered": row["delivered"],
                 "bounced": row["bounced"],
                 "complained": row["complained"],
-                "delivered_rate": _rate(row["delivered"], row["sent"]),
-                "bounced_rate": _rate(row["bounced"], row["sent"]),
-                "complained_rate": _rate(row["complained"], row["sent"]),
+                "delivered_rate": _rate(row["delivered"], sent),
+                "bounced_rate": _rate(row["bounced"], sent),
+                "complained_rate": _rate(row["complained"], sent),
             }
         )
     out.sort(key=lambda r: (bool(r["group"]), r["label"].lower()))

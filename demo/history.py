@@ -19,6 +19,7 @@ from django.db.models import F
 from automations.models import Automation, EmailOptOut, OutboundMessage
 from automations.schedule import GREETING_TIME, local_datetime
 from community.models import Event, Invitation, Newsletter
+from community.rendering import newsletter_render_for
 from community.services import (
     EVENT_INVITATION,
     NEWSLETTER,
@@ -317,7 +318,20 @@ def _community(rng: random.Random, staff_ids: list[int], now: datetime) -> None:
         "- Tasting on Saturday from 10:00\n- Bring a friend: their first coffee is on us\n\nSee you soon!",
     )
     newsletter_plan(newsletter_id=newsletter.pk, now=sent_at)
-    _settle(rng, OutboundMessage.objects.filter(kind=NEWSLETTER, occasion_key=newsletter.occasion_key), now)
+    # Sent six weeks ago as a real one would have been: the outbox sent (or failed, or held back) every
+    # row long since, so its report shows sends and nothing still waiting, and "planned" ("Sent to
+    # outbox") is its last status. Written two days before, as its history and date say, not today.
+    rows = OutboundMessage.objects.filter(kind=NEWSLETTER, occasion_key=newsletter.occasion_key)
+    _settle(rng, rows, now)
+    # What the sender records on a sent row: the subject and body as that customer got them.
+    for row in rows.filter(status=OutboundMessage.Status.SENT).select_related("customer"):
+        rendered = newsletter_render_for(newsletter=newsletter, customer=row.customer)
+        row.subject, row.body_text, row.body_html = rendered.subject[:200], rendered.text, rendered.html
+        row.save(update_fields=["subject", "body_text", "body_html"])
+    written = sent_at - timedelta(days=2)
+    Newsletter.objects.filter(pk=newsletter.pk).update(created_at=written, updated_at=sent_at)
+    newsletter.history.filter(history_type="+").update(history_date=written)
+    newsletter.history.filter(history_type="~").update(history_date=sent_at)
 
     reachable = Customer.objects.filter(is_archived=False, last_touchpoint_at__isnull=False)
     for title, days, place in (

@@ -369,3 +369,16 @@ def test_the_plan_task_run_twice_adds_nothing_the_second_time():
 
     assert first == 4
     assert OutboundMessage.objects.count() == 4
+
+
+def test_planning_runs_once_when_a_worker_starts():
+    from celery.signals import worker_ready
+
+    CustomerFactory(birthday_day=20, birthday_month=6)
+
+    # What Celery sends when a worker is up (celery.apps.worker.on_consumer_ready); tasks run inline here.
+    with time_machine.travel(at("2027-06-13 06:00"), tick=False):
+        worker_ready.send(sender=None)
+
+    # Today's greeting is planned now, not at the next hour's beat.
+    assert list(OutboundMessage.objects.values_list("kind", "occasion_key")) == [("birthday", "birthday:2027")]

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Max, Min, Q, Sum
+from django.urls import reverse
 
 from customers.models import Customer, FollowUp
 from touchpoints.models import Touchpoint
@@ -27,6 +28,38 @@ def test_seed_demo_makes_the_logins_customers_touchpoints_and_followups():
     assert Touchpoint.objects.count() == 600
     assert FollowUp.objects.exists()
     assert Touchpoint.objects.filter(kind=Touchpoint.Kind.PURCHASE, amount__gt=0).exists()
+
+
+def test_each_demo_customers_email_is_made_from_their_own_name_at_a_reserved_domain():
+    import re
+
+    from demo.management.commands.seed_demo import SHORT_FORMS
+
+    call_command("seed_demo", customers=300, touchpoints=300, seed=8)
+
+    customers = list(Customer.objects.values_list("first_name", "last_name", "preferred_name", "email"))
+    emails = [email for _, _, _, email in customers if email]
+    assert len(emails) > 200
+    # first.last@example.com (numbered if two share a name), from the name the list shows beside it.
+    for first, last, preferred, email in customers:
+        if email:
+            local = f"{first}.{last}".lower().replace("'", "")
+            assert re.fullmatch(rf"{re.escape(local)}\d*@example\.com", email), (first, last, email)
+        # A preferred name is the short form of their own first name ("Nick" for Nicholas), never another name.
+        assert preferred in ("", SHORT_FORMS.get(first)), (first, preferred)
+    assert any(preferred for _, _, preferred, _ in customers)
+    assert len({e.lower() for e in emails}) == len(emails)
+
+
+@pytest.mark.django_db(transaction=True)  # each run commits, as two runs of the command would
+def test_a_second_demo_load_numbers_the_addresses_the_first_one_took():
+    call_command("seed_demo", customers=60, touchpoints=0, seed=9, no_history=True)
+    call_command("seed_demo", customers=60, touchpoints=0, seed=9, no_history=True)
+
+    # The same seed makes the same names, so every address of the second run was taken: it is numbered.
+    emails = [e.lower() for e in Customer.objects.exclude(email="").values_list("email", flat=True)]
+    assert len(emails) == len(set(emails)) > 80
+    assert sum(e.split("@")[0][-1] == "2" for e in emails) >= len(emails) // 2
 
 
 def test_seed_demo_sets_each_customers_figures_from_its_touchpoints():
@@ -116,11 +149,15 @@ def test_the_demo_year_is_steady_week_by_week_up_to_today_with_no_cliff():
     assert not Touchpoint.objects.filter(kind=Touchpoint.Kind.NOTE, note="").exists()
 
 
-def test_the_demo_year_leaves_emails_trends_follow_ups_events_and_history_behind():
+def test_the_demo_year_leaves_emails_trends_follow_ups_events_and_history_behind(client):
+    from datetime import timedelta
+
     from django.utils import timezone
 
     from automations.models import EmailOptOut, OutboundMessage
     from community.models import Event, Invitation, Newsletter, Segment
+    from community.selectors import newsletter_report
+    from crm.models import ShopSettings
     from dashboard.models import DailySnapshot
     from gifts.models import GiftCode
 
@@ -150,8 +187,33 @@ def test_the_demo_year_leaves_emails_trends_follow_ups_events_and_history_behind
     # Segments, a newsletter sent with its report, a past event with check-ins and an upcoming one with answers.
     assert Segment.objects.count() == 3
     newsletter = Newsletter.objects.get()
-    assert newsletter.status == Newsletter.Status.PLANNED
-    assert OutboundMessage.objects.filter(kind="newsletter", status="sent").exists()
+    six_weeks_ago = timezone.now() - timedelta(days=42)
+    # Handed to the outbox at its time, six weeks ago, after it was written; nothing is left to do.
+    assert newsletter.status == Newsletter.Status.PLANNED  # a newsletter's last status, shown as "Sent to outbox"
+    planned_at = newsletter.planned_at
+    assert planned_at is not None
+    assert abs(planned_at - six_weeks_ago) < timedelta(minutes=5)
+    assert newsletter.created_at < planned_at
+    assert not newsletter.history.filter(history_date__gt=planned_at + timedelta(seconds=1)).exists()
+    assert not newsletter.is_editable
+    # Every one of its rows was sent (most) or settled otherwise long ago, none waits in the outbox.
+    rows = OutboundMessage.objects.filter(kind="newsletter", occasion_key=newsletter.occasion_key)
+    assert rows.count() == newsletter.planned_count > 0
+    assert not rows.filter(status__in=["planned", "sending"]).exists()
+    shop_name = ShopSettings.load().name
+    assert set(rows.filter(status="sent").values_list("subject", flat=True)) == {f"Autumn at {shop_name}"}
+    assert all(
+        sent_at < six_weeks_ago + timedelta(hours=1) for sent_at in rows.values_list("sent_at", flat=True) if sent_at
+    )
+    report = newsletter_report(newsletter)
+    assert report["planned"] == 0
+    assert report["sent"] > 0
+    # The owner sees that report on the newsletter's page.
+    client.force_login(User.objects.get(username="owner"))
+    page = client.get(reverse("community:newsletter_detail", args=[newsletter.pk])).content.decode()
+    assert 'data-testid="report"' in page
+    assert f'data-testid="report-sent">{report["sent"]}<' in page
+    assert "Sent to outbox" in page
     past, upcoming = Event.objects.order_by("starts_at")
     assert Invitation.objects.filter(event=past, checked_in_at__isnull=False).exists()
     assert Invitation.objects.filter(event=upcoming, answer="going").exists()

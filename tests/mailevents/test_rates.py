@@ -41,6 +41,19 @@ def test_rates_are_worked_out_per_automation_and_per_newsletter(reported):
     assert (june["sent"], june["delivered_rate"], june["bounced_rate"], june["complained_rate"]) == (4, 50.0, 0.0, 25.0)
 
 
+def test_emails_the_mail_service_reported_nothing_on_have_no_rate_rather_than_none_delivered(owner_client):
+    # Sent by SMTP or to files with no webhook: nothing ever reports back on them.
+    OutboundMessageFactory.create_batch(3, kind="birthday", status="sent", delivery_status="")
+
+    birthday = {r["label"]: r for r in delivery_rates()}["Birthday greeting"]
+
+    assert birthday["sent"] == 3
+    assert (birthday["delivered_rate"], birthday["bounced_rate"], birthday["complained_rate"]) == (None, None, None)
+    html = owner_client.get(reverse("dashboard:index")).content.decode()
+    assert "0.0%" not in html
+    assert "no report from the mail service yet" in html
+
+
 def test_the_rates_run_in_one_query_however_many_rows_and_are_kept_for_a_few_minutes(
     reported, django_assert_num_queries
 ):

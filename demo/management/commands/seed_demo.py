@@ -13,7 +13,9 @@ import calendar
 import io
 import math
 import random
+import re
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -140,6 +142,59 @@ FEEDBACK = [
     (Touchpoint.FeedbackKind.COMPLAINT, -1, 15, ["Coffee was lukewarm", "Waited too long at lunch"]),
     (Touchpoint.FeedbackKind.IDEA, 0, 25, ["Suggested a loyalty card", "Would like more vegan options"]),
 ]
+# The everyday short forms of Faker's en_GB first names: a demo customer's preferred name is one of
+# these or none, so the name the list shows ("Nick Brooks") matches their address (nicholas.brooks@...).
+SHORT_FORMS = {
+    "Abigail": "Abbie",
+    "Alexander": "Alex",
+    "Alexandra": "Alex",
+    "Andrew": "Andy",
+    "Anthony": "Tony",
+    "Benjamin": "Ben",
+    "Bethany": "Beth",
+    "Catherine": "Cathy",
+    "Charles": "Charlie",
+    "Christopher": "Chris",
+    "Christine": "Chris",
+    "Daniel": "Dan",
+    "David": "Dave",
+    "Deborah": "Debbie",
+    "Dominic": "Dom",
+    "Edward": "Ed",
+    "Elizabeth": "Liz",
+    "Frederick": "Fred",
+    "Gregory": "Greg",
+    "James": "Jim",
+    "Jennifer": "Jen",
+    "Jessica": "Jess",
+    "Jonathan": "Jon",
+    "Joseph": "Joe",
+    "Joshua": "Josh",
+    "Katherine": "Kate",
+    "Kathryn": "Kath",
+    "Kenneth": "Ken",
+    "Margaret": "Maggie",
+    "Matthew": "Matt",
+    "Michael": "Mike",
+    "Nicholas": "Nick",
+    "Nicola": "Nikki",
+    "Patricia": "Pat",
+    "Patrick": "Paddy",
+    "Rebecca": "Becky",
+    "Richard": "Rich",
+    "Robert": "Rob",
+    "Samantha": "Sam",
+    "Samuel": "Sam",
+    "Stephanie": "Steph",
+    "Stephen": "Steve",
+    "Steven": "Steve",
+    "Susan": "Sue",
+    "Thomas": "Tom",
+    "Timothy": "Tim",
+    "Victoria": "Vicky",
+    "William": "Will",
+}
+EMAIL_DOMAIN = "example.com"  # reserved for examples (RFC 2606): nothing is ever delivered there
 CADENCES = [None] * 7 + [14, 30, 45, 90]
 HISTORY_DAYS = 365 + 120  # touchpoints reach this far back
 BATCH = 20_000
@@ -224,6 +279,23 @@ def bulk_load_mode(models_to_load: Sequence[type[models.Model]]):
         # Unique constraints first (an FK may need one), then indexes, then the FKs.
         for statement in sorted(restore, key=lambda s: (" FOREIGN KEY " in s, s.startswith("ALTER"))):
             cursor.execute(statement)
+
+
+def _email_part(name: str) -> str:
+    """A name as it goes into an address: "O'Brien" -> "obrien", "Zoë" -> "zoe"."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9-]", "", ascii_name.lower())
+
+
+def demo_email(first: str, last: str, taken: set[str]) -> str:
+    """first.last@example.com from the customer's own name, numbered (first.last2@...) if taken; adds it to `taken`."""
+    local = f"{_email_part(first)}.{_email_part(last)}"
+    email, n = f"{local}@{EMAIL_DOMAIN}", 1
+    while email in taken:
+        n += 1
+        email = f"{local}{n}@{EMAIL_DOMAIN}"
+    taken.add(email)
+    return email
 
 
 def reserve_ids(model: type[models.Model], count: int) -> int:
@@ -430,15 +502,17 @@ class Seeder:
             Customer.ConsentMethod.IMPORTED,
         ]
         rows, favourites, tags, dates = [], [], [], []
+        # Addresses are unique (case-insensitively) across all customers, a second run's included.
+        taken = {
+            e.lower()
+            for e in Customer.objects.filter(email__iendswith=f"@{EMAIL_DOMAIN}").values_list("email", flat=True)
+        }
         self.joined: dict[int, datetime] = {}
         for n, pk in enumerate(ids):
             first, last = rng.choice(self.first_names), rng.choice(self.last_names)
-            preferred = ""
-            if rng.random() < 0.12:
-                preferred = first[: max(3, len(first) // 2)] if rng.random() < 0.5 else rng.choice(self.first_names)
-            email = ""
-            if rng.random() < 0.85:
-                email = f"{first}.{last}.{pk}@example.com".lower().replace(" ", "").replace("'", "")
+            # Some go by the short form of their name (Nicholas as "Nick"), never by another name.
+            preferred = SHORT_FORMS.get(first, "") if rng.random() < 0.5 else ""
+            email = demo_email(first, last, taken) if rng.random() < 0.85 else ""
             phone = f"+447700{rng.randint(900000, 999999)}" if rng.random() < 0.7 else ""
             day, month, year = self._birthday()
             consent = bool(email) and rng.random() < 0.75
