@@ -28,6 +28,10 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from faker import Faker
 
+from automations.eligibility import customers_eligible
+from automations.models import Automation, OutboundMessage
+from automations.schedule import local_today
+from automations.services import automation_get
 from crm.models import ShopSettings
 from crm.roles import OWNER, STAFF
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
@@ -405,6 +409,23 @@ class Seeder:
         self.followups(ids)
         if self.history:
             year_history_seed(rng=self.rng, customer_ids=ids, staff_ids=self.staff_ids, now=self.now, log=self.log)
+        self.birthday_to_greet(ids)
+
+    def birthday_to_greet(self, ids: list[int]) -> None:
+        """One customer who may be emailed has their birthday on the day the birthday automation greets
+        for today, so the worker's first planning run (as `make run` starts) puts an email in the outbox
+        whatever the date and hour (otherwise that depended on the random birthdays)."""
+        automation = automation_get(Automation.Kind.BIRTHDAY)
+        target = local_today(self.now, ShopSettings.load().tz) + timedelta(days=automation.days)
+        greeted = OutboundMessage.objects.filter(kind=automation.kind, occasion_key=f"birthday:{target.year}")
+        customer = (
+            customers_eligible(Customer.objects.filter(pk__in=ids))
+            .exclude(pk__in=greeted.values("customer_id"))
+            .order_by("pk")
+            .first()
+        )
+        if customer is not None:
+            Customer.objects.filter(pk=customer.pk).update(birthday_day=target.day, birthday_month=target.month)
 
     # --- reference data ----------------------------------------------------
 
