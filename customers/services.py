@@ -7,6 +7,7 @@ import phonenumbers
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crm.models import ShopSettings
@@ -52,9 +53,21 @@ def tag_get_or_create(*, name: str) -> Tag:
     return tag or Tag.objects.create(name=name)
 
 
-def _products_resolve(items: Iterable[Product | str]) -> list[Product]:
-    """Products as given, with names (typed by staff) found or added to the shop's list."""
-    return [item if isinstance(item, Product) else product_get_or_create(name=item) for item in items if item]
+def products_resolve(items: Iterable[Product | str]) -> list[Product]:
+    """Products as given, each once, with names (typed by staff, sent by a till) found in one query or added
+    to the shop's list."""
+    items = [item for item in items if item]
+    names = {" ".join(item.split()).lower() for item in items if isinstance(item, str)}
+    found = {}
+    if names:
+        rows = Product.objects.annotate(lower_name=Lower("name")).filter(lower_name__in=names)
+        found = {product.lower_name: product for product in rows}
+    products = {}
+    for item in items:
+        if isinstance(item, str):
+            item = found.get(" ".join(item.split()).lower()) or product_get_or_create(name=item)
+        products[item.pk] = item
+    return list(products.values())
 
 
 def _tags_resolve(items: Iterable[Tag | str]) -> list[Tag]:
@@ -99,7 +112,7 @@ def customer_create(
     customer = Customer(first_name=first_name, created_by=created_by, **fields)
     customer._history_user = created_by
     _customer_validate_and_save(customer)
-    customer.favourite_products.set(_products_resolve(favourite_products))
+    customer.favourite_products.set(products_resolve(favourite_products))
     customer.tags.set(_tags_resolve(tags))
     card_changed(customer.pk)  # nothing of a new card is cached, but their birthday may be on My day
     return customer
@@ -123,7 +136,7 @@ def customer_update(
     customer._history_user = updated_by
     _customer_validate_and_save(customer)
     if favourite_products is not None:
-        customer.favourite_products.set(_products_resolve(favourite_products))
+        customer.favourite_products.set(products_resolve(favourite_products))
     if tags is not None:
         customer.tags.set(_tags_resolve(tags))
     card_changed(customer.pk)

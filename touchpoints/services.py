@@ -13,7 +13,7 @@ from crm.models import ShopSettings
 from customers.card_cache import USUALLY_BUYS, card_changed, timeline_part
 from customers.health import FREQUENCY_WINDOW_DAYS
 from customers.models import Customer, Product
-from customers.services import product_get_or_create
+from customers.services import products_resolve
 from touchpoints.figures import FIGURE_INPUT_NAMES, customer_figures_compute, customer_referrer_refresh, figure_inputs
 from touchpoints.models import Touchpoint
 from touchpoints.selectors import TIMELINE_SOURCE
@@ -133,11 +133,7 @@ def touchpoint_log(
     if amount is not None and amount < 0:
         raise ValidationError({"amount": "The amount cannot be negative."})
     touchpoint.save()
-    chosen = list(
-        {
-            p.pk: p for p in (p if isinstance(p, Product) else product_get_or_create(name=p) for p in products if p)
-        }.values()
-    )
+    chosen = products_resolve(products)
     if chosen:  # a new touchpoint has no products yet: add (one INSERT), not set (which reads them first)
         touchpoint.products.add(*chosen)
     # Its products are known: showing the new entry needs no query for them.

@@ -82,6 +82,17 @@ def test_products_and_tags_typed_by_name_are_found_or_added(staff):
     assert list(Tag.objects.values_list("name", flat=True)) == ["Local"]
 
 
+def test_named_products_are_found_in_one_query_each_once_and_new_ones_added(django_assert_num_queries):
+    flat_white, croissant = ProductFactory(name="Flat white"), ProductFactory(name="Croissant")
+
+    with django_assert_num_queries(1):
+        found = services.products_resolve(["flat  WHITE", croissant, "Croissant", "", "Flat white"])
+    assert found == [flat_white, croissant]
+
+    added = services.products_resolve(["Oat latte", "oat latte"])
+    assert [p.name for p in added] == ["Oat latte"] and Product.objects.count() == 3
+
+
 def test_consent_records_when_it_was_given_and_clears_when_withdrawn(staff):
     customer = services.customer_create(
         created_by=staff,

@@ -533,11 +533,11 @@ def test_processing_a_purchase_takes_a_fixed_number_of_queries_however_long_the_
         assert deliveries_drain_task() == 1
         _store(client, _shopify_order(102))
 
-    # 23 for the delivery (savepoints included): the claim, is it known, matching by link then email, the
-    # touchpoint with its history, two products and the figures (their feedback and referral inputs read with
+    # 22 for the delivery (savepoints included): the claim, is it known, matching by link then email, the
+    # touchpoint with its history, two products (read in one query) and the figures (their feedback and referral inputs read with
     # the customer's lock), the automations, the purchase's row, its link and refunds, the outcome. 6 for the
     # drain: the shop settings, commits not waiting for the disk (set and reset), the last claim finding none.
-    with django_assert_max_num_queries(29):
+    with django_assert_max_num_queries(28):
         assert deliveries_drain_task() == 1
 
     assert Touchpoint.objects.filter(customer=jon, kind="purchase").count() == earlier_purchases + 2
