@@ -11,6 +11,7 @@ from django.utils import timezone
 from automations.models import Automation, MessageTemplate, OutboxControl
 from automations.services import automation_get, template_get
 from tests.factories import CustomerFactory, OutboundMessageFactory
+from tests.queries import app_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -231,11 +232,7 @@ def test_the_outbox_page_runs_a_fixed_number_of_queries(owner_client, rows):
         OutboundMessageFactory()
     with CaptureQueriesContext(connection) as queries:
         assert owner_client.get(reverse("automations:outbox")).status_code == 200
-    # Without Redis the cache is a database table: its own statements (and savepoints) are not the page's.
-    page_queries = [
-        q["sql"] for q in queries.captured_queries if "rapport_cache" not in q["sql"] and "SAVEPOINT" not in q["sql"]
-    ]
-    assert len(page_queries) <= 13  # 12, and one for the delivery rates (issue 17)
+    assert len(app_queries(queries)) <= 13  # 12, and one for the delivery rates (issue 17)
 
 
 def test_the_owner_resends_a_failed_message_in_one_click_with_a_fresh_retry_window(
