@@ -5,7 +5,7 @@ most `limit + 1` entries after the cursor, and entries at the same moment (backd
 minute, say) are neither skipped nor repeated. Sources register in `customers.registry`.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.template.loader import render_to_string
@@ -35,8 +35,7 @@ def timeline_page(
     return _page(merged, limit)
 
 
-# A source's newest entries as kept in the cache: (time, source, id, HTML) each, the HTML "" for an entry
-# not yet shown (drawn only when it reaches the first page: a source's 11 are rarely all shown).
+# A source's entries as kept in the cache: (time, source, id, HTML) each.
 DrawnEntries = list[tuple[datetime, str, int, str]]
 
 
@@ -49,45 +48,23 @@ def timeline_first_page_kept(
     which the view stores after the response is rendered. The same entries and order as timeline_page.
     """
     kept = fragments_get(list(source_keys.values()))
-    rows: dict[str, DrawnEntries] = {}
-    read: dict[str, dict[tuple[str, int], TimelineEntry]] = {}  # the sources read now, their entries by id
-
-    def read_source(name: str) -> None:
-        entries = timeline_sources()[name](customer, None, limit + 1)
-        read[name] = {(e.source, e.pk): e for e in entries}
-        rows[name] = [(e.at, e.source, e.pk, "") for e in entries]
-
-    for name, key in source_keys.items():
-        if kept.get(key) is None:
-            read_source(name)
-        else:
-            rows[name] = kept[key]
-    while True:
-        page = _page(
-            [TimelineEntry(at, "", None, src, pk, html) for name in rows for at, src, pk, html in rows[name]], limit
+    merged: list[TimelineEntry] = []
+    for name, source in timeline_sources().items():
+        key = source_keys[name]
+        rows: DrawnEntries | None = kept.get(key)
+        if rows is None:
+            entries = source(customer, None, limit + 1)
+            rows = [
+                (e.at, e.source, e.pk, render_to_string(e.template, {"entry": e, "obj": e.obj, "shop": shop}))
+                for e in entries
+            ]
+            drawn[key] = rows
+        # HTML our own templates drew (user text escaped then), kept as it was drawn.
+        merged.extend(
+            TimelineEntry(at=at, template="", obj=None, source=src, pk=pk, html=mark_safe(html))
+            for at, src, pk, html in rows
         )
-        shown = {(e.source, e.pk) for e in page.entries if not e.html}
-        # An entry kept without its HTML reached the page (something newer went): read its source again.
-        stale = [name for name in rows if name not in read and shown & {(src, pk) for _, src, pk, _ in rows[name]}]
-        if not stale:
-            break
-        for name in stale:
-            read_source(name)
-    for name, entries in read.items():
-        rows[name] = [
-            (at, src, pk, _draw(entries[src, pk], shop) if (src, pk) in shown else html)
-            for at, src, pk, html in rows[name]
-        ]
-        drawn[source_keys[name]] = rows[name]
-    html = {(src, pk): h for name in rows for _, src, pk, h in rows[name]}
-    # HTML our own templates drew (user text escaped then), kept as it was drawn.
-    return TimelinePage(
-        entries=[replace(e, html=mark_safe(html[e.source, e.pk])) for e in page.entries], older=page.older
-    )
-
-
-def _draw(entry: TimelineEntry, shop) -> str:
-    return render_to_string(entry.template, {"entry": entry, "obj": entry.obj, "shop": shop})
+    return _page(merged, limit)
 
 
 def _page(merged: list[TimelineEntry], limit: int) -> TimelinePage:
