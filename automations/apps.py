@@ -8,10 +8,10 @@ class AutomationsConfig(AppConfig):
     def ready(self) -> None:
         from automations.emails import register_renderers
         from automations.services import on_touchpoint_logged
-        from automations.timeline import TIMELINE_SOURCE, timeline_messages
+        from automations.timeline import timeline_messages
         from customers.registry import register_timeline_source
         from touchpoints.signals import touchpoint_logged
 
         register_renderers()
         touchpoint_logged.connect(on_touchpoint_logged, dispatch_uid="automations.on_touchpoint_logged")
-        register_timeline_source(timeline_messages, name=TIMELINE_SOURCE)
+        register_timeline_source(timeline_messages)

@@ -40,10 +40,9 @@ from automations.schedule import in_sending_hours, local_today, next_sending_tim
 from automations.services import CAP_PER_WEEK, CAPPED_KINDS, REFUSED, automation_get
 from automations.suppression import is_suppressed, suppression_add
 from automations.templating import CODE_KINDS, TemplateError
-from automations.timeline import MESSAGES_PART
 from automations.transport import DeliveryError, HandoverRefused, Stage, deliver
 from crm.models import ShopSettings
-from customers.card_cache import card_changed, cards_all_changed
+from customers.card_cache import TIMELINE, card_changed, cards_all_changed
 from customers.models import Customer
 
 log = logging.getLogger(__name__)
@@ -329,7 +328,7 @@ def message_send(*, message_id: int, now: datetime | None = None, connection=Non
     finally:
         # Whatever happened (sending, sent, waiting, failed…) shows on the customer's card.
         customer_ids = OutboundMessage.objects.filter(pk=message_id).values_list("customer_id", flat=True)
-        card_changed(customer_ids, [MESSAGES_PART])
+        card_changed(customer_ids, [TIMELINE])
 
 
 def _message_send(*, message_id: int, now: datetime | None, connection) -> str:

@@ -15,11 +15,10 @@ from automations.eligibility import customers_eligible
 from automations.models import Automation, EmailOptOut, MessageTemplate, OutboundMessage, OutboxControl
 from automations.schedule import next_sending_time, next_working_day
 from automations.templating import CODE_KINDS, DEFAULT_TEMPLATES, html_clean, placeholder_errors
-from automations.timeline import MESSAGES_PART
 from crm.clock import shop_today
 from crm.models import ShopSettings
 from crm.tasks import enqueue_on_commit
-from customers.card_cache import card_changed, cards_all_changed
+from customers.card_cache import TIMELINE, card_changed, cards_all_changed
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
 
@@ -144,7 +143,7 @@ def message_resend(*, message: OutboundMessage, resent_by: User) -> OutboundMess
     )
     if not changed:
         raise ValidationError("Only a message whose sending failed can be resent this way.")
-    card_changed([message.customer_id], [MESSAGES_PART])  # a staff message has no customer: no card changes
+    card_changed([message.customer_id], [TIMELINE])  # a staff message has no customer: no card changes
     message.refresh_from_db()
     message_enqueue(message.pk)
     return message
@@ -207,7 +206,7 @@ def message_approve(*, message: OutboundMessage, approved_by: User, personal_lin
     )
     if not changed:
         raise ValidationError("This message is no longer waiting for review.")
-    card_changed([message.customer_id], [MESSAGES_PART])  # a staff message has no customer: no card changes
+    card_changed([message.customer_id], [TIMELINE])  # a staff message has no customer: no card changes
     message.refresh_from_db()
     if message.planned_at <= now:
         message_enqueue(message.pk)
@@ -224,7 +223,7 @@ def message_skip(*, message: OutboundMessage, skipped_by: User) -> OutboundMessa
     )
     if not changed:
         raise ValidationError("This message is no longer waiting for review.")
-    card_changed([message.customer_id], [MESSAGES_PART])  # a staff message has no customer: no card changes
+    card_changed([message.customer_id], [TIMELINE])  # a staff message has no customer: no card changes
     message.refresh_from_db()
     return message
 
@@ -247,7 +246,7 @@ def customer_unsubscribe(*, customer: Customer, via: str) -> bool:
     OutboundMessage.objects.filter(
         customer=customer, status__in=(OutboundMessage.Status.PLANNED, OutboundMessage.Status.DRAFT)
     ).update(status=OutboundMessage.Status.SUPPRESSED, status_reason="They unsubscribed", updated_at=timezone.now())
-    card_changed(customer.pk, [MESSAGES_PART])
+    card_changed(customer.pk, [TIMELINE])
     return True
 
 
@@ -272,7 +271,7 @@ def outbox_plan_rows(rows: Iterable[OutboundMessage], *, review: bool = False, p
         elif row.staff_user_id and not row.recipient_key:
             row.recipient_key = f"u:{row.staff_user_id}"
     OutboundMessage.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    card_changed((row.customer_id for row in rows), [MESSAGES_PART])
+    card_changed((row.customer_id for row in rows), [TIMELINE])
     return len(rows)
 
 
@@ -372,7 +371,7 @@ def _we_miss_you_cancel(*, customer: Customer, now: datetime) -> None:
         status__in=(OutboundMessage.Status.PLANNED, OutboundMessage.Status.DRAFT),
     ).update(status=OutboundMessage.Status.CANCELLED, status_reason="They got in touch again", updated_at=now)
     if cancelled:  # nothing cancelled, nothing new on the card (each renewal is a cache write after commit)
-        card_changed(customer.pk, [MESSAGES_PART])
+        card_changed(customer.pk, [TIMELINE])
 
 
 def _soon(now: datetime) -> datetime:

@@ -1,12 +1,7 @@
 """The customer's outbox messages and unsubscribes, as entries on their timeline."""
 
 from automations.models import EmailOptOut, OutboundMessage
-from customers.card_cache import timeline_part
 from customers.registry import TimelineCursor, TimelineEntry
-
-TIMELINE_SOURCE = "messages"
-# The card part every change to a customer's messages or unsubscribes renews (card_changed).
-MESSAGES_PART = timeline_part(TIMELINE_SOURCE)
 
 # What a message's timeline entry shows: the body and headers are most of an outbox row.
 TIMELINE_MESSAGE_FIELDS = (

@@ -40,20 +40,8 @@ TIMELINE, FOLLOWUPS, IMPORTANT_DATES = "timeline", "followups", "important-dates
 # "Usually buys" (products bought twice in the last year): a purchase logged or refunded changes it.
 # For the busiest customer (2,400 purchases in a year) it was an 8 ms query on every visit.
 USUALLY_BUYS = "usually-buys"
-
-
-def timeline_part(source_name: str) -> str:
-    """The card part of one timeline source's entries (customers.registry): a new touchpoint renews the
-    touchpoints' part, and the timeline is drawn again with the gift codes' and emails' entries as they
-    were drawn before (TIMELINE itself renews every source's)."""
-    return f"{TIMELINE}:{source_name}"
-
-
-def _dateless(part: str) -> bool:
-    """The timeline shows fixed local times: its parts are kept across days."""
-    return part == TIMELINE or part.startswith(f"{TIMELINE}:")
-
-
+# Parts whose HTML does not change with the date (the timeline shows fixed local times): kept across days.
+DATELESS_PARTS = {TIMELINE}
 # My day lists a person's follow-ups due, their customers' birthdays and other dates this week.
 # Whatever changes those changes one of these card parts ("": the whole card, a customer's details),
 # so renewing them renews My day's shop-wide token too.
@@ -94,49 +82,29 @@ def cards_all_changed() -> None:
 
 
 def card_fragments(
-    *, customer_id: int, parts: Iterable[str], today: date, shop, timeline_sources: Iterable[str] = ()
+    *, customer_id: int, parts: Iterable[str], today: date, shop
 ) -> dict[str, tuple[str, str | None]] | None:
     """{part: (cache key of its fragment now, its HTML or None)} for this customer's card, in two cache
     round trips (the tokens, then the fragments; three when tokens are new), or None when the cache
     cannot be reached.
 
     The shop's zone and currency are in the keys (entries show local times and money), and so is
-    today's date except for the timeline's parts: follow-ups fall due and gift codes expire by the day.
-    The timeline's key holds the tokens of its sources' parts (`timeline_sources`, their names), which
-    are in the answer too with their keys only: they are read when the timeline is drawn.
+    today's date except for DATELESS_PARTS: follow-ups fall due and gift codes expire by the day.
     """
     parts = list(parts)
-    sources = [timeline_part(name) for name in timeline_sources]
-    keys = [_SHOP_KEY, _customer_key(customer_id), *(_customer_key(customer_id, part) for part in parts + sources)]
+    keys = [_SHOP_KEY, _customer_key(customer_id), *(_customer_key(customer_id, part) for part in parts)]
     try:
         found = _tokens(keys)
-        token = {part: found[_customer_key(customer_id, part)] for part in parts + sources}
         common = f"{found[keys[0]]}.{found[keys[1]]}:{shop.time_zone}:{shop.currency}"
-
-        def key(part: str, tokens: str) -> str:
-            return f"card:{customer_id}:{part}:{tokens}.{common}" + ("" if _dateless(part) else f":{today}")
-
-        timeline_tokens = ".".join(token[part] for part in sources)
         fragment_keys = {
-            part: key(part, f"{token[part]}.{timeline_tokens}" if part == TIMELINE else token[part]) for part in parts
+            part: f"card:{customer_id}:{part}:{found[key]}.{common}" + ("" if part in DATELESS_PARTS else f":{today}")
+            for part, key in zip(parts, keys[2:])
         }
         html = cache.get_many(list(fragment_keys.values()))
     except Exception:
         logger.exception("Friend-card cache unreachable; rendering card %s afresh", customer_id)
         return None
-    answer: dict[str, tuple[str, str | None]] = {part: (k, html.get(k)) for part, k in fragment_keys.items()}
-    # A source's entries belong to the timeline: renewing TIMELINE renews them too.
-    answer.update({part: (key(part, f"{token[part]}.{token.get(TIMELINE, '')}"), None) for part in sources})
-    return answer
-
-
-def fragments_get(keys: list[str]) -> dict:
-    """{key: value} of those kept, in one round trip; {} when the cache cannot be reached."""
-    try:
-        return cache.get_many(keys)
-    except Exception:
-        logger.exception("Friend-card cache unreachable reading %s fragments", len(keys))
-        return {}
+    return {part: (key, html.get(key)) for part, key in fragment_keys.items()}
 
 
 def my_day_fragment(*, user_id: int, today: date, shop) -> dict[str, tuple[str, str | None]] | None:

@@ -7,14 +7,11 @@ from its `AppConfig.ready()`. Three registries:
   `column` is "side" (the narrow column), "log" (above the timeline) or "main" (under it). The
   template gets `ctx`, the dict the panel's `context(request, customer)` returns; that function
   must run a fixed number of queries.
-- **Timeline sources** (`register_timeline_source(source, name=...)`): `source(customer, before,
-  limit)` returns at most `limit` `TimelineEntry`s that come after the cursor `before` (None: from
-  the newest), newest first. Entries sort by (time, source, id), so filter with
+- **Timeline sources** (`register_timeline_source(source)`): `source(customer, before, limit)`
+  returns at most `limit` `TimelineEntry`s that come after the cursor `before` (None: from the
+  newest), newest first. Entries sort by (time, source, id), so filter with
   `before.after_q(source="yours", at_field=...)` and order by `-time, -pk`: entries of one moment
-  are then never skipped between pages. Each entry's template gets `entry`, `entry.obj` and `shop`
-  (nothing else: the card keeps each source's drawn entries in its cache, see customers.timeline).
-  Whatever changes a source's entries calls
-  `card_changed(ids, [timeline_part(name)])` (customers.card_cache).
+  are then never skipped between pages. Each entry's template gets `entry` (and `entry.obj`).
 - **List filters** (`register_list_filter(ListFilterExtension(...))`): one more select on the
   customer list (e.g. community's saved segments).
 
@@ -103,7 +100,6 @@ class TimelineEntry:
     obj: Any
     source: str  # short name of the source, e.g. "tp"; with `pk`, orders entries of one moment
     pk: int
-    html: str = ""  # the entry already drawn (from the card's cache); then `template` and `obj` are unused
 
     @property
     def cursor(self) -> TimelineCursor:
@@ -112,18 +108,17 @@ class TimelineEntry:
 
 TimelineSource = Callable[[Any, TimelineCursor | None, int], list[TimelineEntry]]
 
-_sources: dict[str, TimelineSource] = {}
+_sources: list[TimelineSource] = []
 
 
-def register_timeline_source(source: TimelineSource, *, name: str) -> TimelineSource:
-    """`name` names the source's own part of the card's cache (card_cache.timeline_part(name))."""
-    _sources[name] = source
+def register_timeline_source(source: TimelineSource) -> TimelineSource:
+    if source not in _sources:
+        _sources.append(source)
     return source
 
 
-def timeline_sources() -> dict[str, TimelineSource]:
-    """{name: source}, in the order the apps registered them."""
-    return dict(_sources)
+def timeline_sources() -> list[TimelineSource]:
+    return list(_sources)
 
 
 # --- List filters -----------------------------------------------------------------------

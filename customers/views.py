@@ -27,11 +27,10 @@ from customers.card_cache import (
     card_fragments,
     fragments_store,
     my_day_fragment,
-    timeline_part,
 )
 from customers.forms import CustomerForm, FollowUpForm, ImportantDateForm, ListFilterForm, SnoozeForm
 from customers.models import Customer, FollowUp, ImportantDate, Tag
-from customers.registry import TimelineCursor, card_panels_for, list_filter_extensions, timeline_sources
+from customers.registry import TimelineCursor, card_panels_for, list_filter_extensions
 from customers.selectors import (
     SEARCH_DROPDOWN_LIMIT,
     ListFilters,
@@ -48,7 +47,7 @@ from customers.selectors import (
     my_followups,
     with_birthday_countdowns,
 )
-from customers.timeline import TIMELINE_FIRST_PAGE, TimelinePage, timeline_first_page_kept, timeline_page
+from customers.timeline import TIMELINE_FIRST_PAGE, timeline_page
 
 LIST_PAGE_SIZE = 25
 SEARCH_PAGE_SIZE = 25
@@ -209,12 +208,22 @@ def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
     today = shop_today()
     panels = card_panels_for(request, customer)
     before = _parse_before(request.GET.get("before"))
-    drawn: dict = {}
-    sources = list(timeline_sources())
-    # An older page of the timeline (?before=, without htmx) or a form with errors (`extra`) is
-    # rare: drawn without the cache.
-    fragments = (
-        None
+    ctx = {
+        "customer": customer,
+        "countdown": birthday_countdown(
+            day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
+        ),
+        "birthday_near": birthday_is_near(day=customer.birthday_day, month=customer.birthday_month, today=today),
+        "usual_products": SimpleLazyObject(lambda: customer_usual_products(customer=customer, today=today)),
+        "followups": SimpleLazyObject(lambda: customer_open_followups(customer=customer)),
+        "important_dates": SimpleLazyObject(lambda: customer_important_dates(customer=customer)),
+        "timeline": SimpleLazyObject(
+            lambda: timeline_page(customer=customer, before=before, limit=TIMELINE_FIRST_PAGE)
+        ),
+        # An older page of the timeline (?before=, without htmx) or a form with errors (`extra`) is
+        # rare: drawn without the cache.
+        "card_fragments_drawn": {},
+        "card_fragments": None
         if before or extra
         else card_fragments(
             customer_id=customer.pk,
@@ -227,33 +236,7 @@ def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
                 IMPORTANT_DATES,
                 *(p["panel"].name for p in panels if p["panel"].cached),
             ],
-            timeline_sources=sources,
-        )
-    )
-
-    def timeline() -> TimelinePage:
-        if fragments is None:
-            return timeline_page(customer=customer, before=before, limit=TIMELINE_FIRST_PAGE)
-        return timeline_first_page_kept(
-            customer=customer,
-            limit=TIMELINE_FIRST_PAGE,
-            source_keys={name: fragments[timeline_part(name)][0] for name in sources},
-            drawn=drawn,
-            shop=request.shop,
-        )
-
-    ctx = {
-        "customer": customer,
-        "countdown": birthday_countdown(
-            day=customer.birthday_day, month=customer.birthday_month, year=customer.birthday_year, today=today
         ),
-        "birthday_near": birthday_is_near(day=customer.birthday_day, month=customer.birthday_month, today=today),
-        "usual_products": SimpleLazyObject(lambda: customer_usual_products(customer=customer, today=today)),
-        "followups": SimpleLazyObject(lambda: customer_open_followups(customer=customer)),
-        "important_dates": SimpleLazyObject(lambda: customer_important_dates(customer=customer)),
-        "timeline": SimpleLazyObject(timeline),
-        "card_fragments_drawn": drawn,
-        "card_fragments": fragments,
         "side_panels": [p for p in panels if p["panel"].column == "side"],
         "log_panels": [p for p in panels if p["panel"].column == "log"],
         "main_panels": [p for p in panels if p["panel"].column not in ("side", "log")],

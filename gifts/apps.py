@@ -11,9 +11,9 @@ class GiftsConfig(AppConfig):
         from customers.registry import CardPanel, register_card_panel, register_timeline_source
         from gifts.panel import card_panel_context
         from gifts.services import GIFTS_PANEL
-        from gifts.timeline import TIMELINE_SOURCE, timeline_gifts
+        from gifts.timeline import timeline_gifts
 
-        register_timeline_source(timeline_gifts, name=TIMELINE_SOURCE)
+        register_timeline_source(timeline_gifts)
 
         register_card_panel(
             CardPanel(

@@ -5,8 +5,6 @@ from gifts.models import GiftCode
 from gifts.selectors import newest_gift_codes
 
 TEMPLATE = "gifts/includes/_timeline_gift.html"
-# Its writers renew the whole TIMELINE part: a redemption is a touchpoint too.
-TIMELINE_SOURCE = "gifts"
 
 
 def timeline_gifts(customer, before: TimelineCursor | None, limit: int) -> list[TimelineEntry]:

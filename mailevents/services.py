@@ -23,10 +23,8 @@ from django.utils import timezone
 from automations.models import EmailOptOut, OutboundMessage
 from automations.services import customer_unsubscribe
 from automations.suppression import suppression_add
-from automations.timeline import MESSAGES_PART
 from crm.clock import shop_today
 from crm.tasks import enqueue_on_commit
-from customers.card_cache import card_changed
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
 from mailevents.models import CalendarFeed, InboundMail, MailEvent
@@ -192,7 +190,6 @@ def _consent_off(*, customer: Customer, reason: str) -> None:
     OutboundMessage.objects.filter(customer=customer, status__in=(S.PLANNED, S.DRAFT)).update(
         status=S.SUPPRESSED, status_reason=reason[:200], updated_at=timezone.now()
     )
-    card_changed(customer.pk)  # their consent and their planned emails
 
 
 def mail_event_process(*, event_id: int) -> str:
@@ -223,7 +220,6 @@ def mail_event_process(*, event_id: int) -> str:
                 delivery_at=event.occurred_at or event.processed_at,
                 updated_at=event.processed_at,
             )
-            card_changed([message.customer_id], [MESSAGES_PART])  # the email's entry shows how it went
         if delivery in (D.BOUNCED, D.COMPLAINED):
             reason = (
                 "Marked our email as spam" if delivery == D.COMPLAINED else "Hard bounce"

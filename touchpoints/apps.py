@@ -8,9 +8,9 @@ class TouchpointsConfig(AppConfig):
     def ready(self) -> None:
         from customers.registry import CardPanel, register_card_panel, register_timeline_source
         from touchpoints.panel import card_panel_context
-        from touchpoints.selectors import TIMELINE_SOURCE, touchpoint_timeline_source
+        from touchpoints.selectors import touchpoint_timeline_source
 
-        register_timeline_source(touchpoint_timeline_source, name=TIMELINE_SOURCE)
+        register_timeline_source(touchpoint_timeline_source)
         register_card_panel(
             CardPanel(
                 name="log",

@@ -6,8 +6,6 @@ from customers.registry import TimelineCursor, TimelineEntry
 from touchpoints.models import Touchpoint
 
 TOUCHPOINT_ENTRY_TEMPLATE = "touchpoints/includes/_entry.html"
-# This source's name in customers.registry; its card part is card_cache.timeline_part(TIMELINE_SOURCE).
-TIMELINE_SOURCE = "touchpoints"
 
 
 def touchpoint_entry(touchpoint: Touchpoint) -> TimelineEntry:

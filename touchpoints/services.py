@@ -10,18 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import ShopSettings
-from customers.card_cache import USUALLY_BUYS, card_changed, timeline_part
+from customers.card_cache import TIMELINE, USUALLY_BUYS, card_changed
 from customers.health import FREQUENCY_WINDOW_DAYS
 from customers.models import Customer, Product
 from customers.services import products_resolve
 from touchpoints.figures import FIGURE_INPUT_NAMES, customer_figures_compute, customer_referrer_refresh, figure_inputs
 from touchpoints.models import Touchpoint
-from touchpoints.selectors import TIMELINE_SOURCE
 from touchpoints.signals import touchpoint_logged
 
 # The counters and the figures the touchpoint service keeps up to date on the customer row.
-# A touchpoint logged or refunded redraws the card's touchpoint entries, not its gift codes and emails.
-TOUCHPOINTS_PART = timeline_part(TIMELINE_SOURCE)
 _COUNTER_FIELDS = ("last_touchpoint_at", "touchpoints_90d", "purchase_count", "lifetime_spend", "first_purchase_at")
 _LOCKED_FIELDS = (*_COUNTER_FIELDS, "cadence_days", "referred_by_id")
 
@@ -140,9 +137,7 @@ def touchpoint_log(
     touchpoint._product_names = sorted(p.name for p in chosen)
     _customer_figures_add(customer=customer, touchpoint=touchpoint, now=now)
     touchpoint_logged.send(sender=Touchpoint, touchpoint=touchpoint)
-    card_changed(
-        customer.pk, [TOUCHPOINTS_PART, USUALLY_BUYS] if kind == Touchpoint.Kind.PURCHASE else [TOUCHPOINTS_PART]
-    )
+    card_changed(customer.pk, [TIMELINE, USUALLY_BUYS] if kind == Touchpoint.Kind.PURCHASE else [TIMELINE])
     return touchpoint
 
 
@@ -191,5 +186,5 @@ def touchpoint_refund(
     Customer.objects.filter(pk=customer.pk).update(
         **{name: getattr(customer, name) for name in _COUNTER_FIELDS}, **figures
     )
-    card_changed(customer.pk, [TOUCHPOINTS_PART, USUALLY_BUYS])  # the card shows the purchase as refunded
+    card_changed(customer.pk, [TIMELINE, USUALLY_BUYS])  # the card shows the purchase as refunded
     return locked

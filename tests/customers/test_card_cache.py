@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -250,37 +249,6 @@ def test_logging_a_touchpoint_redraws_the_timeline_and_keeps_the_other_parts_cac
     assert "Showed us puppy photos" in html and "Ask about the new puppy" in html
     sql = " ".join(q["sql"] for q in queries.captured_queries)
     assert TIMELINE_READ in sql and "customers_followup" not in sql
-
-
-def test_a_new_touchpoint_reads_and_draws_only_the_touchpoints_again_in_the_same_order(
-    committed, staff_client, staff, friend
-):
-    with committed():
-        gift = gift_code_issue(
-            customer=friend,
-            kind="amount",
-            value=Decimal("5"),
-            source="manual",
-            issued_by=staff,
-            expires_on=timezone.localdate() + timedelta(days=30),
-        )
-    message = OutboundMessageFactory(customer=friend, kind="thankyou", subject="Thanks for coming by")
-    with committed():
-        card_changed(friend.pk)
-    _card(staff_client, friend)
-
-    with committed():
-        touchpoint_log(customer=friend, logged_by=staff, kind="visit", note="Back for a refill")
-    with CaptureQueriesContext(connection) as queries:
-        kept = _timeline(_card(staff_client, friend))
-
-    sql = " ".join(q["sql"] for q in queries.captured_queries)
-    assert TIMELINE_READ in sql
-    assert not {"gifts_giftcode", "automations_outboundmessage", "automations_emailoptout"} & set(re.findall(r"\w+", sql))
-    for entry_id in ("Back for a refill", f'id="gift-{gift.pk}"', f'id="message-{message.pk}"', "First flat white"):
-        assert entry_id in kept
-    cache.clear()  # the same timeline drawn from the database alone
-    assert _timeline(_card(staff_client, friend)) == kept
 
 
 def test_the_next_day_the_follow_ups_are_redrawn_and_the_timeline_is_not(staff_client, staff, friend):
