@@ -25,6 +25,7 @@ from automations.services import customer_unsubscribe
 from automations.suppression import suppression_add
 from crm.clock import shop_today
 from crm.tasks import enqueue_on_commit
+from customers.card_cache import TIMELINE, card_changed
 from customers.models import Customer, FollowUp
 from customers.services import followup_open
 from mailevents.models import CalendarFeed, InboundMail, MailEvent
@@ -190,6 +191,7 @@ def _consent_off(*, customer: Customer, reason: str) -> None:
     OutboundMessage.objects.filter(customer=customer, status__in=(S.PLANNED, S.DRAFT)).update(
         status=S.SUPPRESSED, status_reason=reason[:200], updated_at=timezone.now()
     )
+    card_changed(customer.pk)  # their consent and their planned emails
 
 
 def mail_event_process(*, event_id: int) -> str:
@@ -220,6 +222,7 @@ def mail_event_process(*, event_id: int) -> str:
                 delivery_at=event.occurred_at or event.processed_at,
                 updated_at=event.processed_at,
             )
+            card_changed([message.customer_id], [TIMELINE])  # the email's entry shows how it went
         if delivery in (D.BOUNCED, D.COMPLAINED):
             reason = (
                 "Marked our email as spam" if delivery == D.COMPLAINED else "Hard bounce"

@@ -267,6 +267,7 @@ def test_a_provider_that_is_not_connected_answers_404_not_500(client, settings):
 
 def test_the_delivery_shows_on_the_customers_timeline(client, ada, owner_client, django_capture_on_commit_callbacks):
     sent_to(ada, "postmark", subject="Thank you, Ada")
+    assert "Bounced" not in owner_client.get(f"/customers/{ada.pk}/").content.decode()  # the card is now cached
     post(client, "postmark", "bounce_hard", django_capture_on_commit_callbacks)
 
     page = owner_client.get(f"/customers/{ada.pk}/").content.decode()
