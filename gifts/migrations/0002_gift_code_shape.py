@@ -5,20 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('gifts', '0001_initial'),
+        ("gifts", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='giftcode',
-            name='code',
-            field=models.CharField(max_length=8, unique=True, validators=[django.core.validators.RegexValidator('^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$', 'A gift code is 8 capital letters and digits, without 0, O, 1 or I.')]),
+            model_name="giftcode",
+            name="code",
+            field=models.CharField(
+                max_length=8,
+                unique=True,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$",
+                        "A gift code is 8 capital letters and digits, without 0, O, 1 or I.",
+                    )
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalgiftcode',
-            name='code',
-            field=models.CharField(db_index=True, max_length=8, validators=[django.core.validators.RegexValidator('^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$', 'A gift code is 8 capital letters and digits, without 0, O, 1 or I.')]),
+            model_name="historicalgiftcode",
+            name="code",
+            field=models.CharField(
+                db_index=True,
+                max_length=8,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[ABCDEFGHJKLMNPQRSTUVWXYZ23456789]{8}$",
+                        "A gift code is 8 capital letters and digits, without 0, O, 1 or I.",
+                    )
+                ],
+            ),
         ),
     ]
