@@ -29,13 +29,18 @@ def phone_normalise(*, raw: str, region: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _one_spaced(name: str) -> str:
+    """A name as typed, with runs of spaces made one ("Flat  white " is "Flat white")."""
+    return " ".join(name.split())
+
+
 def product_get_or_create(*, name: str) -> Product:
     """Find a product by name (case-insensitive) or add it to the shop's list.
 
     Two workers adding the same new product at once (till purchases): the second one's INSERT
     waits on the unique index, fails, and finds the first one's row.
     """
-    name = " ".join(name.split())
+    name = _one_spaced(name)
     product = Product.objects.filter(name__iexact=name).first()
     if product is not None:
         return product
@@ -48,7 +53,7 @@ def product_get_or_create(*, name: str) -> Product:
 
 def tag_get_or_create(*, name: str) -> Tag:
     """Find a tag by name (case-insensitive) or add it."""
-    name = " ".join(name.split())
+    name = _one_spaced(name)
     tag = Tag.objects.filter(name__iexact=name).first()
     return tag or Tag.objects.create(name=name)
 
@@ -57,7 +62,7 @@ def products_resolve(items: Iterable[Product | str]) -> list[Product]:
     """Products as given, each once, with names (typed by staff, sent by a till) found in one query or added
     to the shop's list."""
     items = [item for item in items if item]
-    names = {" ".join(item.split()).lower() for item in items if isinstance(item, str)}
+    names = {_one_spaced(item).lower() for item in items if isinstance(item, str)}
     found = {}
     if names:
         rows = Product.objects.annotate(lower_name=Lower("name")).filter(lower_name__in=names)
@@ -65,7 +70,7 @@ def products_resolve(items: Iterable[Product | str]) -> list[Product]:
     products = {}
     for item in items:
         if isinstance(item, str):
-            item = found.get(" ".join(item.split()).lower()) or product_get_or_create(name=item)
+            item = found.get(_one_spaced(item).lower()) or product_get_or_create(name=item)
         products[item.pk] = item
     return list(products.values())
 
