@@ -52,10 +52,14 @@ def figure_inputs(now: datetime) -> dict[str, Subquery]:
     }
 
 
+def figure_inputs_of(praises: int | None, sentiment: int | None, buyers: int | None) -> FigureInputs:
+    """The values `figure_inputs` read, in FIGURE_INPUT_NAMES order; a subquery with no rows gives None (0)."""
+    return praises or 0, sentiment or 0, buyers or 0
+
+
 def _figure_inputs_read(customer_id: int, now: datetime) -> FigureInputs:
     row = Customer.objects.filter(pk=customer_id).annotate(**figure_inputs(now)).values_list(*FIGURE_INPUT_NAMES)
-    praises, sentiment, buyers = row.get()
-    return praises or 0, sentiment or 0, buyers or 0
+    return figure_inputs_of(*row.get())
 
 
 def _figures_for(customer: Customer, now: datetime, default_cadence: int, inputs: FigureInputs | None = None) -> dict:

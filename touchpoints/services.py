@@ -14,7 +14,13 @@ from customers.card_cache import TIMELINE, USUALLY_BUYS, card_changed
 from customers.health import FREQUENCY_WINDOW_DAYS
 from customers.models import Customer, Product
 from customers.services import products_resolve
-from touchpoints.figures import FIGURE_INPUT_NAMES, customer_figures_compute, customer_referrer_refresh, figure_inputs
+from touchpoints.figures import (
+    FIGURE_INPUT_NAMES,
+    customer_figures_compute,
+    customer_referrer_refresh,
+    figure_inputs,
+    figure_inputs_of,
+)
 from touchpoints.models import Touchpoint
 from touchpoints.signals import touchpoint_logged
 
@@ -32,6 +38,7 @@ def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: da
     """
     locked = Customer.objects.select_for_update(no_key=True).annotate(**figure_inputs(now))
     *current, praises, sentiment, buyers = locked.values_list(*_LOCKED_FIELDS, *FIGURE_INPUT_NAMES).get(pk=customer.pk)
+    inputs = figure_inputs_of(praises, sentiment, buyers)
     for name, value in zip(_LOCKED_FIELDS, current):
         setattr(customer, name, value)
     if customer.last_touchpoint_at is None or touchpoint.happened_at > customer.last_touchpoint_at:
@@ -45,7 +52,7 @@ def _customer_figures_add(*, customer: Customer, touchpoint: Touchpoint, now: da
         if customer.first_purchase_at is None or touchpoint.happened_at < customer.first_purchase_at:
             customer.first_purchase_at = touchpoint.happened_at
     # The feedback and referral inputs were read with the lock: this touchpoint (inserted before) counts.
-    figures = customer_figures_compute(customer=customer, now=now, inputs=(praises or 0, sentiment or 0, buyers or 0))
+    figures = customer_figures_compute(customer=customer, now=now, inputs=inputs)
     for name, value in figures.items():
         setattr(customer, name, value)
     Customer.objects.filter(pk=customer.pk).update(
