@@ -98,11 +98,7 @@ def staff_handover(*, from_user: User, to_user: User, handed_over_by: User, deac
     for customer in customers:
         customer.owner = to_user
     bulk_update_with_history(customers, Customer, ["owner"], batch_size=500, default_user=handed_over_by)
-    followups = list(
-        FollowUp.objects.select_for_update().filter(
-            assignee=from_user, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED]
-        )
-    )
+    followups = list(FollowUp.objects.select_for_update().filter(assignee=from_user, status__in=FollowUp.OPEN_STATUSES))
     for followup in followups:
         followup.assignee = to_user
     bulk_update_with_history(followups, FollowUp, ["assignee"], batch_size=500, default_user=handed_over_by)

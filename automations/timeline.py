@@ -1,7 +1,10 @@
 """The customer's outbox messages and unsubscribes, as entries on their timeline."""
 
 from automations.models import EmailOptOut, OutboundMessage
-from customers.registry import TimelineCursor, TimelineEntry
+from customers.registry import TimelineCursor, TimelineEntry, card_has
+
+# Registered as card rows (AutomationsConfig.ready): many customers have had no email, most never opted out.
+MESSAGES, OPT_OUTS = "messages", "opt_outs"
 
 # What a message's timeline entry shows: the body and headers are most of an outbox row.
 TIMELINE_MESSAGE_FIELDS = (
@@ -27,13 +30,14 @@ def _newest_opt_outs(opt_outs, limit: int):
 
 
 def timeline_messages(customer, before: TimelineCursor | None, limit: int) -> list[TimelineEntry]:
-    """Newest first, at most `limit` of each kind after the cursor `before`: two queries per page."""
+    """Newest first, at most `limit` of each kind after the cursor `before`: two queries per page at most."""
     messages = OutboundMessage.objects.filter(customer_id=customer.pk)
     opt_outs = EmailOptOut.objects.filter(customer_id=customer.pk)
     if before is not None:
         messages = messages.filter(before.after_q(source="msg", at_field="planned_at"))
         opt_outs = opt_outs.filter(before.after_q(source="optout", at_field="created_at"))
-    messages, opt_outs = _newest_messages(messages, limit), _newest_opt_outs(opt_outs, limit)
+    messages = _newest_messages(messages, limit) if card_has(customer, MESSAGES) else []
+    opt_outs = _newest_opt_outs(opt_outs, limit) if card_has(customer, OPT_OUTS) else []
     entries = [
         TimelineEntry(
             at=m.planned_at, template="automations/includes/_timeline_message.html", obj=m, source="msg", pk=m.pk

@@ -16,10 +16,14 @@ class CommunityConfig(AppConfig):
         register_renderer("profile_confirm", rendering.render_profile_confirm, transactional=True)
         register_renderer("profile_link", rendering.render_profile_link, transactional=True)
 
-        from community.panel import card_panel_context
+        from automations.models import ProfileLinkEvent
+        from community.models import Invitation
+        from community.panel import INVITATIONS, PROFILE_LINK_EVENTS, card_panel_context
         from community.services import COMMUNITY_PANEL
-        from customers.registry import CardPanel, register_card_panel
+        from customers.registry import CardPanel, register_card_panel, register_card_rows
 
+        register_card_rows(INVITATIONS, Invitation)
+        register_card_rows(PROFILE_LINK_EVENTS, ProfileLinkEvent)
         register_card_panel(
             CardPanel(
                 name=COMMUNITY_PANEL,

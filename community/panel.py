@@ -6,6 +6,10 @@ from django.utils.functional import SimpleLazyObject
 from automations.models import ProfileLinkEvent
 from community.models import Invitation
 from customers.models import Customer
+from customers.registry import card_has
+
+# Registered as card rows (CommunityConfig.ready): few customers were ever invited or used their profile link.
+INVITATIONS, PROFILE_LINK_EVENTS = "invitations", "profile_link_events"
 
 
 def _upcoming_invitations(customer_id: int, now) -> list[Invitation]:
@@ -23,10 +27,14 @@ def _own_changes(customer_id: int) -> list[ProfileLinkEvent]:
 
 
 def card_panel_context(request, customer: Customer) -> dict:
-    """Two queries, run when the panel is drawn: their upcoming invitations, their own uses of the profile link."""
+    """Two queries at most, run when the panel is drawn: their upcoming invitations, their own uses of the profile link."""
     now = timezone.now()
     return {
         "customer": customer,
-        "invitations": SimpleLazyObject(lambda: _upcoming_invitations(customer.pk, now)),
-        "own_changes": SimpleLazyObject(lambda: _own_changes(customer.pk)),
+        "invitations": SimpleLazyObject(
+            lambda: _upcoming_invitations(customer.pk, now) if card_has(customer, INVITATIONS) else []
+        ),
+        "own_changes": SimpleLazyObject(
+            lambda: _own_changes(customer.pk) if card_has(customer, PROFILE_LINK_EVENTS) else []
+        ),
     }

@@ -47,10 +47,18 @@ DATELESS_PARTS = {TIMELINE}
 # so renewing them renews My day's shop-wide token too.
 _MY_DAY_KEY = "myday:v"
 MY_DAY_PARTS = frozenset({"", FOLLOWUPS, IMPORTANT_DATES})
+# Parts that are the same on every card, under a token of their own: the log form's product suggestions
+# (a query and a hundred options on every visit), renewed when a product is saved or deleted.
+PRODUCT_NAMES = "product-names"
+SHOP_PARTS = (PRODUCT_NAMES,)
 
 
 def _customer_key(customer_id: int, part: str = "") -> str:
     return f"card:v:{customer_id}:{part}"
+
+
+def _shop_part_key(part: str) -> str:
+    return f"card:v:shop:{part}"
 
 
 def _renew(keys: list[str]) -> None:
@@ -81,26 +89,38 @@ def cards_all_changed() -> None:
     transaction.on_commit(lambda: _renew([_SHOP_KEY]), robust=True)
 
 
+def shop_part_changed(part: str) -> None:
+    """A part shown the same on every card (SHOP_PARTS) is new once the current transaction commits."""
+    transaction.on_commit(lambda: _renew([_shop_part_key(part)]), robust=True)
+
+
 def card_fragments(
     *, customer_id: int, parts: Iterable[str], today: date, shop
 ) -> dict[str, tuple[str, str | None]] | None:
-    """{part: (cache key of its fragment now, its HTML or None)} for this customer's card, in two cache
-    round trips (the tokens, then the fragments; three when tokens are new), or None when the cache
-    cannot be reached.
+    """{part: (cache key of its fragment now, its HTML or None)} for this customer's card and the
+    SHOP_PARTS, in two cache round trips (the tokens, then the fragments; the tokens written instead
+    of the second for a card nobody opened yet), or None when the cache cannot be reached.
 
     The shop's zone and currency are in the keys (entries show local times and money), and so is
     today's date except for DATELESS_PARTS: follow-ups fall due and gift codes expire by the day.
     """
-    parts = list(parts)
-    keys = [_SHOP_KEY, _customer_key(customer_id), *(_customer_key(customer_id, part) for part in parts)]
+    card_keys = [_SHOP_KEY, _customer_key(customer_id)]
+    part_keys = {part: _customer_key(customer_id, part) for part in parts}
+    part_keys |= {part: _shop_part_key(part) for part in SHOP_PARTS}
     try:
-        found = _tokens(keys)
-        common = f"{found[keys[0]]}.{found[keys[1]]}:{shop.time_zone}:{shop.currency}"
-        fragment_keys = {
-            part: f"card:{customer_id}:{part}:{found[key]}.{common}" + ("" if part in DATELESS_PARTS else f":{today}")
-            for part, key in zip(parts, keys[2:])
-        }
-        html = cache.get_many(list(fragment_keys.values()))
+        found, new = _tokens([*card_keys, *part_keys.values()])
+        common = f"{found[card_keys[0]]}.{found[card_keys[1]]}:{shop.time_zone}:{shop.currency}"
+        fragment_keys, unread = {}, set()
+        for part, token_key in part_keys.items():
+            if part in SHOP_PARTS:
+                fragment_keys[part], tokens = f"card:shop:{part}:{found[token_key]}", {token_key}
+            else:
+                day = "" if part in DATELESS_PARTS else f":{today}"
+                fragment_keys[part] = f"card:{customer_id}:{part}:{found[token_key]}.{common}{day}"
+                tokens = {token_key, *card_keys}
+            if new & tokens:
+                unread.add(part)  # nothing can be stored under a token written just now
+        html = cache.get_many([key for part, key in fragment_keys.items() if part not in unread])
     except Exception:
         logger.exception("Friend-card cache unreachable; rendering card %s afresh", customer_id)
         return None
@@ -111,7 +131,7 @@ def my_day_fragment(*, user_id: int, today: date, shop) -> dict[str, tuple[str, 
     """{"my-day": (cache key, HTML or None)}: this person's My day lists today, as card_fragments gives
     a card's parts, in two cache round trips; None when the cache cannot be reached."""
     try:
-        found = _tokens([_SHOP_KEY, _MY_DAY_KEY])
+        found, _ = _tokens([_SHOP_KEY, _MY_DAY_KEY])
         key = f"myday:{user_id}:{found[_SHOP_KEY]}.{found[_MY_DAY_KEY]}:{shop.time_zone}:{today}"
         return {"my-day": (key, cache.get(key))}
     except Exception:
@@ -119,8 +139,9 @@ def my_day_fragment(*, user_id: int, today: date, shop) -> dict[str, tuple[str, 
         return None
 
 
-def _tokens(keys: list[str]) -> dict[str, str]:
-    """The version tokens under `keys`, new ones written for those missing, in one or two round trips.
+def _tokens(keys: list[str]) -> tuple[dict[str, str], set[str]]:
+    """The version tokens under `keys`, new ones written for those missing, in one or two round trips;
+    and the keys whose tokens are new (no fragment can be stored under them yet).
 
     Two first visits at once may each write theirs: the later wins and the other's fragments are never
     read again, a cache miss (an add per key cost a card's first visit seven round trips). Never stale:
@@ -131,7 +152,7 @@ def _tokens(keys: list[str]) -> dict[str, str]:
     if new:
         cache.set_many(new, timeout=None)
         found.update(new)
-    return found
+    return found, set(new)
 
 
 def fragments_store(drawn: dict[str, str]) -> None:

@@ -314,6 +314,9 @@ class FollowUp(HistoryNotes, models.Model):
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
 
+    # Still to do: on the card, My day and the dashboard.
+    OPEN_STATUSES = (Status.OPEN, Status.SNOOZED)
+
     class Source(models.TextChoices):
         MANUAL = "manual", "By hand"
         COMPLAINT = "complaint", "Complaint (make it right)"

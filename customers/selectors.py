@@ -20,7 +20,7 @@ from customers.birthdays import birthday_countdown, days_ahead_expression, yearl
 from customers.card_cache import active_customer_count
 from customers.lookups import like_contains
 from customers.models import Customer, FollowUp, ImportantDate, Product
-from customers.registry import list_filter_extensions
+from customers.registry import card_has, card_rows_annotations, list_filter_extensions
 
 SEARCH_DROPDOWN_LIMIT = 10
 # "Usually buys": products bought at least twice in the last year, most bought first.
@@ -77,19 +77,28 @@ CARD_CUSTOMER_FIELDS = (
 )
 
 
+# The card's own kinds of rows that most customers have none of (registered in CustomersConfig.ready).
+OPEN_FOLLOWUPS, IMPORTANT_DATES = "open_followups", "important_dates"
+
+
 def customer_card_get(*, customer_id: int) -> Customer:
     """One customer with everything the friend card shows about them (1 query).
 
     The favourite products and tags come as names in the same row (`card_favourites`, and
     `card_tags` as [id, name] pairs): prefetching many-to-many models costs several times as much.
-    Raises Customer.DoesNotExist.
+    So do the `card_has_…` flags of the registered card rows (customers.registry). Raises
+    Customer.DoesNotExist.
     """
     # Of the owner and the referrer, only the names the card shows: their other 50 columns were a
     # third of this query's cost to build and read.
     return (
         Customer.objects.select_related("owner", "referred_by")
         .only(*CARD_CUSTOMER_FIELDS)
-        .annotate(card_favourites=RelatedNames("favourite_products"), card_tags=RelatedNames("tags", with_ids=True))
+        .annotate(
+            card_favourites=RelatedNames("favourite_products"),
+            card_tags=RelatedNames("tags", with_ids=True),
+            **card_rows_annotations(),
+        )
         .get(pk=customer_id)
     )
 
@@ -100,8 +109,10 @@ def active_product_names() -> list[str]:
 
 
 def customer_open_followups(*, customer: Customer) -> list[FollowUp]:
+    if not card_has(customer, OPEN_FOLLOWUPS):
+        return []
     followups = list(
-        FollowUp.objects.filter(customer_id=customer.pk, status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED])
+        FollowUp.objects.filter(customer_id=customer.pk, status__in=FollowUp.OPEN_STATUSES)
         .select_related("assignee")
         .order_by("due_date", "pk")
     )
@@ -112,6 +123,8 @@ def customer_open_followups(*, customer: Customer) -> list[FollowUp]:
 
 def customer_important_dates(*, customer: Customer) -> list[ImportantDate]:
     """The customer's anniversaries and the like, in calendar order."""
+    if not card_has(customer, IMPORTANT_DATES):
+        return []
     return list(ImportantDate.objects.filter(customer_id=customer.pk).order_by("date_month", "date_day", "pk"))
 
 
@@ -449,7 +462,7 @@ def _followups_due(user: User | int, today: date) -> QuerySet[FollowUp]:
     """
     return FollowUp.objects.filter(
         assignee=user,
-        status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED],
+        status__in=FollowUp.OPEN_STATUSES,
         due_date__lte=today,
     ).exclude(customer__in=_archived_customers())
 

@@ -407,9 +407,7 @@ def drifting_away(
     else:
         qs = drifting_queryset(now=now, cadences=cadences_in_use())
         count = None
-    open_followup = FollowUp.objects.filter(
-        customer=OuterRef("pk"), status__in=[FollowUp.Status.OPEN, FollowUp.Status.SNOOZED]
-    )
+    open_followup = FollowUp.objects.filter(customer=OuterRef("pk"), status__in=FollowUp.OPEN_STATUSES)
     people = list(
         qs.annotate(has_followup=Exists(open_followup))
         .order_by("-closeness", "pk")

@@ -8,12 +8,15 @@ class GiftsConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import reverse
 
-        from customers.registry import CardPanel, register_card_panel, register_timeline_source
+        from customers.registry import CardPanel, register_card_panel, register_card_rows, register_timeline_source
+        from gifts.models import GiftCode
         from gifts.panel import card_panel_context
+        from gifts.selectors import GIFT_CODES
         from gifts.services import GIFTS_PANEL
         from gifts.timeline import timeline_gifts
 
         register_timeline_source(timeline_gifts)
+        register_card_rows(GIFT_CODES, GiftCode)
 
         register_card_panel(
             CardPanel(

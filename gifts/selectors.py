@@ -3,6 +3,7 @@
 from datetime import date
 
 from customers.models import Customer
+from customers.registry import card_has
 from gifts.models import GiftCode
 
 PANEL_LIMIT = 20
@@ -28,11 +29,17 @@ CARD_GIFT_FIELDS = (
 )
 
 
+# Registered as card rows (GiftsConfig.ready): most customers have no gift code.
+GIFT_CODES = "gift_codes"
+
+
 def newest_gift_codes(*, customer: Customer, limit: int) -> list[GiftCode]:
     """The customer's newest codes, newest first; the friend card's panel and timeline share one query.
 
     The rows are kept on this customer object (one request's), so asking again costs nothing.
     """
+    if not card_has(customer, GIFT_CODES):
+        return []
     fetched = customer.__dict__.get("_newest_gift_codes")
     if fetched is None or fetched[0] < limit:
         rows = list(

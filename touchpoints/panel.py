@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.utils.functional import SimpleLazyObject
+
 from customers.models import Customer
 from customers.selectors import active_product_names
 from touchpoints.forms import TouchpointForm
@@ -9,4 +11,5 @@ from touchpoints.forms import TouchpointForm
 
 def card_panel_context(request: Any, customer: Customer) -> dict:
     """An empty form and the product suggestions; a view re-showing the card passes its bound form instead."""
-    return {"form": TouchpointForm(), "product_names": active_product_names()}
+    # Read only when the card's cache lacks the suggestions (customers.card_cache.PRODUCT_NAMES).
+    return {"form": TouchpointForm(), "product_names": SimpleLazyObject(active_product_names)}

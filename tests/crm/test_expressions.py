@@ -1,8 +1,9 @@
 import pytest
+from django.db.models import Exists, OuterRef
 
-from crm.expressions import RelatedNames
-from customers.models import Customer
-from tests.factories import CustomerFactory, ProductFactory, TagFactory, TouchpointFactory
+from crm.expressions import RelatedNames, RowsExist
+from customers.models import Customer, FollowUp
+from tests.factories import CustomerFactory, FollowUpFactory, ProductFactory, TagFactory, TouchpointFactory
 from touchpoints.models import Touchpoint
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +47,23 @@ def test_related_names_work_beside_joins_and_filters_on_the_same_relation():
     found = Customer.objects.filter(tags=regular).select_related("owner").annotate(names=RelatedNames("tags"))
 
     assert [c.names for c in found] == [["dog owner", "regular"]]
+
+
+def test_rows_exist_says_which_rows_have_related_rows_with_the_values_asked_for():
+    open_one, done_only, nothing = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    FollowUpFactory(customer=open_one, status=FollowUp.Status.SNOOZED)
+    FollowUpFactory(customer=done_only, status=FollowUp.Status.DONE)
+
+    rows = Customer.objects.annotate(
+        any_followup=RowsExist(FollowUp, "customer"),
+        open_followup=RowsExist(FollowUp, "customer", status=FollowUp.OPEN_STATUSES),
+    ).order_by("pk")
+
+    assert [(r.any_followup, r.open_followup) for r in rows] == [(True, True), (True, False), (False, False)]
+    # The same answer as Django's own Exists(), on this database.
+    assert [r.pk for r in rows if r.open_followup] == list(
+        Customer.objects.filter(
+            Exists(FollowUp.objects.filter(customer=OuterRef("pk"), status__in=FollowUp.OPEN_STATUSES))
+        ).values_list("pk", flat=True)
+    )
+    assert nothing.pk not in [r.pk for r in rows if r.any_followup]

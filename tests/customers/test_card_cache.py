@@ -23,6 +23,7 @@ from tests.factories import (
     EventFactory,
     InvitationFactory,
     OutboundMessageFactory,
+    ProductFactory,
     TouchpointFactory,
 )
 from touchpoints.services import touchpoint_log
@@ -33,6 +34,8 @@ NOON = at("2027-06-15 11:00")  # 12:00 in London, inside sending hours
 TIMELINE_READ = (
     '"touchpoints_touchpoint"."note"'  # the timeline's touchpoints (the card reads that table otherwise too)
 )
+# The card's read of the follow-ups (its query of the customer only asks whether there are any).
+FOLLOWUPS_READ = '"customers_followup"."reason"'
 
 
 def _card(client, customer) -> str:
@@ -219,7 +222,7 @@ def test_each_staff_member_gets_their_own_csrf_token_in_the_cached_card_and_it_w
     first_html = _card(first, friend)  # fills the cache
     with CaptureQueriesContext(connection) as queries:
         second_html = _card(second, friend)
-    assert not any("customers_followup" in q["sql"] for q in queries.captured_queries)  # from the cache
+    assert not any(FOLLOWUPS_READ in q["sql"] for q in queries.captured_queries)  # from the cache
 
     for html in (first_html, second_html):
         assert "\x00" not in html
@@ -248,7 +251,7 @@ def test_logging_a_touchpoint_redraws_the_timeline_and_keeps_the_other_parts_cac
 
     assert "Showed us puppy photos" in html and "Ask about the new puppy" in html
     sql = " ".join(q["sql"] for q in queries.captured_queries)
-    assert TIMELINE_READ in sql and "customers_followup" not in sql
+    assert TIMELINE_READ in sql and FOLLOWUPS_READ not in sql
 
 
 def test_the_next_day_the_follow_ups_are_redrawn_and_the_timeline_is_not(staff_client, staff, friend):
@@ -267,7 +270,7 @@ def test_the_next_day_the_follow_ups_are_redrawn_and_the_timeline_is_not(staff_c
 
     assert "First flat white" in html and "Check the cake order" in html
     sql = " ".join(q["sql"] for q in queries.captured_queries)
-    assert "customers_followup" in sql and TIMELINE_READ not in sql
+    assert FOLLOWUPS_READ in sql and TIMELINE_READ not in sql
 
 
 USUALLY_BUYS_READ = '"touchpoints_touchpoint"."kind" = \'purchase\''
@@ -303,3 +306,25 @@ def test_usually_buys_is_read_again_the_next_day_when_a_year_old_purchase_drops_
     with time_machine.travel(timezone.now() + timedelta(days=2)):
         staff_client.force_login(staff)  # a day idle is past the session's idle timeout
         assert "Bun" not in _usually_buys(_card(staff_client, friend))
+
+
+PRODUCT_NAMES_READ = '"customers_product"."name" AS "name"'
+
+
+def test_the_product_suggestions_are_shared_by_every_card_and_learn_a_product_saved_or_deleted(
+    committed, staff_client, friend
+):
+    rye, other = ProductFactory(name="Rye loaf"), CustomerFactory()
+    assert '<option value="Rye loaf">' in _card(staff_client, friend)
+
+    with CaptureQueriesContext(connection) as queries:  # another card, never opened: the same suggestions
+        html = _card(staff_client, other)
+    assert '<option value="Rye loaf">' in html
+    assert PRODUCT_NAMES_READ not in " ".join(q["sql"] for q in queries.captured_queries)
+
+    with committed():
+        ProductFactory(name="Babka")  # a new product, typed while logging a purchase or in the admin
+    assert '<option value="Babka">' in _card(staff_client, friend)
+    with committed():
+        rye.delete()
+    assert '<option value="Rye loaf">' not in _card(staff_client, other)

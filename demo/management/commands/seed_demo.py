@@ -34,6 +34,7 @@ from automations.schedule import local_today
 from automations.services import automation_get
 from crm.models import ShopSettings
 from crm.roles import OWNER, STAFF
+from customers.card_cache import PRODUCT_NAMES, shop_part_changed
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
 from demo.history import year_history_seed
 from touchpoints.figures import customer_figures_recompute_all
@@ -445,6 +446,7 @@ class Seeder:
     def products(self) -> list[int]:
         existing = {name.lower() for name in Product.objects.values_list("name", flat=True)}
         Product.objects.bulk_create([Product(name=n) for n in PRODUCTS if n.lower() not in existing])
+        shop_part_changed(PRODUCT_NAMES)  # bulk_create sends no post_save
         return list(Product.objects.values_list("pk", flat=True))
 
     def tags(self) -> list[int]:
