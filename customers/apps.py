@@ -11,10 +11,10 @@ class CustomersConfig(AppConfig):
         from customers import lookups  # noqa: F401  registers the `ilike` lookup
         from customers.models import Customer, FollowUp, ImportantDate, Product
         from customers.registry import register_card_rows
-        from customers.selectors import IMPORTANT_DATES, OPEN_FOLLOWUPS
+        from customers.selectors import IMPORTANT_DATE_ROWS, OPEN_FOLLOWUP_ROWS
 
-        register_card_rows(OPEN_FOLLOWUPS, FollowUp, status=FollowUp.OPEN_STATUSES)
-        register_card_rows(IMPORTANT_DATES, ImportantDate)
+        register_card_rows(OPEN_FOLLOWUP_ROWS, FollowUp, status=FollowUp.OPEN_STATUSES)
+        register_card_rows(IMPORTANT_DATE_ROWS, ImportantDate)
 
         # Any customer saved or deleted (by a service or the admin) may change the list's cached total.
         post_save.connect(_customers_changed, sender=Customer, dispatch_uid="customers-count-save")

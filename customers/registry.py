@@ -1,7 +1,7 @@
 """Every extension point of the friend card and the customer list, in one module.
 
 `customers` sits below the apps that extend it and never imports them: each app registers here
-from its `AppConfig.ready()`. Three registries:
+from its `AppConfig.ready()`. Four registries:
 
 - **Card panels** (`register_card_panel(CardPanel(...))`): a template fragment on the friend card.
   `column` is "side" (the narrow column), "log" (above the timeline) or "main" (under it). The

@@ -78,7 +78,7 @@ CARD_CUSTOMER_FIELDS = (
 
 
 # The card's own kinds of rows that most customers have none of (registered in CustomersConfig.ready).
-OPEN_FOLLOWUPS, IMPORTANT_DATES = "open_followups", "important_dates"
+OPEN_FOLLOWUP_ROWS, IMPORTANT_DATE_ROWS = "open_followups", "important_dates"
 
 
 def customer_card_get(*, customer_id: int) -> Customer:
@@ -109,7 +109,7 @@ def active_product_names() -> list[str]:
 
 
 def customer_open_followups(*, customer: Customer) -> list[FollowUp]:
-    if not card_has(customer, OPEN_FOLLOWUPS):
+    if not card_has(customer, OPEN_FOLLOWUP_ROWS):
         return []
     followups = list(
         FollowUp.objects.filter(customer_id=customer.pk, status__in=FollowUp.OPEN_STATUSES)
@@ -123,7 +123,7 @@ def customer_open_followups(*, customer: Customer) -> list[FollowUp]:
 
 def customer_important_dates(*, customer: Customer) -> list[ImportantDate]:
     """The customer's anniversaries and the like, in calendar order."""
-    if not card_has(customer, IMPORTANT_DATES):
+    if not card_has(customer, IMPORTANT_DATE_ROWS):
         return []
     return list(ImportantDate.objects.filter(customer_id=customer.pk).order_by("date_month", "date_day", "pk"))
 
