@@ -23,14 +23,15 @@ Hearing about an event is a Django signal instead, next to the model that sends 
 `touchpoints.signals.touchpoint_logged` (sent inside the transaction that logs a touchpoint).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
-from crm.expressions import RowsExist
+from crm.expressions import column_sql, columns_sql, rows_exist_sql
 
 # --- Card panels ----------------------------------------------------------------------
 
@@ -84,6 +85,17 @@ class TimelineCursor:
         # "<= at" first so the index on (…, at) still bounds the scan, however deep the page.
         return Q(**{f"{at_field}__lte": self.at}) & (Q(**{f"{at_field}__lt": self.at}) | Q(pk__lt=self.pk))
 
+    def after_sql(
+        self, *, source: str, at_field: Any, at_column: str, pk_column: str, connection: Any
+    ) -> tuple[str, list]:
+        """`after_q` for a hand-written query: (sql, params) over these (quoted) columns."""
+        at = at_field.get_db_prep_value(self.at, connection)
+        if source < self.source:
+            return f"{at_column} <= %s", [at]
+        if source > self.source:
+            return f"{at_column} < %s", [at]
+        return f"{at_column} <= %s AND ({at_column} < %s OR {pk_column} < %s)", [at, at, self.pk]
+
     @property
     def param(self) -> str:
         """For ?before=: the time, the source and the id, with "~" between."""
@@ -127,6 +139,50 @@ def timeline_sources() -> list[TimelineSource]:
     return list(_sources)
 
 
+def newest_rows(
+    model: Any,
+    *,
+    customer_id: int,
+    before: TimelineCursor | None,
+    limit: int,
+    source: str,
+    at_field: str,
+    fields: Iterable[str] = (),
+    select: Iterable[str] = (),
+    join: str = "",
+    where: Iterable[str] = (),
+    params: Iterable[Any] = (),
+) -> list:
+    """A timeline source's rows: at most `limit` of `model`'s rows (aliased `t`) for this customer after
+    the cursor `before`, newest first by `at_field` then id, with only `fields` (default: every column)
+    and the SQL expressions in `select` (`… AS name`, attributes on the rows), `join`, and the conditions
+    in `where` with their `params`.
+
+    Hand-written for raw() from the models' metadata: built with the ORM each source's query took
+    0.5-0.7 ms of Python to compile, about as long as PostgreSQL took to run it, on every first visit of
+    a card.
+    """
+    at_column, pk_column = column_sql(model, at_field, "t", connection), column_sql(model, "id", "t", connection)
+    conditions = [f"{column_sql(model, 'customer', 't', connection)} = %s", *where]
+    all_params = [customer_id, *params]
+    if before is not None:
+        after, after_params = before.after_sql(
+            source=source,
+            at_field=model._meta.get_field(at_field),
+            at_column=at_column,
+            pk_column=pk_column,
+            connection=connection,
+        )
+        conditions.append(after)
+        all_params += after_params
+    sql = (
+        f"SELECT {', '.join([*columns_sql(model, 't', connection, fields), *select])}"
+        f" FROM {connection.ops.quote_name(model._meta.db_table)} t {join} WHERE {' AND '.join(conditions)}"
+        f" ORDER BY {at_column} DESC, {pk_column} DESC LIMIT %s"
+    )
+    return list(model.objects.raw(sql, [*all_params, limit]))
+
+
 # --- List filters -----------------------------------------------------------------------
 
 
@@ -161,10 +217,11 @@ def register_card_rows(name: str, model: Any, field: str = "customer", **values_
     _card_rows[name] = (model, field, values_in)
 
 
-def card_rows_annotations() -> dict[str, RowsExist]:
-    """For the card's customer query: a boolean `card_has_<name>` for each registered kind of row."""
+def card_rows_sql(row_id: str, connection: Any) -> dict[str, tuple[str, list]]:
+    """For the card's customer query: {`card_has_<name>`: (EXISTS sql, params)} for each registered
+    kind of row, `row_id` being the customer's id in that query's SQL."""
     return {
-        f"card_has_{name}": RowsExist(model, field, **values_in)
+        f"card_has_{name}": rows_exist_sql(model, field, row_id, connection, **values_in)
         for name, (model, field, values_in) in _card_rows.items()
     }
 

@@ -1,8 +1,13 @@
 """Page reads for touchpoints: this app's source of the customer's timeline (customers.timeline merges them)."""
 
-from crm.expressions import RelatedNames
+import json
+
+from django.contrib.auth.models import User
+from django.db import connection
+
+from crm.expressions import column_sql, joined_names_sql, joined_object, related_names_sql
 from customers.models import Customer
-from customers.registry import TimelineCursor, TimelineEntry
+from customers.registry import TimelineCursor, TimelineEntry, newest_rows
 from touchpoints.models import Touchpoint
 
 TOUCHPOINT_ENTRY_TEMPLATE = "touchpoints/includes/_entry.html"
@@ -14,22 +19,35 @@ def touchpoint_entry(touchpoint: Touchpoint) -> TimelineEntry:
     )
 
 
-def _newest_touchpoints(touchpoints, limit: int):
-    # A "note" with no text (imported, or from before notes needed one) says nothing: not an entry.
-    touchpoints = touchpoints.exclude(kind=Touchpoint.Kind.NOTE, note="")
-    return (
-        touchpoints.select_related("logged_by")
-        .annotate(listed_product_names=RelatedNames("products"))
-        .order_by("-happened_at", "-pk")[:limit]
-    )
+# Of the user who logged it, the names the timeline shows (Touchpoint.logged_by_name).
+_LOGGED_BY_NAMES = ("username", "first_name", "last_name")
 
 
 def touchpoint_timeline_source(customer: Customer, before: TimelineCursor | None, limit: int) -> list[TimelineEntry]:
-    """This app's own timeline source: one query, the products' names read in the same row."""
-    touchpoints = Touchpoint.objects.filter(customer_id=customer.pk)
-    if before is not None:
-        touchpoints = touchpoints.filter(before.after_q(source="tp", at_field="happened_at"))
-    rows = list(_newest_touchpoints(touchpoints, limit))
+    """This app's own timeline source: one query, with the products' and the logger's names in each row."""
+    users = connection.ops.quote_name(User._meta.db_table)
+    rows = newest_rows(
+        Touchpoint,
+        customer_id=customer.pk,
+        before=before,
+        limit=limit,
+        source="tp",
+        at_field="happened_at",
+        select=[
+            *joined_names_sql("u", _LOGGED_BY_NAMES, "logged_by_", connection),
+            f"{related_names_sql(Touchpoint, 'products', column_sql(Touchpoint, 'id', 't', connection), connection)}"
+            " AS listed_product_names",
+        ],
+        join=f"LEFT JOIN {users} u ON {column_sql(User, 'id', 'u', connection)} = "
+        f"{column_sql(Touchpoint, 'logged_by', 't', connection)}",
+        # A "note" with no text (imported, or from before notes needed one) says nothing: not an entry.
+        where=[
+            f"NOT ({column_sql(Touchpoint, 'kind', 't', connection)} = %s"
+            f" AND {column_sql(Touchpoint, 'note', 't', connection)} = '')"
+        ],
+        params=[Touchpoint.Kind.NOTE.value],
+    )
     for touchpoint in rows:
-        touchpoint._product_names = touchpoint.listed_product_names  # what Touchpoint.product_names reads
+        touchpoint._product_names = json.loads(touchpoint.listed_product_names)  # what product_names reads
+        touchpoint.logged_by = joined_object(User, touchpoint.logged_by_id, touchpoint, "logged_by_", _LOGGED_BY_NAMES)
     return [touchpoint_entry(t) for t in rows]

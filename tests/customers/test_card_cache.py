@@ -31,9 +31,7 @@ from touchpoints.services import touchpoint_log
 pytestmark = pytest.mark.django_db
 
 NOON = at("2027-06-15 11:00")  # 12:00 in London, inside sending hours
-TIMELINE_READ = (
-    '"touchpoints_touchpoint"."note"'  # the timeline's touchpoints (the card reads that table otherwise too)
-)
+TIMELINE_READ = 't."note"'  # the timeline's touchpoints (the card reads that table otherwise too)
 # The card's read of the follow-ups (its query of the customer only asks whether there are any).
 FOLLOWUPS_READ = '"customers_followup"."reason"'
 

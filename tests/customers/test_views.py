@@ -2,11 +2,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer, FollowUp, ImportantDate
-from tests.factories import CustomerFactory, FollowUpFactory, ProductFactory, TagFactory
+from tests.factories import CustomerFactory, FollowUpFactory, ProductFactory, StaffFactory, TagFactory
 from touchpoints.models import Touchpoint
 from touchpoints.services import touchpoint_log
 
@@ -110,6 +112,25 @@ def test_the_friend_card_shows_what_a_friend_remembers(staff_client, staff):
     ):
         assert text in html, text
     assert reverse("customers:detail", args=[referrer.pk]) in html
+    assert f"<dt>Relationship owner</dt><dd>{staff.get_full_name() or staff.username}</dd>" in html
+
+
+def test_a_card_with_no_owner_or_referrer_says_so_in_as_many_queries(staff_client):
+    with_both = CustomerFactory(
+        owner=StaffFactory(first_name="Olive", last_name="Owner"), referred_by=CustomerFactory()
+    )
+    nobody = CustomerFactory(owner=None, referred_by=None)
+    staff_client.get(reverse("customers:detail", args=[CustomerFactory().pk]))  # the shop-wide parts cached
+    pages = {}
+    for customer in (with_both, nobody):
+        with CaptureQueriesContext(connection) as queries:
+            pages[customer] = staff_client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+        pages[customer, "queries"] = len(queries)
+
+    assert "<dt>Relationship owner</dt><dd>Olive Owner</dd>" in pages[with_both]
+    assert '<dt>Relationship owner</dt><dd><span class="text-body-secondary">nobody yet</span></dd>' in pages[nobody]
+    assert "Referred by" in pages[with_both] and "Referred by" not in pages[nobody]
+    assert pages[nobody, "queries"] == pages[with_both, "queries"]
 
 
 def test_a_script_in_a_note_is_shown_as_text(staff_client, staff):
