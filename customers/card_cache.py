@@ -24,6 +24,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
@@ -53,12 +54,20 @@ PRODUCT_NAMES = "product-names"
 SHOP_PARTS = (PRODUCT_NAMES,)
 
 
+# A fragment's cache key; a shop part's is its key and the token it is drawn under (see card_fragments).
+FragmentKey = str | tuple[str, str]
+
+
 def _customer_key(customer_id: int, part: str = "") -> str:
     return f"card:v:{customer_id}:{part}"
 
 
 def _shop_part_key(part: str) -> str:
     return f"card:v:shop:{part}"
+
+
+def _shop_fragment_key(part: str) -> str:
+    return f"card:shop:{part}"
 
 
 def _renew(keys: list[str]) -> None:
@@ -96,35 +105,42 @@ def shop_part_changed(part: str) -> None:
 
 def card_fragments(
     *, customer_id: int, parts: Iterable[str], today: date, shop
-) -> dict[str, tuple[str, str | None]] | None:
+) -> dict[str, tuple[FragmentKey, str | None]] | None:
     """{part: (cache key of its fragment now, its HTML or None)} for this customer's card and the
-    SHOP_PARTS, in two cache round trips (the tokens, then the fragments; the tokens written instead
-    of the second for a card nobody opened yet), or None when the cache cannot be reached.
+    SHOP_PARTS, in two cache round trips (the tokens and the shop parts, then the card's fragments;
+    the tokens written instead of the second for a card nobody opened yet), or None when the cache
+    cannot be reached.
 
     The shop's zone and currency are in the keys (entries show local times and money), and so is
     today's date except for DATELESS_PARTS: follow-ups fall due and gift codes expire by the day.
+    A shop part is kept under one key with the token it was drawn under (its key here is that pair,
+    for `fragments_store`), so that it is read with the tokens.
     """
     card_keys = [_SHOP_KEY, _customer_key(customer_id)]
     part_keys = {part: _customer_key(customer_id, part) for part in parts}
-    part_keys |= {part: _shop_part_key(part) for part in SHOP_PARTS}
+    shop_keys = {part: _shop_part_key(part) for part in SHOP_PARTS}
     try:
-        found, new = _tokens([*card_keys, *part_keys.values()])
+        found, new = _tokens(
+            [*card_keys, *part_keys.values(), *shop_keys.values()], also=[_shop_fragment_key(p) for p in SHOP_PARTS]
+        )
+        fragments: dict[str, tuple[FragmentKey, str | None]] = {}
+        for part, token_key in shop_keys.items():
+            drawn_under, html = found.get(_shop_fragment_key(part)) or (None, None)
+            key = (_shop_fragment_key(part), found[token_key])
+            fragments[part] = (key, html if drawn_under == found[token_key] else None)
         common = f"{found[card_keys[0]]}.{found[card_keys[1]]}:{shop.time_zone}:{shop.currency}"
         fragment_keys, unread = {}, set()
         for part, token_key in part_keys.items():
-            if part in SHOP_PARTS:
-                fragment_keys[part], tokens = f"card:shop:{part}:{found[token_key]}", {token_key}
-            else:
-                day = "" if part in DATELESS_PARTS else f":{today}"
-                fragment_keys[part] = f"card:{customer_id}:{part}:{found[token_key]}.{common}{day}"
-                tokens = {token_key, *card_keys}
-            if new & tokens:
+            day = "" if part in DATELESS_PARTS else f":{today}"
+            fragment_keys[part] = f"card:{customer_id}:{part}:{found[token_key]}.{common}{day}"
+            if new & {token_key, *card_keys}:
                 unread.add(part)  # nothing can be stored under a token written just now
-        html = cache.get_many([key for part, key in fragment_keys.items() if part not in unread])
+        to_read = [key for part, key in fragment_keys.items() if part not in unread]
+        html = cache.get_many(to_read) if to_read else {}
     except Exception:
         logger.exception("Friend-card cache unreachable; rendering card %s afresh", customer_id)
         return None
-    return {part: (key, html.get(key)) for part, key in fragment_keys.items()}
+    return fragments | {part: (key, html.get(key)) for part, key in fragment_keys.items()}
 
 
 def my_day_fragment(*, user_id: int, today: date, shop) -> dict[str, tuple[str, str | None]] | None:
@@ -139,15 +155,16 @@ def my_day_fragment(*, user_id: int, today: date, shop) -> dict[str, tuple[str, 
         return None
 
 
-def _tokens(keys: list[str]) -> tuple[dict[str, str], set[str]]:
-    """The version tokens under `keys`, new ones written for those missing, in one or two round trips;
-    and the keys whose tokens are new (no fragment can be stored under them yet).
+def _tokens(keys: list[str], also: Iterable[str] = ()) -> tuple[dict[str, Any], set[str]]:
+    """The version tokens under `keys`, new ones written for those missing, in one or two round trips,
+    with the values under the keys `also` read in the first; and the keys whose tokens are new (no
+    fragment can be stored under them yet).
 
     Two first visits at once may each write theirs: the later wins and the other's fragments are never
     read again, a cache miss (an add per key cost a card's first visit seven round trips). Never stale:
     each request reads the rows after this.
     """
-    found = cache.get_many(keys)
+    found = cache.get_many([*keys, *also])
     new = {key: uuid.uuid4().hex for key in keys if key not in found}
     if new:
         cache.set_many(new, timeout=None)
@@ -155,19 +172,25 @@ def _tokens(keys: list[str]) -> tuple[dict[str, str], set[str]]:
     return found, set(new)
 
 
-def fragments_store(drawn: dict[str, str]) -> None:
+def _stored(key: FragmentKey, html: Any) -> tuple[str, Any]:
+    """(cache key, value) of a drawn fragment: a shop part's (keyed by its key and token) is kept with
+    the token it was drawn under."""
+    return (key, html) if isinstance(key, str) else (key[0], (key[1], html))
+
+
+def fragments_store(drawn: dict[FragmentKey, str]) -> None:
     """Keep the fragments a card view drew (its cache misses), in one round trip after rendering."""
     if not drawn:
         return
     try:
-        cache.set_many(drawn, timeout=FRAGMENT_TIMEOUT)
+        cache.set_many(dict(_stored(key, html) for key, html in drawn.items()), timeout=FRAGMENT_TIMEOUT)
     except Exception:
         logger.exception("Friend-card cache unreachable writing %s fragments", len(drawn))
 
 
-def fragment_set(key: str, value: str | int) -> None:
+def fragment_set(key: FragmentKey, value: str | int) -> None:
     try:
-        cache.set(key, value if isinstance(value, int) else str(value), timeout=FRAGMENT_TIMEOUT)
+        cache.set(*_stored(key, value if isinstance(value, int) else str(value)), timeout=FRAGMENT_TIMEOUT)
     except Exception:
         logger.exception("Friend-card cache unreachable writing %s", key)
 

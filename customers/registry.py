@@ -217,6 +217,11 @@ def register_card_rows(name: str, model: Any, field: str = "customer", **values_
     _card_rows[name] = (model, field, values_in)
 
 
+def card_row_names() -> tuple[str, ...]:
+    """The registered kinds of card rows: what the card's query (customers.selectors) is built from."""
+    return tuple(_card_rows)
+
+
 def card_rows_sql(row_id: str, connection: Any) -> dict[str, tuple[str, list]]:
     """For the card's customer query: {`card_has_<name>`: (EXISTS sql, params)} for each registered
     kind of row, `row_id` being the customer's id in that query's SQL."""

@@ -1,5 +1,6 @@
 """Page reads for customers: each runs a fixed number of queries however much data there is."""
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from customers.birthdays import birthday_countdown, days_ahead_expression, yearl
 from customers.card_cache import active_customer_count
 from customers.lookups import like_contains
 from customers.models import Customer, FollowUp, ImportantDate, Product
-from customers.registry import card_has, card_rows_sql, list_filter_extensions
+from customers.registry import card_has, card_row_names, card_rows_sql, list_filter_extensions
 
 SEARCH_DROPDOWN_LIMIT = 10
 # "Usually buys": products bought at least twice in the last year, most bought first.
@@ -48,16 +49,32 @@ def _purchased_products(*, since: date):
 
 
 def customer_usual_products(*, customer: Customer, today: date) -> list[str]:
-    """What they usually buy, from their purchases (not the favourites staff set by hand): 1 query."""
-    rows = (
-        _purchased_products(since=today - timedelta(days=USUALLY_BUYS_DAYS))
-        .filter(touchpoint__customer_id=customer.pk)
-        .values("product__name")
-        .annotate(times=Count("*"))
-        .filter(times__gte=USUALLY_BUYS_TIMES)
-        .order_by("-times", "product__name")[:USUALLY_BUYS_SHOWN]
+    """What they usually buy, from their purchases (not the favourites staff set by hand): 1 query.
+
+    Hand-written: built with the ORM it took 1 ms of Python to compile, on every first visit of a card.
+    """
+    touchpoint = apps.get_model("touchpoints", "Touchpoint")
+    through = touchpoint.products.through
+    qn = connection.ops.quote_name
+    since = datetime.combine(
+        today - timedelta(days=USUALLY_BUYS_DAYS), time.min, tzinfo=timezone.get_current_timezone()
     )
-    return [row["product__name"] for row in rows]
+    sql = (
+        f"SELECT {column_sql(Product, 'name', 'p', connection)}, COUNT(*) AS times"
+        f" FROM {qn(through._meta.db_table)} m"
+        f" JOIN {qn(touchpoint._meta.db_table)} t ON {column_sql(touchpoint, 'id', 't', connection)}"
+        f" = {column_sql(through, 'touchpoint', 'm', connection)}"
+        f" JOIN {qn(Product._meta.db_table)} p ON {column_sql(Product, 'id', 'p', connection)}"
+        f" = {column_sql(through, 'product', 'm', connection)}"
+        f" WHERE {column_sql(touchpoint, 'customer', 't', connection)} = %s"
+        f" AND {column_sql(touchpoint, 'kind', 't', connection)} = %s"
+        f" AND {column_sql(touchpoint, 'happened_at', 't', connection)} >= %s"
+        " GROUP BY 1 HAVING COUNT(*) >= %s ORDER BY 2 DESC, 1 LIMIT %s"
+    )
+    at = touchpoint._meta.get_field("happened_at").get_db_prep_value(since, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [customer.pk, "purchase", at, USUALLY_BUYS_TIMES, USUALLY_BUYS_SHOWN])
+        return [name for name, _times in cursor.fetchall()]
 
 
 def usually_buying(*, product_id: int, today: date) -> QuerySet:
@@ -86,13 +103,15 @@ _CARD_OWNER_NAMES = ("username", "first_name", "last_name")
 _CARD_REFERRER_NAMES = ("first_name", "last_name")
 
 
-def _card_customer_sql() -> tuple[str, list]:
+@functools.lru_cache(maxsize=4)
+def _card_customer_sql(vendor: str, card_rows: tuple[str, ...]) -> tuple[str, tuple]:
     """The card's one query of a customer, written out from the models' metadata: every column, the
     favourite products and tags as names, the owner's and referrer's names, and a `card_has_…` flag
     for each registered kind of card row (customers.registry).
 
     Hand-written for raw(): built with the ORM (select_related, only, nine annotations) it took 1.9 ms
-    of Python to compile, more than PostgreSQL took to run it.
+    of Python to compile, more than PostgreSQL took to run it. Written once per process and set of card
+    rows (`vendor` and `card_rows` are the cache's key): writing it took 0.2 ms.
     """
     qn = connection.ops.quote_name
     row_id = column_sql(Customer, "id", "c", connection)
@@ -114,7 +133,7 @@ def _card_customer_sql() -> tuple[str, list]:
         f" LEFT JOIN {customers} r ON {column_sql(Customer, 'id', 'r', connection)} = {column_sql(Customer, 'referred_by', 'c', connection)}"
         f" WHERE {row_id} = %s"
     )
-    return sql, params
+    return sql, tuple(params)
 
 
 def customer_card_get(*, customer_id: int) -> Customer:
@@ -123,7 +142,7 @@ def customer_card_get(*, customer_id: int) -> Customer:
     `owner` and `referred_by` hold only their names; `card_favourites` is a list of names, `card_tags`
     of [id, name] pairs. Raises Customer.DoesNotExist.
     """
-    sql, params = _card_customer_sql()
+    sql, params = _card_customer_sql(connection.vendor, card_row_names())
     card: Any = next(iter(Customer.objects.raw(sql, [*params, customer_id])), None)
     if card is None:
         raise Customer.DoesNotExist(f"No customer {customer_id}.")

@@ -24,6 +24,7 @@ from customers.card_cache import (
     IMPORTANT_DATES,
     TIMELINE,
     USUALLY_BUYS,
+    FragmentKey,
     card_fragments,
     fragments_store,
     my_day_fragment,
@@ -60,7 +61,7 @@ SNOOZE_CHOICES = [(1, "+1 day"), (7, "+1 week")]
 def my_day(request: ShopRequest) -> HttpResponse:
     """The lists come from the cache (customers/card_cache.py) until something on them changes; read then."""
     today = shop_today()
-    drawn: dict[str, str] = {}
+    drawn: dict[FragmentKey, str] = {}
     context = {
         "today": today,
         "day": SimpleLazyObject(lambda: my_day_get(user=request.user, today=today)),

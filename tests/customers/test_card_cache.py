@@ -3,9 +3,11 @@
 import re
 from datetime import timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -326,3 +328,19 @@ def test_the_product_suggestions_are_shared_by_every_card_and_learn_a_product_sa
     with committed():
         rye.delete()
     assert '<option value="Rye loaf">' not in _card(staff_client, other)
+
+
+def test_a_card_nobody_opened_asks_the_cache_three_times_once_the_shop_parts_are_kept(staff_client, friend):
+    """The tokens and the shop-wide parts in one read, the new tokens, then the drawn fragments."""
+    ProductFactory(name="Rye loaf")
+    _card(staff_client, CustomerFactory())  # the shop-wide parts (product suggestions) drawn and kept
+    with (
+        mock.patch.object(cache, "get_many", wraps=cache.get_many) as get_many,
+        mock.patch.object(cache, "set_many", wraps=cache.set_many) as set_many,
+    ):
+        html = _card(staff_client, friend)
+        calls = [*get_many.call_args_list, *set_many.call_args_list]
+
+    assert '<option value="Rye loaf">' in html  # the suggestions, from the one read
+    assert len(calls) == 3
+    assert get_many.call_count == 1
