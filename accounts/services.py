@@ -51,7 +51,6 @@ def staff_create(
     user.save()
     _set_role(user, role)
     audit_record(actor=created_by, action=AuditRecord.Action.STAFF_ADDED, target=user, detail={"role": role})
-    cards_all_changed()  # a new name among the cards' assignees
     return user
 
 
@@ -68,7 +67,6 @@ def staff_set_active(*, user: User, changed_by: User, active: bool) -> User:
     user.save(update_fields=["is_active"])
     action = AuditRecord.Action.STAFF_REACTIVATED if active else AuditRecord.Action.STAFF_DEACTIVATED
     audit_record(actor=changed_by, action=action, target=user)
-    cards_all_changed()  # the cards' assignee choices
     return user
 
 

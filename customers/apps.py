@@ -6,7 +6,8 @@ class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
+        from django.contrib.auth.models import User
+        from django.db.models.signals import post_delete, post_migrate, post_save
 
         from customers import lookups  # noqa: F401  registers the `ilike` lookup
         from customers.models import Customer, FollowUp, ImportantDate, Product
@@ -22,6 +23,11 @@ class CustomersConfig(AppConfig):
         # The product suggestions under every card's log form (a shop-wide part of the card cache).
         post_save.connect(_products_changed, sender=Product, dispatch_uid="customers-products-save")
         post_delete.connect(_products_changed, sender=Product, dispatch_uid="customers-products-delete")
+        # The follow-up form's people, on every card (added, renamed, deactivated in the app or the admin).
+        post_save.connect(_users_changed, sender=User, dispatch_uid="customers-users-save")
+        post_delete.connect(_users_changed, sender=User, dispatch_uid="customers-users-delete")
+        # Every upgrade runs migrate: cached parts are drawn again with the new templates.
+        post_migrate.connect(_migrated, sender=self, dispatch_uid="customers-migrated")
 
 
 def _customers_changed(**kwargs) -> None:
@@ -34,3 +40,20 @@ def _products_changed(**kwargs) -> None:
     from customers.card_cache import PRODUCT_NAMES, shop_part_changed
 
     shop_part_changed(PRODUCT_NAMES)
+
+
+def _users_changed(update_fields=None, **kwargs) -> None:
+    """Not for a login (it saves last_login alone); otherwise the people to assign follow-ups to may
+    have changed, on every card (the follow-ups part holds the form with them)."""
+    if update_fields is not None and set(update_fields) <= {"last_login", "password"}:
+        return
+    from customers.card_cache import ASSIGNEE_OPTIONS, cards_all_changed, shop_part_changed
+
+    shop_part_changed(ASSIGNEE_OPTIONS)
+    cards_all_changed()
+
+
+def _migrated(**kwargs) -> None:
+    from customers.card_cache import everything_changed
+
+    everything_changed()

@@ -48,10 +48,14 @@ DATELESS_PARTS = {TIMELINE}
 # so renewing them renews My day's shop-wide token too.
 _MY_DAY_KEY = "myday:v"
 MY_DAY_PARTS = frozenset({"", FOLLOWUPS, IMPORTANT_DATES})
-# Parts that are the same on every card, under a token of their own: the log form's product suggestions
-# (a query and a hundred options on every visit), renewed when a product is saved or deleted.
-PRODUCT_NAMES = "product-names"
-SHOP_PARTS = (PRODUCT_NAMES,)
+# Parts that are the same on every card, each under a token of its own, read with the tokens: the log
+# form's product suggestions (a query and a hundred options on every visit), renewed when a product is
+# saved or deleted; the follow-up form's people (a query), renewed when a user is; and the <option>s
+# of fixed choices (months, feedback kinds, sentiments), renewed after `migrate` as everything is.
+# An unbound form's options: a form shown again with its errors is drawn without the cache.
+PRODUCT_NAMES, ASSIGNEE_OPTIONS = "product-names", "assignee-options"
+MONTH_OPTIONS, FEEDBACK_OPTIONS, SENTIMENT_OPTIONS = "month-options", "feedback-options", "sentiment-options"
+SHOP_PARTS = (PRODUCT_NAMES, ASSIGNEE_OPTIONS, MONTH_OPTIONS, FEEDBACK_OPTIONS, SENTIMENT_OPTIONS)
 
 
 # A fragment's cache key; a shop part's is its key and the token it is drawn under (see card_fragments).
@@ -101,6 +105,11 @@ def cards_all_changed() -> None:
 def shop_part_changed(part: str) -> None:
     """A part shown the same on every card (SHOP_PARTS) is new once the current transaction commits."""
     transaction.on_commit(lambda: _renew([_shop_part_key(part)]), robust=True)
+
+
+def everything_changed() -> None:
+    """Every card part, shop part and My day list is drawn afresh: new templates after an upgrade."""
+    transaction.on_commit(lambda: _renew([_SHOP_KEY, _MY_DAY_KEY, *map(_shop_part_key, SHOP_PARTS)]), robust=True)
 
 
 def card_fragments(

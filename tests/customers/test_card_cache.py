@@ -7,16 +7,19 @@ from unittest import mock
 
 import pytest
 import time_machine
+from django.contrib.auth.models import update_last_login
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.services import staff_create, staff_set_active
 from automations.sender import message_send
 from automations.services import customer_unsubscribe, message_skip
 from community.services import customer_profile_update, invitation_answer, profile_link_request
-from customers.card_cache import card_changed, cards_all_changed
+from crm.roles import STAFF
+from customers.card_cache import card_changed, cards_all_changed, everything_changed
 from customers.services import customer_update, followup_done, followup_open
 from gifts.services import gift_code_issue, gift_code_redeem
 from tests.automations.conftest import at
@@ -344,3 +347,63 @@ def test_a_card_nobody_opened_asks_the_cache_three_times_once_the_shop_parts_are
     assert '<option value="Rye loaf">' in html  # the suggestions, from the one read
     assert len(calls) == 3
     assert get_many.call_count == 1
+
+
+USERS_READ = 'FROM "auth_user" WHERE "auth_user"."is_active"'  # the follow-up form's people
+
+
+def _assignees(html: str) -> str:
+    start = html.index('name="assignee"')
+    return html[start : html.index("</select>", start)]
+
+
+def test_the_follow_up_forms_people_are_shared_by_every_card_and_learn_a_person_added_renamed_or_deactivated(
+    committed, staff_client, staff, owner, friend
+):
+    assert staff.get_full_name() in _assignees(_card(staff_client, friend))
+
+    with CaptureQueriesContext(connection) as queries:  # another card, never opened: the same people
+        html = _card(staff_client, CustomerFactory())
+    assert staff.get_full_name() in _assignees(html)
+    assert USERS_READ not in " ".join(q["sql"] for q in queries.captured_queries)
+
+    with committed():
+        robin = staff_create(
+            created_by=owner,
+            username="robin",
+            first_name="Robin",
+            last_name="Newhire",
+            email="robin@shop.example",
+            role=STAFF,
+            password="a long and unusual passphrase 42",
+        )
+    assert "Robin Newhire" in _assignees(_card(staff_client, friend))
+    with committed():
+        robin.first_name = "Robyn"
+        robin.save()
+    assert "Robyn Newhire" in _assignees(_card(staff_client, friend))
+    with committed():
+        staff_set_active(user=robin, changed_by=owner, active=False)
+    assert "Newhire" not in _assignees(_card(staff_client, friend))
+
+
+def test_a_login_keeps_the_cards_cached(committed, staff_client, staff, friend):
+    _card(staff_client, friend)
+    with committed():
+        update_last_login(None, staff)  # what logging in saves
+
+    with CaptureQueriesContext(connection) as queries:
+        _card(staff_client, friend)
+    assert TIMELINE_READ not in " ".join(q["sql"] for q in queries.captured_queries)
+
+
+def test_after_an_upgrade_every_card_part_is_drawn_again(committed, staff_client, friend):
+    """`migrate` (which every upgrade runs) renews every token: cached HTML of old templates is not shown."""
+    _card(staff_client, friend)
+    with committed():
+        everything_changed()
+
+    with CaptureQueriesContext(connection) as queries:
+        _card(staff_client, friend)
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert TIMELINE_READ in sql and USERS_READ in sql
