@@ -50,12 +50,12 @@ _MY_DAY_KEY = "myday:v"
 MY_DAY_PARTS = frozenset({"", FOLLOWUPS, IMPORTANT_DATES})
 # Parts that are the same on every card, each under a token of its own, read with the tokens: the log
 # form's product suggestions (a query and a hundred options on every visit), renewed when a product is
-# saved or deleted; the follow-up form's people (a query), renewed when a user is; and the <option>s
-# of fixed choices (months, feedback kinds, sentiments), renewed after `migrate` as everything is.
-# An unbound form's options: a form shown again with its errors is drawn without the cache.
+# saved or deleted; the follow-up form's people (a query), renewed when a user is; the empty log form
+# and the months' <option>s, which change with the code alone (renewed after `migrate`, as everything
+# is). Forms shown again with their errors are drawn without the cache.
 PRODUCT_NAMES, ASSIGNEE_OPTIONS = "product-names", "assignee-options"
-MONTH_OPTIONS, FEEDBACK_OPTIONS, SENTIMENT_OPTIONS = "month-options", "feedback-options", "sentiment-options"
-SHOP_PARTS = (PRODUCT_NAMES, ASSIGNEE_OPTIONS, MONTH_OPTIONS, FEEDBACK_OPTIONS, SENTIMENT_OPTIONS)
+LOG_FORM, MONTH_OPTIONS = "log-form", "month-options"
+SHOP_PARTS = (PRODUCT_NAMES, ASSIGNEE_OPTIONS, LOG_FORM, MONTH_OPTIONS)
 
 
 # A fragment's cache key; a shop part's is its key and the token it is drawn under (see card_fragments).
@@ -134,9 +134,10 @@ def card_fragments(
         )
         fragments: dict[str, tuple[FragmentKey, str | None]] = {}
         for part, token_key in shop_keys.items():
+            # Drawn under this token for this zone and currency (the log form shows both), or drawn again.
+            stamp = f"{found[token_key]}:{shop.time_zone}:{shop.currency}"
             drawn_under, html = found.get(_shop_fragment_key(part)) or (None, None)
-            key = (_shop_fragment_key(part), found[token_key])
-            fragments[part] = (key, html if drawn_under == found[token_key] else None)
+            fragments[part] = ((_shop_fragment_key(part), stamp), html if drawn_under == stamp else None)
         common = f"{found[card_keys[0]]}.{found[card_keys[1]]}:{shop.time_zone}:{shop.currency}"
         fragment_keys, unread = {}, set()
         for part, token_key in part_keys.items():

@@ -11,5 +11,5 @@ from touchpoints.forms import TouchpointForm
 
 def card_panel_context(request: Any, customer: Customer) -> dict:
     """An empty form and the product suggestions; a view re-showing the card passes its bound form instead."""
-    # Read only when the card's cache lacks the suggestions (customers.card_cache.PRODUCT_NAMES).
-    return {"form": TouchpointForm(), "product_names": SimpleLazyObject(active_product_names)}
+    # Both are read only when the card's cache lacks them (customers.card_cache.LOG_FORM, PRODUCT_NAMES).
+    return {"form": SimpleLazyObject(TouchpointForm), "product_names": SimpleLazyObject(active_product_names)}

@@ -19,6 +19,7 @@ from automations.sender import message_send
 from automations.services import customer_unsubscribe, message_skip
 from community.services import customer_profile_update, invitation_answer, profile_link_request
 from crm.roles import STAFF
+from crm.services import shop_settings_update
 from customers.card_cache import card_changed, cards_all_changed, everything_changed
 from customers.services import customer_update, followup_done, followup_open
 from gifts.services import gift_code_issue, gift_code_redeem
@@ -407,3 +408,21 @@ def test_after_an_upgrade_every_card_part_is_drawn_again(committed, staff_client
         _card(staff_client, friend)
     sql = " ".join(q["sql"] for q in queries.captured_queries)
     assert TIMELINE_READ in sql and USERS_READ in sql
+
+
+def _log_form(html: str) -> str:
+    return html[html.index('<div class="tp-kinds') : html.index("</details>", html.index('<div class="tp-kinds'))]
+
+
+def test_the_empty_log_form_is_shared_by_every_card_and_follows_the_shops_currency_and_zone(
+    committed, staff_client, friend
+):
+    shared = _log_form(_card(staff_client, friend))
+    other = _card(staff_client, CustomerFactory())
+    assert _log_form(other) == shared and "Amount (GBP)" in shared
+    assert f'action="{reverse("touchpoints:create", args=[friend.pk])}"' not in other  # its own customer's
+
+    with committed():
+        shop_settings_update(updated_by=None, currency="EUR", time_zone="Europe/Paris")
+    form = _log_form(_card(staff_client, friend))
+    assert "Amount (EUR)" in form and "(Europe/Paris time)" in form
