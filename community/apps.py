@@ -43,3 +43,16 @@ class CommunityConfig(AppConfig):
                 name="segment", empty_label="Any segment", choices=segment_choices, apply=customers_in_segment
             )
         )
+        # The list's segment filter is kept with its other choices (customers.selectors.list_filter_choices).
+        from django.db.models.signals import post_delete, post_save
+
+        from community.models import Segment
+
+        post_save.connect(_segments_changed, sender=Segment, dispatch_uid="community-segments-save")
+        post_delete.connect(_segments_changed, sender=Segment, dispatch_uid="community-segments-delete")
+
+
+def _segments_changed(**kwargs) -> None:
+    from customers.card_cache import LIST_CHOICES, shop_value_changed
+
+    shop_value_changed(LIST_CHOICES)

@@ -10,7 +10,7 @@ class CustomersConfig(AppConfig):
         from django.db.models.signals import post_delete, post_migrate, post_save
 
         from customers import lookups  # noqa: F401  registers the `ilike` lookup
-        from customers.models import Customer, FollowUp, ImportantDate, Product
+        from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
         from customers.registry import register_card_rows
         from customers.selectors import IMPORTANT_DATE_ROWS, OPEN_FOLLOWUP_ROWS
 
@@ -23,6 +23,9 @@ class CustomersConfig(AppConfig):
         # The product suggestions under every card's log form (a shop-wide part of the card cache).
         post_save.connect(_products_changed, sender=Product, dispatch_uid="customers-products-save")
         post_delete.connect(_products_changed, sender=Product, dispatch_uid="customers-products-delete")
+        # The list's filter choices (customers.selectors.list_filter_choices).
+        post_save.connect(_tags_changed, sender=Tag, dispatch_uid="customers-tags-save")
+        post_delete.connect(_tags_changed, sender=Tag, dispatch_uid="customers-tags-delete")
         # The follow-up form's people, on every card (added, renamed, deactivated in the app or the admin).
         post_save.connect(_users_changed, sender=User, dispatch_uid="customers-users-save")
         post_delete.connect(_users_changed, sender=User, dispatch_uid="customers-users-delete")
@@ -37,9 +40,16 @@ def _customers_changed(**kwargs) -> None:
 
 
 def _products_changed(**kwargs) -> None:
-    from customers.card_cache import PRODUCT_NAMES, shop_part_changed
+    from customers.card_cache import LIST_CHOICES, PRODUCT_NAMES, shop_part_changed, shop_value_changed
 
     shop_part_changed(PRODUCT_NAMES)
+    shop_value_changed(LIST_CHOICES)
+
+
+def _tags_changed(**kwargs) -> None:
+    from customers.card_cache import LIST_CHOICES, shop_value_changed
+
+    shop_value_changed(LIST_CHOICES)
 
 
 def _users_changed(update_fields=None, **kwargs) -> None:
@@ -47,9 +57,16 @@ def _users_changed(update_fields=None, **kwargs) -> None:
     have changed, on every card (the follow-ups part holds the form with them)."""
     if update_fields is not None and set(update_fields) <= {"last_login", "password"}:
         return
-    from customers.card_cache import ASSIGNEE_OPTIONS, cards_all_changed, shop_part_changed
+    from customers.card_cache import (
+        ASSIGNEE_OPTIONS,
+        LIST_CHOICES,
+        cards_all_changed,
+        shop_part_changed,
+        shop_value_changed,
+    )
 
     shop_part_changed(ASSIGNEE_OPTIONS)
+    shop_value_changed(LIST_CHOICES)
     cards_all_changed()
 
 

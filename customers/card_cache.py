@@ -109,7 +109,8 @@ def shop_part_changed(part: str) -> None:
 
 def everything_changed() -> None:
     """Every card part, shop part and My day list is drawn afresh: new templates after an upgrade."""
-    transaction.on_commit(lambda: _renew([_SHOP_KEY, _MY_DAY_KEY, *map(_shop_part_key, SHOP_PARTS)]), robust=True)
+    keys = [_SHOP_KEY, _MY_DAY_KEY, *map(_shop_part_key, SHOP_PARTS), _shop_value_key(LIST_CHOICES)]
+    transaction.on_commit(lambda: _renew(keys), robust=True)
 
 
 def card_fragments(
@@ -198,9 +199,10 @@ def fragments_store(drawn: dict[FragmentKey, str]) -> None:
         logger.exception("Friend-card cache unreachable writing %s fragments", len(drawn))
 
 
-def fragment_set(key: FragmentKey, value: str | int) -> None:
+def fragment_set(key: FragmentKey, value: Any) -> None:
+    """Keep one drawn fragment (as text) or a value (a count, a tuple) for FRAGMENT_TIMEOUT."""
     try:
-        cache.set(*_stored(key, value if isinstance(value, int) else str(value)), timeout=FRAGMENT_TIMEOUT)
+        cache.set(*_stored(key, value), timeout=FRAGMENT_TIMEOUT)
     except Exception:
         logger.exception("Friend-card cache unreachable writing %s", key)
 
@@ -235,3 +237,46 @@ def active_customer_count(compute: Callable[[], int]) -> int:
         if token:
             fragment_set(key, count)
     return count
+
+
+# --- Values the whole shop shares ---------------------------------------------------------------
+# The customer list's filters offer every tag, person, product and segment: four queries on every
+# opening of the list, though they change a few times a week. Kept with the token they were read
+# under; the signals of what they show renew the token (customers/apps.py, community/apps.py).
+LIST_CHOICES = "list-choices"
+
+
+def _shop_value_key(name: str) -> str:
+    return f"shop:v:{name}"
+
+
+def shop_value_changed(name: str) -> None:
+    """The value kept as `name` (shop_value) is read again once the current transaction commits."""
+    transaction.on_commit(lambda: _renew([_shop_value_key(name)]), robust=True)
+
+
+def shop_value(name: str, compute: Callable[[], Any]) -> Any:
+    """compute() once per version of `name`, then from the cache in one round trip (its token and the
+    value kept with the token it was read under); compute() when the cache cannot be reached.
+
+    Never stale: a token found missing is added before the value is kept, and a value read while a
+    change renewed the token is kept under the old one, which is never asked for again.
+    """
+    token_key, value_key = _shop_value_key(name), f"shop:{name}"
+    try:
+        found = cache.get_many([token_key, value_key])
+        token = found.get(token_key)
+        if token is None:
+            token = uuid.uuid4().hex
+            if not cache.add(token_key, token, timeout=None):
+                token = None  # renewed meanwhile: read afresh and not kept
+        kept_under, value = found.get(value_key) or (None, None)
+        if token is not None and kept_under == token:
+            return value
+    except Exception:
+        logger.exception("Cache unreachable: reading %s afresh", name)
+        return compute()
+    value = compute()
+    if token is not None:
+        fragment_set(value_key, (token, value))
+    return value

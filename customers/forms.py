@@ -227,13 +227,20 @@ class ListFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(choices=[("name", "Name"), ("recent", "Last seen")], required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, choices: dict[str, list[tuple[Any, str]]] | None = None, **kwargs):
+        """`choices`: the model fields' and extensions' choices as customers.selectors.list_filter_choices
+        gives them (kept for the shop), instead of a query each."""
         super().__init__(*args, **kwargs)
         for extension in list_filter_extensions():  # e.g. saved segments, from the community app
             self.fields[extension.name] = forms.ChoiceField(
                 choices=lambda extension=extension: [("", extension.empty_label)] + extension.choices(),
                 required=False,
             )
+        empty_labels = {extension.name: extension.empty_label for extension in list_filter_extensions()}
+        for name, listed in (choices or {}).items():
+            for field_name in ("product", "bought") if name == "product" else (name,):
+                field: Any = self.fields[field_name]
+                field.choices = [("", empty_labels.get(field_name) or field.empty_label), *listed]
 
     def selects(self) -> list[dict]:
         """Every filter but q as a <select> and its <option>s, one query per model field.

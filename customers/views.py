@@ -43,6 +43,7 @@ from customers.selectors import (
     customer_open_followups,
     customer_search_rows,
     customer_usual_products,
+    list_filter_choices,
     my_birthdays,
     my_day_get,
     my_followups,
@@ -111,7 +112,7 @@ def _page_number(request: ShopRequest) -> int:
 
 
 def customer_list_view(request: ShopRequest) -> HttpResponse:
-    form = ListFilterForm(request.GET or None)
+    form = ListFilterForm(request.GET or None, choices=list_filter_choices())
     filters = ListFilters()
     if form.is_valid():
         data = form.cleaned_data

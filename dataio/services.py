@@ -20,7 +20,13 @@ from automations.suppression import email_hash, suppression_add
 from crm.models import ShopSettings
 from crm.tasks import enqueue_on_commit
 from crm.validators import CSV_MAX_BYTES
-from customers.card_cache import active_customers_changed, card_changed, cards_all_changed
+from customers.card_cache import (
+    LIST_CHOICES,
+    active_customers_changed,
+    card_changed,
+    cards_all_changed,
+    shop_value_changed,
+)
 from customers.models import Customer, FollowUp, ImportantDate, Tag
 from dataio.importing import (
     TARGET_FIELDS,
@@ -349,6 +355,7 @@ def _tags_by_name(names: Iterable[str]) -> dict[str, Tag]:
     missing = [Tag(name=wanted[key]) for key in wanted if key not in found]
     if missing:
         Tag.objects.bulk_create(missing)
+        shop_value_changed(LIST_CHOICES)  # the list's tag filter (bulk_create sends no post_save)
         found.update({t.name.lower(): t for t in Tag.objects.annotate(l=Lower("name")).filter(l__in=list(wanted))})
     return found
 

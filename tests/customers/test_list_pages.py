@@ -130,3 +130,43 @@ def test_the_plain_lists_total_comes_from_the_cache_and_follows_every_add_and_ar
     assert _total(staff_client) == 4
     # A filtered list counts for itself.
     assert "Newcomer" in staff_client.get(reverse("customers:list") + "?archived=only").content.decode()
+
+
+def _options(html: str, name: str) -> str:
+    start = html.index(f'name="{name}"')
+    return html[start : html.index("</select>", start)]
+
+
+CHOICE_TABLES = ('"customers_tag"', '"customers_product"', '"community_segment"', 'WHERE "auth_user"."is_active"')
+
+
+def test_the_filters_choices_are_read_once_and_follow_every_tag_product_person_and_segment(
+    staff_client, staff, owner, django_capture_on_commit_callbacks
+):
+    from community.services import segment_create, segment_delete
+    from customers.services import product_get_or_create, tag_get_or_create
+
+    TagFactory(name="regular")
+    list_url = reverse("customers:list")
+    staff_client.get(list_url)  # the choices read, and kept for the shop
+    with CaptureQueriesContext(connection) as queries:
+        html = staff_client.get(list_url).content.decode()
+    sql = " ".join(q["sql"] for q in queries.captured_queries)
+    assert not [table for table in CHOICE_TABLES if table in sql]
+    assert ">regular</option>" in _options(html, "tag")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tag_get_or_create(name="dog owner")
+        product_get_or_create(name="Rye loaf")
+        segment = segment_create(name="Locals", filters={"health": ["cooling"]}, created_by=owner)
+        staff.first_name, staff.last_name = "Samira", "Okafor"
+        staff.save()
+    html = staff_client.get(list_url).content.decode()
+    assert ">dog owner</option>" in _options(html, "tag")
+    assert ">Rye loaf</option>" in _options(html, "product") and ">Rye loaf</option>" in _options(html, "bought")
+    assert ">Locals</option>" in _options(html, "segment")
+    assert ">Samira Okafor</option>" in _options(html, "owner")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        segment_delete(segment=segment, deleted_by=owner)
+    assert ">Locals</option>" not in _options(staff_client.get(list_url).content.decode(), "segment")

@@ -34,7 +34,7 @@ from automations.schedule import local_today
 from automations.services import automation_get
 from crm.models import ShopSettings
 from crm.roles import OWNER, STAFF
-from customers.card_cache import PRODUCT_NAMES, shop_part_changed
+from customers.card_cache import LIST_CHOICES, PRODUCT_NAMES, shop_part_changed, shop_value_changed
 from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
 from demo.history import year_history_seed
 from touchpoints.figures import customer_figures_recompute_all
@@ -447,11 +447,13 @@ class Seeder:
         existing = {name.lower() for name in Product.objects.values_list("name", flat=True)}
         Product.objects.bulk_create([Product(name=n) for n in PRODUCTS if n.lower() not in existing])
         shop_part_changed(PRODUCT_NAMES)  # bulk_create sends no post_save
+        shop_value_changed(LIST_CHOICES)
         return list(Product.objects.values_list("pk", flat=True))
 
     def tags(self) -> list[int]:
         existing = {name.lower() for name in Tag.objects.values_list("name", flat=True)}
         Tag.objects.bulk_create([Tag(name=n) for n in TAGS if n.lower() not in existing])
+        shop_value_changed(LIST_CHOICES)  # the list's filters (bulk_create sends no post_save)
         return list(Tag.objects.values_list("pk", flat=True))
 
     # --- customers ---------------------------------------------------------
