@@ -133,12 +133,7 @@ def card_fragments(
         found, new = _tokens(
             [*card_keys, *part_keys.values(), *shop_keys.values()], also=[_shop_fragment_key(p) for p in SHOP_PARTS]
         )
-        fragments: dict[str, tuple[FragmentKey, str | None]] = {}
-        for part, token_key in shop_keys.items():
-            # Drawn under this token for this zone and currency (the log form shows both), or drawn again.
-            stamp = f"{found[token_key]}:{shop.time_zone}:{shop.currency}"
-            drawn_under, html = found.get(_shop_fragment_key(part)) or (None, None)
-            fragments[part] = ((_shop_fragment_key(part), stamp), html if drawn_under == stamp else None)
+        fragments = _shop_parts_found(found, SHOP_PARTS, shop)
         common = f"{found[card_keys[0]]}.{found[card_keys[1]]}:{shop.time_zone}:{shop.currency}"
         fragment_keys, unread = {}, set()
         for part, token_key in part_keys.items():
@@ -152,6 +147,29 @@ def card_fragments(
         logger.exception("Friend-card cache unreachable; rendering card %s afresh", customer_id)
         return None
     return fragments | {part: (key, html.get(key)) for part, key in fragment_keys.items()}
+
+
+def shop_fragments(*, parts: Iterable[str], shop) -> dict[str, tuple[FragmentKey, str | None]] | None:
+    """As card_fragments for some SHOP_PARTS alone, in one round trip: for a page that shows one
+    outside a card (the fresh log form after logging); None when the cache cannot be reached."""
+    parts = tuple(parts)
+    try:
+        found, _ = _tokens([_shop_part_key(p) for p in parts], also=[_shop_fragment_key(p) for p in parts])
+    except Exception:
+        logger.exception("Cache unreachable; drawing %s afresh", parts)
+        return None
+    return _shop_parts_found(found, parts, shop)
+
+
+def _shop_parts_found(found: dict[str, Any], parts: Iterable[str], shop) -> dict[str, tuple[FragmentKey, str | None]]:
+    """{part: ((fragment key, stamp), HTML or None)} from what _tokens found of these shop parts."""
+    fragments: dict[str, tuple[FragmentKey, str | None]] = {}
+    for part in parts:
+        # Drawn under this token for this zone and currency (the log form shows both), or drawn again.
+        stamp = f"{found[_shop_part_key(part)]}:{shop.time_zone}:{shop.currency}"
+        drawn_under, html = found.get(_shop_fragment_key(part)) or (None, None)
+        fragments[part] = ((_shop_fragment_key(part), stamp), html if drawn_under == stamp else None)
+    return fragments
 
 
 def my_day_fragment(*, user_id: int, today: date, shop) -> dict[str, tuple[str, str | None]] | None:

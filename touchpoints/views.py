@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from crm.http import ShopRequest
+from customers.card_cache import LOG_FORM, FragmentKey, fragments_store, shop_fragments
 from customers.models import Customer
 from customers.selectors import active_product_names, customer_get
 from customers.timeline import TIMELINE_FIRST_PAGE, timeline_page
@@ -25,7 +26,8 @@ def _form_response(
     backdated: bool = False,
 ) -> HttpResponse:
     # The product suggestions sit outside the swapped form: sent again only when products were named.
-    return render(
+    drawn: dict[FragmentKey, str] = {}
+    response = render(
         request,
         "touchpoints/includes/_log_form.html",
         {
@@ -36,9 +38,14 @@ def _form_response(
             # on top, where "Older" would later bring it a second time.
             "timeline": timeline_page(customer=customer, limit=TIMELINE_FIRST_PAGE) if backdated else None,
             "product_names": active_product_names() if names_changed else None,
+            # A fresh form is the cards' empty one (the card cache's LOG_FORM); one with errors is drawn.
+            "card_fragments": None if form.is_bound else shop_fragments(parts=[LOG_FORM], shop=request.shop),
+            "card_fragments_drawn": drawn,
         },
         status=status,
     )
+    fragments_store(drawn)
+    return response
 
 
 @require_POST

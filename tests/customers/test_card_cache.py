@@ -426,3 +426,15 @@ def test_the_empty_log_form_is_shared_by_every_card_and_follows_the_shops_curren
         shop_settings_update(updated_by=None, currency="EUR", time_zone="Europe/Paris")
     form = _log_form(_card(staff_client, friend))
     assert "Amount (EUR)" in form and "(Europe/Paris time)" in form
+
+
+def test_the_fresh_form_after_logging_is_the_cards_empty_one_and_a_form_with_errors_its_own(staff_client, friend):
+    empty = _log_form(_card(staff_client, friend))
+    url = reverse("touchpoints:create", args=[friend.pk])
+
+    logged = staff_client.post(url, {"kind": "visit", "note": "Said hello"}, HTTP_HX_REQUEST="true")
+    assert _log_form(logged.content.decode()) == empty
+
+    refused = staff_client.post(url, {"kind": "purchase", "amount": "-3"}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400
+    assert 'id="kind-purchase" value="purchase" checked' in _log_form(refused.content.decode())
