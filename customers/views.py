@@ -242,8 +242,9 @@ def card_context(request: ShopRequest, customer: Customer, **extra) -> dict:
         "side_panels": [p for p in panels if p["panel"].column == "side"],
         "log_panels": [p for p in panels if p["panel"].column == "log"],
         "main_panels": [p for p in panels if p["panel"].column not in ("side", "log")],
-        "followup_form": FollowUpForm(initial={"due_date": today}),
-        "important_date_form": ImportantDateForm(),
+        # Built only when their parts are drawn (not when the card's cache has them).
+        "followup_form": SimpleLazyObject(lambda: FollowUpForm(initial={"due_date": today})),
+        "important_date_form": SimpleLazyObject(ImportantDateForm),
         "snooze_choices": SNOOZE_CHOICES,
         "today": today,
     }
