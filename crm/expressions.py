@@ -9,7 +9,7 @@ for `annotate()`; the friend card's hand-written query (customers.selectors) use
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Expression, JSONField
+from django.db.models import F, Func, JSONField
 
 
 def column_sql(model: Any, name: str, alias: str, connection: Any) -> str:
@@ -74,18 +74,20 @@ def rows_exist_sql(model, field: str, row_id: str, connection, **values_in: Iter
     return f"EXISTS (SELECT 1 FROM {qn(meta.db_table)} WHERE {column} = {row_id}{where})", params
 
 
-class RelatedNames(Expression):
+class RelatedNames(Func):
     """`related_names_sql` in a queryset: the names of each row's many-to-many related objects
     (tags, products) as a list on the row, or as [id, name] pairs; one query reads a customer and
-    their tags, say, instead of two."""
+    their tags, say, instead of two. The row's id is its one source expression, F("pk"), which
+    Django resolves and compiles (the documented custom-expression API)."""
 
     output_field = JSONField()
 
     def __init__(self, field_name: str, *, with_ids: bool = False):
-        super().__init__()
+        super().__init__(F("pk"))
         self.field_name, self.with_ids = field_name, with_ids
 
-    def as_sql(self, compiler, connection):
-        qn, model = connection.ops.quote_name, compiler.query.model
-        row_id = f"{qn(compiler.query.get_initial_alias())}.{qn(model._meta.pk.column)}"
-        return related_names_sql(model, self.field_name, row_id, connection, with_ids=self.with_ids), []
+    def as_sql(self, compiler, connection, *args, **kwargs):
+        row_id, params = compiler.compile(self.get_source_expressions()[0])
+        return related_names_sql(
+            compiler.query.model, self.field_name, row_id, connection, with_ids=self.with_ids
+        ), params
