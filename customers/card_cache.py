@@ -74,11 +74,14 @@ def _shop_fragment_key(part: str) -> str:
     return f"card:shop:{part}"
 
 
-def _renew(keys: list[str]) -> None:
+def _renew(keys: list[str], *, after_migrate: bool = False) -> None:
     try:
         cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
-    except Exception:  # the cache is down: it will not serve old fragments either while it is
-        logger.exception("Could not renew friend-card cache versions %s", keys[:5])
+    except Exception as error:  # the cache is down: it will not serve old fragments either while it is
+        if after_migrate:  # a new install: the database cache's table is made after migrate
+            logger.warning("Nothing cached to draw afresh after migrate (%s)", error)
+        else:
+            logger.exception("Could not renew friend-card cache versions %s", keys[:5])
 
 
 def card_changed(customer_ids: int | Iterable[int | None], parts: Iterable[str] = ("",)) -> None:
@@ -113,14 +116,7 @@ def everything_changed() -> None:
     Run by `migrate`, which on a new install runs before the database cache's table exists: then
     nothing is cached yet, and a line says so (no traceback in the first start's output)."""
     keys = [_SHOP_KEY, _MY_DAY_KEY, *map(_shop_part_key, SHOP_PARTS), _shop_value_key(LIST_CHOICES)]
-
-    def renew() -> None:
-        try:
-            cache.set_many({key: uuid.uuid4().hex for key in keys}, timeout=None)
-        except Exception as error:
-            logger.warning("Nothing cached to draw afresh after migrate (%s)", error)
-
-    transaction.on_commit(renew, robust=True)
+    transaction.on_commit(lambda: _renew(keys, after_migrate=True), robust=True)
 
 
 def card_fragments(
@@ -239,38 +235,25 @@ def fragment_set(key: FragmentKey, value: Any) -> None:
 # COUNT(*) of 100,000 active customers is an index-only scan of them all, on every opening of the
 # plain list (its most common view). The total changes only when a customer is added, archived,
 # brought back, erased or deleted: Customer's post_save/post_delete (customers/apps.py) and the bulk
-# writers (import, erasure) renew this token on commit, as for the cards.
-_COUNT_KEY = "customers:count:v"
+# writers (import, erasure) renew it on commit. Kept as a shop value (below).
+ACTIVE_CUSTOMERS = "active-customers"
 
 
 def active_customers_changed() -> None:
     """The number of active customers may have changed, once the current transaction commits."""
-    transaction.on_commit(lambda: _renew([_COUNT_KEY]), robust=True)
+    shop_value_changed(ACTIVE_CUSTOMERS)
 
 
 def active_customer_count(compute: Callable[[], int]) -> int:
     """The number of active customers: `compute()` (a COUNT query) once per version, then from the cache."""
-    try:
-        token = cache.get(_COUNT_KEY)
-        if token is None:
-            cache.add(_COUNT_KEY, uuid.uuid4().hex, timeout=None)
-            token = cache.get(_COUNT_KEY)
-        key = f"customers:count:{token}"
-        count = cache.get(key) if token else None
-    except Exception:
-        logger.exception("Cache unreachable: counting the customers")
-        return compute()
-    if count is None:
-        count = compute()
-        if token:
-            fragment_set(key, count)
-    return count
+    return shop_value(ACTIVE_CUSTOMERS, compute)
 
 
 # --- Values the whole shop shares ---------------------------------------------------------------
+# Read with a query or a few, kept with the token they were read under; what changes them renews the
+# token (the signals in customers/apps.py and community/apps.py, and the bulk writers).
 # The customer list's filters offer every tag, person, product and segment: four queries on every
-# opening of the list, though they change a few times a week. Kept with the token they were read
-# under; the signals of what they show renew the token (customers/apps.py, community/apps.py).
+# opening of the list, though they change a few times a week.
 LIST_CHOICES = "list-choices"
 
 
