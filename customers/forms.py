@@ -243,13 +243,12 @@ class ListFilterForm(forms.Form):
                 field.choices = [("", empty_labels.get(field_name) or field.empty_label), *listed]
 
     def selects(self) -> list[dict]:
-        """Every filter but q as a <select> and its <option>s, one query per model field.
+        """Every filter but q as a <select> and its <option>s (from `choices` when given, as the list's are).
 
         The options are written here with format_html_join: a {% for %} and an {% if %} per option
         in the template cost a tenth of the list's time for the tags' and products' hundred-odd.
         """
         selects = []
-        products: list[tuple[Any, Any]] = []
         for bound in self:
             if bound.name == "q":
                 continue
@@ -257,11 +256,6 @@ class ListFilterForm(forms.Form):
             assert isinstance(field, forms.ChoiceField)  # every filter but q is a choice
             # Read back, Django's choices are (value, label) pairs; the stubs type the getter as anything settable.
             choices = cast(Iterable[tuple[Any, Any]], field.choices)
-            if bound.name == "product":
-                choices = products = list(choices)
-            elif bound.name == "bought" and products:  # the same products again: not read twice
-                assert isinstance(field, forms.ModelChoiceField)
-                choices = [("", field.empty_label), *products[1:]]
             current = "" if bound.value() is None else str(bound.value())
             prefix = "Sort: " if bound.name == "sort" else ""
             selects.append(
