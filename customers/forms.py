@@ -9,6 +9,7 @@ from django.forms.models import ModelChoiceIterator
 from django.utils.html import format_html_join
 
 from crm.forms import RejectNullBytesMixin
+from customers.card_cache import LIST_CHOICES, shop_value
 from customers.models import Customer, Product, Tag
 from customers.registry import list_filter_extensions
 from customers.services import phone_normalise
@@ -227,23 +228,34 @@ class ListFilterForm(forms.Form):
     )
     sort = forms.ChoiceField(choices=[("name", "Name"), ("recent", "Last seen")], required=False)
 
-    def __init__(self, *args, choices: dict[str, list[tuple[Any, str]]] | None = None, **kwargs):
-        """`choices`: the model fields' and extensions' choices as customers.selectors.list_filter_choices
-        gives them (kept for the shop), instead of a query each."""
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for extension in list_filter_extensions():  # e.g. saved segments, from the community app
             self.fields[extension.name] = forms.ChoiceField(
                 choices=lambda extension=extension: [("", extension.empty_label)] + extension.choices(),
                 required=False,
             )
-        empty_labels = {extension.name: extension.empty_label for extension in list_filter_extensions()}
-        for name, listed in (choices or {}).items():
-            for field_name in ("product", "bought") if name == "product" else (name,):
-                field: Any = self.fields[field_name]
-                field.choices = [("", empty_labels.get(field_name) or field.empty_label), *listed]
+        # Every tag, person, product and segment: a query each on every opening of the list, though they
+        # change a few times a week. Read once for the shop and kept (card_cache.shop_value, renewed by
+        # the signals of what they show).
+        kept = shop_value(LIST_CHOICES, self._read_choices)
+        for name, choices in kept.items():
+            self.fields[name].choices = choices  # type: ignore[attr-defined]
+
+    def _read_choices(self) -> dict[str, list[tuple[Any, str]]]:
+        """The fields' (value, label) pairs as plain values: a model choice's value is its id (its
+        documented ModelChoiceIteratorValue.value), so no model instance is kept."""
+        names = ("tag", "owner", "product", "bought", *(extension.name for extension in list_filter_extensions()))
+        return {
+            name: [
+                (getattr(value, "value", value), str(label))
+                for value, label in cast(Iterable[tuple[Any, Any]], self.fields[name].choices)  # type: ignore[attr-defined]
+            ]
+            for name in names
+        }
 
     def selects(self) -> list[dict]:
-        """Every filter but q as a <select> and its <option>s (from `choices` when given, as the list's are).
+        """Every filter but q as a <select> and its <option>s.
 
         The options are written here with format_html_join: a {% for %} and an {% if %} per option
         in the template cost a tenth of the list's time for the tags' and products' hundred-odd.

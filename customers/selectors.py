@@ -26,9 +26,9 @@ from crm.expressions import (
     related_names_sql,
 )
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
-from customers.card_cache import LIST_CHOICES, active_customer_count, shop_value
+from customers.card_cache import active_customer_count
 from customers.lookups import like_contains
-from customers.models import Customer, FollowUp, ImportantDate, Product, Tag
+from customers.models import Customer, FollowUp, ImportantDate, Product
 from customers.registry import card_has, card_row_names, card_rows_sql, list_filter_extensions
 
 SEARCH_DROPDOWN_LIMIT = 10
@@ -453,22 +453,6 @@ CUSTOMER_ROW_FIELDS = (
     "owner__last_name",
     "owner__username",
 )
-
-
-def list_filter_choices() -> dict[str, list[tuple[Any, str]]]:
-    """The customer list's filters' choices (without their "any" entries): tags, people, products and
-    each list filter extension's (segments), kept for the shop (card_cache.shop_value, LIST_CHOICES)."""
-
-    def read() -> dict[str, list[tuple[Any, str]]]:
-        people = User.objects.filter(is_active=True).order_by("first_name", "username")
-        return {
-            "tag": list(Tag.objects.values_list("pk", "name")),
-            "owner": [(user.pk, user.get_full_name() or user.username) for user in people],
-            "product": list(Product.objects.values_list("pk", "name")),
-            **{extension.name: list(extension.choices()) for extension in list_filter_extensions()},
-        }
-
-    return shop_value(LIST_CHOICES, read)
 
 
 def customers_as_rows(customers: QuerySet[Customer]) -> QuerySet[Customer]:

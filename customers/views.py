@@ -43,7 +43,6 @@ from customers.selectors import (
     customer_open_followups,
     customer_search_rows,
     customer_usual_products,
-    list_filter_choices,
     my_birthdays,
     my_day_get,
     my_followups,
@@ -112,7 +111,7 @@ def _page_number(request: ShopRequest) -> int:
 
 
 def customer_list_view(request: ShopRequest) -> HttpResponse:
-    form = ListFilterForm(request.GET or None, choices=list_filter_choices())
+    form = ListFilterForm(request.GET or None)
     filters = ListFilters()
     if form.is_valid():
         data = form.cleaned_data
