@@ -38,13 +38,17 @@ USUALLY_BUYS_TIMES = 2
 USUALLY_BUYS_SHOWN = 3
 
 
-def _purchased_products(*, since: date):
-    """(touchpoint's customer, product) pairs of purchases from `since` on. Read through the app
+def _usually_buys_start(today: date) -> datetime:
+    """The start of the shop's day a year ago: purchases from then on count for "usually buys"."""
+    return datetime.combine(today - timedelta(days=USUALLY_BUYS_DAYS), time.min, tzinfo=timezone.get_current_timezone())
+
+
+def _purchased_products(*, today: date):
+    """(touchpoint's customer, product) pairs of the last year's purchases. Read through the app
     registry: customers sits below touchpoints and must not import it."""
     touchpoint = apps.get_model("touchpoints", "Touchpoint")
-    start = datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
     return touchpoint.products.through.objects.filter(
-        touchpoint__kind="purchase", touchpoint__happened_at__gte=start
+        touchpoint__kind="purchase", touchpoint__happened_at__gte=_usually_buys_start(today)
     ).order_by()
 
 
@@ -56,9 +60,6 @@ def customer_usual_products(*, customer: Customer, today: date) -> list[str]:
     touchpoint = apps.get_model("touchpoints", "Touchpoint")
     through = touchpoint.products.through
     qn = connection.ops.quote_name
-    since = datetime.combine(
-        today - timedelta(days=USUALLY_BUYS_DAYS), time.min, tzinfo=timezone.get_current_timezone()
-    )
     sql = (
         f"SELECT {column_sql(Product, 'name', 'p', connection)}, COUNT(*) AS times"
         f" FROM {qn(through._meta.db_table)} m"
@@ -71,7 +72,7 @@ def customer_usual_products(*, customer: Customer, today: date) -> list[str]:
         f" AND {column_sql(touchpoint, 'happened_at', 't', connection)} >= %s"
         " GROUP BY 1 HAVING COUNT(*) >= %s ORDER BY 2 DESC, 1 LIMIT %s"
     )
-    at = touchpoint._meta.get_field("happened_at").get_db_prep_value(since, connection)
+    at = touchpoint._meta.get_field("happened_at").get_db_prep_value(_usually_buys_start(today), connection)
     with connection.cursor() as cursor:
         cursor.execute(sql, [customer.pk, "purchase", at, USUALLY_BUYS_TIMES, USUALLY_BUYS_SHOWN])
         return [name for name, _times in cursor.fetchall()]
@@ -80,7 +81,7 @@ def customer_usual_products(*, customer: Customer, today: date) -> list[str]:
 def usually_buying(*, product_id: int, today: date) -> QuerySet:
     """Ids of customers who bought `product_id` at least twice in the last year (the list's filter)."""
     return (
-        _purchased_products(since=today - timedelta(days=USUALLY_BUYS_DAYS))
+        _purchased_products(today=today)
         .filter(product_id=product_id)
         .values("touchpoint__customer_id")
         .annotate(times=Count("*"))
