@@ -206,7 +206,7 @@ def test_a_rolled_back_change_keeps_the_cached_card_and_a_shop_wide_one_renews_a
 
 def test_the_card_is_drawn_afresh_when_the_cache_cannot_be_reached(committed, staff_client, friend, settings):
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }  # nothing listens on port 1
 
     assert "First flat white" in _card(staff_client, friend)

@@ -141,7 +141,7 @@ def test_each_person_sees_their_own_my_day(client, staff, owner, pal):
 
 def test_my_day_is_drawn_afresh_when_the_cache_cannot_be_reached(staff_client, pal, settings):
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }  # nothing listens on port 1
 
     assert "Ask about the new flat" in _my_day(staff_client)[0]

@@ -71,9 +71,7 @@ def test_the_rates_run_in_one_query_however_many_rows_and_are_kept_for_a_few_min
 
 
 def test_the_rates_are_counted_when_the_cache_is_down(reported, settings, django_assert_num_queries):
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-    }
+    settings.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
 
     with django_assert_num_queries(1):
         assert {r["label"] for r in delivery_rates()} >= {"Thank-you note", "Newsletter “June news”"}
