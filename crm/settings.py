@@ -140,6 +140,9 @@ DATABASES = {
 SILENCED_SYSTEM_CHECKS: list[str] = []  # each setting below that needs one adds its reason
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The hot hand-written reads run as PostgreSQL prepared statements (crm/statements.py); False behind a
+# pooler in transaction mode, which cannot keep a statement on the connection.
+PREPARED_STATEMENTS = env.bool("PREPARED_STATEMENTS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web app, the worker and beat share the file without "database is locked".
     DATABASES["default"]["OPTIONS"] = {

@@ -32,6 +32,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from crm.expressions import column_sql, columns_sql, rows_exist_sql
+from crm.statements import prepared_raw
 
 # --- Card panels ----------------------------------------------------------------------
 
@@ -180,7 +181,7 @@ def newest_rows(
         f" FROM {connection.ops.quote_name(model._meta.db_table)} t {join} WHERE {' AND '.join(conditions)}"
         f" ORDER BY {at_column} DESC, {pk_column} DESC LIMIT %s"
     )
-    return list(model.objects.raw(sql, [*all_params, limit]))
+    return prepared_raw(model, sql, [*all_params, limit])
 
 
 # --- List filters -----------------------------------------------------------------------

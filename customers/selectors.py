@@ -25,6 +25,7 @@ from crm.expressions import (
     joined_object,
     related_names_sql,
 )
+from crm.statements import prepared_raw, prepared_rows
 from customers.birthdays import birthday_countdown, days_ahead_expression, yearly_dates_between_q
 from customers.card_cache import active_customer_count
 from customers.lookups import like_contains
@@ -73,9 +74,8 @@ def customer_usual_products(*, customer: Customer, today: date) -> list[str]:
         " GROUP BY 1 HAVING COUNT(*) >= %s ORDER BY 2 DESC, 1 LIMIT %s"
     )
     at = touchpoint._meta.get_field("happened_at").get_db_prep_value(_usually_buys_start(today), connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [customer.pk, "purchase", at, USUALLY_BUYS_TIMES, USUALLY_BUYS_SHOWN])
-        return [name for name, _times in cursor.fetchall()]
+    rows = prepared_rows(sql, [customer.pk, "purchase", at, USUALLY_BUYS_TIMES, USUALLY_BUYS_SHOWN])
+    return [name for name, _times in rows]
 
 
 def usually_buying(*, product_id: int, today: date) -> QuerySet:
@@ -144,7 +144,7 @@ def customer_card_get(*, customer_id: int) -> Customer:
     of [id, name] pairs. Raises Customer.DoesNotExist.
     """
     sql, params = _card_customer_sql(connection.vendor, card_row_names())
-    card: Any = next(iter(Customer.objects.raw(sql, [*params, customer_id])), None)
+    card: Any = next(iter(prepared_raw(Customer, sql, [*params, customer_id])), None)
     if card is None:
         raise Customer.DoesNotExist(f"No customer {customer_id}.")
     card.card_favourites = json.loads(card.card_favourites)

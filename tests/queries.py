@@ -1,5 +1,8 @@
 """Counting a page's or a service's own SQL statements, on PostgreSQL with Redis and on SQLite alike."""
 
+import re
+
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 
@@ -9,3 +12,16 @@ def app_queries(captured: CaptureQueriesContext) -> list[str]:
     return [
         q["sql"] for q in captured.captured_queries if "rapport_cache" not in q["sql"] and "SAVEPOINT" not in q["sql"]
     ]
+
+
+def executed_sql(captured: CaptureQueriesContext) -> list[str]:
+    """The SQL of each statement captured; a prepared statement's run (crm.statements: `EXECUTE name(…)`,
+    which names no table) as the text it was prepared from, so that a test can see what it reads."""
+    sql = [q["sql"] for q in captured.captured_queries]
+    names = {match[1] for text in sql if (match := re.match(r"EXECUTE (rapport_\w+)", text))}
+    if not names:
+        return sql
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements WHERE name = ANY(%s)", [list(names)])
+        prepared = dict(cursor.fetchall())
+    return [prepared[match[1]] if (match := re.match(r"EXECUTE (rapport_\w+)", text)) else text for text in sql]

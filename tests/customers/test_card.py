@@ -20,6 +20,7 @@ from tests.factories import (
     TagFactory,
     TouchpointFactory,
 )
+from tests.queries import executed_sql
 
 pytestmark = pytest.mark.django_db
 
@@ -52,11 +53,11 @@ def _with_every_kind_of_card_row(customer, n: int):
     return customer
 
 
-def _first_visit(client, customer) -> list:
+def _first_visit(client, customer) -> CaptureQueriesContext:
     cache.clear()  # nothing of the card cached
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("customers:detail", args=[customer.pk])).status_code == 200
-    return queries.captured_queries
+    return queries
 
 
 def _tables_read(queries) -> set[str]:
@@ -64,8 +65,8 @@ def _tables_read(queries) -> set[str]:
     queries alias (the EXISTS in the customer's row do not count)."""
     return {
         match[1]
-        for q in queries
-        if (match := re.match(r'SELECT ("\w+")\.', q["sql"]) or re.search(r' FROM ("\w+") [a-z] ', q["sql"]))
+        for sql in executed_sql(queries)
+        if (match := re.search(r'(?:^|AS )SELECT ("\w+")\.', sql) or re.search(r' FROM ("\w+") [a-z] ', sql))
     }
 
 
