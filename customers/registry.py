@@ -23,6 +23,7 @@ Hearing about an event is a Django signal instead, next to the model that sends 
 `touchpoints.signals.touchpoint_logged` (sent inside the transaction that logs a touchpoint).
 """
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -163,25 +164,32 @@ def newest_rows(
     0.5-0.7 ms of Python to compile, about as long as PostgreSQL took to run it, on every first visit of
     a card.
     """
-    at_column, pk_column = column_sql(model, at_field, "t", connection), column_sql(model, "id", "t", connection)
-    conditions = [f"{column_sql(model, 'customer', 't', connection)} = %s", *where]
-    all_params = [customer_id, *params]
+    after, after_params = "", list[Any]()
     if before is not None:
         after, after_params = before.after_sql(
             source=source,
             at_field=model._meta.get_field(at_field),
-            at_column=at_column,
-            pk_column=pk_column,
+            at_column=column_sql(model, at_field, "t", connection),
+            pk_column=column_sql(model, "id", "t", connection),
             connection=connection,
         )
-        conditions.append(after)
-        all_params += after_params
-    sql = (
+    sql = _newest_rows_sql(model, connection.vendor, at_field, tuple(fields), tuple(select), join, (*where, after))
+    return prepared_raw(model, sql, [customer_id, *params, *after_params, limit])
+
+
+@functools.lru_cache(maxsize=64)
+def _newest_rows_sql(
+    model: Any, vendor: str, at_field: str, fields: tuple, select: tuple, join: str, where: tuple
+) -> str:
+    """newest_rows' SQL, written once per process for each source and kind of cursor (the arguments are
+    the cache's key): writing it took about 0.1 ms, a tenth of running it."""
+    at_column, pk_column = column_sql(model, at_field, "t", connection), column_sql(model, "id", "t", connection)
+    conditions = [f"{column_sql(model, 'customer', 't', connection)} = %s", *filter(None, where)]
+    return (
         f"SELECT {', '.join([*columns_sql(model, 't', connection, fields), *select])}"
         f" FROM {connection.ops.quote_name(model._meta.db_table)} t {join} WHERE {' AND '.join(conditions)}"
         f" ORDER BY {at_column} DESC, {pk_column} DESC LIMIT %s"
     )
-    return prepared_raw(model, sql, [*all_params, limit])
 
 
 # --- List filters -----------------------------------------------------------------------

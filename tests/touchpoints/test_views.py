@@ -119,6 +119,30 @@ def test_an_archived_customer_can_still_have_a_touchpoint_logged(staff_client):
     assert Customer.objects.get(pk=customer.pk).last_touchpoint_at is not None
 
 
+def test_each_timeline_entry_names_who_logged_it(staff, owner):
+    from django.utils import timezone
+
+    from customers.timeline import timeline_page
+    from touchpoints.services import touchpoint_log
+
+    customer = CustomerFactory()
+    staff.first_name, staff.last_name = "Robin", "Ash"
+    staff.save()
+    for n, who in enumerate([staff, owner, None, staff]):
+        touchpoint_log(
+            customer=customer, logged_by=who, kind="note", note=f"n{n}", happened_at=timezone.now() - timedelta(hours=n)
+        )
+
+    entries = timeline_page(customer=customer).entries
+
+    assert [(e.obj.note, e.obj.logged_by_name) for e in entries] == [
+        ("n0", "Robin Ash"),
+        ("n1", owner.get_full_name() or owner.username),
+        ("n2", ""),
+        ("n3", "Robin Ash"),
+    ]
+
+
 def test_entries_at_the_same_moment_are_not_lost_between_timeline_pages(staff):
     from django.utils import timezone
 
