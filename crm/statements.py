@@ -11,7 +11,9 @@ made from its text, so two texts never share one and changed code prepares anew.
 connection CONN_MAX_AGE seconds; a new one (`connection_created`) starts with none prepared.
 PostgreSQL keeps a prepared statement through a rolled-back transaction and plans it again by itself
 after `migrate` changes a table it reads. After any error while one ran, what the connection holds is
-not known for sure: the next read there starts with DEALLOCATE ALL and prepares afresh.
+not known for sure: the next read there starts with DEALLOCATE ALL and prepares afresh. Both rest on
+psycopg2 (the project's driver): it sends a statement and its values as one simple query, so PREPARE
+and EXECUTE can travel together, and it prepares nothing of its own for DEALLOCATE ALL to drop.
 
 Prepared statements belong to the connection, so a pooler in transaction mode (PgBouncer's default)
 cannot carry them: set PREPARED_STATEMENTS=False there (docs/operations.md). Other databases, and
