@@ -14,14 +14,18 @@ def app_queries(captured: CaptureQueriesContext) -> list[str]:
     ]
 
 
+# A prepared statement's run by name (crm.statements), with the name.
+_EXECUTE = re.compile(r"EXECUTE (rapport_\w+)")
+
+
 def executed_sql(captured: CaptureQueriesContext) -> list[str]:
     """The SQL of each statement captured; a prepared statement's run (crm.statements: `EXECUTE name(…)`,
     which names no table) as the text it was prepared from, so that a test can see what it reads."""
     sql = [q["sql"] for q in captured.captured_queries]
-    names = {match[1] for text in sql if (match := re.match(r"EXECUTE (rapport_\w+)", text))}
+    names = {match[1] for text in sql if (match := _EXECUTE.match(text))}
     if not names:
         return sql
     with connection.cursor() as cursor:
         cursor.execute("SELECT name, statement FROM pg_prepared_statements WHERE name = ANY(%s)", [list(names)])
         prepared = dict(cursor.fetchall())
-    return [prepared[match[1]] if (match := re.match(r"EXECUTE (rapport_\w+)", text)) else text for text in sql]
+    return [prepared[match[1]] if (match := _EXECUTE.match(text)) else text for text in sql]
